@@ -1,0 +1,113 @@
+//! The broker as a whole: configuration, the log manager, producer-id allocation and the
+//! hooks a host installs. Handlers receive an `Arc<Broker>`; the server owns the sockets.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use crate::config::BrokerConfig;
+use crate::error::Result;
+use crate::log::{Flusher, LogManager, StateLog};
+
+/// Producer ids are reserved from the state log in blocks this big.
+const PID_BLOCK: i64 = 1000;
+
+/// Per-connection facts handlers may need.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The client id from the latest request header.
+    pub client_id: String,
+}
+
+/// A running broker's shared state.
+pub struct Broker {
+    /// Settings.
+    pub config: BrokerConfig,
+    /// Topics and their logs.
+    pub logs: Arc<LogManager>,
+    /// Host and port clients are told to connect to.
+    pub advertised: (String, i32),
+    /// Our node id (always 0: single node).
+    pub node_id: i32,
+    /// The cluster id reported in Metadata.
+    pub cluster_id: String,
+    data_dir: PathBuf,
+    pid_log: StateLog,
+    next_pid: AtomicI64,
+    pid_limit: AtomicI64,
+    pid_lock: tokio::sync::Mutex<()>,
+}
+
+impl Broker {
+    /// Opens the data directory (recovering logs) and builds the broker. Must run inside a
+    /// Tokio runtime (the flusher is spawned on it).
+    pub fn open(config: BrokerConfig, data_dir: &Path) -> Result<(Arc<Self>, Vec<String>)> {
+        config.validate()?;
+        let flusher = Flusher::start(config.flush_policy()?);
+        let (logs, repairs) = LogManager::open(data_dir, config.topic_config()?, flusher.clone())?;
+        let pid_log = StateLog::open(&data_dir.join("internal"), "__producer_ids", flusher)?;
+        let reserved = pid_log
+            .load::<String, i64>()?
+            .into_iter()
+            .find(|(k, _)| k == "limit")
+            .map(|(_, v)| v)
+            .unwrap_or(0);
+        let advertised = config.advertised()?;
+        let cluster_id = cluster_id(data_dir)?;
+        Ok((
+            Arc::new(Broker {
+                config,
+                logs: Arc::new(logs),
+                advertised,
+                node_id: 0,
+                cluster_id,
+                data_dir: data_dir.to_path_buf(),
+                pid_log,
+                next_pid: AtomicI64::new(reserved),
+                pid_limit: AtomicI64::new(reserved),
+                pid_lock: tokio::sync::Mutex::new(()),
+            }),
+            repairs,
+        ))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Allocates a fresh producer id; ids are never reused, even across restarts.
+    pub async fn allocate_producer_id(&self) -> Result<i64> {
+        let _guard = self.pid_lock.lock().await;
+        let id = self.next_pid.load(Ordering::Acquire);
+        if id >= self.pid_limit.load(Ordering::Acquire) {
+            let limit = id + PID_BLOCK;
+            self.pid_log.put(&"limit".to_string(), Some(&limit)).await?;
+            self.pid_limit.store(limit, Ordering::Release);
+        }
+        self.next_pid.store(id + 1, Ordering::Release);
+        Ok(id)
+    }
+}
+
+/// The cluster id, made once per data directory and kept in `cluster.id`.
+fn cluster_id(dir: &Path) -> Result<String> {
+    use crate::error::IoContext;
+    let path = dir.join("cluster.id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim().to_string();
+        if !id.is_empty() {
+            return Ok(id);
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let id = format!("bbs-{:x}-{:x}", now, std::process::id());
+    std::fs::write(&path, &id).ctx(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}

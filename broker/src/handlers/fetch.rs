@@ -1,0 +1,198 @@
+//! Fetch (a long poll that returns as soon as enough data is durable), ListOffsets and
+//! OffsetForLeaderEpoch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{
+    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
+};
+
+use super::{respond, Reply};
+use crate::broker::Broker;
+use crate::error::Result;
+use crate::log::manager::codes;
+use crate::protocol::{self, decode_body, Request};
+
+/// Longest long poll we honour.
+const MAX_WAIT_MS: i32 = 30_000;
+
+fn fill(broker: &Broker, r: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
+    let mut resp = FetchResponse::default();
+    let mut remaining = if r.max_bytes > 0 {
+        r.max_bytes as usize
+    } else {
+        50 << 20
+    };
+    let mut total = 0usize;
+    let mut errors = false;
+    for ft in &r.topics {
+        let name = ft.topic.0.as_str();
+        let topic = broker.logs.topic(name);
+        let mut tr = FetchableTopicResponse::default();
+        tr.topic = ft.topic.clone();
+        for fp in &ft.partitions {
+            let mut pd = PartitionData::default();
+            pd.partition_index = fp.partition;
+            let part = topic.as_ref().and_then(|t| {
+                usize::try_from(fp.partition)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            });
+            match part {
+                None => {
+                    pd.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION;
+                    pd.high_watermark = -1;
+                    errors = true;
+                }
+                Some(p) => {
+                    let hw = p.high_watermark();
+                    pd.high_watermark = hw;
+                    pd.last_stable_offset = hw;
+                    if version >= 5 {
+                        pd.log_start_offset = p.log_start();
+                    }
+                    // Always allow one batch to go out, even past the limits.
+                    let limit = (fp.partition_max_bytes.max(0) as usize)
+                        .min(remaining)
+                        .max(1);
+                    match p.read(fp.fetch_offset, limit) {
+                        Ok(bytes) => {
+                            remaining = remaining.saturating_sub(bytes.len());
+                            total += bytes.len();
+                            pd.records = Some(bytes);
+                        }
+                        Err(rej) => {
+                            pd.error_code = rej.code;
+                            errors = true;
+                        }
+                    }
+                }
+            }
+            tr.partitions.push(pd);
+        }
+        resp.responses.push(tr);
+    }
+    (resp, total, errors)
+}
+
+pub(super) fn fetch(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
+    let r: FetchRequest = decode_body(&req)?;
+    let broker = Arc::clone(broker);
+    Ok(Reply::Later(Box::pin(async move {
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(r.max_wait_ms.clamp(0, MAX_WAIT_MS) as u64);
+        let min_bytes = r.min_bytes.max(1) as usize;
+        loop {
+            let notified = broker.logs.data_arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (resp, total, errors) = fill(&broker, &r, req.version);
+            if total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
+                return protocol::encode_response(
+                    req.header.correlation_id,
+                    req.api_key,
+                    req.version,
+                    &resp,
+                )
+                .map(Some);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let (resp, _, _) = fill(&broker, &r, req.version);
+                return protocol::encode_response(
+                    req.header.correlation_id,
+                    req.api_key,
+                    req.version,
+                    &resp,
+                )
+                .map(Some);
+            }
+        }
+    })))
+}
+
+pub(super) fn list_offsets(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+    let r: ListOffsetsRequest = decode_body(req)?;
+    let mut resp = ListOffsetsResponse::default();
+    for t in r.topics {
+        let topic = broker.logs.topic(t.name.0.as_str());
+        let mut tr = ListOffsetsTopicResponse::default();
+        tr.name = t.name.clone();
+        for p in t.partitions {
+            let mut pr = ListOffsetsPartitionResponse::default();
+            pr.partition_index = p.partition_index;
+            let part = topic.as_ref().and_then(|t| {
+                usize::try_from(p.partition_index)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            });
+            match part {
+                None => pr.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION,
+                Some(part) => {
+                    let (offset, ts) = match p.timestamp {
+                        -2 => (part.log_start(), -1),
+                        -1 => (part.high_watermark(), -1),
+                        -3 => part
+                            .max_timestamp()
+                            .unwrap_or((-1, -1)),
+                        ts => match part.offset_for_time(ts) {
+                            Ok(Some((o, t))) => (o, t),
+                            Ok(None) => (-1, -1),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "offset lookup by time failed");
+                                pr.error_code = crate::log::partition::codes::KAFKA_STORAGE_ERROR;
+                                (-1, -1)
+                            }
+                        },
+                    };
+                    pr.offset = offset;
+                    pr.timestamp = ts;
+                    if req.version >= 4 {
+                        pr.leader_epoch = 0;
+                    }
+                }
+            }
+            tr.partitions.push(pr);
+        }
+        resp.topics.push(tr);
+    }
+    respond(req, &resp)
+}
+
+pub(super) fn offset_for_leader_epoch(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+    let r: OffsetForLeaderEpochRequest = decode_body(req)?;
+    let mut resp = OffsetForLeaderEpochResponse::default();
+    for t in r.topics {
+        let topic = broker.logs.topic(t.topic.0.as_str());
+        let mut tr = OffsetForLeaderTopicResult::default();
+        tr.topic = t.topic.clone();
+        for p in t.partitions {
+            let mut e = EpochEndOffset::default();
+            e.partition = p.partition;
+            match topic.as_ref().and_then(|t| {
+                usize::try_from(p.partition)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            }) {
+                None => e.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION,
+                Some(part) => {
+                    if req.version >= 1 {
+                        e.leader_epoch = 0;
+                    }
+                    e.end_offset = part.high_watermark();
+                }
+            }
+            tr.partitions.push(e);
+        }
+        resp.topics.push(tr);
+    }
+    respond(req, &resp)
+}

@@ -1,0 +1,80 @@
+//! Request dispatch: one function per API, grouped by area. Each handler decodes its body,
+//! does the work and returns a [`Reply`]: an encoded response now, one that completes later
+//! (produce waiting for fsync, fetch long polls), or nothing (acks=0).
+
+mod admin;
+mod fetch;
+mod meta;
+mod produce;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiKey, TopicName};
+use kafka_protocol::protocol::{Encodable, StrBytes};
+
+use crate::broker::{Broker, Session};
+use crate::error::Result;
+use crate::protocol::{self, Request};
+
+pub use meta::api_versions_fallback;
+
+/// A response that is still being computed.
+pub type Pending = Pin<Box<dyn Future<Output = Result<Option<Bytes>>> + Send>>;
+
+/// What the connection should send for a request.
+pub enum Reply {
+    /// This encoded frame, in order.
+    Now(Bytes),
+    /// The frame this future produces, in order.
+    Later(Pending),
+    /// No response (acks=0 produce).
+    Nothing,
+}
+
+/// Handles one request. Work that must happen in request order (appends) is done before
+/// this returns; what waits (durability, long polls) is in the returned future.
+pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -> Result<Reply> {
+    if let Some(id) = &req.header.client_id {
+        if session.client_id != id.as_str() {
+            session.client_id = id.to_string();
+        }
+    }
+    match req.api_key {
+        ApiKey::ApiVersions => meta::api_versions(&req),
+        ApiKey::Metadata => meta::metadata(broker, &req).await,
+        ApiKey::Produce => produce::produce(broker, &req).await,
+        ApiKey::Fetch => fetch::fetch(broker, req),
+        ApiKey::ListOffsets => fetch::list_offsets(broker, &req),
+        ApiKey::OffsetForLeaderEpoch => fetch::offset_for_leader_epoch(broker, &req),
+        ApiKey::InitProducerId => admin::init_producer_id(broker, &req).await,
+        ApiKey::CreateTopics => admin::create_topics(broker, &req).await,
+        ApiKey::DeleteTopics => admin::delete_topics(broker, &req).await,
+        ApiKey::DescribeConfigs => admin::describe_configs(broker, &req),
+        other => Err(crate::error::Error::Malformed(format!(
+            "{other:?} is not handled"
+        ))),
+    }
+}
+
+/// Encodes `body` as the response to `req`.
+pub(crate) fn respond<T: Encodable>(req: &Request, body: &T) -> Result<Reply> {
+    Ok(Reply::Now(protocol::encode_response(
+        req.header.correlation_id,
+        req.api_key,
+        req.version,
+        body,
+    )?))
+}
+
+/// A `StrBytes` from a string.
+pub(crate) fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+/// A `TopicName` from a string.
+pub(crate) fn tn(s: &str) -> TopicName {
+    TopicName(sb(s))
+}

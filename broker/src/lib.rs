@@ -1,0 +1,18 @@
+//! `broker`: a single-node broker that speaks the Apache Kafka wire protocol, with durable,
+//! crash-safe storage. It knows nothing about bulletin boards; hosts install hooks.
+//!
+//! Layout: [`protocol`] (framing and codec glue, no I/O), [`handlers`] (one function per
+//! API), [`log`] (storage), [`server`] (sockets and shutdown), [`broker`] (shared state).
+
+pub mod broker;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod log;
+pub mod protocol;
+pub mod record;
+pub mod server;
+
+pub use broker::Broker;
+pub use config::BrokerConfig;
+pub use error::{Error, Result};

@@ -1,0 +1,120 @@
+//! The broker's internal state logs (`__cluster`, `__consumer_offsets`, `__credentials`):
+//! ordinary partition logs, closed to clients, whose records are postcard-encoded key/value
+//! pairs. Writes are durable before they return; `load` replays the latest value per key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::flusher::Flusher;
+use super::partition::{now_ms, Partition};
+use super::topic_config::TopicConfig;
+use crate::error::{Error, Result};
+use crate::record;
+
+/// A compacted internal key/value log.
+pub struct StateLog {
+    /// The log holding the records.
+    pub partition: Arc<Partition>,
+    flusher: Flusher,
+    config: TopicConfig,
+}
+
+impl StateLog {
+    /// Opens (recovering) the state log named `name` under `dir`.
+    pub fn open(dir: &Path, name: &str, flusher: Flusher) -> Result<Self> {
+        let (partition, repairs) =
+            Partition::open(&dir.join(name), name, 0, Arc::new(Notify::new()))?;
+        for r in repairs {
+            tracing::warn!(log = name, "{r}");
+        }
+        let config = TopicConfig {
+            cleanup_compact: true,
+            cleanup_delete: false,
+            retention_ms: -1,
+            segment_bytes: 16 * 1024 * 1024,
+            delete_retention_ms: 0,
+            ..TopicConfig::default()
+        };
+        Ok(StateLog {
+            partition: Arc::new(partition),
+            flusher,
+            config,
+        })
+    }
+
+    /// The settings compaction uses for this log.
+    pub fn config(&self) -> &TopicConfig {
+        &self.config
+    }
+
+    /// Writes key → value (or deletes the key with `None`) and waits until it is durable.
+    pub async fn put<K: Serialize, V: Serialize>(&self, key: &K, value: Option<&V>) -> Result<()> {
+        let k = Bytes::from(postcard::to_allocvec(key)?);
+        let v = match value {
+            Some(v) => Some(Bytes::from(postcard::to_allocvec(v)?)),
+            None => None,
+        };
+        self.put_raw(vec![(Some(k), v)]).await
+    }
+
+    /// Writes several raw entries in one batch and waits until they are durable.
+    pub async fn put_raw(&self, entries: Vec<(Option<Bytes>, Option<Bytes>)>) -> Result<()> {
+        let batch = record::encode_simple(&entries, now_ms())?;
+        let failures = self.partition.failures();
+        let appended = self
+            .partition
+            .append(&batch, &self.config, false)
+            .map_err(|r| Error::io("writing state record", std::io::Error::other(r.message)))?;
+        self.flusher.mark_dirty(&self.partition);
+        self.partition
+            .wait_durable(appended.end_offset, failures)
+            .await
+            .map_err(|r| Error::io("syncing state record", std::io::Error::other(r.message)))
+    }
+
+    /// Replays the log: the latest value of every live key, keys in byte order.
+    pub fn load_raw(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
+        let mut out = BTreeMap::new();
+        let mut offset = self.partition.log_start();
+        let hw = self.partition.high_watermark();
+        while offset < hw {
+            let bytes = self
+                .partition
+                .read(offset, 1 << 20)
+                .map_err(|r| Error::io("reading state log", std::io::Error::other(r.message)))?;
+            if bytes.is_empty() {
+                break;
+            }
+            for rec in record::decode_records(bytes)? {
+                offset = rec.offset + 1;
+                let Some(key) = rec.key else { continue };
+                match rec.value {
+                    Some(v) => out.insert(key.to_vec(), v.to_vec()),
+                    None => out.remove(&key[..]),
+                };
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replays the log, decoding keys and values; undecodable entries are skipped with a
+    /// warning (they cannot come from this broker unless the file was damaged).
+    pub fn load<K: DeserializeOwned, V: DeserializeOwned>(&self) -> Result<Vec<(K, V)>> {
+        let mut out = Vec::new();
+        for (k, v) in self.load_raw()? {
+            match (postcard::from_bytes::<K>(&k), postcard::from_bytes::<V>(&v)) {
+                (Ok(k), Ok(v)) => out.push((k, v)),
+                _ => {
+                    tracing::warn!(log = %self.partition.topic, "skipping an undecodable state record")
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,76 @@
+//! Length-prefixed framing: every Kafka request and response is a 4-byte big-endian size
+//! followed by that many bytes. Pure functions over buffers; the connection does the I/O.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+
+/// Takes one whole frame off the front of `buf`, or returns `None` if it is not all there.
+/// A negative or oversized length is an error: the connection should close.
+pub fn take_frame(buf: &mut BytesMut, limit: usize) -> Result<Option<Bytes>> {
+    if buf.len() < 4 {
+        return Ok(None);
+    }
+    let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    if size < 0 {
+        return Err(Error::Malformed(format!("negative frame size {size}")));
+    }
+    let size = size as usize;
+    if size > limit {
+        return Err(Error::FrameTooLarge { size, limit });
+    }
+    if buf.len() < 4 + size {
+        buf.reserve(4 + size - buf.len());
+        return Ok(None);
+    }
+    buf.advance(4);
+    Ok(Some(buf.split_to(size).freeze()))
+}
+
+/// Writes `body` with its length prefix into `out`.
+pub fn put_frame(out: &mut BytesMut, body: &[u8]) {
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_partial() {
+        let mut out = BytesMut::new();
+        put_frame(&mut out, b"hello");
+        put_frame(&mut out, b"");
+        let mut partial = BytesMut::from(&out[..6]);
+        assert_eq!(take_frame(&mut partial, 100).ok().flatten(), None);
+        assert_eq!(
+            take_frame(&mut out, 100).ok().flatten().as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert_eq!(
+            take_frame(&mut out, 100).ok().flatten().as_deref(),
+            Some(&b""[..])
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn oversized_and_negative_are_errors() {
+        let mut big = BytesMut::from(&[0u8, 0, 1, 0][..]);
+        assert!(matches!(
+            take_frame(&mut big, 10),
+            Err(Error::FrameTooLarge { .. })
+        ));
+        let mut neg = BytesMut::from(&[0xffu8, 0, 0, 0][..]);
+        assert!(take_frame(&mut neg, 10).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let mut buf = BytesMut::from(&data[..]);
+            while let Ok(Some(_)) = take_frame(&mut buf, 1 << 20) {}
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! `bbs-server`: runs the Kafka-compatible broker (and, later, the BBS hooks) on the
+//! embedded defaults, a config file and flags.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use broker::BrokerConfig;
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+
+/// The bbs server: a bulletin board on a built-in Kafka-compatible broker.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Address to listen on for Kafka clients [default: 127.0.0.1:9092].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// host:port to advertise in Metadata (what clients connect to) [default: the listen address].
+    #[arg(long, value_name = "HOST:PORT")]
+    advertise: Option<String>,
+    /// Directory for logs and state [default: the platform data directory].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML config file (see assets/bbs-server.toml); flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check every record batch of every log (CRC and offsets) and report; the server
+    /// must not be running.
+    Check,
+}
+
+/// The config file: one table per part of the server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileConfig {
+    broker: BrokerConfig,
+}
+
+fn load_config(args: &Args) -> Result<BrokerConfig> {
+    let mut cfg = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let file: FileConfig = toml::from_str(&text)
+                .with_context(|| format!("in config file {}", path.display()))?;
+            file.broker
+        }
+        None => BrokerConfig::default(),
+    };
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    if let Some(a) = &args.advertise {
+        cfg.advertise = Some(a.clone());
+    }
+    if let Some(d) = &args.data_dir {
+        cfg.data_dir = Some(d.clone());
+    }
+    cfg.validate().context("invalid settings")?;
+    Ok(cfg)
+}
+
+fn data_dir(cfg: &BrokerConfig) -> Result<PathBuf> {
+    if let Some(d) = &cfg.data_dir {
+        return Ok(d.clone());
+    }
+    match directories::ProjectDirs::from("", "", "bbs") {
+        Some(p) => Ok(p.data_dir().join("server")),
+        None => bail!("no home directory to put data in: pass --data-dir"),
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cfg = load_config(&args)?;
+    let dir = data_dir(&cfg)?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
+            .with_context(|| format!("opening data directory {}", dir.display()))?;
+        for r in &repairs {
+            tracing::warn!("recovery: {r}");
+        }
+        if let Some(Command::Check) = args.command {
+            return check(&broker);
+        }
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("listening on {}", cfg.listen))?;
+        let local = listener.local_addr()?;
+        tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
+        broker::server::run(broker, listener, shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+fn check(broker: &broker::Broker) -> Result<()> {
+    let mut bad = 0;
+    for topic in broker.logs.topics() {
+        for p in &topic.partitions {
+            let (batches, records, problems) = p.verify()?;
+            println!(
+                "{}-{}: {batches} batches, {records} records, {} problems",
+                topic.name,
+                p.index,
+                problems.len()
+            );
+            for pr in &problems {
+                println!("  {pr}");
+            }
+            bad += problems.len();
+        }
+    }
+    if bad > 0 {
+        bail!("{bad} problems found");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+    }
+}
