@@ -80,6 +80,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -93,18 +94,26 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
-            .with_context(|| format!("opening data directory {}", dir.display()))?;
-        for r in &repairs {
-            tracing::warn!("recovery: {r}");
-        }
         if let Some(Command::Check) = args.command {
+            let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
+                .with_context(|| format!("opening data directory {}", dir.display()))?;
+            for r in &repairs {
+                println!("recovery: {r}");
+            }
             return check(&broker);
         }
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("listening on {}", cfg.listen))?;
         let local = listener.local_addr()?;
+        // With port 0 the advertised address must be the port we actually got.
+        let mut cfg = cfg;
+        cfg.listen = local;
+        let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
+            .with_context(|| format!("opening data directory {}", dir.display()))?;
+        for r in &repairs {
+            tracing::warn!("recovery: {r}");
+        }
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
         broker::server::run(broker, listener, shutdown_signal()).await;
         Ok(())

@@ -140,9 +140,7 @@ pub(super) fn list_offsets(broker: &Arc<Broker>, req: &Request) -> Result<Reply>
                     let (offset, ts) = match p.timestamp {
                         -2 => (part.log_start(), -1),
                         -1 => (part.high_watermark(), -1),
-                        -3 => part
-                            .max_timestamp()
-                            .unwrap_or((-1, -1)),
+                        -3 => part.max_timestamp().unwrap_or((-1, -1)),
                         ts => match part.offset_for_time(ts) {
                             Ok(Some((o, t))) => (o, t),
                             Ok(None) => (-1, -1),

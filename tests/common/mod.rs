@@ -1,0 +1,230 @@
+//! Shared helpers for integration tests: start the real `bbs-server` binary on a free port
+//! with its own data directory, kill or restart it, and run the peer clients (kcat,
+//! kafka-python / confluent-kafka from the test venv, kafkajs from the test node_modules).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where scripts/test-deps.sh installed the peer clients.
+pub fn test_home() -> PathBuf {
+    std::env::var_os("BBS_TEST_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/bbs-test")
+        })
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running bbs-server owned by the test.
+pub struct TestServer {
+    pub addr: String,
+    pub data: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    child: Option<Child>,
+    pub extra: Vec<String>,
+    pub log: PathBuf,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh data directory.
+    pub fn start(extra: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let mut s = TestServer {
+            addr: String::new(),
+            log: tmp.path().join("server.log"),
+            data,
+            _tmp: Some(tmp),
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        s.spawn(None);
+        s
+    }
+
+    /// Starts (again) on the same data directory; reuses the port when given.
+    pub fn spawn(&mut self, port: Option<u16>) {
+        let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-server"))
+            .args(["--listen", &listen, "--data-dir"])
+            .arg(&self.data)
+            .args(&self.extra)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn bbs-server");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut log = log;
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = writeln!(log, "{line}");
+                if !sent {
+                    if let Some(rest) = line.split("listen=").nth(1) {
+                        let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                        let _ = tx.send(addr);
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "server did not start; log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                )
+            });
+        self.addr = addr;
+        self.child = Some(child);
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
+    }
+
+    /// SIGKILL, no cleanup.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait; returns the exit status code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let c = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let out = c.wait_with_output().ok()?;
+        out.status.code()
+    }
+
+    /// Kill -9 and start again on the same port and data.
+    pub fn restart_after_kill(&mut self) {
+        let port = self.port();
+        self.kill9();
+        self.spawn(Some(port));
+    }
+
+    /// The server log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    if let Some(input) = stdin {
+        let mut si = child.stdin.take().expect("stdin");
+        si.write_all(input).expect("write stdin");
+    }
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "{cmd:?} timed out after {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a Python script from tests/interop with the test venv.
+pub fn python(script: &str, args: &[&str], timeout: Duration) -> Output {
+    let py = test_home().join("venv/bin/python");
+    assert!(
+        py.exists(),
+        "{} missing: run scripts/test-deps.sh",
+        py.display()
+    );
+    let mut cmd = Command::new(py);
+    cmd.arg(repo().join("tests/interop").join(script))
+        .args(args);
+    run(cmd, None, timeout)
+}
+
+/// Runs a Node script from tests/interop with kafkajs on NODE_PATH.
+pub fn node(script: &str, args: &[&str], timeout: Duration) -> Output {
+    let modules = test_home().join("node/node_modules");
+    assert!(
+        modules.join("kafkajs").exists(),
+        "kafkajs missing: run scripts/test-deps.sh"
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/interop").join(script))
+        .args(args)
+        .env("NODE_PATH", modules);
+    run(cmd, None, timeout)
+}
+
+/// Runs kcat with the given arguments and optional stdin.
+pub fn kcat(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    let mut cmd = Command::new("kcat");
+    cmd.args(args);
+    run(cmd, stdin, timeout)
+}
+
+/// Runs `bbs-server` with arguments (for subcommands such as `check`).
+pub fn server_cmd(args: &[&str], data: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bbs-server"));
+    cmd.args(["--data-dir"]).arg(data).args(args);
+    run(cmd, None, Duration::from_secs(120))
+}
