@@ -1,1 +1,10 @@
-//! The BBS crate.
+//! The BBS: its data model on Kafka topics, the views built by consuming them, the record
+//! policy the server installs into the broker, and the classic command language (parser,
+//! formatter, session and interpreter) over a [`backend::Backend`].
+
+pub mod codec;
+pub mod error;
+pub mod model;
+pub mod names;
+
+pub use error::{Error, Failure, Result};
