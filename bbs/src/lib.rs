@@ -6,5 +6,7 @@ pub mod codec;
 pub mod error;
 pub mod model;
 pub mod names;
+pub mod policy;
+pub mod view;
 
 pub use error::{Error, Failure, Result};
