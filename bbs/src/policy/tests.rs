@@ -292,7 +292,7 @@ fn boards_users_mail_and_subscriptions() {
         target: SubTarget::board("NP"),
     };
     assert_eq!(
-        s.produce(B, &[unsub.clone()]),
+        s.produce(B, std::slice::from_ref(&unsub)),
         Verdict::Reject(Failure::NotSubscribed("NP".into()))
     );
     ok(s.produce(B, &[sub("hw")]));
@@ -316,11 +316,11 @@ fn ordinary_topics_pass_and_malformed_bbs_topics_do_not() {
         ..Default::default()
     };
     assert_eq!(
-        check(Principal::Anonymous, "homework", &[w.clone()], &s.state, 0),
+        check(Principal::Anonymous, "homework", std::slice::from_ref(&w), &s.state, 0),
         Verdict::Accept
     );
     assert!(matches!(
-        check(A, "board.NP", &[w.clone()], &s.state, 0),
+        check(A, "board.NP", std::slice::from_ref(&w), &s.state, 0),
         Verdict::Reject(Failure::Policy(_))
     ));
     assert!(matches!(
