@@ -3,10 +3,12 @@
 //! formatter, session and interpreter) over a [`backend::Backend`].
 
 pub mod codec;
+pub mod command;
 pub mod error;
 pub mod model;
 pub mod names;
 pub mod policy;
+pub mod time;
 pub mod view;
 
 pub use error::{Error, Failure, Result};

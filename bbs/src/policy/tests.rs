@@ -316,7 +316,13 @@ fn ordinary_topics_pass_and_malformed_bbs_topics_do_not() {
         ..Default::default()
     };
     assert_eq!(
-        check(Principal::Anonymous, "homework", std::slice::from_ref(&w), &s.state, 0),
+        check(
+            Principal::Anonymous,
+            "homework",
+            std::slice::from_ref(&w),
+            &s.state,
+            0
+        ),
         Verdict::Accept
     );
     assert!(matches!(
