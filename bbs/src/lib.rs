@@ -2,12 +2,16 @@
 //! policy the server installs into the broker, and the classic command language (parser,
 //! formatter, session and interpreter) over a [`backend::Backend`].
 
+pub mod backend;
 pub mod codec;
 pub mod command;
+pub mod driver;
 pub mod error;
+pub mod interp;
 pub mod model;
 pub mod names;
 pub mod policy;
+pub mod session;
 pub mod time;
 pub mod view;
 
