@@ -3,6 +3,7 @@
 //! formatter, session and interpreter) over a [`backend::Backend`].
 
 pub mod backend;
+pub mod classic;
 pub mod codec;
 pub mod command;
 pub mod driver;
