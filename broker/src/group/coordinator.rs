@@ -172,7 +172,7 @@ impl GroupCoordinator {
         persist_if_dirty(self.store.as_ref(), g);
         if g.timer_running {
             slot.wake.notify_one();
-        } else if g.next_deadline().is_some() {
+        } else if g.next_deadline(Instant::now()).is_some() {
             g.timer_running = true;
             tokio::spawn(timer(Arc::clone(slot), self.store.clone()));
         }
@@ -499,7 +499,7 @@ async fn timer(slot: Arc<Slot>, store: Option<Store>) {
     loop {
         let next = {
             let mut g = slot.lock();
-            match g.next_deadline() {
+            match g.next_deadline(Instant::now()) {
                 Some(d) if g.state != GroupState::Dead => d,
                 _ => {
                     g.timer_running = false;

@@ -124,9 +124,15 @@ pub struct Member {
 
 impl Member {
     /// True while the member waits in JoinGroup or SyncGroup: such a member is alive by
-    /// definition (its request is open), so its session does not run.
+    /// definition (its request is open), so its session does not run. A request whose
+    /// connection closed does not count.
     pub fn is_waiting(&self) -> bool {
-        self.join_waiter.is_some() || self.sync_waiter.is_some()
+        self.awaiting_join() || self.sync_waiter.as_ref().is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// True while its JoinGroup is open.
+    pub fn awaiting_join(&self) -> bool {
+        self.join_waiter.as_ref().is_some_and(|tx| !tx.is_closed())
     }
 
     /// When the member's session runs out, unless it is waiting in a request.
@@ -148,17 +154,19 @@ impl Member {
         self.protocols == protocols
     }
 
-    /// Answers its parked JoinGroup, if any.
-    pub fn answer_join(&mut self, result: JoinResult) {
+    /// Answers its parked JoinGroup, if any; its session restarts from `now`.
+    pub fn answer_join(&mut self, result: JoinResult, now: Instant) {
         if let Some(tx) = self.join_waiter.take() {
             let _ = tx.send(result);
+            self.last_seen = now;
         }
     }
 
-    /// Answers its parked SyncGroup, if any.
-    pub fn answer_sync(&mut self, result: SyncResult) {
+    /// Answers its parked SyncGroup, if any; its session restarts from `now`.
+    pub fn answer_sync(&mut self, result: SyncResult, now: Instant) {
         if let Some(tx) = self.sync_waiter.take() {
             let _ = tx.send(result);
+            self.last_seen = now;
         }
     }
 }

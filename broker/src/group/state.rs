@@ -15,6 +15,9 @@ use super::member::{select_protocol, JoinRequest, JoinResult, JoinedMember, Memb
 use super::offsets::OffsetEntry;
 use super::GroupConfig;
 
+/// How often a rebalancing group checks for members whose open request died.
+const REBALANCE_POLL: Duration = Duration::from_secs(1);
+
 /// Where a group is in its rebalance cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupState {
@@ -195,8 +198,8 @@ impl Group {
                 Some(i) => {
                     // A restarted static member takes its old place; the old id is fenced.
                     let old = &mut self.members[i];
-                    old.answer_join(JoinResult::error(FENCED_INSTANCE_ID, &old.id));
-                    old.answer_sync(SyncResult::error(FENCED_INSTANCE_ID));
+                    old.answer_join(JoinResult::error(FENCED_INSTANCE_ID, &old.id), now);
+                    old.answer_sync(SyncResult::error(FENCED_INSTANCE_ID), now);
                     if self.leader.as_deref() == Some(old.id.as_str()) {
                         self.leader = Some(id.clone());
                     }
@@ -257,7 +260,7 @@ impl Group {
         m.client_id = req.client_id;
         m.client_host = req.client_host;
         m.last_seen = now;
-        m.answer_join(JoinResult::error(REBALANCE_IN_PROGRESS, &m.id));
+        m.answer_join(JoinResult::error(REBALANCE_IN_PROGRESS, &m.id), now);
         m.join_waiter = Some(tx);
         self.protocol_type = Some(req.protocol_type);
         if self.state == GroupState::PreparingRebalance {
@@ -299,7 +302,7 @@ impl Group {
     fn prepare_rebalance(&mut self, now: Instant, initial_delay: Duration) {
         if self.state == GroupState::CompletingRebalance {
             for m in &mut self.members {
-                m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS));
+                m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS), now);
             }
         }
         let timeout = self
@@ -325,7 +328,7 @@ impl Group {
         if self.delay_until.is_some_and(|d| now < d) {
             return;
         }
-        if self.members.iter().all(|m| m.join_waiter.is_some()) {
+        if self.members.iter().all(Member::awaiting_join) {
             self.complete_join(now);
         }
     }
@@ -336,7 +339,7 @@ impl Group {
         self.rebalance_deadline = None;
         self.delay_until = None;
         let before = self.members.len();
-        self.members.retain(|m| m.join_waiter.is_some());
+        self.members.retain(Member::awaiting_join);
         if self.members.len() < before {
             tracing::info!(group = %self.id, removed = before - self.members.len(), "members that did not rejoin were removed");
         }
@@ -344,7 +347,7 @@ impl Group {
         let protocol = select_protocol(&self.members);
         if self.members.is_empty() || protocol.is_none() {
             for m in &mut self.members {
-                m.answer_join(JoinResult::error(INCONSISTENT_GROUP_PROTOCOL, &m.id));
+                m.answer_join(JoinResult::error(INCONSISTENT_GROUP_PROTOCOL, &m.id), now);
             }
             self.become_empty();
             return;
@@ -363,7 +366,7 @@ impl Group {
             let m = &mut self.members[i];
             m.assignment = Bytes::new();
             m.last_seen = now;
-            m.answer_join(answer);
+            m.answer_join(answer, now);
         }
         tracing::info!(group = %self.id, generation = self.generation, members = self.members.len(), protocol = ?self.protocol, leader = ?self.leader, "join phase complete");
     }
@@ -423,7 +426,7 @@ impl Group {
             return rx;
         }
         let m = &mut self.members[idx];
-        m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS));
+        m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS), now);
         m.sync_waiter = Some(tx);
         if self.leader.as_deref() == Some(member_id) {
             let mut given: BTreeMap<String, Bytes> = assignments.into_iter().collect();
@@ -434,7 +437,7 @@ impl Group {
             self.dirty = true;
             for i in 0..self.members.len() {
                 let answer = self.sync_answer(i);
-                self.members[i].answer_sync(answer);
+                self.members[i].answer_sync(answer, now);
             }
             tracing::info!(group = %self.id, generation = self.generation, "group stable");
         }
@@ -497,8 +500,8 @@ impl Group {
         };
         let mut m = self.members.remove(idx);
         tracing::info!(group = %self.id, member = %m.id, "member left");
-        m.answer_join(JoinResult::error(UNKNOWN_MEMBER_ID, &m.id));
-        m.answer_sync(SyncResult::error(UNKNOWN_MEMBER_ID));
+        m.answer_join(JoinResult::error(UNKNOWN_MEMBER_ID, &m.id), now);
+        m.answer_sync(SyncResult::error(UNKNOWN_MEMBER_ID), now);
         self.members_removed(now);
         NONE
     }
@@ -515,13 +518,20 @@ impl Group {
         }
     }
 
-    /// The next moment `tick` has work to do, if any.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    /// The next moment `tick` has work to do, if any. While a rebalance runs this is at
+    /// most a second away, so that members whose open request died (their connection
+    /// closed) start their session clock soon.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let rebalancing = matches!(
+            self.state,
+            GroupState::PreparingRebalance | GroupState::CompletingRebalance
+        );
         self.members
             .iter()
             .filter_map(Member::session_deadline)
             .chain(self.rebalance_deadline)
             .chain(self.delay_until)
+            .chain(rebalancing.then(|| now + REBALANCE_POLL))
             .min()
     }
 
@@ -552,9 +562,10 @@ impl Group {
 
     /// Marks the group deleted: anyone still holding it gets a retriable error.
     pub fn kill(&mut self) {
+        let now = Instant::now();
         for m in &mut self.members {
-            m.answer_join(JoinResult::error(COORDINATOR_NOT_AVAILABLE, &m.id));
-            m.answer_sync(SyncResult::error(COORDINATOR_NOT_AVAILABLE));
+            m.answer_join(JoinResult::error(COORDINATOR_NOT_AVAILABLE, &m.id), now);
+            m.answer_sync(SyncResult::error(COORDINATOR_NOT_AVAILABLE), now);
         }
         self.members.clear();
         self.offsets.clear();
