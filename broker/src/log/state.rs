@@ -150,7 +150,8 @@ mod tests {
         // An hour-long interval: a put that waited for the flusher would never finish.
         let flusher = Flusher::start(FlushPolicy::Interval(3_600_000));
         let log = StateLog::open(dir.path(), "__test", flusher.clone()).expect("open");
-        let put = log.put(&"k".to_string(), Some(&7u32));
+        let key = "k".to_string();
+        let put = log.put(&key, Some(&7u32));
         tokio::time::timeout(std::time::Duration::from_secs(10), put)
             .await
             .expect("put must not wait for the flush interval")
