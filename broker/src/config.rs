@@ -40,6 +40,9 @@ pub struct BrokerConfig {
     pub shutdown_grace_secs: u64,
     /// Topic defaults, in Kafka's names (`retention.ms = "86400000"`).
     pub topic_defaults: std::collections::BTreeMap<String, String>,
+    /// Accounts and access: the config file's separate `[auth]` table, set by the host.
+    #[serde(skip)]
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl Default for BrokerConfig {
@@ -58,6 +61,7 @@ impl Default for BrokerConfig {
             maintenance_interval_ms: 30_000,
             shutdown_grace_secs: 5,
             topic_defaults: Default::default(),
+            auth: Default::default(),
         }
     }
 }
@@ -68,6 +72,7 @@ impl BrokerConfig {
         self.flush_policy()?;
         self.topic_config()?;
         self.advertised()?;
+        self.auth.validate()?;
         if !(1..=crate::log::manager::MAX_PARTITIONS).contains(&self.default_partitions) {
             return Err(Error::Config(format!(
                 "default_partitions: {} is out of range",

@@ -6,6 +6,8 @@ mod admin;
 mod fetch;
 mod meta;
 mod produce;
+mod sasl;
+mod users;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,6 +17,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, TopicName};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
+use crate::auth::SaslStage;
 use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::protocol::{self, Request};
@@ -42,17 +45,33 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
             session.client_id = id.to_string();
         }
     }
+    // Mid-exchange, only the rest of the exchange (and ApiVersions) may be sent.
+    if matches!(
+        session.sasl,
+        SaslStage::Chosen(_) | SaslStage::ScramFinal(_)
+    ) && !matches!(req.api_key, ApiKey::SaslAuthenticate | ApiKey::ApiVersions)
+    {
+        return Err(crate::error::Error::Malformed(format!(
+            "{:?} sent in the middle of a SASL exchange",
+            req.api_key
+        )));
+    }
+    let s = &*session;
     match req.api_key {
         ApiKey::ApiVersions => meta::api_versions(&req),
-        ApiKey::Metadata => meta::metadata(broker, &req).await,
-        ApiKey::Produce => produce::produce(broker, &req).await,
-        ApiKey::Fetch => fetch::fetch(broker, req),
-        ApiKey::ListOffsets => fetch::list_offsets(broker, &req),
-        ApiKey::OffsetForLeaderEpoch => fetch::offset_for_leader_epoch(broker, &req),
+        ApiKey::SaslHandshake => sasl::handshake(broker, session, &req),
+        ApiKey::SaslAuthenticate => sasl::authenticate(broker, session, &req).await,
+        ApiKey::AlterUserScramCredentials => users::alter(broker, s, &req).await,
+        ApiKey::DescribeUserScramCredentials => users::describe(broker, s, &req),
+        ApiKey::Metadata => meta::metadata(broker, s, &req).await,
+        ApiKey::Produce => produce::produce(broker, s, &req).await,
+        ApiKey::Fetch => fetch::fetch(broker, s, req),
+        ApiKey::ListOffsets => fetch::list_offsets(broker, s, &req),
+        ApiKey::OffsetForLeaderEpoch => fetch::offset_for_leader_epoch(broker, s, &req),
         ApiKey::InitProducerId => admin::init_producer_id(broker, &req).await,
-        ApiKey::CreateTopics => admin::create_topics(broker, &req).await,
-        ApiKey::DeleteTopics => admin::delete_topics(broker, &req).await,
-        ApiKey::DescribeConfigs => admin::describe_configs(broker, &req),
+        ApiKey::CreateTopics => admin::create_topics(broker, s, &req).await,
+        ApiKey::DeleteTopics => admin::delete_topics(broker, s, &req).await,
+        ApiKey::DescribeConfigs => admin::describe_configs(broker, s, &req),
         other => Err(crate::error::Error::Malformed(format!(
             "{other:?} is not handled"
         ))),

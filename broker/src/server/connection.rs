@@ -29,10 +29,7 @@ pub async fn serve(
     let (mut rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel::<Reply>(IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx, peer));
-    let mut session = Session {
-        peer,
-        client_id: String::new(),
-    };
+    let mut session = Session::new(peer);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let limit = broker.config.max_request_bytes;
     let idle = broker.config.idle_timeout();
@@ -76,6 +73,10 @@ pub async fn serve(
                 }
             };
             if tx.send(reply).await.is_err() {
+                break 'conn;
+            }
+            if session.close {
+                tracing::info!(%peer, "closing connection after a failed login");
                 break 'conn;
             }
         }
