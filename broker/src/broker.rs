@@ -88,7 +88,7 @@ impl Broker {
             "__producer_ids",
             flusher.clone(),
         )?;
-        let auth = Auth::open(config.auth.clone(), data_dir, flusher, hooks)?;
+        let auth = Auth::open(config.auth.clone(), data_dir, config.listen, flusher, hooks)?;
         let reserved = pid_log
             .load::<String, i64>()?
             .into_iter()

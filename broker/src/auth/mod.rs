@@ -11,6 +11,7 @@ pub mod names;
 pub mod operator;
 pub mod plain;
 pub mod policy;
+pub mod remote;
 pub mod scram;
 pub mod store;
 
@@ -106,6 +107,7 @@ impl Auth {
     pub fn open(
         config: AuthConfig,
         data_dir: &Path,
+        listen: std::net::SocketAddr,
         flusher: Flusher,
         hooks: Hooks,
     ) -> Result<Self> {
@@ -125,7 +127,7 @@ impl Auth {
             config.window(),
         );
         Ok(Auth {
-            operator: operator::create_secret(data_dir)?,
+            operator: operator::create_secret(data_dir, listen)?,
             fake_seed: scram::random_bytes(32)?,
             mechanisms,
             store,

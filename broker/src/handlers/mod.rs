@@ -6,6 +6,7 @@ mod admin;
 mod fetch;
 mod meta;
 mod produce;
+pub mod quotas;
 mod sasl;
 mod users;
 
@@ -63,6 +64,8 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
         ApiKey::SaslAuthenticate => sasl::authenticate(broker, session, &req).await,
         ApiKey::AlterUserScramCredentials => users::alter(broker, s, &req).await,
         ApiKey::DescribeUserScramCredentials => users::describe(broker, s, &req),
+        ApiKey::AlterClientQuotas => quotas::alter(broker, s, &req).await,
+        ApiKey::DescribeClientQuotas => quotas::describe(broker, s, &req),
         ApiKey::Metadata => meta::metadata(broker, s, &req).await,
         ApiKey::Produce => produce::produce(broker, s, &req).await,
         ApiKey::Fetch => fetch::fetch(broker, s, req),
