@@ -263,7 +263,9 @@ impl ServerFirst {
         if cbind != B64.encode(&self.gs2_header) {
             return Err(bad("channel binding does not match client-first"));
         }
-        if nonce != self.nonce {
+        // librdkafka sends its own nonce again in front of the combined one; Kafka accepts
+        // any nonce that ends with the combined nonce, and so do we (the proof covers it).
+        if !nonce.ends_with(&self.nonce) {
             return Err(bad("nonce does not match"));
         }
         let proof = B64.decode(proof).map_err(|_| bad("proof is not base64"))?;

@@ -25,6 +25,8 @@ const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
 const ILLEGAL_SASL_STATE: i16 = 34;
 /// SASL_AUTHENTICATION_FAILED.
 const SASL_AUTHENTICATION_FAILED: i16 = 58;
+/// UNSUPPORTED_VERSION.
+const UNSUPPORTED_VERSION: i16 = 35;
 /// Largest SASL token accepted; real ones are well under 1 KiB.
 pub const MAX_TOKEN: usize = 4096;
 
@@ -42,7 +44,11 @@ pub(super) fn handshake(
         .map(|m| sb(m.name()))
         .collect();
     let wanted = r.mechanism.as_str();
-    if !matches!(session.sasl, SaslStage::Idle) {
+    if req.version == 0 {
+        resp.error_code = UNSUPPORTED_VERSION;
+        session.close = true;
+        tracing::warn!(peer = %session.peer, "SaslHandshake v0 (raw SASL framing) is not supported");
+    } else if !matches!(session.sasl, SaslStage::Idle) {
         resp.error_code = ILLEGAL_SASL_STATE;
         session.close = true;
         tracing::warn!(peer = %session.peer, "SaslHandshake out of order");

@@ -21,8 +21,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::DescribeConfigs, 1, 4),
-    // v0 would switch to raw SASL tokens outside Kafka framing; every client uses v1.
-    (ApiKey::SaslHandshake, 1, 1),
+    // librdkafka needs 0 advertised to use SASL at all, but every client sends v1; a v0
+    // handshake (raw SASL tokens outside Kafka framing) is refused with an error.
+    (ApiKey::SaslHandshake, 0, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),
