@@ -228,7 +228,8 @@ impl AccountClient {
 
     /// Every account the principal may see (all of them for the operator).
     pub async fn list(&mut self) -> Result<Vec<RemoteAccount>> {
-        let req = DescribeUserScramCredentialsRequest::default();
+        let mut req = DescribeUserScramCredentialsRequest::default();
+        req.users = None;
         let r: DescribeUserScramCredentialsResponse = self
             .call(ApiKey::DescribeUserScramCredentials, 0, &req)
             .await?;

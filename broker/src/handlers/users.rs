@@ -167,16 +167,17 @@ pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request
 pub(super) fn describe(broker: &Arc<Broker>, session: &Session, req: &Request) -> Result<Reply> {
     let r: DescribeUserScramCredentialsRequest = decode_body(req)?;
     let admin = broker.authorize(session, Operation::Alter, Resource::Cluster);
+    // Null or empty means "all": everyone for the operator, yourself for a user.
     let wanted: Vec<String> = match &r.users {
-        Some(list) => list.iter().map(|u| u.name.to_string()).collect(),
-        None if admin => broker
+        Some(list) if !list.is_empty() => list.iter().map(|u| u.name.to_string()).collect(),
+        _ if admin => broker
             .auth
             .store
             .list()
             .into_iter()
             .map(|(n, _)| n)
             .collect(),
-        None => session
+        _ => session
             .principal
             .user()
             .map(|u| vec![u.to_string()])

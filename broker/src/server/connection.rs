@@ -17,6 +17,9 @@ use crate::protocol::{self, frame, Parsed};
 
 /// Requests a connection may have in flight before the reader waits for the writer.
 const IN_FLIGHT: usize = 256;
+/// How long a connection whose login failed waits for the client to hang up after the
+/// (possibly delayed) error response, before closing it.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(7);
 
 /// Serves one connection until the client leaves, misbehaves, idles out or shutdown.
 pub async fn serve(
@@ -77,6 +80,17 @@ pub async fn serve(
             }
             if session.close {
                 tracing::info!(%peer, "closing connection after a failed login");
+                // Some clients (kafka-python) drop data that arrives together with the
+                // FIN, so keep the socket open until the client hangs up, for a while.
+                let linger = async {
+                    let mut sink = [0u8; 512];
+                    while let Ok(n) = rd.read(&mut sink).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(LINGER, linger).await;
                 break 'conn;
             }
         }
