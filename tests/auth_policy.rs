@@ -37,8 +37,10 @@ async fn policy_rejects_forged_author_and_stamps_accepted_records() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let mut cfg = broker::BrokerConfig::default();
-    cfg.listen = listener.local_addr().expect("addr");
+    let cfg = broker::BrokerConfig {
+        listen: listener.local_addr().expect("addr"),
+        ..Default::default()
+    };
     let hooks = Hooks {
         authorizer: None,
         policy: Some(Arc::new(AuthorIsPrincipal)),

@@ -70,9 +70,12 @@ pub trait RecordPolicy: Send + Sync {
     ) -> Verdict;
 }
 
+/// One original batch's header and record count, kept to re-encode replacements alike.
+pub type Shape = (BatchHeader, usize);
+
 /// Decodes a produce's record set (one or more v2 batches) for the policy, with each
 /// batch's header and record count.
-pub fn decode(records: &[u8]) -> Result<(Vec<PolicyRecord>, Vec<(BatchHeader, usize)>)> {
+pub fn decode(records: &[u8]) -> Result<(Vec<PolicyRecord>, Vec<Shape>)> {
     let batches = record::split_batches(records)?;
     let mut out = Vec::new();
     let mut shapes = Vec::new();
@@ -103,7 +106,7 @@ pub fn decode(records: &[u8]) -> Result<(Vec<PolicyRecord>, Vec<(BatchHeader, us
 /// Re-encodes replacement records. With the same count as the original, records are cut
 /// into batches of the original sizes, each keeping its producer id, epoch and sequences;
 /// otherwise (only allowed without idempotence) they become one batch.
-pub fn encode(replacement: &[PolicyRecord], shapes: &[(BatchHeader, usize)]) -> Result<BytesMut> {
+pub fn encode(replacement: &[PolicyRecord], shapes: &[Shape]) -> Result<BytesMut> {
     let original: usize = shapes.iter().map(|(_, n)| n).sum();
     let idempotent = shapes.iter().any(|(h, _)| h.producer_id >= 0);
     let groups: Vec<(Option<&BatchHeader>, &[PolicyRecord])> = if replacement.len() == original {
