@@ -29,7 +29,7 @@ def kp():
         logging.getLogger("kafka").addHandler(Grab())
         logging.getLogger("kafka").setLevel(logging.WARNING)
         try:
-            p = KafkaProducer(**common, max_block_ms=5000)
+            p = KafkaProducer(**common, max_block_ms=5000, bootstrap_timeout_ms=4000)
             p.send(topic, b"x").get(timeout=5)
         except E.KafkaError as e:
             auth = [m for m in seen if "SaslAuthenticationFailedError" in m]
