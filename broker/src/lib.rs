@@ -2,8 +2,10 @@
 //! crash-safe storage. It knows nothing about bulletin boards; hosts install hooks.
 //!
 //! Layout: [`protocol`] (framing and codec glue, no I/O), [`handlers`] (one function per
-//! API), [`log`] (storage), [`server`] (sockets and shutdown), [`broker`] (shared state).
+//! API), [`log`] (storage), [`server`] (sockets and shutdown), [`auth`] (SASL, accounts, authorizer, record policy),
+//! [`broker`] (shared state).
 
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod error;

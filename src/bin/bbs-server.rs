@@ -1,6 +1,9 @@
 //! `bbs-server`: runs the Kafka-compatible broker (and, later, the BBS hooks) on the
 //! embedded defaults, a config file and flags.
 
+#[path = "../server_users.rs"]
+mod users;
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -33,6 +36,13 @@ enum Command {
     /// Check every record batch of every log (CRC and offsets) and report; the server
     /// must not be running.
     Check,
+    /// Manage accounts: list, add, disable, enable, remove, reset-password. Works with
+    /// the server stopped (edits the data directory) or running (talks to it as the
+    /// operator).
+    Users {
+        #[command(subcommand)]
+        action: users::UsersAction,
+    },
 }
 
 /// The config file: one table per part of the server.
@@ -40,6 +50,7 @@ enum Command {
 #[serde(deny_unknown_fields, default)]
 struct FileConfig {
     broker: BrokerConfig,
+    auth: broker::auth::AuthConfig,
 }
 
 fn load_config(args: &Args) -> Result<BrokerConfig> {
@@ -49,7 +60,9 @@ fn load_config(args: &Args) -> Result<BrokerConfig> {
                 .with_context(|| format!("reading config file {}", path.display()))?;
             let file: FileConfig = toml::from_str(&text)
                 .with_context(|| format!("in config file {}", path.display()))?;
-            file.broker
+            let mut broker = file.broker;
+            broker.auth = file.auth;
+            broker
         }
         None => BrokerConfig::default(),
     };
@@ -94,6 +107,9 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        if let Some(Command::Users { action }) = args.command {
+            return users::run(&dir, action).await;
+        }
         if let Some(Command::Check) = args.command {
             let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
                 .with_context(|| format!("opening data directory {}", dir.display()))?;

@@ -6,12 +6,18 @@ use std::sync::Arc;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
+use std::borrow::Cow;
+
 use super::{sb, Reply};
-use crate::broker::Broker;
-use crate::error::Result;
+use crate::auth::{policy, Operation, Resource, Verdict};
+use crate::broker::{Broker, Session};
+use crate::error::{Error, Result};
 use crate::log::manager::{codes, validate_name};
 use crate::log::Partition;
 use crate::protocol::{self, decode_body, Request};
+
+const CORRUPT_MESSAGE: i16 = 2;
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 
 struct Wait {
     topic: usize,
@@ -24,13 +30,17 @@ struct Wait {
 /// Looks a topic up, creating it when auto-creation is on.
 pub(super) async fn topic_or_create(
     broker: &Arc<Broker>,
+    session: &Session,
     name: &str,
 ) -> Result<Arc<crate::log::Topic>, i16> {
     if let Some(t) = broker.logs.topic(name) {
         return Ok(t);
     }
     validate_name(name).map_err(|e| e.code)?;
-    if !broker.config.auto_create_topics || name.starts_with("__") {
+    if !broker.config.auto_create_topics
+        || name.starts_with("__")
+        || !broker.authorize(session, Operation::Create, Resource::Topic(name))
+    {
         return Err(codes::UNKNOWN_TOPIC_OR_PARTITION);
     }
     match broker
@@ -51,7 +61,39 @@ pub(super) async fn topic_or_create(
     }
 }
 
-pub(super) async fn produce(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+/// Runs the host's record policy (if any) on one partition's records: the bytes to
+/// append, or the error code and message to answer. Without a policy nothing is decoded.
+fn apply_policy<'a>(
+    broker: &Broker,
+    session: &Session,
+    topic: &str,
+    partition: i32,
+    records: &'a [u8],
+) -> Result<Cow<'a, [u8]>, (i16, Option<String>)> {
+    let Some(policy) = &broker.auth.policy else {
+        return Ok(Cow::Borrowed(records));
+    };
+    let (decoded, shapes) =
+        policy::decode(records).map_err(|e| (CORRUPT_MESSAGE, Some(e.to_string())))?;
+    match policy.check(&session.principal, topic, partition, &decoded) {
+        Verdict::Accept => Ok(Cow::Borrowed(records)),
+        Verdict::Reject { code, message } => {
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic, partition, code, %message, "records rejected by policy");
+            Err((code, Some(message)))
+        }
+        Verdict::Replace(replacement) => match policy::encode(&replacement, &shapes) {
+            Ok(bytes) => Ok(Cow::Owned(bytes.to_vec())),
+            Err(Error::Refused { code, message }) => Err((code, Some(message))),
+            Err(e) => Err((CORRUPT_MESSAGE, Some(e.to_string()))),
+        },
+    }
+}
+
+pub(super) async fn produce(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: ProduceRequest = decode_body(req)?;
     let version = req.version;
     let relaxed = broker.logs.flusher.relaxed();
@@ -59,7 +101,11 @@ pub(super) async fn produce(broker: &Arc<Broker>, req: &Request) -> Result<Reply
     let mut waits = Vec::new();
     for (ti, td) in r.topic_data.into_iter().enumerate() {
         let name = td.name.0.to_string();
-        let topic = topic_or_create(broker, &name).await;
+        let topic = if broker.authorize(session, Operation::Write, Resource::Topic(&name)) {
+            topic_or_create(broker, session, &name).await
+        } else {
+            Err(TOPIC_AUTHORIZATION_FAILED)
+        };
         let mut tr = TopicProduceResponse::default();
         tr.name = td.name.clone();
         for (pi, pd) in td.partition_data.into_iter().enumerate() {
@@ -75,8 +121,9 @@ pub(super) async fn produce(broker: &Arc<Broker>, req: &Request) -> Result<Reply
             };
             let outcome = log.and_then(|(log, cfg)| {
                 let records = pd.records.as_deref().unwrap_or(&[]);
+                let records = apply_policy(broker, session, &name, pd.index, records)?;
                 let failures = log.failures();
-                log.append(records, &cfg, relaxed)
+                log.append(&records, &cfg, relaxed)
                     .map(|a| (log, a, failures))
                     .map_err(|rej| (rej.code, Some(rej.message)))
             });
