@@ -5,6 +5,7 @@
 mod users;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use broker::BrokerConfig;
@@ -125,11 +126,21 @@ fn main() -> Result<()> {
         // With port 0 the advertised address must be the port we actually got.
         let mut cfg = cfg;
         cfg.listen = local;
-        let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
+        // The BBS rules: the record policy over the server's view, and private mailboxes.
+        let policy = bbs::host::BbsPolicy::new();
+        let hooks = broker::auth::Hooks {
+            authorizer: Some(Arc::new(bbs::host::BbsAuthorizer {
+                inner: Arc::new(broker::auth::authorizer::DefaultAuthorizer::new(&cfg.auth)),
+            })),
+            policy: Some(policy.clone()),
+        };
+        let (broker, repairs) = broker::Broker::open_with(cfg.clone(), &dir, hooks)
             .with_context(|| format!("opening data directory {}", dir.display()))?;
         for r in &repairs {
             tracing::warn!("recovery: {r}");
         }
+        let folded = policy.load(&broker).context("loading the BBS state from the log")?;
+        tracing::info!(records = folded, last_post_id = policy.max_post_id(), "BBS state loaded");
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
         broker::server::run(broker, listener, shutdown_signal()).await;
         Ok(())

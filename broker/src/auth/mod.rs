@@ -83,6 +83,8 @@ pub struct Hooks {
 
 /// The broker's shared authentication and authorization state.
 pub struct Auth {
+    /// Serialises policy check + append + fold for topics the policy applies to.
+    pub policy_lock: std::sync::Mutex<()>,
     /// Settings.
     pub config: AuthConfig,
     /// Mechanisms offered, in the configured order.
@@ -127,6 +129,7 @@ impl Auth {
             config.window(),
         );
         Ok(Auth {
+            policy_lock: std::sync::Mutex::new(()),
             operator: operator::create_secret(data_dir, listen)?,
             fake_seed: scram::random_bytes(32)?,
             mechanisms,

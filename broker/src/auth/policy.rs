@@ -68,6 +68,24 @@ pub trait RecordPolicy: Send + Sync {
         partition: i32,
         records: &[PolicyRecord],
     ) -> Verdict;
+
+    /// Whether records of `topic` need the policy at all; for other topics the broker
+    /// neither decodes records nor serialises appends.
+    fn applies_to(&self, _topic: &str) -> bool {
+        true
+    }
+
+    /// Called after an accepted batch was appended, with the records as written and the
+    /// offset of the first, so a host can fold them into the state its checks rely on.
+    /// Check, append and this call happen under one lock, in log order.
+    fn appended(
+        &self,
+        _topic: &str,
+        _partition: i32,
+        _base_offset: i64,
+        _records: &[PolicyRecord],
+    ) {
+    }
 }
 
 /// One original batch's header and record count, kept to re-encode replacements alike.

@@ -63,26 +63,25 @@ pub(super) async fn topic_or_create(
 
 /// Runs the host's record policy (if any) on one partition's records: the bytes to
 /// append, or the error code and message to answer. Without a policy nothing is decoded.
+type Checked<'a> = (Cow<'a, [u8]>, Vec<policy::PolicyRecord>);
+
 fn apply_policy<'a>(
-    broker: &Broker,
+    policy: &dyn policy::RecordPolicy,
     session: &Session,
     topic: &str,
     partition: i32,
     records: &'a [u8],
-) -> Result<Cow<'a, [u8]>, (i16, Option<String>)> {
-    let Some(policy) = &broker.auth.policy else {
-        return Ok(Cow::Borrowed(records));
-    };
+) -> Result<Checked<'a>, (i16, Option<String>)> {
     let (decoded, shapes) =
         policy::decode(records).map_err(|e| (CORRUPT_MESSAGE, Some(e.to_string())))?;
     match policy.check(&session.principal, topic, partition, &decoded) {
-        Verdict::Accept => Ok(Cow::Borrowed(records)),
+        Verdict::Accept => Ok((Cow::Borrowed(records), decoded)),
         Verdict::Reject { code, message } => {
             tracing::info!(peer = %session.peer, principal = %session.principal, topic, partition, code, %message, "records rejected by policy");
             Err((code, Some(message)))
         }
         Verdict::Replace(replacement) => match policy::encode(&replacement, &shapes) {
-            Ok(bytes) => Ok(Cow::Owned(bytes.to_vec())),
+            Ok(bytes) => Ok((Cow::Owned(bytes.to_vec()), replacement)),
             Err(Error::Refused { code, message }) => Err((code, Some(message))),
             Err(e) => Err((CORRUPT_MESSAGE, Some(e.to_string()))),
         },
@@ -121,11 +120,33 @@ pub(super) async fn produce(
             };
             let outcome = log.and_then(|(log, cfg)| {
                 let records = pd.records.as_deref().unwrap_or(&[]);
-                let records = apply_policy(broker, session, &name, pd.index, records)?;
                 let failures = log.failures();
-                log.append(&records, &cfg, relaxed)
-                    .map(|a| (log, a, failures))
-                    .map_err(|rej| (rej.code, Some(rej.message)))
+                let policy = broker
+                    .auth
+                    .policy
+                    .as_deref()
+                    .filter(|p| p.applies_to(&name));
+                let Some(policy) = policy else {
+                    return log
+                        .append(records, &cfg, relaxed)
+                        .map(|a| (log, a, failures))
+                        .map_err(|rej| (rej.code, Some(rej.message)));
+                };
+                // Check, append and fold happen under one lock so the host's state
+                // follows the log exactly (no two batches checked against the same state).
+                let _serial = broker
+                    .auth
+                    .policy_lock
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                let (bytes, written) = apply_policy(policy, session, &name, pd.index, records)?;
+                let appended = log
+                    .append(&bytes, &cfg, relaxed)
+                    .map_err(|rej| (rej.code, Some(rej.message)))?;
+                if !appended.duplicate {
+                    policy.appended(&name, pd.index, appended.base_offset, &written);
+                }
+                Ok((log, appended, failures))
             });
             match outcome {
                 Ok((log, appended, failures)) => {
