@@ -3,7 +3,7 @@
 //! corrupt tail is cut off and indexes that are missing or stale are rebuilt.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,6 +92,8 @@ impl Segment {
             .ctx(|| format!("stat {}", path.display()))?
             .len();
         let mut repair = Repair::default();
+        let (offset_index, time_index) = Indexes::paths(path);
+        let index_missing = len > 0 && !(offset_index.exists() && time_index.exists());
         let loaded = if verify {
             None
         } else {
@@ -107,7 +109,9 @@ impl Segment {
             indexes: match loaded {
                 Some(ix) => ix,
                 None => {
-                    repair.rebuilt_index = !verify;
+                    // The last segment is always re-indexed by its full scan; report that
+                    // only when its index files were missing.
+                    repair.rebuilt_index = !verify || index_missing;
                     Indexes::create(path)?
                 }
             },
@@ -223,8 +227,10 @@ impl Segment {
     /// file is cut back to where it was, so the log stays consistent.
     pub fn append(&mut self, data: &[u8], headers: &[BatchHeader]) -> Result<()> {
         let start = self.size;
-        let mut writer = self.file.as_ref();
-        if let Err(e) = writer.write_all(data) {
+        // Positional write at the logical end: the file cursor is not trustworthy (recovery
+        // scans move it, and cutting a torn tail does not move it back), and a cursor write
+        // after a cut would leave a hole of zeros before the new batch.
+        if let Err(e) = self.file.write_all_at(data, start) {
             let _ = self.file.set_len(start);
             return Err(Error::io(
                 format!("appending to {}", self.path.display()),
