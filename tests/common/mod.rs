@@ -49,6 +49,22 @@ impl TestServer {
         s
     }
 
+    /// Starts a server whose data directory is `data` (for example on a small mounted file
+    /// system); the log still goes to a fresh temporary directory.
+    pub fn start_with_data(data: &Path, extra: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = TestServer {
+            addr: String::new(),
+            log: tmp.path().join("server.log"),
+            data: data.to_path_buf(),
+            _tmp: Some(tmp),
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        s.spawn(None);
+        s
+    }
+
     /// Starts (again) on the same data directory; reuses the port when given.
     pub fn spawn(&mut self, port: Option<u16>) {
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));

@@ -181,7 +181,7 @@ impl Segment {
                     .ctx(|| format!("seeking in {}", self.path.display()))?;
             }
             if index {
-                self.index_batch(&header, pos)?;
+                self.index_batch(&header, pos);
             } else {
                 self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
             }
@@ -203,24 +203,30 @@ impl Segment {
             .truncate_to(valid_end as u32, rel.saturating_add(1))
     }
 
-    fn index_batch(&mut self, header: &BatchHeader, pos: u64) -> Result<()> {
+    /// Indexes one batch. Index files are only an accelerator, rebuilt from the segment when
+    /// missing or inconsistent, so a failed index write (a full disk) is logged and the
+    /// append still counts: the in-memory index stays right.
+    fn index_batch(&mut self, header: &BatchHeader, pos: u64) {
         let rel = (header.base_offset - self.base) as u32;
         if self.indexes.offsets.is_empty() || self.bytes_since_index >= INDEX_INTERVAL {
-            self.indexes.push_offset(OffsetEntry {
+            if let Err(e) = self.indexes.push_offset(OffsetEntry {
                 rel_offset: rel,
                 position: pos as u32,
-            })?;
+            }) {
+                tracing::warn!(error = %e, "offset index write failed; it will be rebuilt");
+            }
             self.bytes_since_index = 0;
         }
         self.bytes_since_index += header.size as u64;
         if header.max_timestamp > self.max_timestamp {
             self.max_timestamp = header.max_timestamp;
-            self.indexes.push_time(TimeEntry {
+            if let Err(e) = self.indexes.push_time(TimeEntry {
                 timestamp: header.max_timestamp,
                 rel_offset: rel,
-            })?;
+            }) {
+                tracing::warn!(error = %e, "time index write failed; it will be rebuilt");
+            }
         }
-        Ok(())
     }
 
     /// Appends already-validated batches (offsets assigned) in one write. On failure the
@@ -239,7 +245,7 @@ impl Segment {
         }
         let mut pos = start;
         for h in headers {
-            self.index_batch(h, pos)?;
+            self.index_batch(h, pos);
             pos += h.size as u64;
             self.next_offset = h.next_offset();
         }
