@@ -17,6 +17,10 @@ use crate::record::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 /// Bytes of batch data between two offset-index entries.
 pub const INDEX_INTERVAL: u64 = 4096;
 
+/// Largest offset relative to the segment base that a batch may reach (indexes store
+/// relative offsets as u32; partitions roll well before this).
+pub const MAX_RELATIVE_OFFSET: i64 = u32::MAX as i64 / 2;
+
 /// A segment file and what the broker knows about it.
 #[derive(Debug)]
 pub struct Segment {
@@ -82,6 +86,24 @@ impl Segment {
     /// for the last segment, where a crash can leave a torn tail); otherwise trusted indexes
     /// are used when they agree with the file.
     pub fn open(path: &Path, base: i64, verify: bool, now_ms: i64) -> Result<(Self, Repair)> {
+        Self::open_inner(path, base, verify, false, now_ms)
+    }
+
+    /// Opens and recovers the last (active) segment of a partition: every batch is checked
+    /// with its CRC and must continue exactly where the previous one ended. Only appends
+    /// write this segment (compaction never touches it), so a gap can only be a damaged
+    /// base offset, which the CRC does not cover.
+    pub fn open_active(path: &Path, base: i64, now_ms: i64) -> Result<(Self, Repair)> {
+        Self::open_inner(path, base, true, true, now_ms)
+    }
+
+    fn open_inner(
+        path: &Path,
+        base: i64,
+        verify: bool,
+        contiguous: bool,
+        now_ms: i64,
+    ) -> Result<(Self, Repair)> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -121,7 +143,7 @@ impl Segment {
         if seg.indexes.offsets.is_empty() && len > 0 || verify {
             // Scan the whole file, rebuilding both indexes.
             seg.indexes = Indexes::create(path)?;
-            let valid_end = seg.scan_from(0, verify, true)?;
+            let valid_end = seg.scan_from(0, verify, contiguous, true)?;
             if valid_end < len {
                 seg.cut_tail(valid_end)?;
                 repair.truncated_bytes = len - valid_end;
@@ -135,7 +157,7 @@ impl Segment {
                 .map(|e| u64::from(e.position))
                 .unwrap_or(0);
             seg.max_timestamp = seg.indexes.times.last().map(|t| t.timestamp).unwrap_or(-1);
-            let valid_end = seg.scan_from(from, false, false)?;
+            let valid_end = seg.scan_from(from, false, false, false)?;
             if valid_end < len {
                 seg.cut_tail(valid_end)?;
                 repair.truncated_bytes = len - valid_end;
@@ -146,7 +168,13 @@ impl Segment {
 
     /// Walks batch headers from `pos` to the end of the file, updating `next_offset`,
     /// `max_timestamp` and (when `index` is set) the indexes. Returns where valid data ends.
-    fn scan_from(&mut self, mut pos: u64, check_crc: bool, index: bool) -> Result<u64> {
+    fn scan_from(
+        &mut self,
+        mut pos: u64,
+        check_crc: bool,
+        contiguous: bool,
+        index: bool,
+    ) -> Result<u64> {
         let file = Arc::clone(&self.file);
         let mut reader = BufReader::with_capacity(1 << 16, file.as_ref());
         reader
@@ -158,8 +186,18 @@ impl Segment {
             if !read_full(&mut reader, &mut buf[..])? {
                 return Ok(pos);
             }
+            // Neither the base offset nor the length is covered by the CRC: a batch must
+            // lie within the file, start at or after the previous one's end (exactly there
+            // when `contiguous`), and stay within the relative-offset range of the index.
             let header = match record::parse_header(&buf) {
-                Ok(h) if h.base_offset >= self.next_offset => h,
+                Ok(h)
+                    if h.base_offset >= self.next_offset
+                        && (!contiguous || h.base_offset == self.next_offset)
+                        && h.last_offset() - self.base <= MAX_RELATIVE_OFFSET
+                        && pos + h.size as u64 <= self.size =>
+                {
+                    h
+                }
                 _ => return Ok(pos),
             };
             if check_crc {
