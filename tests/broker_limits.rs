@@ -166,6 +166,37 @@ fn bad_frames_close_only_their_connection() {
     closes_only_that_connection(&s, &(-5i32).to_be_bytes(), "negative frame size");
 }
 
+/// A request whose array count is huge (2^31 - 1 topics in a 20-byte Produce body). The
+/// kafka-protocol crate (0.18) preallocates `count` elements before reading any, so this
+/// used to abort the whole server ("memory allocation of 47113401168 bytes failed"), found by
+/// fuzzing the handlers with damaged bodies.
+#[test]
+fn huge_array_counts_close_only_that_connection() {
+    let s = TestServer::start(&[]);
+    for (key, version, body) in [
+        // Produce v3: transactional id null, acks -1, timeout 1000, topic count 2^31-1.
+        (
+            0i16,
+            3i16,
+            vec![
+                0xff, 0xff, 0xff, 0xff, 0, 0, 0x03, 0xe8, 0x7f, 0xff, 0xff, 0xff,
+            ],
+        ),
+        // Metadata v4: topic count 2^31-1.
+        (3, 4, vec![0x7f, 0xff, 0xff, 0xff, 0x01]),
+    ] {
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&key.to_be_bytes());
+        frame.extend_from_slice(&version.to_be_bytes());
+        frame.extend_from_slice(&7i32.to_be_bytes());
+        frame.extend_from_slice(&(-1i16).to_be_bytes()); // null client id
+        frame.extend_from_slice(&body);
+        let mut msg = (frame.len() as u32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&frame);
+        closes_only_that_connection(&s, &msg, "malformed request");
+    }
+}
+
 #[test]
 fn connections_beyond_the_limit_are_refused() {
     let (_dir, cfg) = config("[broker]\nmax_connections = 4\n");
