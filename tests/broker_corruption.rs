@@ -10,14 +10,24 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
 
-/// Produces `batches` kcat runs of 10 records each ("b{j}-{i}") to partition 0: one batch
-/// per run.
+/// Produces `batches` kcat runs of 10 records each ("b{j}-{i}") to partition 0 (usually one
+/// batch per run; a loaded machine may split one, so tests count batches in the file).
 fn produce_batches(addr: &str, topic: &str, batches: usize) {
     for j in 0..batches {
         let input: String = (0..10).map(|i| format!("b{j}-{i}\n")).collect();
         ok(
             kcat(
-                &["-b", addr, "-P", "-t", topic, "-p", "0"],
+                &[
+                    "-b",
+                    addr,
+                    "-P",
+                    "-t",
+                    topic,
+                    "-p",
+                    "0",
+                    "-X",
+                    "linger.ms=200",
+                ],
                 Some(input.as_bytes()),
                 T,
             ),
@@ -52,9 +62,11 @@ fn read_values(addr: &str, topic: &str) -> Vec<String> {
     out.lines().map(str::to_string).collect()
 }
 
-fn expected(batches: usize) -> Vec<String> {
-    (0..batches)
+/// The first `records` records `produce_batches` wrote.
+fn expected(records: usize) -> Vec<String> {
+    (0..)
         .flat_map(|j| (0..10).map(move |i| (j, i)))
+        .take(records)
         .enumerate()
         .map(|(o, (j, i))| format!("{o}:b{j}-{i}"))
         .collect()
@@ -75,22 +87,29 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// (position, size) of every batch in a segment file.
-fn batches(path: &Path) -> Vec<(usize, usize)> {
+/// (position, size, record count) of every batch in a segment file.
+fn batches(path: &Path) -> Vec<(usize, usize, usize)> {
     let data = std::fs::read(path).expect("segment");
     let mut out = Vec::new();
     let mut at = 0;
-    while at + 12 <= data.len() {
-        let len = i32::from_be_bytes([data[at + 8], data[at + 9], data[at + 10], data[at + 11]]);
-        out.push((at, 12 + len as usize));
-        at += 12 + len as usize;
+    while at + 61 <= data.len() {
+        let be = |i: usize| i32::from_be_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+        let size = 12 + be(at + 8) as usize;
+        out.push((at, size, be(at + 57) as usize));
+        at += size;
     }
     out
 }
 
 /// Restarts, checks the repair was logged, the prefix is intact, `check` passes, and a new
 /// produce lands right after the prefix.
-fn restart_and_verify(s: &mut TestServer, topic: &str, keep_batches: usize, repaired: &str) {
+fn restart_and_verify(
+    s: &mut TestServer,
+    topic: &str,
+    keep_records: usize,
+    keep_batches: usize,
+    repaired: &str,
+) {
     let port = s.port();
     let before = s.log_text().len();
     s.spawn(Some(port));
@@ -99,8 +118,8 @@ fn restart_and_verify(s: &mut TestServer, topic: &str, keep_batches: usize, repa
         log.contains("recovery:") && log.contains(repaired),
         "no '{repaired}' repair in the log:\n{log}"
     );
-    assert_eq!(read_values(&s.addr, topic), expected(keep_batches));
-    let next = keep_batches * 10;
+    assert_eq!(read_values(&s.addr, topic), expected(keep_records));
+    let next = keep_records;
     ok(
         kcat(
             &["-b", &s.addr, "-P", "-t", topic, "-p", "0"],
@@ -122,16 +141,17 @@ fn restart_and_verify(s: &mut TestServer, topic: &str, keep_batches: usize, repa
     );
 }
 
+/// Damages the last batch of a 50-record log; everything before it must survive.
 fn damaged_tail(damage: impl FnOnce(&Path, (usize, usize)), repaired: &str) {
     let mut s = TestServer::start(&[]);
     produce_batches(&s.addr, "t", 5);
-    assert_eq!(read_values(&s.addr, "t"), expected(5));
+    assert_eq!(read_values(&s.addr, "t"), expected(50));
     s.kill9();
     let seg = segments(&partition_dir(&s, "t")).pop().expect("a segment");
     let b = batches(&seg);
-    assert_eq!(b.len(), 5, "one batch per kcat run");
-    damage(&seg, b[4]);
-    restart_and_verify(&mut s, "t", 4, repaired);
+    let (pos, size, count) = *b.last().expect("batches");
+    damage(&seg, (pos, size));
+    restart_and_verify(&mut s, "t", 50 - count, b.len() - 1, repaired);
 }
 
 #[test]
@@ -167,10 +187,11 @@ fn garbage_appended_is_cut() {
     produce_batches(&s.addr, "t", 5);
     s.kill9();
     let seg = segments(&partition_dir(&s, "t")).pop().expect("a segment");
+    let n = batches(&seg).len();
     let mut data = std::fs::read(&seg).expect("read");
     data.extend((0..777u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
     std::fs::write(&seg, data).expect("write");
-    restart_and_verify(&mut s, "t", 5, "cut 777 bytes");
+    restart_and_verify(&mut s, "t", 50, n, "cut 777 bytes");
 }
 
 #[test]
@@ -181,7 +202,8 @@ fn deleted_index_files_of_the_active_segment_are_rebuilt() {
     let seg = segments(&partition_dir(&s, "t")).pop().expect("a segment");
     std::fs::remove_file(seg.with_extension("index")).expect("rm index");
     std::fs::remove_file(seg.with_extension("timeindex")).expect("rm timeindex");
-    restart_and_verify(&mut s, "t", 5, "rebuilt missing or stale index");
+    let n = batches(&seg).len();
+    restart_and_verify(&mut s, "t", 50, n, "rebuilt missing or stale index");
     assert!(seg.with_extension("index").exists());
     assert!(seg.with_extension("timeindex").exists());
 }
