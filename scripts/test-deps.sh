@@ -15,8 +15,9 @@ fi
 if [ ! -x "$home/venv/bin/python" ]; then
   python3 -m venv "$home/venv"
 fi
-want_py="kafka-python==3.0.12 confluent-kafka==2.16.1"
-if ! "$home/venv/bin/python" -c 'import kafka, confluent_kafka; assert kafka.__version__ == "3.0.12"; assert confluent_kafka.version()[0] == "2.16.1"' 2>/dev/null; then
+# lz4, zstandard and python-snappy give kafka-python its optional codecs (interop tests).
+want_py="kafka-python==3.0.12 confluent-kafka==2.16.1 lz4==4.4.5 zstandard==0.25.0 python-snappy==0.7.3"
+if ! "$home/venv/bin/python" -c 'import kafka, confluent_kafka; assert kafka.__version__ == "3.0.12"; assert confluent_kafka.version()[0] == "2.16.1"; from kafka.codec import has_snappy, has_lz4, has_zstd; assert has_snappy() and has_lz4() and has_zstd()' 2>/dev/null; then
   "$home/venv/bin/pip" install -q --disable-pip-version-check $want_py
 fi
 

@@ -3,7 +3,7 @@
 //! kafka-python / confluent-kafka from the test venv, kafkajs from the test node_modules).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -41,6 +41,22 @@ impl TestServer {
             addr: String::new(),
             log: tmp.path().join("server.log"),
             data,
+            _tmp: Some(tmp),
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        s.spawn(None);
+        s
+    }
+
+    /// Starts a server whose data directory is `data` (for example on a small mounted file
+    /// system); the log still goes to a fresh temporary directory.
+    pub fn start_with_data(data: &Path, extra: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = TestServer {
+            addr: String::new(),
+            log: tmp.path().join("server.log"),
+            data: data.to_path_buf(),
             _tmp: Some(tmp),
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -152,27 +168,48 @@ fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    // Drain stdout and stderr while waiting: a child whose output fills the pipe buffer
+    // (64 KiB) would otherwise block forever.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out_t = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err_t = drain(child.stderr.take().map(|p| Box::new(p) as _));
     if let Some(input) = stdin {
         let mut si = child.stdin.take().expect("stdin");
         si.write_all(input).expect("write stdin");
     }
     let start = Instant::now();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
         }
         if start.elapsed() > timeout {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("wait");
+            let _ = child.wait();
+            let stdout = out_t.join().unwrap_or_default();
+            let stderr = err_t.join().unwrap_or_default();
+            let tail =
+                |b: &[u8]| String::from_utf8_lossy(&b[b.len().saturating_sub(4000)..]).into_owned();
             panic!(
-                "{cmd:?} timed out after {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                "{cmd:?} timed out after {timeout:?}\nstdout (tail):\n{}\nstderr (tail):\n{}",
+                tail(&stdout),
+                tail(&stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
     }
-    child.wait_with_output().expect("wait")
 }
 
 /// Asserts success and returns stdout.

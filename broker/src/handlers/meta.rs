@@ -31,7 +31,7 @@ fn versions_body(error_code: i16) -> ApiVersionsResponse {
         .map(|(k, lo, hi)| {
             let mut v = ApiVersion::default();
             v.api_key = *k as i16;
-            v.min_version = *lo;
+            v.min_version = protocol::advertised_min(*k, *lo);
             v.max_version = *hi;
             v
         })

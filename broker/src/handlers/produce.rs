@@ -94,6 +94,10 @@ pub(super) async fn produce(
     req: &Request,
 ) -> Result<Reply> {
     let r: ProduceRequest = decode_body(req)?;
+    broker
+        .logs
+        .produce_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let version = req.version;
     let relaxed = broker.logs.flusher.relaxed();
     let mut resp = ProduceResponse::default();

@@ -28,6 +28,13 @@ pub struct TimeEntry {
     pub rel_offset: u32,
 }
 
+/// Which index file.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Offset,
+    Time,
+}
+
 /// Both indexes of one segment.
 #[derive(Debug)]
 pub struct Indexes {
@@ -39,6 +46,10 @@ pub struct Indexes {
     time_path: PathBuf,
     offset_file: Option<File>,
     time_file: Option<File>,
+    /// Set when an append to a file failed (a full disk): later entries are kept in memory
+    /// only, so a torn entry is never followed by misaligned ones. A torn or short file is
+    /// rebuilt or merely sparser when loaded; `rewrite` clears this.
+    broken: bool,
 }
 
 impl Indexes {
@@ -62,6 +73,7 @@ impl Indexes {
             time_path,
             offset_file,
             time_file,
+            broken: false,
         })
     }
 
@@ -108,19 +120,34 @@ impl Indexes {
             time_path,
             offset_file: None,
             time_file: None,
+            broken: false,
         }))
     }
 
-    /// Appends an offset entry (in memory and on disk).
+    /// Appends an offset entry (in memory, and on disk unless a write failed before).
     pub fn push_offset(&mut self, entry: OffsetEntry) -> Result<()> {
         self.offsets.push(entry);
         let mut bytes = [0u8; 8];
         bytes[..4].copy_from_slice(&entry.rel_offset.to_be_bytes());
         bytes[4..].copy_from_slice(&entry.position.to_be_bytes());
-        let path = &self.offset_path;
-        let file = open_append(&mut self.offset_file, path)?;
-        file.write_all(&bytes)
-            .ctx(|| format!("writing {}", path.display()))
+        if self.broken {
+            return Ok(());
+        }
+        let written = open_append(&mut self.offset_file, &self.offset_path)
+            .and_then(|f| f.write_all(&bytes).ctx(|| "writing".to_string()));
+        written.map_err(|e| self.fail(e, Kind::Offset))
+    }
+
+    fn fail(&mut self, e: crate::error::Error, kind: Kind) -> crate::error::Error {
+        self.broken = true;
+        let path = match kind {
+            Kind::Offset => &self.offset_path,
+            Kind::Time => &self.time_path,
+        };
+        crate::error::Error::BadFile {
+            path: path.clone(),
+            reason: format!("index append failed: {e}"),
+        }
     }
 
     /// Appends a time entry if it raises the largest timestamp.
@@ -136,10 +163,12 @@ impl Indexes {
         let mut bytes = [0u8; 12];
         bytes[..8].copy_from_slice(&entry.timestamp.to_be_bytes());
         bytes[8..].copy_from_slice(&entry.rel_offset.to_be_bytes());
-        let path = &self.time_path;
-        let file = open_append(&mut self.time_file, path)?;
-        file.write_all(&bytes)
-            .ctx(|| format!("writing {}", path.display()))
+        if self.broken {
+            return Ok(());
+        }
+        let written = open_append(&mut self.time_file, &self.time_path)
+            .and_then(|f| f.write_all(&bytes).ctx(|| "writing".to_string()));
+        written.map_err(|e| self.fail(e, Kind::Time))
     }
 
     /// The position of the last indexed batch whose base is at or before `rel_offset`.
@@ -192,6 +221,7 @@ impl Indexes {
             .ctx(|| format!("writing {}", self.time_path.display()))?;
         self.offset_file = None;
         self.time_file = None;
+        self.broken = false;
         Ok(())
     }
 

@@ -111,6 +111,9 @@ pub struct LogManager {
     pub flusher: Flusher,
     /// Woken whenever a high watermark moves, for fetch long polls.
     pub data_arrived: Arc<Notify>,
+    /// Produce requests handled, to compare with the flusher's fsync count (the benchmark
+    /// reads both from the shutdown log line).
+    pub produce_requests: std::sync::atomic::AtomicU64,
     admin: tokio::sync::Mutex<()>,
 }
 
@@ -189,6 +192,7 @@ impl LogManager {
                 meta,
                 flusher,
                 data_arrived,
+                produce_requests: std::sync::atomic::AtomicU64::new(0),
                 admin: tokio::sync::Mutex::new(()),
             },
             repairs,

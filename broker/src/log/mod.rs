@@ -5,6 +5,8 @@ pub mod compact;
 pub mod flusher;
 pub mod index;
 pub mod manager;
+#[cfg(test)]
+mod model_tests;
 pub mod partition;
 pub mod producers;
 pub mod segment;

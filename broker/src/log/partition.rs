@@ -132,7 +132,11 @@ impl Partition {
         let last = bases.last().copied();
         for base in bases {
             let path = dir.join(segment::file_name(base));
-            let (seg, repair) = Segment::open(&path, base, Some(base) == last, now)?;
+            let (seg, repair) = if Some(base) == last {
+                Segment::open_active(&path, base, now)?
+            } else {
+                Segment::open(&path, base, false, now)?
+            };
             if repair.truncated_bytes > 0 {
                 repairs.push(format!(
                     "{}: cut {} bytes of torn or corrupt tail",
@@ -236,6 +240,16 @@ impl Partition {
                     ),
                 ));
             }
+            if h.record_count < 1 || i64::from(h.last_offset_delta) != i64::from(h.record_count) - 1
+            {
+                return Err(Rejected::new(
+                    codes::INVALID_RECORD,
+                    format!(
+                        "batch of {} records claims last offset delta {}",
+                        h.record_count, h.last_offset_delta
+                    ),
+                ));
+            }
             if h.is_transactional() || h.is_control() {
                 return Err(Rejected::new(
                     codes::INVALID_RECORD,
@@ -296,7 +310,7 @@ impl Partition {
                 s.size > 0
                     && (s.size + data.len() as u64 > cfg.segment_bytes
                         || now - s.created_ms >= cfg.segment_ms)
-            }) || (st.next_offset - active.map(|s| s.base).unwrap_or(0)) > i64::from(u32::MAX / 2)
+            }) || (offset - active.map(|s| s.base).unwrap_or(0)) > segment::MAX_RELATIVE_OFFSET
         };
         if roll {
             self.roll(&mut st, now).map_err(storage_error)?;

@@ -3,7 +3,7 @@
 //! corrupt tail is cut off and indexes that are missing or stale are rebuilt.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +16,10 @@ use crate::record::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 
 /// Bytes of batch data between two offset-index entries.
 pub const INDEX_INTERVAL: u64 = 4096;
+
+/// Largest offset relative to the segment base that a batch may reach (indexes store
+/// relative offsets as u32; partitions roll well before this).
+pub const MAX_RELATIVE_OFFSET: i64 = u32::MAX as i64 / 2;
 
 /// A segment file and what the broker knows about it.
 #[derive(Debug)]
@@ -82,6 +86,24 @@ impl Segment {
     /// for the last segment, where a crash can leave a torn tail); otherwise trusted indexes
     /// are used when they agree with the file.
     pub fn open(path: &Path, base: i64, verify: bool, now_ms: i64) -> Result<(Self, Repair)> {
+        Self::open_inner(path, base, verify, false, now_ms)
+    }
+
+    /// Opens and recovers the last (active) segment of a partition: every batch is checked
+    /// with its CRC and must continue exactly where the previous one ended. Only appends
+    /// write this segment (compaction never touches it), so a gap can only be a damaged
+    /// base offset, which the CRC does not cover.
+    pub fn open_active(path: &Path, base: i64, now_ms: i64) -> Result<(Self, Repair)> {
+        Self::open_inner(path, base, true, true, now_ms)
+    }
+
+    fn open_inner(
+        path: &Path,
+        base: i64,
+        verify: bool,
+        contiguous: bool,
+        now_ms: i64,
+    ) -> Result<(Self, Repair)> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -92,6 +114,8 @@ impl Segment {
             .ctx(|| format!("stat {}", path.display()))?
             .len();
         let mut repair = Repair::default();
+        let (offset_index, time_index) = Indexes::paths(path);
+        let index_missing = len > 0 && !(offset_index.exists() && time_index.exists());
         let loaded = if verify {
             None
         } else {
@@ -107,7 +131,9 @@ impl Segment {
             indexes: match loaded {
                 Some(ix) => ix,
                 None => {
-                    repair.rebuilt_index = !verify;
+                    // The last segment is always re-indexed by its full scan; report that
+                    // only when its index files were missing.
+                    repair.rebuilt_index = !verify || index_missing;
                     Indexes::create(path)?
                 }
             },
@@ -117,7 +143,7 @@ impl Segment {
         if seg.indexes.offsets.is_empty() && len > 0 || verify {
             // Scan the whole file, rebuilding both indexes.
             seg.indexes = Indexes::create(path)?;
-            let valid_end = seg.scan_from(0, verify, true)?;
+            let valid_end = seg.scan_from(0, verify, contiguous, true)?;
             if valid_end < len {
                 seg.cut_tail(valid_end)?;
                 repair.truncated_bytes = len - valid_end;
@@ -131,7 +157,7 @@ impl Segment {
                 .map(|e| u64::from(e.position))
                 .unwrap_or(0);
             seg.max_timestamp = seg.indexes.times.last().map(|t| t.timestamp).unwrap_or(-1);
-            let valid_end = seg.scan_from(from, false, false)?;
+            let valid_end = seg.scan_from(from, false, false, false)?;
             if valid_end < len {
                 seg.cut_tail(valid_end)?;
                 repair.truncated_bytes = len - valid_end;
@@ -142,7 +168,13 @@ impl Segment {
 
     /// Walks batch headers from `pos` to the end of the file, updating `next_offset`,
     /// `max_timestamp` and (when `index` is set) the indexes. Returns where valid data ends.
-    fn scan_from(&mut self, mut pos: u64, check_crc: bool, index: bool) -> Result<u64> {
+    fn scan_from(
+        &mut self,
+        mut pos: u64,
+        check_crc: bool,
+        contiguous: bool,
+        index: bool,
+    ) -> Result<u64> {
         let file = Arc::clone(&self.file);
         let mut reader = BufReader::with_capacity(1 << 16, file.as_ref());
         reader
@@ -154,8 +186,18 @@ impl Segment {
             if !read_full(&mut reader, &mut buf[..])? {
                 return Ok(pos);
             }
+            // Neither the base offset nor the length is covered by the CRC: a batch must
+            // lie within the file, start at or after the previous one's end (exactly there
+            // when `contiguous`), and stay within the relative-offset range of the index.
             let header = match record::parse_header(&buf) {
-                Ok(h) if h.base_offset >= self.next_offset => h,
+                Ok(h)
+                    if h.base_offset >= self.next_offset
+                        && (!contiguous || h.base_offset == self.next_offset)
+                        && h.last_offset() - self.base <= MAX_RELATIVE_OFFSET
+                        && pos + h.size as u64 <= self.size =>
+                {
+                    h
+                }
                 _ => return Ok(pos),
             };
             if check_crc {
@@ -177,7 +219,7 @@ impl Segment {
                     .ctx(|| format!("seeking in {}", self.path.display()))?;
             }
             if index {
-                self.index_batch(&header, pos)?;
+                self.index_batch(&header, pos);
             } else {
                 self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
             }
@@ -199,32 +241,40 @@ impl Segment {
             .truncate_to(valid_end as u32, rel.saturating_add(1))
     }
 
-    fn index_batch(&mut self, header: &BatchHeader, pos: u64) -> Result<()> {
+    /// Indexes one batch. Index files are only an accelerator, rebuilt from the segment when
+    /// missing or inconsistent, so a failed index write (a full disk) is logged and the
+    /// append still counts: the in-memory index stays right.
+    fn index_batch(&mut self, header: &BatchHeader, pos: u64) {
         let rel = (header.base_offset - self.base) as u32;
         if self.indexes.offsets.is_empty() || self.bytes_since_index >= INDEX_INTERVAL {
-            self.indexes.push_offset(OffsetEntry {
+            if let Err(e) = self.indexes.push_offset(OffsetEntry {
                 rel_offset: rel,
                 position: pos as u32,
-            })?;
+            }) {
+                tracing::warn!(error = %e, "offset index write failed; it will be rebuilt");
+            }
             self.bytes_since_index = 0;
         }
         self.bytes_since_index += header.size as u64;
         if header.max_timestamp > self.max_timestamp {
             self.max_timestamp = header.max_timestamp;
-            self.indexes.push_time(TimeEntry {
+            if let Err(e) = self.indexes.push_time(TimeEntry {
                 timestamp: header.max_timestamp,
                 rel_offset: rel,
-            })?;
+            }) {
+                tracing::warn!(error = %e, "time index write failed; it will be rebuilt");
+            }
         }
-        Ok(())
     }
 
     /// Appends already-validated batches (offsets assigned) in one write. On failure the
     /// file is cut back to where it was, so the log stays consistent.
     pub fn append(&mut self, data: &[u8], headers: &[BatchHeader]) -> Result<()> {
         let start = self.size;
-        let mut writer = self.file.as_ref();
-        if let Err(e) = writer.write_all(data) {
+        // Positional write at the logical end: the file cursor is not trustworthy (recovery
+        // scans move it, and cutting a torn tail does not move it back), and a cursor write
+        // after a cut would leave a hole of zeros before the new batch.
+        if let Err(e) = self.file.write_all_at(data, start) {
             let _ = self.file.set_len(start);
             return Err(Error::io(
                 format!("appending to {}", self.path.display()),
@@ -233,7 +283,7 @@ impl Segment {
         }
         let mut pos = start;
         for h in headers {
-            self.index_batch(h, pos)?;
+            self.index_batch(h, pos);
             pos += h.size as u64;
             self.next_offset = h.next_offset();
         }

@@ -41,6 +41,19 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterClientQuotas, 0, 1),
 ];
 
+/// The lowest version advertised in ApiVersions for `key` whose decodable range starts at
+/// `lo`. Produce is advertised from v0 although v0-2 (magic 0/1 message sets) are refused:
+/// librdkafka (kcat's 2.0.2) compresses with gzip, snappy or lz4 only when the broker's
+/// Produce range includes v0, and without this it silently sends uncompressed batches.
+/// Clients that write v2 batches never choose a version below 3.
+pub fn advertised_min(key: ApiKey, lo: i16) -> i16 {
+    if key == ApiKey::Produce {
+        0
+    } else {
+        lo
+    }
+}
+
 /// Our version range for an API, if we answer it at all.
 pub fn supported(key: ApiKey) -> Option<(i16, i16)> {
     SUPPORTED

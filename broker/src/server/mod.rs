@@ -80,5 +80,16 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
             }
         }
     }
-    tracing::info!("shutdown complete");
+    tracing::info!(
+        fsyncs = broker
+            .logs
+            .flusher
+            .fsyncs
+            .load(std::sync::atomic::Ordering::Relaxed),
+        produce_requests = broker
+            .logs
+            .produce_requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        "shutdown complete"
+    );
 }
