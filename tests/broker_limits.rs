@@ -332,7 +332,15 @@ fn full_disk_gives_storage_error_and_recovers_when_space_returns() {
     let mnt = tmp.path().join("small-fs");
     let _mount = mount_tmpfs(&mnt, "4m");
     let data = mnt.join("data");
-    let mut s = TestServer::start_with_data(&data, &[]);
+    // The test deletes a topic anonymously, which the default rules forbid: allow it here.
+    let cfg = tmp.path().join("server.toml");
+    std::fs::write(
+        &cfg,
+        "[[auth.acl]]\nprincipal = \"anonymous\"\noperations = [\"delete\"]\nresource = \"topic:ballast\"\nallow = true\n",
+    )
+    .expect("config");
+    let cfg = cfg.to_string_lossy().to_string();
+    let mut s = TestServer::start_with_data(&data, &["--config", &cfg]);
     // Ballast: ~1.2 MB in another topic, deleted later to free space.
     let ballast: String = (0..1200)
         .map(|i| format!("{i:05}{}\n", "b".repeat(1000)))

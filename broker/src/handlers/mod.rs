@@ -5,6 +5,8 @@
 
 mod admin;
 mod fetch;
+#[cfg(test)]
+mod fuzz_tests;
 mod group;
 mod group_admin;
 #[cfg(test)]
