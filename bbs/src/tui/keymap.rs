@@ -273,6 +273,16 @@ impl KeyMap {
         &self.listing
     }
 
+    /// The first key of `action` in `ctx`, for short hints.
+    pub fn key_of(&self, ctx: Context, action: Action) -> String {
+        self.listing
+            .get(&ctx)
+            .and_then(|l| l.iter().find(|(a, _)| *a == action))
+            .and_then(|(_, keys)| keys.first())
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
     /// The keys of `action` in `ctx`, joined for hints (`p/Ctrl-p`).
     pub fn keys_of(&self, ctx: Context, action: Action) -> String {
         self.listing
@@ -285,5 +295,119 @@ impl KeyMap {
                     .join("/")
             })
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::view::help_lines;
+
+    /// The lookup chains the app uses, by the context that starts them.
+    fn chains() -> Vec<Vec<Context>> {
+        let mut out = vec![
+            vec![Context::Login, Context::Edit],
+            vec![Context::Composer, Context::Edit],
+            vec![Context::Prompt, Context::Edit],
+        ];
+        for c in [
+            Context::Boards,
+            Context::Posts,
+            Context::Reader,
+            Context::Mail,
+            Context::MailRead,
+            Context::Subs,
+            Context::Notifications,
+            Context::Online,
+        ] {
+            out.push(vec![c, Context::Nav, Context::Global]);
+        }
+        out
+    }
+
+    #[test]
+    fn every_action_is_reachable_by_some_key() {
+        let km = KeyMap::default();
+        for &action in Action::ALL {
+            let reachable = km.listing().iter().any(|(ctx, list)| {
+                list.iter().filter(|(a, _)| *a == action).any(|(_, keys)| {
+                    keys.iter().any(|k| {
+                        chains()
+                            .iter()
+                            .filter(|ch| ch.contains(ctx))
+                            .any(|ch| km.lookup(ch, *k) == Some(action))
+                    })
+                })
+            });
+            assert!(reachable, "{action:?} has no key that reaches it");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_binding() {
+        let km = KeyMap::default();
+        let help: Vec<String> = help_lines(&km).into_iter().map(|(_, l)| l).collect();
+        for (ctx, list) in km.listing() {
+            let start = help
+                .iter()
+                .position(|l| l.contains(&format!("[{}]", ctx.name())))
+                .unwrap_or_else(|| panic!("no help section for {ctx:?}"));
+            for (action, keys) in list {
+                let line = help[start..]
+                    .iter()
+                    .find(|l| l.ends_with(action.describe()))
+                    .unwrap_or_else(|| panic!("{action:?} missing from help of {ctx:?}"));
+                for k in keys {
+                    assert!(
+                        line.contains(&k.to_string()),
+                        "{k} of {action:?} not in {line:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_parse_and_print_back() {
+        for s in [
+            "j",
+            "G",
+            "?",
+            "Enter",
+            "Ctrl-s",
+            "Alt-Enter",
+            "Shift-Tab",
+            "PageDown",
+            "Space",
+            "F1",
+        ] {
+            let k = Key::parse(s).unwrap_or_else(|| panic!("{s}"));
+            assert_eq!(Key::parse(&k.to_string()), Some(k), "{s}");
+        }
+        assert!(Key::parse("NoSuchKey").is_none());
+        // A typed capital is the capital, whatever the terminal says about Shift.
+        let ev = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(
+            Key::from_event(&ev),
+            Key::parse("G").unwrap_or(Key::plain(KeyCode::Null))
+        );
+    }
+
+    #[test]
+    fn overrides_replace_keys_and_report_mistakes() {
+        let mut o = Overrides::new();
+        o.entry("nav".into())
+            .or_default()
+            .insert("down".into(), vec!["x".into()]);
+        o.entry("nav".into())
+            .or_default()
+            .insert("nope".into(), vec!["y".into()]);
+        o.entry("nowhere".into()).or_default();
+        let (km, warnings) = KeyMap::new(&o);
+        let x = Key::parse("x").unwrap_or(Key::plain(KeyCode::Null));
+        let j = Key::parse("j").unwrap_or(Key::plain(KeyCode::Null));
+        assert_eq!(km.lookup(&[Context::Nav], x), Some(Action::Down));
+        assert_eq!(km.lookup(&[Context::Nav], j), None);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
     }
 }

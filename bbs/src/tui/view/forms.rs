@@ -108,7 +108,7 @@ pub fn login(app: &App, buf: &mut Buffer, area: Rect) {
         put(buf, inner, inner.x + 1, y, "…", t.dim);
     }
     y += 2;
-    let k = |a| app.keymap.keys_of(Context::Login, a);
+    let k = |a| app.keymap.key_of(Context::Login, a);
     let other = if f.register { "login" } else { "register" };
     let hint = format!(
         "{} submit · {} next · {} {other} · {} quit",
@@ -230,9 +230,9 @@ pub fn composer(app: &App, c: &Composer, buf: &mut Buffer, area: Rect) {
             put(buf, inner, inner.x, hint_y, &m, style);
         }
         None => {
-            let k = |a| app.keymap.keys_of(Context::Composer, a);
+            let k = |a| app.keymap.key_of(Context::Composer, a);
             let hint = format!(
-                "{} send · {} newline · {} field · {} $EDITOR · {} cancel (draft kept)",
+                "{} send · {} newline · {} field · {} $EDITOR · {} close, draft kept",
                 k(Action::Send),
                 k(Action::Newline),
                 k(Action::NextField),

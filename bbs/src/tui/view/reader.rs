@@ -16,7 +16,14 @@ fn line(app: &App, buf: &mut Buffer, area: Rect, y: u16, l: &RLine) {
     let w = usize::from(area.width);
     match &l.kind {
         LineKind::Meta(label) => {
-            let x = put(buf, area, area.x, y, &format!(" {label} "), t.header);
+            let x = put(
+                buf,
+                area,
+                area.x,
+                y,
+                &format!(" {} ", fit(label, 11)),
+                t.header,
+            );
             put(buf, area, x, y, &format!(" {}", l.text), t.base);
         }
         LineKind::Body => {
