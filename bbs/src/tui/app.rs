@@ -425,16 +425,8 @@ impl App {
                     fx.push(Effect::SaveLocal);
                 }
             }
-            Op::Delete => {
-                if self.screen() == Screen::Reader {
-                    self.back();
-                }
-            }
-            Op::DeleteMail => {
-                if self.screen() == Screen::MailRead {
-                    self.back();
-                }
-            }
+            Op::Delete if self.screen() == Screen::Reader => self.back(),
+            Op::DeleteMail if self.screen() == Screen::MailRead => self.back(),
             _ => {}
         }
         self.toast(ToastKind::Info, msg);

@@ -247,9 +247,11 @@ mod tests {
     }
 
     fn list(n: u64, newest_first: bool) -> PostList {
-        let mut l = PostList::default();
-        l.me = "me".into();
-        l.newest_first = newest_first;
+        let mut l = PostList {
+            me: "me".into(),
+            newest_first,
+            ..PostList::default()
+        };
         let rows = (1..=n).map(|i| row(i, "x")).collect();
         l.load("b".into(), rows, ReadMark::default(), 10);
         l

@@ -147,10 +147,15 @@ impl Harness {
 
     /// Presses a key given by name (`j`, `Enter`, `Ctrl-s`, `Alt-Enter`) and settles.
     pub fn key(&mut self, name: &str) {
+        self.press(name);
+        self.settle();
+    }
+
+    /// Presses a key without waiting for the worker.
+    pub fn press(&mut self, name: &str) {
         let key = Key::parse(name).unwrap_or(Key::plain(KeyCode::Null));
         let fx = self.app.on_key(KeyEvent::new(key.code, key.mods));
         self.run(fx);
-        self.settle();
     }
 
     /// Presses keys in order.

@@ -13,6 +13,7 @@ use crate::tui::scroll::Cursor;
 use crate::tui::theme::Theme;
 
 /// Draws a header and `len` rows via `row(i, y, selected)`.
+#[allow(clippy::too_many_arguments)]
 fn list(
     app: &App,
     buf: &mut Buffer,
