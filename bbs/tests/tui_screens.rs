@@ -481,3 +481,162 @@ fn light_and_mono_themes_draw_the_same_text() {
         assert_eq!(h.screen(), text);
     }
 }
+
+/// A backend whose server can be "down": appends and new connections fail while it is.
+struct Flaky {
+    inner: MemoryBackend,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct FlakyLink {
+    inner: Box<dyn Link>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn is_down(d: &std::sync::atomic::AtomicBool) -> bool {
+    d.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+impl Backend for Flaky {
+    fn connect(&self) -> bbs::Result<Box<dyn Link>> {
+        if is_down(&self.down) {
+            return Err(bbs::Error::Backend("connection refused".into()));
+        }
+        Ok(Box::new(FlakyLink {
+            inner: self.inner.connect()?,
+            down: self.down.clone(),
+        }))
+    }
+}
+
+impl Link for FlakyLink {
+    fn register(&mut self, u: &str, e: &str, p: &str) -> bbs::Result<()> {
+        self.inner.register(u, e, p)
+    }
+    fn login(&mut self, u: &str, p: &str) -> bbs::Result<()> {
+        self.inner.login(u, p)
+    }
+    fn logout(&mut self) -> bbs::Result<()> {
+        self.inner.logout()
+    }
+    fn append(&mut self, e: bbs::codec::Entry) -> bbs::Result<bbs::backend::Appended> {
+        if is_down(&self.down) {
+            return Err(bbs::Error::Backend("connection reset by peer".into()));
+        }
+        self.inner.append(e)
+    }
+    fn with_view(&self, f: &mut dyn FnMut(&bbs::view::State)) {
+        self.inner.with_view(f)
+    }
+    fn set_event_sink(&mut self, s: bbs::backend::EventSink) {
+        self.inner.set_event_sink(s)
+    }
+    fn set_record_sink(&mut self, s: bbs::backend::RecordSink) {
+        self.inner.set_record_sink(s)
+    }
+    fn prefs(&self) -> bbs::Result<bbs::prefs::UserPrefs> {
+        self.inner.prefs()
+    }
+    fn put_read_mark(&mut self, b: &str, m: &bbs::prefs::ReadMark) -> bbs::Result<()> {
+        self.inner.put_read_mark(b, m)
+    }
+    fn put_favourites(&mut self, b: &[String]) -> bbs::Result<()> {
+        self.inner.put_favourites(b)
+    }
+    fn online(&self) -> bbs::Result<Vec<String>> {
+        self.inner.online()
+    }
+}
+
+#[test]
+fn a_lost_connection_keeps_the_text_and_reconnects() {
+    let b = bbs();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flaky = Flaky {
+        inner: b.clone(),
+        down: down.clone(),
+    };
+    let mut h = Harness::new(Arc::new(flaky), 80, 24);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    h.keys(&["G", "Enter", "p"]);
+    h.type_text("survives\nan outage");
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    h.key("Enter");
+    let c = h.app.composer.as_ref().expect("the composer stays open");
+    assert_eq!(
+        c.texts(),
+        vec!["survives".to_string(), "an outage".to_string()]
+    );
+    assert!(
+        c.error
+            .as_deref()
+            .is_some_and(|e| e.contains("connection reset")),
+        "{:?}",
+        c.error
+    );
+    assert!(matches!(
+        h.app.conn,
+        bbs::tui::msg::ConnState::Reconnecting(..)
+    ));
+    assert_snapshot!("send_failed_reconnecting", h.screen());
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(h.wait_for(Duration::from_secs(10), |r| matches!(
+        r,
+        Reply::Conn(bbs::tui::msg::ConnState::Online)
+    )));
+    h.settle();
+    assert!(h.app.toasts.iter().any(|t| t.text.contains("Reconnected")));
+    h.key("Ctrl-s");
+    assert!(h.app.composer.is_none(), "sent after the reconnect");
+    assert!(h
+        .app
+        .posts
+        .row_at(h.app.posts.len() - 1)
+        .is_some_and(|r| r.title == "survives"));
+}
+
+#[test]
+fn newest_first_list_does_not_jump_when_posts_arrive_above() {
+    let b = bbs();
+    let mut alice = as_user(&b, "alice");
+    for i in 0..40 {
+        alice
+            .create_post("Rust", &format!("old {i}"), "x")
+            .expect("post");
+    }
+    let cfg = Config::parse("[ui]\norder = \"newest-first\"").expect("config");
+    let mut h = Harness::with(Arc::new(b.clone()), &cfg, LocalState::default(), 80, 12);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    h.keys(&["G", "Enter", "v", "G", "k", "k"]);
+    let before = h.screen();
+    let sel = h.app.posts.selected().map(|r| r.id);
+    for i in 0..3 {
+        alice
+            .create_post("Rust", &format!("new {i}"), "x")
+            .expect("post");
+    }
+    for _ in 0..3 {
+        assert!(h.wait_for(Duration::from_secs(5), |r| matches!(
+            r,
+            Reply::NewPost { .. }
+        )));
+    }
+    assert_eq!(h.app.posts.selected().map(|r| r.id), sel);
+    // The rows on screen are the same rows (only the new posts' unread markers elsewhere).
+    let body = |s: &str| {
+        s.lines()
+            .skip(2)
+            .take(8)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(body(&h.screen()), body(&before));
+    h.key("g");
+    assert_snapshot!("newest_first_after_arrivals", h.screen());
+}

@@ -80,7 +80,8 @@ fn status(app: &App, buf: &mut Buffer, area: Rect) {
     let conn = match &app.conn {
         ConnState::Connecting => "◌ connecting".to_string(),
         ConnState::Online => "● online".to_string(),
-        ConnState::Reconnecting(n, e) => format!("◌ reconnecting ({n}): {e}"),
+        ConnState::Reconnecting(0, e) => format!("◌ reconnecting: {e}"),
+        ConnState::Reconnecting(n, e) => format!("◌ reconnecting (attempt {n}): {e}"),
     };
     let who = app.user.as_deref().unwrap_or("(not logged in)");
     let mut left = format!(" {who}@{} {conn}", app.server);
@@ -95,7 +96,7 @@ fn status(app: &App, buf: &mut Buffer, area: Rect) {
         app.keymap
             .keys_of(super::action::Context::Global, super::action::Action::Help)
     );
-    let hw = text::right(&help, help.chars().count()).chars().count() as u16;
+    let hw = super::editor::str_width(&help) as u16;
     let x = put(buf, area, area.x, y, &left, app.theme.status);
     if area.width > hw && x + hw < area.right() {
         put(buf, area, area.right() - hw, y, &help, app.theme.status);
