@@ -100,10 +100,7 @@ fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
                     w.reconnect();
                 }
                 if w.retry_attempt().is_some() && !matches!(req, Request::Ping(_)) {
-                    w.send(Reply::Failed(
-                        op_of(&req),
-                        "Not connected to the server; retrying. Nothing was sent.".into(),
-                    ));
+                    w.send(Reply::Failed(op_of(&req), w.offline_message()));
                     continue;
                 }
                 w.request(req);

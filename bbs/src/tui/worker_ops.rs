@@ -33,6 +33,8 @@ pub(super) struct Worker {
     open_post: Option<PostId>,
     /// `Some(n)` while disconnected after `n` failed attempts.
     retry: Option<u32>,
+    /// Why the last connection attempt or request failed (for "server unreachable").
+    last_error: String,
 }
 
 fn message(e: &Error) -> String {
@@ -59,6 +61,7 @@ impl Worker {
             prefs: UserPrefs::default(),
             open_post: None,
             retry: None,
+            last_error: String::new(),
         }
     }
 
@@ -69,6 +72,14 @@ impl Worker {
     /// `Some(attempt)` while a reconnect is pending.
     pub(super) fn retry_attempt(&self) -> Option<u32> {
         self.retry
+    }
+
+    /// What to tell the user about a request made while disconnected.
+    pub(super) fn offline_message(&self) -> String {
+        format!(
+            "Server unreachable ({}); retrying. Nothing was sent.",
+            self.last_error
+        )
     }
 
     /// Opens the first link.
@@ -90,6 +101,7 @@ impl Worker {
                 let attempt = self.retry.map_or(1, |a| a + 1);
                 tracing::warn!(attempt, error = %e, "cannot reach the server");
                 self.retry = Some(attempt);
+                self.last_error = e.to_string();
                 self.session = None;
                 self.send(Reply::Conn(reconnecting(attempt, &e)));
             }
@@ -136,6 +148,7 @@ impl Worker {
             self.send(Reply::Failed(op, message(&e)));
             if matches!(e, Error::Backend(_) | Error::Io(_)) {
                 self.retry = Some(0);
+                self.last_error = e.to_string();
                 self.session = None;
                 self.send(Reply::Conn(reconnecting(0, &e)));
             }

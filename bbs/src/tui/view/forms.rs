@@ -101,13 +101,27 @@ pub fn login(app: &App, buf: &mut Buffer, area: Rect) {
     }
     let mut y = inner.y + 4 + f.field_count() as u16;
     if let Some(e) = &f.error {
-        put(buf, inner, inner.x + 1, y, &format!(" {e} "), t.error);
+        let width = usize::from(inner.width.saturating_sub(4));
+        for (k, piece) in crate::tui::reader::wrap(e, width)
+            .iter()
+            .take(2)
+            .enumerate()
+        {
+            put(
+                buf,
+                inner,
+                inner.x + 1,
+                y + k as u16,
+                &format!(" {piece} "),
+                t.error,
+            );
+        }
     } else if let Some(i) = &f.info {
         put(buf, inner, inner.x + 1, y, i, t.accent);
     } else if f.busy {
         put(buf, inner, inner.x + 1, y, "…", t.dim);
     }
-    y += 2;
+    y += 3;
     let k = |a| app.keymap.key_of(Context::Login, a);
     let other = if f.register { "login" } else { "register" };
     let hint = format!(
