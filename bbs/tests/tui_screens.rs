@@ -640,3 +640,35 @@ fn newest_first_list_does_not_jump_when_posts_arrive_above() {
     h.key("g");
     assert_snapshot!("newest_first_after_arrivals", h.screen());
 }
+
+#[test]
+fn external_editor_replaces_the_focused_field() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["G", "Enter", "p", "Tab"]);
+    h.editor_result = Some("寫在編輯器裡\nsecond line\n".into());
+    h.key("Ctrl-e");
+    let c = h.app.composer.as_ref().expect("composer");
+    assert_eq!(c.texts()[1], "寫在編輯器裡\nsecond line");
+    h.editor_result = None;
+    h.key("Ctrl-e");
+    let c = h.app.composer.as_ref().expect("composer");
+    assert_eq!(
+        c.texts()[1],
+        "寫在編輯器裡\nsecond line",
+        "a failed editor changes nothing"
+    );
+    assert!(c.error.is_some());
+}
+
+#[test]
+fn narrow_login_form_is_usable() {
+    let b = bbs();
+    let mut h = Harness::new(Arc::new(b.clone()), 40, 12);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("nope");
+    h.key("Enter");
+    assert_snapshot!("narrow_login", h.screen());
+    assert!(h.cursor().is_some());
+}
