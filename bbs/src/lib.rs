@@ -13,8 +13,10 @@ pub mod interp;
 pub mod model;
 pub mod names;
 pub mod policy;
+pub mod prefs;
 pub mod session;
 pub mod time;
+pub mod tui;
 pub mod view;
 
 pub use error::{Error, Failure, Result};

@@ -7,11 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::backend::{EventSink, Link};
+use crate::backend::{EventSink, Link, RecordSink};
 use crate::codec::{BbsRecord, Entry};
 use crate::error::{Failure, Result};
 use crate::model::{Change, PostEvent, PostId, Push, SubTarget};
 use crate::names;
+use crate::prefs::{ReadMark, UserPrefs};
 use crate::view::{Board, Mail, Post, State, Subscription};
 
 /// A row of `list-board`.
@@ -81,6 +82,12 @@ impl Session {
     /// Installs the sink that receives live post events (see [`Session::notification`]).
     pub fn set_event_sink(&mut self, sink: EventSink) {
         self.link.set_event_sink(sink);
+    }
+
+    /// Installs the sink that sees every record folded into the view (the TUI's live
+    /// refresh).
+    pub fn set_record_sink(&mut self, sink: RecordSink) {
+        self.link.set_record_sink(sink);
     }
 
     /// The logged-in user.
@@ -340,6 +347,40 @@ impl Session {
     pub fn subscriptions(&self) -> Result<Vec<Subscription>> {
         let me = self.me()?;
         Ok(self.view(|s| s.subscriptions(&me).to_vec()))
+    }
+
+    /// The logged-in user's read marks and favourites, as stored by the backend.
+    pub fn prefs(&self) -> Result<UserPrefs> {
+        self.me()?;
+        self.link.prefs()
+    }
+
+    /// Marks post `id` of `board` read in `mark` (advancing it over the board's posts) and
+    /// stores the mark if it changed. Returns whether it changed.
+    pub fn mark_read(&mut self, board: &str, mark: &mut ReadMark, id: PostId) -> Result<bool> {
+        self.me()?;
+        let changed = self.view(|s| mark.mark(id, s.board_posts(board).map(|p| p.id)));
+        if changed {
+            self.link.put_read_mark(board, mark)?;
+        }
+        Ok(changed)
+    }
+
+    /// Stores a read mark as is (e.g. after "mark all read").
+    pub fn put_read_mark(&mut self, board: &str, mark: &ReadMark) -> Result<()> {
+        self.me()?;
+        self.link.put_read_mark(board, mark)
+    }
+
+    /// Stores the favourite boards, in order.
+    pub fn set_favourites(&mut self, boards: &[String]) -> Result<()> {
+        self.me()?;
+        self.link.put_favourites(boards)
+    }
+
+    /// Users logged in right now.
+    pub fn online(&self) -> Result<Vec<String>> {
+        self.link.online()
     }
 
     /// Whether a live post event should notify this session: a logged-in user other than

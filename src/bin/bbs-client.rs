@@ -1,1 +1,145 @@
-fn main() {}
+//! `bbs-client`: the terminal BBS client. On a terminal it opens the TUI; with `--line`, or
+//! when stdin is not a terminal, it speaks the classic command language on stdin/stdout.
+//! `--demo` runs either on an in-process BBS (no server needed). Logs go to a daily
+//! rolling file in the platform data directory, never to the screen.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use bbs::backend::Backend;
+use bbs::tui::{self, config::Config, local::LocalStore};
+use clap::Parser;
+
+/// The bbs client: a terminal bulletin board on a Kafka-compatible server.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Server host (with PORT; same as --server HOST:PORT).
+    host: Option<String>,
+    /// Server port.
+    port: Option<u16>,
+    /// Server address HOST:PORT [default: the config file's, then the last one used,
+    /// then 127.0.0.1:9092].
+    #[arg(long, value_name = "HOST:PORT")]
+    server: Option<String>,
+    /// Line mode: the classic command language on stdin/stdout (the default when stdin is
+    /// not a terminal).
+    #[arg(long, conflicts_with = "tui")]
+    line: bool,
+    /// Full-screen mode even when stdin is not a terminal.
+    #[arg(long)]
+    tui: bool,
+    /// Config file [default: bbs-client.toml in the platform config directory].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run on an in-process demo BBS instead of a server (log in as guest / guest).
+    #[arg(long)]
+    demo: bool,
+    /// Print the key bindings (after the config file's overrides) and exit.
+    #[arg(long)]
+    keys: bool,
+}
+
+/// Sets up the rolling log file; the guard must live until exit so the last lines flush.
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = tui::config::log_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::daily(dir, "bbs-client.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .init();
+    Some(guard)
+}
+
+fn server_of(args: &Args, config: &Config, local: &LocalStore) -> Result<String> {
+    if let Some(s) = &args.server {
+        return Ok(s.clone());
+    }
+    match (&args.host, args.port) {
+        (Some(h), Some(p)) => return Ok(format!("{h}:{p}")),
+        (Some(h), None) if h.contains(':') => return Ok(h.clone()),
+        (Some(_), None) => bail!("give the port too: bbs-client HOST PORT"),
+        _ => {}
+    }
+    Ok(config
+        .server
+        .clone()
+        .or_else(|| local.load().last_server)
+        .unwrap_or_else(|| "127.0.0.1:9092".into()))
+}
+
+fn backend_for(args: &Args, server: &str) -> Result<Arc<dyn Backend>> {
+    if args.demo {
+        let b = tui::demo::backend().context("seeding the demo BBS")?;
+        tui::demo::start_bot(b.clone(), Duration::from_secs(20), 100);
+        return Ok(Arc::new(b));
+    }
+    // TODO(lead): the Kafka backend (a `bbs::backend::Backend` over `broker::client`'s
+    // producer and group consumer, implementing `Link` including the TUI's additions:
+    // `set_record_sink`, `prefs`/`put_read_mark`/`put_favourites`, `online`) does not exist
+    // yet. Construct it here from `server`; everything above it (TUI and line mode) is
+    // backend-agnostic.
+    bail!("connecting to a server ({server}) needs the Kafka backend, which is not built yet; try --demo")
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let _guard = init_logging();
+    let config = Config::load(args.config.as_deref()).map_err(anyhow::Error::msg)?;
+    if args.keys {
+        let (keymap, warnings) = tui::keymap::KeyMap::new(&config.keys);
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        for (_, line) in tui::view::help_lines(&keymap) {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+    let local = LocalStore::default_location();
+    let server = server_of(&args, &config, &local)?;
+    let line = args.line || (!args.tui && !std::io::stdin().is_terminal());
+    tracing::info!(%server, line, demo = args.demo, "bbs-client starting");
+    let backend = backend_for(&args, &server)?;
+    if line {
+        let style = if std::io::stdout().is_terminal() {
+            bbs::interp::NoticeStyle::Ansi
+        } else {
+            bbs::interp::NoticeStyle::Newline
+        };
+        bbs::driver::serve(backend.as_ref(), std::io::stdin(), std::io::stdout(), style)?;
+        return Ok(());
+    }
+    if !args.demo {
+        let mut state = local.load();
+        state.last_server = Some(server.clone());
+        let _ = local.save(&state);
+    }
+    let label = if args.demo {
+        "demo".to_string()
+    } else {
+        server
+    };
+    tui::run(tui::Options {
+        backend,
+        server: label,
+        config,
+        local,
+        login_hint: args.demo.then(|| {
+            format!(
+                "Demo: log in as {} / {}",
+                tui::demo::GUEST.0,
+                tui::demo::GUEST.1
+            )
+        }),
+    })?;
+    Ok(())
+}

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Appended, Backend, EventSink, Link};
+use super::{Appended, Backend, EventSink, Link, RecordSink};
 use crate::codec::{self, BbsRecord, Entry, WireRecord};
 use crate::error::{Error, Failure, Result};
 use crate::model::{Millis, PostEvent};
 use crate::policy::{self, Principal, Verdict};
+use crate::prefs::{ReadMark, UserPrefs};
 use crate::view::{Position, State};
 
 /// The source of server time.
@@ -26,6 +27,13 @@ struct Store {
     passwords: HashMap<String, String>,
     /// Link id → its event sink.
     sinks: HashMap<u64, EventSink>,
+    /// Link id → its record sink.
+    record_sinks: HashMap<u64, RecordSink>,
+    /// Username → read marks and favourites (per user, not per link, so they follow the
+    /// user to another session).
+    prefs: HashMap<String, UserPrefs>,
+    /// Link id → the user logged in on it (the online list).
+    logged_in: HashMap<u64, String>,
     /// The next link id.
     next_link: u64,
 }
@@ -80,7 +88,7 @@ impl MemoryBackend {
         topic: &str,
         records: &[WireRecord],
     ) -> Result<Vec<Appended>> {
-        let (appended, events, sinks) = {
+        let (appended, events, sinks, record_sinks) = {
             let mut store = self.lock();
             let now = (self.clock)();
             let stamped = match policy::check(principal, topic, records, &store.state, now) {
@@ -127,8 +135,14 @@ impl MemoryBackend {
                 });
             }
             let sinks: Vec<EventSink> = store.sinks.values().cloned().collect();
-            (appended, events, sinks)
+            let record_sinks: Vec<RecordSink> = store.record_sinks.values().cloned().collect();
+            (appended, events, sinks, record_sinks)
         };
+        for a in &appended {
+            for sink in &record_sinks {
+                sink(&a.entry);
+            }
+        }
         for ev in &events {
             for sink in &sinks {
                 sink(ev);
@@ -193,6 +207,11 @@ impl Link for MemoryLink {
         match store.passwords.get(user) {
             Some(p) if p == password => {
                 self.user = Some(user.to_string());
+                drop(store);
+                self.backend
+                    .lock()
+                    .logged_in
+                    .insert(self.id, user.to_string());
                 Ok(())
             }
             _ => Err(Failure::LoginFailed.into()),
@@ -201,6 +220,7 @@ impl Link for MemoryLink {
 
     fn logout(&mut self) -> Result<()> {
         self.user = None;
+        self.backend.lock().logged_in.remove(&self.id);
         Ok(())
     }
 
@@ -223,10 +243,58 @@ impl Link for MemoryLink {
     fn set_event_sink(&mut self, sink: EventSink) {
         self.backend.lock().sinks.insert(self.id, sink);
     }
+
+    fn set_record_sink(&mut self, sink: RecordSink) {
+        self.backend.lock().record_sinks.insert(self.id, sink);
+    }
+
+    fn prefs(&self) -> Result<UserPrefs> {
+        let me = self.me()?;
+        Ok(self
+            .backend
+            .lock()
+            .prefs
+            .get(me)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn put_read_mark(&mut self, board: &str, mark: &ReadMark) -> Result<()> {
+        let me = self.me()?.to_string();
+        let mut store = self.backend.lock();
+        let prefs = store.prefs.entry(me).or_default();
+        prefs.read.insert(board.to_string(), mark.clone());
+        Ok(())
+    }
+
+    fn put_favourites(&mut self, boards: &[String]) -> Result<()> {
+        let me = self.me()?.to_string();
+        let mut store = self.backend.lock();
+        store.prefs.entry(me).or_default().favourites = boards.to_vec();
+        Ok(())
+    }
+
+    fn online(&self) -> Result<Vec<String>> {
+        let mut users: Vec<String> = self.backend.lock().logged_in.values().cloned().collect();
+        users.sort();
+        users.dedup();
+        Ok(users)
+    }
+}
+
+impl MemoryLink {
+    fn me(&self) -> Result<&str> {
+        self.user
+            .as_deref()
+            .ok_or_else(|| Failure::NotLoggedIn.into())
+    }
 }
 
 impl Drop for MemoryLink {
     fn drop(&mut self) {
-        self.backend.lock().sinks.remove(&self.id);
+        let mut store = self.backend.lock();
+        store.sinks.remove(&self.id);
+        store.record_sinks.remove(&self.id);
+        store.logged_in.remove(&self.id);
     }
 }

@@ -11,13 +11,23 @@ pub mod memory;
 use std::sync::Arc;
 
 use crate::codec::Entry;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::PostEvent;
+use crate::prefs::{ReadMark, UserPrefs};
 use crate::view::State;
 
 /// Receives every new post as it is appended, from whatever thread the backend uses. It
 /// must not block (push onto a channel).
 pub type EventSink = Arc<dyn Fn(&PostEvent) + Send + Sync>;
+
+/// Receives every record the link's view folds in (posts, comments, pushes, edits, deletes,
+/// boards, mail, ...), after it is folded, from whatever thread the backend uses. It must
+/// not block. The TUI uses it to refresh what is on screen without polling.
+pub type RecordSink = Arc<dyn Fn(&Entry) + Send + Sync>;
+
+fn unsupported(what: &str) -> Error {
+    Error::Backend(format!("this backend does not support {what}"))
+}
 
 /// Opens session links.
 pub trait Backend: Send + Sync {
@@ -52,4 +62,28 @@ pub trait Link: Send {
     fn with_view(&self, f: &mut dyn FnMut(&State));
     /// Installs the sink for live post events (replacing any earlier one).
     fn set_event_sink(&mut self, sink: EventSink);
+
+    // Added for the TUI. The defaults say "unsupported" so that a backend written before
+    // them still builds; the TUI then degrades (no record sink: no live refresh of comments
+    // and pushes; no prefs: unread state is not kept).
+
+    /// Installs the sink that sees every record folded into the view (replacing any
+    /// earlier one).
+    fn set_record_sink(&mut self, _sink: RecordSink) {}
+    /// The logged-in user's read marks and favourites (empty for a new user).
+    fn prefs(&self) -> Result<UserPrefs> {
+        Err(unsupported("per-user state"))
+    }
+    /// Stores the logged-in user's read mark for `board` (on Kafka: a committed offset).
+    fn put_read_mark(&mut self, _board: &str, _mark: &ReadMark) -> Result<()> {
+        Err(unsupported("read marks"))
+    }
+    /// Stores the logged-in user's favourite boards, in order.
+    fn put_favourites(&mut self, _boards: &[String]) -> Result<()> {
+        Err(unsupported("favourites"))
+    }
+    /// Users logged in right now, sorted, without duplicates.
+    fn online(&self) -> Result<Vec<String>> {
+        Err(unsupported("the online list"))
+    }
 }

@@ -1,0 +1,152 @@
+//! The client's configuration file, `bbs-client.toml`: the documented defaults live in
+//! `assets/bbs-client.toml` (compiled in), the user's file is merged over them table by
+//! table, and the result is the typed [`Config`]. Also the platform paths (config, data,
+//! logs) from the `directories` crate.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::keymap::Overrides;
+
+/// The defaults, documented.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../assets/bbs-client.toml");
+
+/// Post list order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// PTT: oldest at the top, new posts arrive at the bottom.
+    #[default]
+    OldestFirst,
+    /// New posts arrive at the top (above the viewport when scrolled down).
+    NewestFirst,
+}
+
+/// `[ui]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UiConfig {
+    /// Theme name.
+    pub theme: String,
+    /// Mouse capture (off so copy/paste works).
+    pub mouse: bool,
+    /// Bell on notifications.
+    pub bell: bool,
+    /// Post list order.
+    pub order: Order,
+    /// Toast lifetime in seconds.
+    pub toast_seconds: u64,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Config {
+    /// `HOST:PORT` of the server.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Look and feel.
+    pub ui: UiConfig,
+    /// Key overrides.
+    #[serde(default)]
+    pub keys: Overrides,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The compiled-in defaults always parse (a unit test checks it); fall back to a
+        // literal copy only to avoid a panic path.
+        Config::parse("").unwrap_or(Config {
+            server: None,
+            ui: UiConfig {
+                theme: "dark".into(),
+                mouse: false,
+                bell: false,
+                order: Order::OldestFirst,
+                toast_seconds: 6,
+            },
+            keys: Overrides::new(),
+        })
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+impl Config {
+    /// The defaults with the TOML text `user` merged over them.
+    pub fn parse(user: &str) -> Result<Config, String> {
+        let mut base: toml::Table = DEFAULT_CONFIG
+            .parse()
+            .map_err(|e| format!("built-in defaults: {e}"))?;
+        let over: toml::Table = user.parse().map_err(|e| format!("{e}"))?;
+        merge(&mut base, over);
+        toml::Value::Table(base)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())
+    }
+
+    /// Loads `path`, or the default location when `None` (a missing default file is not
+    /// an error; a missing explicit one is).
+    pub fn load(path: Option<&Path>) -> Result<Config, String> {
+        let (path, explicit) = match path {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (config_dir().map(|d| d.join("bbs-client.toml")), false),
+        };
+        let Some(path) = path else {
+            return Config::parse("");
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => Config::parse(""),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+}
+
+fn dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "bbs")
+}
+
+/// Where `bbs-client.toml` lives.
+pub fn config_dir() -> Option<PathBuf> {
+    dirs().map(|d| d.config_dir().to_path_buf())
+}
+
+/// Where local state (drafts, last server, theme) lives.
+pub fn data_dir() -> Option<PathBuf> {
+    dirs().map(|d| d.data_local_dir().to_path_buf())
+}
+
+/// Where log files go.
+pub fn log_dir() -> Option<PathBuf> {
+    data_dir().map(|d| d.join("logs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_user_values_merge() {
+        let d = Config::parse("").expect("defaults");
+        assert_eq!(d.ui.theme, "dark");
+        assert!(!d.ui.mouse);
+        let c = Config::parse(
+            "server = \"h:1\"\n[ui]\ntheme = \"light\"\n[keys.nav]\ndown = [\"x\"]\n",
+        )
+        .expect("user");
+        assert_eq!(c.server.as_deref(), Some("h:1"));
+        assert_eq!(c.ui.theme, "light");
+        assert_eq!(c.ui.toast_seconds, d.ui.toast_seconds);
+        assert_eq!(c.keys["nav"]["down"], vec!["x".to_string()]);
+        assert!(Config::parse("[ui]\nmouse = 3").is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! The post being read, laid out as lines for the current width: header, body (wrapped by
+//! display width), then pushes and comments interleaved in time order. The layout is
+//! rebuilt only when the post or the width changes, so drawing a post with 10,000
+//! comments draws only the visible slice.
+
+use super::editor::char_width;
+use super::scroll::clamp_scroll;
+use crate::model::{Millis, PostId, Push};
+use crate::time;
+use crate::view::Post;
+
+/// What kind of line (the view styles by kind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineKind {
+    /// `label: value` in the header.
+    Meta(&'static str),
+    /// Body text.
+    Body,
+    /// A horizontal rule.
+    Rule,
+    /// A section heading.
+    Heading,
+    /// A push line: the push, the author, the date on the right.
+    Push(Push, String, String),
+    /// A comment line (`author` on the first line only, `None` on continuations).
+    Comment(Option<String>, String),
+}
+
+/// One laid-out line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RLine {
+    /// Its kind.
+    pub kind: LineKind,
+    /// Its text.
+    pub text: String,
+}
+
+/// `MM/DD HH:MM` in UTC.
+pub fn stamp(ms: Millis) -> String {
+    let mins = ms.div_euclid(60_000).rem_euclid(1440);
+    format!("{} {:02}:{:02}", time::month_day(ms), mins / 60, mins % 60)
+}
+
+/// Splits `text` into pieces of at most `width` columns (wide characters never split).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(2);
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        let mut cur = String::new();
+        let mut w = 0;
+        for c in line.chars() {
+            let c = if c.is_control() { ' ' } else { c };
+            let cw = char_width(c);
+            if w + cw > width {
+                out.push(std::mem::take(&mut cur));
+                w = 0;
+            }
+            cur.push(c);
+            w += cw;
+        }
+        out.push(cur);
+    }
+    out
+}
+
+/// The post view's state.
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    /// The post shown (`None` while loading).
+    pub post: Option<Post>,
+    /// The id asked for.
+    pub want: Option<PostId>,
+    /// Laid-out lines.
+    lines: Vec<RLine>,
+    /// The width they were laid out for.
+    width: usize,
+    /// First visible line.
+    pub scroll: usize,
+}
+
+impl Reader {
+    /// Starts loading post `id`.
+    pub fn open(&mut self, id: PostId) {
+        if self.want != Some(id) {
+            self.post = None;
+            self.lines.clear();
+            self.scroll = 0;
+        }
+        self.want = Some(id);
+    }
+
+    /// The post (or its new state) arrived. Keeps the scroll position; a reader at the
+    /// bottom stays at the bottom (follows new comments).
+    pub fn set_post(&mut self, post: Post, width: usize, height: usize) {
+        if self.want != Some(post.id) {
+            return;
+        }
+        let same = self.post.as_ref().is_some_and(|p| p.id == post.id);
+        let at_bottom = same && self.scroll >= self.max_scroll(height) && self.scroll > 0;
+        self.post = Some(post);
+        self.layout(width);
+        if !same {
+            self.scroll = 0;
+        } else if at_bottom {
+            self.scroll = self.max_scroll(height);
+        }
+        self.scroll = clamp_scroll(self.scroll, self.lines.len(), height);
+    }
+
+    /// Lays the post out again if the width changed.
+    pub fn resize(&mut self, width: usize, height: usize) {
+        if width != self.width && self.post.is_some() {
+            self.layout(width);
+        }
+        self.scroll = clamp_scroll(self.scroll, self.lines.len(), height);
+    }
+
+    /// The laid-out lines.
+    pub fn lines(&self) -> &[RLine] {
+        &self.lines
+    }
+
+    /// The width the lines were laid out for.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Largest useful scroll offset.
+    pub fn max_scroll(&self, height: usize) -> usize {
+        self.lines.len().saturating_sub(height.max(1))
+    }
+
+    /// Scrolls by `delta` lines.
+    pub fn scroll_by(&mut self, delta: isize, height: usize) {
+        let s = (self.scroll as isize + delta).max(0) as usize;
+        self.scroll = clamp_scroll(s, self.lines.len(), height);
+    }
+
+    fn layout(&mut self, width: usize) {
+        self.width = width;
+        self.lines.clear();
+        let Some(p) = &self.post else {
+            return;
+        };
+        let mut push = |kind: LineKind, text: String| self.lines.push(RLine { kind, text });
+        push(LineKind::Meta("作者 Author"), p.author.clone());
+        push(LineKind::Meta("看板 Board"), p.board.clone());
+        push(LineKind::Meta("標題 Title"), p.title.clone());
+        let mut when = format!("{} {}", time::full_date(p.time), &stamp(p.time)[6..]);
+        if let Some(e) = p.edited {
+            when.push_str(&format!("  (edited {})", stamp(e)));
+        }
+        push(LineKind::Meta("時間 Date"), when);
+        push(LineKind::Rule, String::new());
+        for piece in wrap(&p.body, width) {
+            push(LineKind::Body, piece);
+        }
+        push(LineKind::Body, String::new());
+        push(
+            LineKind::Heading,
+            format!(
+                "── #{}  推 {} · 噓 {} · → {} · 留言 {} ── score {:+}",
+                p.id,
+                p.pushes.iter().filter(|x| x.push == Push::Up).count(),
+                p.pushes.iter().filter(|x| x.push == Push::Down).count(),
+                p.pushes.iter().filter(|x| x.push == Push::Arrow).count(),
+                p.comments.len(),
+                p.score
+            ),
+        );
+        // Merge pushes and comments by time (both are in arrival order already).
+        let (mut i, mut j) = (0, 0);
+        while i < p.pushes.len() || j < p.comments.len() {
+            let take_push = match (p.pushes.get(i), p.comments.get(j)) {
+                (Some(x), Some(c)) => x.time <= c.time,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if take_push {
+                let x = &p.pushes[i];
+                i += 1;
+                push(
+                    LineKind::Push(x.push, x.author.clone(), stamp(x.time)),
+                    x.body.replace('\n', " "),
+                );
+            } else {
+                let c = &p.comments[j];
+                j += 1;
+                let indent = 2;
+                let pieces = wrap(&c.body, width.saturating_sub(indent).max(8));
+                for (k, piece) in pieces.into_iter().enumerate() {
+                    let author = (k == 0).then(|| c.author.clone());
+                    push(LineKind::Comment(author, stamp(c.time)), piece);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_respects_wide_characters() {
+        assert_eq!(wrap("一二三", 5), ["一二", "三"]);
+        assert_eq!(wrap("ab\ncd", 10), ["ab", "cd"]);
+        assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn stamps_are_utc() {
+        assert_eq!(
+            stamp(1_584_748_800_000 + 3_600_000 * 13 + 60_000 * 7),
+            "03/21 13:07"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! The worker thread: it owns the [`Session`] (and so the backend link) and does every
+//! backend call, so the UI thread never blocks on the network. Requests arrive on one
+//! channel; records seen by the link's record sink arrive on a second one and are folded
+//! into replies (new posts, changed posts, mail) before the next request is handled, so a
+//! `Ping` answered with `Pong` means "everything before it, and everything it caused, has
+//! been sent". When the backend fails, the worker says so, reconnects with backoff and logs
+//! in again with the remembered credentials.
+
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::msg::{ConnState, Op, Reply, Request};
+use super::worker_ops::Worker;
+use crate::backend::Backend;
+use crate::codec::Entry;
+
+/// Where replies go (a channel into the UI loop, or a test's receiver).
+pub type Output = Box<dyn Fn(Reply) + Send>;
+
+/// What wakes the worker.
+pub(super) enum Wake {
+    /// A request from the UI.
+    Request(Request),
+    /// The record channel has something.
+    Records,
+}
+
+/// The UI's handle on the worker thread.
+pub struct WorkerHandle {
+    /// Requests in.
+    tx: Sender<Wake>,
+    /// Joined on drop after `Shutdown`.
+    join: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Sends a request (never blocks; a dead worker is noticed by the missing replies).
+    pub fn send(&self, req: Request) {
+        let _ = self.tx.send(Wake::Request(req));
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Wake::Request(Request::Shutdown));
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+/// Starts the worker on `backend`; replies go to `out`.
+pub fn spawn(backend: Arc<dyn Backend>, out: Output) -> WorkerHandle {
+    let (tx, rx) = channel::<Wake>();
+    let (rec_tx, rec_rx) = channel::<Entry>();
+    let wake = tx.clone();
+    let join = std::thread::Builder::new()
+        .name("bbs-worker".into())
+        .spawn(move || {
+            let worker = Worker::new(backend, out, rec_tx, wake);
+            run(worker, &rx, &rec_rx);
+        })
+        .ok();
+    WorkerHandle { tx, join }
+}
+
+/// Backoff between reconnect attempts.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((250u64 << attempt.min(5)).min(5_000))
+}
+
+fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
+    w.connect();
+    loop {
+        let msg = match w.retry_attempt() {
+            None => match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => return,
+            },
+            Some(attempt) => match rx.recv_timeout(backoff(attempt)) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+        };
+        while let Ok(entry) = records.try_recv() {
+            w.record(&entry);
+        }
+        match msg {
+            None => w.reconnect(),
+            Some(Wake::Records) => {}
+            Some(Wake::Request(Request::Shutdown)) => {
+                w.close();
+                return;
+            }
+            Some(Wake::Request(req)) => {
+                if w.retry_attempt().is_some() && !matches!(req, Request::Ping(_)) {
+                    w.reconnect();
+                }
+                if w.retry_attempt().is_some() && !matches!(req, Request::Ping(_)) {
+                    w.send(Reply::Failed(op_of(&req), w.offline_message()));
+                    continue;
+                }
+                w.request(req);
+                while let Ok(entry) = records.try_recv() {
+                    w.record(&entry);
+                }
+            }
+        }
+    }
+}
+
+/// The operation a request belongs to, for error placement.
+pub(super) fn op_of(req: &Request) -> Op {
+    match req {
+        Request::Login { .. } => Op::Login,
+        Request::Register { .. } => Op::Register,
+        Request::CreateBoard(_) => Op::CreateBoard,
+        Request::Post { .. }
+        | Request::Comment(..)
+        | Request::Push(..)
+        | Request::Edit(..)
+        | Request::Mail { .. } => Op::Send,
+        Request::Delete(_) => Op::Delete,
+        Request::DeleteMail(_) => Op::DeleteMail,
+        Request::Subscribe(..) | Request::Unsubscribe(_) => Op::Subscribe,
+        _ => Op::Other,
+    }
+}
+
+/// The connection state after `attempt` failures with `err`.
+pub(super) fn reconnecting(attempt: u32, err: &crate::Error) -> ConnState {
+    ConnState::Reconnecting(attempt, err.to_string())
+}

@@ -1,0 +1,674 @@
+//! Screen tests of the TUI: the real app (key map, update, worker thread, views) on
+//! ratatui's TestBackend over an in-memory BBS with a pinned clock, driven by key events;
+//! each screen is snapshotted (insta, committed under `tests/snapshots/`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bbs::backend::memory::MemoryBackend;
+use bbs::backend::{Backend, Link};
+use bbs::session::Session;
+use bbs::tui::app::Screen;
+use bbs::tui::msg::Reply;
+use bbs::tui::testing::Harness;
+use bbs::tui::{config::Config, demo, local::LocalState};
+use insta::assert_snapshot;
+
+/// 2024-12-24 00:26:40 UTC, for every record.
+const NOW: i64 = 1_735_000_000_000;
+
+fn bbs() -> MemoryBackend {
+    let b = MemoryBackend::with_clock(Arc::new(|| NOW));
+    demo::seed(&b).expect("seed");
+    b
+}
+
+fn as_user(b: &MemoryBackend, user: &str) -> Session {
+    let mut s = Session::new(b.connect().expect("connect"));
+    s.login(user, user).expect("login");
+    s
+}
+
+fn logged_in(b: &MemoryBackend, w: u16, h: u16) -> Harness {
+    let mut h = Harness::new(Arc::new(b.clone()), w, h);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    assert_eq!(h.app.screen(), Screen::Boards);
+    h
+}
+
+#[test]
+fn login_screen_and_its_errors() {
+    let b = bbs();
+    let mut h = Harness::new(Arc::new(b.clone()), 80, 24);
+    assert_snapshot!("login_empty", h.screen());
+    h.key("Enter");
+    assert_eq!(h.app.login.focus, 1, "Enter on an empty field moves on");
+    h.key("Enter");
+    assert_eq!(h.app.login.error.as_deref(), Some("Type a username."));
+    h.key("Shift-Tab");
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("wrong");
+    h.key("Enter");
+    assert_eq!(h.app.login.error.as_deref(), Some("Login failed."));
+    assert_snapshot!("login_wrong_password", h.screen());
+    // The cursor sits after the masked password.
+    let c = h.cursor().expect("cursor on the password field");
+    assert_eq!(h.app.login.focus, 1);
+    assert!(c.x > 0);
+
+    h.key("Ctrl-r");
+    h.key("Shift-Tab");
+    h.key("Ctrl-u");
+    h.type_text("alice");
+    h.key("Tab");
+    h.type_text("pw");
+    h.key("Tab");
+    h.type_text("a@x");
+    h.key("Enter");
+    assert_eq!(
+        h.app.login.error.as_deref(),
+        Some("Username is already used.")
+    );
+    assert_snapshot!("register_name_taken", h.screen());
+
+    h.key("Shift-Tab");
+    h.key("Shift-Tab");
+    h.key("Ctrl-u");
+    h.type_text("dave");
+    h.key("Enter");
+    assert!(h
+        .app
+        .login
+        .info
+        .as_deref()
+        .is_some_and(|i| i.contains("Registered dave")));
+    assert!(!h.app.login.register);
+}
+
+/// A backend whose server never answers.
+struct Down;
+impl Backend for Down {
+    fn connect(&self) -> bbs::Result<Box<dyn Link>> {
+        Err(bbs::Error::Backend(
+            "connection refused (127.0.0.1:1)".into(),
+        ))
+    }
+}
+
+#[test]
+fn server_unreachable_is_said_on_the_login_screen() {
+    let mut h = Harness::new(Arc::new(Down), 80, 24);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    let err = h.app.login.error.clone().unwrap_or_default();
+    assert!(
+        err.contains("Server unreachable") || err.contains("Not connected"),
+        "{err}"
+    );
+    assert_snapshot!("login_server_unreachable", h.screen());
+}
+
+#[test]
+fn board_list_filter_and_favourites() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    assert_snapshot!("boards", h.screen());
+    h.key("/");
+    h.type_text("S");
+    assert_snapshot!("boards_filtered", h.screen());
+    h.key("Enter");
+    h.key("Ctrl-l");
+    h.keys(&["G", "f"]);
+    assert_eq!(
+        h.app.boards.row_at(0).map(|r| r.name.clone()),
+        Some("Rust".into())
+    );
+    // Favourites follow the user: a second client sees Rust pinned.
+    let mut h2 = logged_in(&b, 80, 24);
+    assert_eq!(
+        h2.app.boards.row_at(0).map(|r| r.name.clone()),
+        Some("Rust".into())
+    );
+    assert_snapshot!("boards_favourite_pinned", h2.screen());
+}
+
+#[test]
+fn post_list_and_post_view_with_pushes_and_comments() {
+    let b = bbs();
+    let mut h = logged_in(&b, 100, 30);
+    h.keys(&["j", "Enter"]);
+    assert_eq!(h.app.screen(), Screen::Posts);
+    assert_snapshot!("posts", h.screen());
+    h.keys(&["g", "Enter"]);
+    assert_eq!(h.app.screen(), Screen::Reader);
+    assert_snapshot!("post_view", h.screen());
+    // Reading marked it read: the unread marker and the board's count went down.
+    h.key("q");
+    assert_snapshot!("posts_after_reading", h.screen());
+    h.key("q");
+    let csie = h
+        .app
+        .boards
+        .position("NTU_CSIE")
+        .and_then(|i| h.app.boards.row_at(i))
+        .map(|r| r.unread);
+    assert_eq!(csie, Some(1));
+}
+
+#[test]
+fn search_by_title_and_author_and_next_unread() {
+    let b = bbs();
+    let mut h = logged_in(&b, 100, 30);
+    h.keys(&["j", "Enter", "/"]);
+    h.type_text("Kafka");
+    h.key("Enter");
+    assert_eq!(h.app.posts.len(), 1);
+    assert_snapshot!("posts_search_title", h.screen());
+    h.keys(&["Ctrl-l", "a"]);
+    h.type_text("alice");
+    h.key("Enter");
+    assert_eq!(h.app.posts.len(), 2);
+    h.keys(&["Ctrl-l", "g", "Enter", "q", "n"]);
+    assert_eq!(
+        h.app.posts.selected().map(|r| r.title.as_str()),
+        Some("[問題] Kafka consumer groups?")
+    );
+}
+
+#[test]
+fn composer_with_cjk_text_places_the_cursor_by_display_width() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["j", "j", "Enter", "p"]);
+    h.type_text("中文標題");
+    h.key("Enter"); // to the body
+    h.type_text("第一行 abc");
+    h.key("Ctrl-j");
+    h.type_text("第二行，寬字元");
+    assert_snapshot!("composer_cjk", h.screen());
+    let c = h.cursor().expect("cursor in the body");
+    // Box border (1) + "第二行，寬字元" = 7 wide characters = 14 columns.
+    assert_eq!(c.x, 1 + 14);
+    h.key("Left");
+    h.key("Left");
+    assert_eq!(h.cursor().map(|c| c.x), Some(1 + 10));
+    h.key("Ctrl-s");
+    assert!(h.app.composer.is_none(), "sent");
+    let last = h
+        .app
+        .posts
+        .row_at(h.app.posts.len() - 1)
+        .map(|r| r.title.clone());
+    assert_eq!(last.as_deref(), Some("中文標題"));
+    assert_snapshot!("posts_after_sending", h.screen());
+}
+
+#[test]
+fn push_comment_edit_and_refused_delete() {
+    let b = bbs();
+    let mut h = logged_in(&b, 100, 30);
+    h.keys(&["j", "Enter", "g", "Enter", "+"]);
+    h.type_text("讚");
+    h.key("Enter");
+    h.key("c");
+    h.type_text("謝謝\n");
+    let p = h.app.reader.post.clone().expect("post");
+    assert_eq!(p.score, 3);
+    assert_eq!(p.comments.last().map(|c| c.body.as_str()), Some("謝謝"));
+    assert_snapshot!("post_view_after_push_and_comment", h.screen());
+    // Not guest's post: the server refuses the delete and the refusal is shown.
+    h.keys(&["d", "y"]);
+    assert!(h.app.toasts.iter().any(|t| t.text == "Not the post owner."));
+    assert_snapshot!("delete_refused", h.screen());
+    h.key("e");
+    assert!(h.app.composer.is_none(), "only own posts are edited");
+}
+
+#[test]
+fn edit_and_delete_own_post() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["G", "Enter", "p"]);
+    h.type_text("mine");
+    h.key("Tab");
+    h.type_text("body");
+    h.key("Enter");
+    h.keys(&["G", "Enter", "e"]);
+    h.key("Ctrl-u");
+    h.type_text("new body");
+    h.key("Ctrl-s");
+    assert_eq!(
+        h.app.reader.post.as_ref().map(|p| p.body.as_str()),
+        Some("new body")
+    );
+    assert!(h
+        .app
+        .reader
+        .post
+        .as_ref()
+        .is_some_and(|p| p.edited.is_some()));
+    h.keys(&["d", "y"]);
+    assert_eq!(h.app.screen(), Screen::Posts);
+    assert!(h
+        .app
+        .posts
+        .row_at(h.app.posts.len() - 1)
+        .is_some_and(|r| r.title != "mine"));
+}
+
+#[test]
+fn mail_inbox_read_compose_delete() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.key("m");
+    assert_snapshot!("mailbox", h.screen());
+    h.key("Enter");
+    assert_snapshot!("mail_read", h.screen());
+    h.key("r");
+    assert_eq!(
+        h.app.composer.as_ref().map(|c| c.texts()[1].clone()),
+        Some("Re: Welcome!".into())
+    );
+    h.type_text("thanks!");
+    h.key("Enter");
+    assert!(h.app.composer.is_none());
+    assert_eq!(as_user(&b, "alice").mails().expect("mails").len(), 1);
+    h.keys(&["d", "y"]);
+    assert_eq!(h.app.screen(), Screen::Mail);
+    assert!(h.app.mail.rows.is_empty());
+    // Mail to nobody: the refusal stays in the composer with the text.
+    h.key("p");
+    h.type_text("nobody\nhi\nhello");
+    h.key("Enter");
+    let c = h.app.composer.as_ref().expect("composer kept");
+    assert_eq!(c.error.as_deref(), Some("nobody does not exist."));
+    assert_snapshot!("mail_compose_refused", h.screen());
+}
+
+#[test]
+fn online_users_and_help() {
+    let b = bbs();
+    let _alice = as_user(&b, "alice");
+    let mut h = logged_in(&b, 80, 24);
+    h.key("w");
+    assert_eq!(
+        h.app.online.rows,
+        vec!["alice".to_string(), "guest".to_string()]
+    );
+    assert_snapshot!("online", h.screen());
+    h.key("?");
+    assert_snapshot!("help", h.screen());
+    h.key("PageDown");
+    h.key("x");
+    assert!(h.app.help.is_none());
+}
+
+#[test]
+fn live_post_appears_without_a_key_press() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["G", "Enter"]);
+    assert_eq!(h.app.posts.len(), 1);
+    let mut alice = as_user(&b, "alice");
+    let t = std::thread::spawn(move || {
+        alice
+            .create_post("Rust", "live from alice", "hi")
+            .expect("post")
+    });
+    let id = t.join().expect("thread");
+    assert!(h.wait_for(
+        Duration::from_secs(5),
+        |r| matches!(r, Reply::NewPost { row, .. } if row.id == id)
+    ));
+    assert_eq!(h.app.posts.len(), 2);
+    assert_snapshot!("posts_live_arrival", h.screen());
+    // The board list's unread count followed too.
+    h.key("q");
+    let rust = h
+        .app
+        .boards
+        .position("Rust")
+        .and_then(|i| h.app.boards.row_at(i))
+        .map(|r| r.unread);
+    assert_eq!(rust, Some(2), "carol's unread post and alice's new one");
+}
+
+#[test]
+fn subscription_notifications_toast_and_log() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.key("S");
+    assert_snapshot!("subs", h.screen());
+    h.key("a");
+    h.type_text("author carol ratatui");
+    h.key("Enter");
+    assert_eq!(h.app.subs.rows.len(), 2);
+    let mut carol = as_user(&b, "carol");
+    carol
+        .create_post("Rust", "ratatui tips", "x")
+        .expect("post");
+    let mut bob = as_user(&b, "bob");
+    bob.create_post("閒聊", "[問卦] 考試", "y").expect("post");
+    assert!(h.wait_for(
+        Duration::from_secs(5),
+        |r| matches!(r, Reply::Notify(e) if e.author == "bob")
+    ));
+    h.settle();
+    assert_eq!(h.app.notes.rows.len(), 2);
+    assert_eq!(h.app.unseen_notes, 2);
+    h.key("!");
+    assert_snapshot!("notifications", h.screen());
+    h.key("Enter");
+    assert_eq!(h.app.screen(), Screen::Reader);
+    assert_eq!(
+        h.app.reader.post.as_ref().map(|p| p.author.as_str()),
+        Some("bob")
+    );
+}
+
+#[test]
+fn narrow_terminal_and_resizes_never_panic() {
+    let b = bbs();
+    let mut h = logged_in(&b, 40, 12);
+    assert_snapshot!("narrow_boards", h.screen());
+    h.keys(&["j", "Enter"]);
+    assert_snapshot!("narrow_posts", h.screen());
+    h.key("Enter");
+    assert_snapshot!("narrow_post_view", h.screen());
+    h.key("c");
+    h.type_text("很長的留言需要換行才能放得下這麼多字");
+    assert_snapshot!("narrow_composer", h.screen());
+    assert!(h.cursor().is_some());
+    h.key("Esc");
+    for (w, hh) in [
+        (1, 1),
+        (3, 2),
+        (10, 3),
+        (40, 12),
+        (200, 60),
+        (12, 40),
+        (0, 0),
+        (80, 24),
+    ] {
+        h.resize(w, hh);
+        h.screen();
+        h.key("?");
+        h.screen();
+        h.key("x");
+        h.key("p");
+        h.screen();
+        h.key("Esc");
+    }
+}
+
+#[test]
+fn drafts_survive_closing_the_composer_and_the_client() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["G", "Enter", "p"]);
+    h.type_text("draft title");
+    h.key("Esc");
+    assert!(h.app.composer.is_none());
+    h.key("p");
+    assert_eq!(
+        h.app.composer.as_ref().map(|c| c.texts()[0].clone()),
+        Some("draft title".into())
+    );
+    h.key("Esc");
+    h.key("Q");
+    assert!(h.quit);
+    // A new client with the saved local state gets the draft back.
+    let local: LocalState = h.app.local.clone();
+    assert_eq!(
+        local.drafts.get("post:Rust").map(|d| d[0].as_str()),
+        Some("draft title")
+    );
+    let mut h2 = Harness::with(Arc::new(b.clone()), &Config::default(), local, 80, 24);
+    // The last user is filled in; the focus is on the password.
+    assert_eq!(
+        (h2.app.login.user.text().as_str(), h2.app.login.focus),
+        ("guest", 1)
+    );
+    h2.type_text("guest");
+    h2.key("Enter");
+    h2.keys(&["G", "Enter", "p"]);
+    assert_eq!(
+        h2.app.composer.as_ref().map(|c| c.texts()[0].clone()),
+        Some("draft title".into())
+    );
+}
+
+#[test]
+fn unread_state_follows_the_user_to_a_new_client() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["j", "Enter", "g", "Enter", "q", "q"]);
+    let unread = |h: &Harness| {
+        (0..h.app.boards.len())
+            .filter_map(|i| h.app.boards.row_at(i))
+            .map(|r| (r.name.clone(), r.unread))
+            .collect::<Vec<_>>()
+    };
+    let before = unread(&h);
+    h.key("Q");
+    let h2 = logged_in(&b, 80, 24);
+    assert_eq!(unread(&h2), before);
+    assert_eq!(
+        before.iter().find(|(n, _)| n == "NTU_CSIE").map(|x| x.1),
+        Some(1)
+    );
+}
+
+#[test]
+fn light_and_mono_themes_draw_the_same_text() {
+    let b = bbs();
+    let mut dark = logged_in(&b, 80, 24);
+    let text = dark.screen();
+    for theme in ["light", "mono"] {
+        let cfg = Config::parse(&format!("[ui]\ntheme = \"{theme}\"")).expect("config");
+        let mut h = Harness::with(Arc::new(b.clone()), &cfg, LocalState::default(), 80, 24);
+        assert_eq!(h.app.theme.name, theme);
+        h.type_text("guest");
+        h.key("Tab");
+        h.type_text("guest");
+        h.key("Enter");
+        assert_eq!(h.screen(), text);
+    }
+}
+
+/// A backend whose server can be "down": appends and new connections fail while it is.
+struct Flaky {
+    inner: MemoryBackend,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct FlakyLink {
+    inner: Box<dyn Link>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn is_down(d: &std::sync::atomic::AtomicBool) -> bool {
+    d.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+impl Backend for Flaky {
+    fn connect(&self) -> bbs::Result<Box<dyn Link>> {
+        if is_down(&self.down) {
+            return Err(bbs::Error::Backend("connection refused".into()));
+        }
+        Ok(Box::new(FlakyLink {
+            inner: self.inner.connect()?,
+            down: self.down.clone(),
+        }))
+    }
+}
+
+impl Link for FlakyLink {
+    fn register(&mut self, u: &str, e: &str, p: &str) -> bbs::Result<()> {
+        self.inner.register(u, e, p)
+    }
+    fn login(&mut self, u: &str, p: &str) -> bbs::Result<()> {
+        self.inner.login(u, p)
+    }
+    fn logout(&mut self) -> bbs::Result<()> {
+        self.inner.logout()
+    }
+    fn append(&mut self, e: bbs::codec::Entry) -> bbs::Result<bbs::backend::Appended> {
+        if is_down(&self.down) {
+            return Err(bbs::Error::Backend("connection reset by peer".into()));
+        }
+        self.inner.append(e)
+    }
+    fn with_view(&self, f: &mut dyn FnMut(&bbs::view::State)) {
+        self.inner.with_view(f)
+    }
+    fn set_event_sink(&mut self, s: bbs::backend::EventSink) {
+        self.inner.set_event_sink(s)
+    }
+    fn set_record_sink(&mut self, s: bbs::backend::RecordSink) {
+        self.inner.set_record_sink(s)
+    }
+    fn prefs(&self) -> bbs::Result<bbs::prefs::UserPrefs> {
+        self.inner.prefs()
+    }
+    fn put_read_mark(&mut self, b: &str, m: &bbs::prefs::ReadMark) -> bbs::Result<()> {
+        self.inner.put_read_mark(b, m)
+    }
+    fn put_favourites(&mut self, b: &[String]) -> bbs::Result<()> {
+        self.inner.put_favourites(b)
+    }
+    fn online(&self) -> bbs::Result<Vec<String>> {
+        self.inner.online()
+    }
+}
+
+#[test]
+fn a_lost_connection_keeps_the_text_and_reconnects() {
+    let b = bbs();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flaky = Flaky {
+        inner: b.clone(),
+        down: down.clone(),
+    };
+    let mut h = Harness::new(Arc::new(flaky), 80, 24);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    h.keys(&["G", "Enter", "p"]);
+    h.type_text("survives\nan outage");
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    h.key("Enter");
+    let c = h.app.composer.as_ref().expect("the composer stays open");
+    assert_eq!(
+        c.texts(),
+        vec!["survives".to_string(), "an outage".to_string()]
+    );
+    assert!(
+        c.error
+            .as_deref()
+            .is_some_and(|e| e.contains("connection reset")),
+        "{:?}",
+        c.error
+    );
+    assert!(matches!(
+        h.app.conn,
+        bbs::tui::msg::ConnState::Reconnecting(..)
+    ));
+    assert_snapshot!("send_failed_reconnecting", h.screen());
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(h.wait_for(Duration::from_secs(10), |r| matches!(
+        r,
+        Reply::Conn(bbs::tui::msg::ConnState::Online)
+    )));
+    h.settle();
+    assert!(h.app.toasts.iter().any(|t| t.text.contains("Reconnected")));
+    h.key("Ctrl-s");
+    assert!(h.app.composer.is_none(), "sent after the reconnect");
+    assert!(h
+        .app
+        .posts
+        .row_at(h.app.posts.len() - 1)
+        .is_some_and(|r| r.title == "survives"));
+}
+
+#[test]
+fn newest_first_list_does_not_jump_when_posts_arrive_above() {
+    let b = bbs();
+    let mut alice = as_user(&b, "alice");
+    for i in 0..40 {
+        alice
+            .create_post("Rust", &format!("old {i}"), "x")
+            .expect("post");
+    }
+    let cfg = Config::parse("[ui]\norder = \"newest-first\"").expect("config");
+    let mut h = Harness::with(Arc::new(b.clone()), &cfg, LocalState::default(), 80, 12);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    h.keys(&["G", "Enter", "v", "G", "k", "k"]);
+    let before = h.screen();
+    let sel = h.app.posts.selected().map(|r| r.id);
+    for i in 0..3 {
+        alice
+            .create_post("Rust", &format!("new {i}"), "x")
+            .expect("post");
+    }
+    for _ in 0..3 {
+        assert!(h.wait_for(Duration::from_secs(5), |r| matches!(
+            r,
+            Reply::NewPost { .. }
+        )));
+    }
+    assert_eq!(h.app.posts.selected().map(|r| r.id), sel);
+    // The rows on screen are the same rows (only the new posts' unread markers elsewhere).
+    let body = |s: &str| {
+        s.lines()
+            .skip(2)
+            .take(8)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(body(&h.screen()), body(&before));
+    h.key("g");
+    assert_snapshot!("newest_first_after_arrivals", h.screen());
+}
+
+#[test]
+fn external_editor_replaces_the_focused_field() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["G", "Enter", "p", "Tab"]);
+    h.editor_result = Some("寫在編輯器裡\nsecond line\n".into());
+    h.key("Ctrl-e");
+    let c = h.app.composer.as_ref().expect("composer");
+    assert_eq!(c.texts()[1], "寫在編輯器裡\nsecond line");
+    h.editor_result = None;
+    h.key("Ctrl-e");
+    let c = h.app.composer.as_ref().expect("composer");
+    assert_eq!(
+        c.texts()[1],
+        "寫在編輯器裡\nsecond line",
+        "a failed editor changes nothing"
+    );
+    assert!(c.error.is_some());
+}
+
+#[test]
+fn narrow_login_form_is_usable() {
+    let b = bbs();
+    let mut h = Harness::new(Arc::new(b.clone()), 40, 12);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("nope");
+    h.key("Enter");
+    assert_snapshot!("narrow_login", h.screen());
+    assert!(h.cursor().is_some());
+}
