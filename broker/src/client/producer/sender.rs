@@ -28,6 +28,7 @@ pub fn init_producer_id(cluster: &Cluster) -> Result<(i64, i16)> {
     loop {
         let r = cluster.with_any_conn(|conn| {
             let mut req = InitProducerIdRequest::default();
+            req.transactional_id = None;
             req.transaction_timeout_ms = 60_000;
             let (_, resp): (_, InitProducerIdResponse) =
                 conn.request(ApiKey::InitProducerId, &req)?;
