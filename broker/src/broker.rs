@@ -1,5 +1,5 @@
-//! The broker as a whole: configuration, the log manager, producer-id allocation and the
-//! hooks a host installs. Handlers receive an `Arc<Broker>`; the server owns the sockets.
+//! The broker as a whole: configuration, the log manager, the group coordinator,
+//! producer-id allocation and the hooks a host installs. Handlers receive an `Arc<Broker>`; the server owns the sockets.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::config::BrokerConfig;
 use crate::error::Result;
+use crate::group::GroupCoordinator;
 use crate::log::{Flusher, LogManager, StateLog};
 
 /// Producer ids are reserved from the state log in blocks this big.
@@ -34,6 +35,8 @@ pub struct Broker {
     pub node_id: i32,
     /// The cluster id reported in Metadata.
     pub cluster_id: String,
+    /// Consumer groups and committed offsets.
+    pub groups: Arc<GroupCoordinator>,
     data_dir: PathBuf,
     pid_log: StateLog,
     next_pid: AtomicI64,
@@ -48,6 +51,11 @@ impl Broker {
         config.validate()?;
         let flusher = Flusher::start(config.flush_policy()?);
         let (logs, repairs) = LogManager::open(data_dir, config.topic_config()?, flusher.clone())?;
+        let groups = GroupCoordinator::open(
+            config.group_config(),
+            &data_dir.join("internal"),
+            flusher.clone(),
+        )?;
         let pid_log = StateLog::open(&data_dir.join("internal"), "__producer_ids", flusher)?;
         let reserved = pid_log
             .load::<String, i64>()?
@@ -64,6 +72,7 @@ impl Broker {
                 advertised,
                 node_id: 0,
                 cluster_id,
+                groups,
                 data_dir: data_dir.to_path_buf(),
                 pid_log,
                 next_pid: AtomicI64::new(reserved),

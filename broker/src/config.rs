@@ -40,6 +40,23 @@ pub struct BrokerConfig {
     pub shutdown_grace_secs: u64,
     /// Topic defaults, in Kafka's names (`retention.ms = "86400000"`).
     pub topic_defaults: std::collections::BTreeMap<String, String>,
+    /// How long a new group's first rebalance waits for more members (Kafka's
+    /// group.initial.rebalance.delay.ms); 0 hands out partitions at once.
+    pub group_initial_rebalance_delay_ms: u64,
+    /// Smallest session timeout a consumer may ask for (group.min.session.timeout.ms).
+    pub group_min_session_timeout_ms: i32,
+    /// Largest session timeout a consumer may ask for (group.max.session.timeout.ms).
+    pub group_max_session_timeout_ms: i32,
+    /// Most members in one group (group.max.size).
+    pub group_max_size: usize,
+    /// Largest protocol metadata (subscription) one member may send in JoinGroup, bytes.
+    pub group_max_member_metadata_bytes: usize,
+    /// Longest metadata string of a committed offset (offset.metadata.max.bytes).
+    pub offset_metadata_max_bytes: usize,
+    /// Committed offsets of a group that has been empty this long are deleted
+    /// (offsets.retention.minutes); -1 keeps them forever (the BBS stores what each user
+    /// has read as committed offsets).
+    pub offsets_retention_ms: i64,
 }
 
 impl Default for BrokerConfig {
@@ -58,6 +75,13 @@ impl Default for BrokerConfig {
             maintenance_interval_ms: 30_000,
             shutdown_grace_secs: 5,
             topic_defaults: Default::default(),
+            group_initial_rebalance_delay_ms: 0,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
+            group_max_size: 1000,
+            group_max_member_metadata_bytes: 256 * 1024,
+            offset_metadata_max_bytes: 4096,
+            offsets_retention_ms: -1,
         }
     }
 }
@@ -78,6 +102,17 @@ impl BrokerConfig {
             return Err(Error::Config(
                 "max_request_bytes: must be at least 1024".into(),
             ));
+        }
+        if self.group_min_session_timeout_ms < 1
+            || self.group_max_session_timeout_ms < self.group_min_session_timeout_ms
+        {
+            return Err(Error::Config(
+                "group_min_session_timeout_ms / group_max_session_timeout_ms: need 1 <= min <= max"
+                    .into(),
+            ));
+        }
+        if self.group_max_size == 0 {
+            return Err(Error::Config("group_max_size: must be at least 1".into()));
         }
         if self.max_connections == 0 {
             return Err(Error::Config("max_connections: must be at least 1".into()));
@@ -124,6 +159,19 @@ impl BrokerConfig {
                     i32::from(port),
                 ))
             }
+        }
+    }
+
+    /// The group coordinator's settings.
+    pub fn group_config(&self) -> crate::group::GroupConfig {
+        crate::group::GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(self.group_initial_rebalance_delay_ms),
+            min_session_timeout_ms: self.group_min_session_timeout_ms,
+            max_session_timeout_ms: self.group_max_session_timeout_ms,
+            max_size: self.group_max_size,
+            max_member_metadata_bytes: self.group_max_member_metadata_bytes,
+            offset_metadata_max_bytes: self.offset_metadata_max_bytes,
+            offsets_retention_ms: self.offsets_retention_ms,
         }
     }
 

@@ -1,10 +1,14 @@
 //! Request dispatch: one function per API, grouped by area. Each handler decodes its body,
 //! does the work and returns a [`Reply`]: an encoded response now, one that completes later
-//! (produce waiting for fsync, fetch long polls), or nothing (acks=0).
+//! (produce waiting for fsync, fetch long polls, a JoinGroup waiting for the rebalance), or
+//! nothing (acks=0).
 
 mod admin;
 mod fetch;
+mod group;
+mod group_admin;
 mod meta;
+mod offsets;
 mod produce;
 
 use std::future::Future;
@@ -53,6 +57,16 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
         ApiKey::CreateTopics => admin::create_topics(broker, &req).await,
         ApiKey::DeleteTopics => admin::delete_topics(broker, &req).await,
         ApiKey::DescribeConfigs => admin::describe_configs(broker, &req),
+        ApiKey::FindCoordinator => group::find_coordinator(broker, &req),
+        ApiKey::JoinGroup => group::join_group(broker, session, req),
+        ApiKey::SyncGroup => group::sync_group(broker, req),
+        ApiKey::Heartbeat => group::heartbeat(broker, &req),
+        ApiKey::LeaveGroup => group::leave_group(broker, &req),
+        ApiKey::OffsetCommit => offsets::offset_commit(broker, req),
+        ApiKey::OffsetFetch => offsets::offset_fetch(broker, &req),
+        ApiKey::ListGroups => group_admin::list_groups(broker, &req),
+        ApiKey::DescribeGroups => group_admin::describe_groups(broker, &req),
+        ApiKey::DeleteGroups => group_admin::delete_groups(broker, req),
         other => Err(crate::error::Error::Malformed(format!(
             "{other:?} is not handled"
         ))),

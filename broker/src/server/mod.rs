@@ -22,6 +22,9 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
     let maintenance = tokio::spawn(Arc::clone(&broker.logs).maintenance_loop(
         Duration::from_millis(broker.config.maintenance_interval_ms.max(100)),
     ));
+    let group_maintenance = tokio::spawn(Arc::clone(&broker.groups).maintenance_loop(
+        Duration::from_millis(broker.config.maintenance_interval_ms.max(100)),
+    ));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -65,6 +68,7 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
         tasks.abort_all();
     }
     maintenance.abort();
+    group_maintenance.abort();
     // Make everything written durable before exit.
     for topic in broker.logs.topics() {
         for p in &topic.partitions {

@@ -1,0 +1,574 @@
+//! The classic rebalance protocol for one group, as a synchronous state machine: JoinGroup,
+//! SyncGroup, Heartbeat and LeaveGroup move the group between Empty, PreparingRebalance,
+//! CompletingRebalance and Stable; `tick` expires silent members and ends join phases whose
+//! rebalance timeout ran out. Time is passed in (`tokio::time::Instant`), so tests run on
+//! paused time. Parked answers are oneshot senders held by the members.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+use tokio::time::{Duration, Instant};
+
+use super::errors::*;
+use super::member::{select_protocol, JoinRequest, JoinResult, JoinedMember, Member, SyncResult};
+use super::offsets::OffsetEntry;
+use super::GroupConfig;
+
+/// How often a rebalancing group checks for members whose open request died.
+const REBALANCE_POLL: Duration = Duration::from_secs(1);
+
+/// Where a group is in its rebalance cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupState {
+    /// No members (committed offsets may remain).
+    Empty,
+    /// Waiting for members to (re)join.
+    PreparingRebalance,
+    /// Joined; waiting for the leader's assignment.
+    CompletingRebalance,
+    /// Every member has its assignment.
+    Stable,
+    /// Deleted; requests that still hold it must retry.
+    Dead,
+}
+
+impl GroupState {
+    /// The name Kafka uses in ListGroups and DescribeGroups.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        }
+    }
+}
+
+/// One consumer group: members, generation, and committed offsets.
+#[derive(Debug)]
+pub struct Group {
+    /// The group id.
+    pub id: String,
+    /// Current state.
+    pub state: GroupState,
+    /// "consumer" for consumer groups; None for groups that only commit offsets.
+    pub protocol_type: Option<String>,
+    /// The protocol chosen for the current generation.
+    pub protocol: Option<String>,
+    /// Increases with every completed join phase.
+    pub generation: i32,
+    /// The member that computes assignments.
+    pub leader: Option<String>,
+    /// Members in the order they joined (the first is the default leader).
+    pub members: Vec<Member>,
+    /// Committed offsets by (topic, partition).
+    pub offsets: BTreeMap<(String, i32), OffsetEntry>,
+    /// Wall-clock ms of the last state change: offsets of an empty group expire from it.
+    pub state_since_ms: i64,
+    /// Set when what is persisted about the group changed; the coordinator writes it out.
+    pub dirty: bool,
+    /// Whether a timer task is watching this group's deadlines.
+    pub timer_running: bool,
+    /// When the current join phase ends even if some members have not rejoined.
+    rebalance_deadline: Option<Instant>,
+    /// A new group's first join phase does not complete before this (initial delay).
+    delay_until: Option<Instant>,
+}
+
+fn wall_ms() -> i64 {
+    crate::log::partition::now_ms()
+}
+
+impl Group {
+    /// A new, empty group.
+    pub fn new(id: &str) -> Self {
+        Group {
+            id: id.to_string(),
+            state: GroupState::Empty,
+            protocol_type: None,
+            protocol: None,
+            generation: 0,
+            leader: None,
+            members: Vec::new(),
+            offsets: BTreeMap::new(),
+            state_since_ms: wall_ms(),
+            dirty: false,
+            timer_running: false,
+            rebalance_deadline: None,
+            delay_until: None,
+        }
+    }
+
+    fn set_state(&mut self, state: GroupState) {
+        if self.state != state {
+            tracing::debug!(group = %self.id, from = self.state.name(), to = state.name(), generation = self.generation, "group state");
+            self.state = state;
+            self.state_since_ms = wall_ms();
+        }
+    }
+
+    fn index(&self, member_id: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.id == member_id)
+    }
+
+    /// The member with this id.
+    pub fn member(&self, member_id: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == member_id)
+    }
+
+    /// A member's checks shared by sync, heartbeat, leave and commit: it exists and, if it
+    /// is static, the instance id matches.
+    pub fn check_member(&self, member_id: &str, instance_id: Option<&str>) -> Result<usize, i16> {
+        let idx = self.index(member_id).ok_or(UNKNOWN_MEMBER_ID)?;
+        match (&self.members[idx].instance_id, instance_id) {
+            (Some(ours), Some(theirs)) if ours != theirs => Err(FENCED_INSTANCE_ID),
+            _ => Ok(idx),
+        }
+    }
+
+    fn check_join(&self, req: &JoinRequest, cfg: &GroupConfig) -> Result<(), i16> {
+        if self.state == GroupState::Dead {
+            return Err(COORDINATOR_NOT_AVAILABLE);
+        }
+        if req.session_timeout_ms < cfg.min_session_timeout_ms
+            || req.session_timeout_ms > cfg.max_session_timeout_ms
+        {
+            return Err(INVALID_SESSION_TIMEOUT);
+        }
+        if req.protocol_type.is_empty() || req.protocols.is_empty() {
+            return Err(INCONSISTENT_GROUP_PROTOCOL);
+        }
+        let size: usize = req.protocols.iter().map(|(n, m)| n.len() + m.len()).sum();
+        if size > cfg.max_member_metadata_bytes {
+            return Err(INVALID_REQUEST);
+        }
+        // Members other than the one rejoining decide what is acceptable.
+        let others: Vec<&Member> = self
+            .members
+            .iter()
+            .filter(|m| m.id != req.member_id)
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        if self.protocol_type.as_deref() != Some(req.protocol_type.as_str()) {
+            return Err(INCONSISTENT_GROUP_PROTOCOL);
+        }
+        let shared = req.protocols.iter().any(|(name, _)| {
+            others
+                .iter()
+                .all(|m| m.protocols.iter().any(|(p, _)| p == name))
+        });
+        if !shared {
+            return Err(INCONSISTENT_GROUP_PROTOCOL);
+        }
+        Ok(())
+    }
+
+    /// Handles a JoinGroup. The answer arrives on the returned receiver: at once for errors
+    /// and up-to-date members, when the join phase completes otherwise.
+    pub fn join(
+        &mut self,
+        req: JoinRequest,
+        now: Instant,
+        cfg: &GroupConfig,
+        new_member_id: impl FnOnce(&str) -> String,
+    ) -> oneshot::Receiver<JoinResult> {
+        let (tx, rx) = oneshot::channel();
+        if let Err(code) = self.check_join(&req, cfg) {
+            let _ = tx.send(JoinResult::error(code, &req.member_id));
+            return rx;
+        }
+        let session_timeout = Duration::from_millis(req.session_timeout_ms.max(0) as u64);
+        let rebalance_timeout = Duration::from_millis(
+            req.rebalance_timeout_ms.max(req.session_timeout_ms).max(0) as u64,
+        );
+        let static_idx = match (&req.instance_id, req.member_id.is_empty()) {
+            (Some(inst), true) => self
+                .members
+                .iter()
+                .position(|m| m.instance_id.as_deref() == Some(inst.as_str())),
+            _ => None,
+        };
+        let idx = if req.member_id.is_empty() {
+            let id = new_member_id(&req.client_id);
+            match static_idx {
+                Some(i) => {
+                    // A restarted static member takes its old place; the old id is fenced.
+                    let old = &mut self.members[i];
+                    old.answer_join(JoinResult::error(FENCED_INSTANCE_ID, &old.id), now);
+                    old.answer_sync(SyncResult::error(FENCED_INSTANCE_ID), now);
+                    if self.leader.as_deref() == Some(old.id.as_str()) {
+                        self.leader = Some(id.clone());
+                    }
+                    old.id = id;
+                    i
+                }
+                None => {
+                    if self.members.len() >= cfg.max_size {
+                        let _ = tx.send(JoinResult::error(GROUP_MAX_SIZE_REACHED, ""));
+                        return rx;
+                    }
+                    self.members.push(Member {
+                        id,
+                        instance_id: req.instance_id.clone(),
+                        client_id: req.client_id.clone(),
+                        client_host: req.client_host.clone(),
+                        session_timeout,
+                        rebalance_timeout,
+                        protocols: Vec::new(),
+                        assignment: Bytes::new(),
+                        last_seen: now,
+                        join_waiter: None,
+                        sync_waiter: None,
+                    });
+                    self.members.len() - 1
+                }
+            }
+        } else {
+            let i = match self.check_member(&req.member_id, req.instance_id.as_deref()) {
+                Ok(i) => i,
+                Err(code) => {
+                    let _ = tx.send(JoinResult::error(code, &req.member_id));
+                    return rx;
+                }
+            };
+            if matches!(self.state, GroupState::Empty | GroupState::Dead) {
+                let _ = tx.send(JoinResult::error(UNKNOWN_MEMBER_ID, &req.member_id));
+                return rx;
+            }
+            let up_to_date = self.members[i].same_protocols(&req.protocols)
+                && match self.state {
+                    GroupState::CompletingRebalance => true,
+                    GroupState::Stable => self.leader.as_deref() != Some(req.member_id.as_str()),
+                    _ => false,
+                };
+            if up_to_date {
+                let m = &mut self.members[i];
+                m.last_seen = now;
+                let _ = tx.send(self.join_answer(i));
+                return rx;
+            }
+            i
+        };
+        let m = &mut self.members[idx];
+        m.protocols = req.protocols;
+        m.session_timeout = session_timeout;
+        m.rebalance_timeout = rebalance_timeout;
+        m.client_id = req.client_id;
+        m.client_host = req.client_host;
+        m.last_seen = now;
+        m.answer_join(JoinResult::error(REBALANCE_IN_PROGRESS, &m.id), now);
+        m.join_waiter = Some(tx);
+        self.protocol_type = Some(req.protocol_type);
+        if self.state == GroupState::PreparingRebalance {
+            self.try_complete_join(now);
+        } else {
+            self.prepare_rebalance(now, cfg.initial_rebalance_delay);
+        }
+        rx
+    }
+
+    /// The JoinGroup answer for member `idx` in the current generation.
+    fn join_answer(&self, idx: usize) -> JoinResult {
+        let m = &self.members[idx];
+        let is_leader = self.leader.as_deref() == Some(m.id.as_str());
+        let protocol = self.protocol.clone().unwrap_or_default();
+        JoinResult {
+            error: NONE,
+            generation: self.generation,
+            protocol_type: self.protocol_type.clone(),
+            protocol_name: self.protocol.clone(),
+            leader: self.leader.clone().unwrap_or_default(),
+            member_id: m.id.clone(),
+            members: if is_leader {
+                self.members
+                    .iter()
+                    .map(|o| JoinedMember {
+                        member_id: o.id.clone(),
+                        instance_id: o.instance_id.clone(),
+                        metadata: o.metadata(&protocol),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Starts a rebalance: members must rejoin within the longest rebalance timeout.
+    fn prepare_rebalance(&mut self, now: Instant, initial_delay: Duration) {
+        if self.state == GroupState::CompletingRebalance {
+            for m in &mut self.members {
+                m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS), now);
+            }
+        }
+        let timeout = self
+            .members
+            .iter()
+            .map(|m| m.rebalance_timeout)
+            .max()
+            .unwrap_or_default();
+        if self.state == GroupState::Empty && !initial_delay.is_zero() {
+            self.delay_until = Some(now + initial_delay.min(timeout));
+        }
+        self.rebalance_deadline = Some(now + timeout);
+        self.set_state(GroupState::PreparingRebalance);
+        tracing::info!(group = %self.id, members = self.members.len(), generation = self.generation, "rebalance started");
+        self.try_complete_join(now);
+    }
+
+    /// Completes the join phase if every member has rejoined (and no initial delay runs).
+    fn try_complete_join(&mut self, now: Instant) {
+        if self.state != GroupState::PreparingRebalance {
+            return;
+        }
+        if self.delay_until.is_some_and(|d| now < d) {
+            return;
+        }
+        if self.members.iter().all(Member::awaiting_join) {
+            self.complete_join(now);
+        }
+    }
+
+    /// Ends the join phase: members that did not rejoin are removed, the generation moves
+    /// on, a protocol and a leader are chosen, and every waiting member is answered.
+    fn complete_join(&mut self, now: Instant) {
+        self.rebalance_deadline = None;
+        self.delay_until = None;
+        let before = self.members.len();
+        self.members.retain(Member::awaiting_join);
+        if self.members.len() < before {
+            tracing::info!(group = %self.id, removed = before - self.members.len(), "members that did not rejoin were removed");
+        }
+        self.generation += 1;
+        let protocol = select_protocol(&self.members);
+        if self.members.is_empty() || protocol.is_none() {
+            for m in &mut self.members {
+                m.answer_join(JoinResult::error(INCONSISTENT_GROUP_PROTOCOL, &m.id), now);
+            }
+            self.become_empty();
+            return;
+        }
+        self.protocol = protocol;
+        if !self
+            .leader
+            .as_ref()
+            .is_some_and(|l| self.members.iter().any(|m| &m.id == l))
+        {
+            self.leader = self.members.first().map(|m| m.id.clone());
+        }
+        self.set_state(GroupState::CompletingRebalance);
+        for i in 0..self.members.len() {
+            let answer = self.join_answer(i);
+            let m = &mut self.members[i];
+            m.assignment = Bytes::new();
+            m.last_seen = now;
+            m.answer_join(answer, now);
+        }
+        tracing::info!(group = %self.id, generation = self.generation, members = self.members.len(), protocol = ?self.protocol, leader = ?self.leader, "join phase complete");
+    }
+
+    fn become_empty(&mut self) {
+        self.members.clear();
+        self.protocol = None;
+        self.leader = None;
+        self.rebalance_deadline = None;
+        self.delay_until = None;
+        self.set_state(GroupState::Empty);
+        self.dirty = true;
+    }
+
+    /// Handles a SyncGroup. The leader's call distributes the assignment; the others wait
+    /// for it. Assignments sent by non-leaders are ignored, as Kafka does.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sync(
+        &mut self,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        protocol_type: Option<&str>,
+        protocol_name: Option<&str>,
+        assignments: Vec<(String, Bytes)>,
+        now: Instant,
+    ) -> oneshot::Receiver<SyncResult> {
+        let (tx, rx) = oneshot::channel();
+        let checked = match self.state {
+            GroupState::Dead => Err(COORDINATOR_NOT_AVAILABLE),
+            GroupState::Empty => Err(UNKNOWN_MEMBER_ID),
+            _ => self.check_member(member_id, instance_id),
+        }
+        .and_then(|i| {
+            if generation != self.generation {
+                Err(ILLEGAL_GENERATION)
+            } else if protocol_type.is_some_and(|p| Some(p) != self.protocol_type.as_deref())
+                || protocol_name.is_some_and(|p| Some(p) != self.protocol.as_deref())
+            {
+                Err(INCONSISTENT_GROUP_PROTOCOL)
+            } else if self.state == GroupState::PreparingRebalance {
+                Err(REBALANCE_IN_PROGRESS)
+            } else {
+                Ok(i)
+            }
+        });
+        let idx = match checked {
+            Ok(i) => i,
+            Err(code) => {
+                let _ = tx.send(SyncResult::error(code));
+                return rx;
+            }
+        };
+        self.members[idx].last_seen = now;
+        if self.state == GroupState::Stable {
+            let _ = tx.send(self.sync_answer(idx));
+            return rx;
+        }
+        let m = &mut self.members[idx];
+        m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS), now);
+        m.sync_waiter = Some(tx);
+        if self.leader.as_deref() == Some(member_id) {
+            let mut given: BTreeMap<String, Bytes> = assignments.into_iter().collect();
+            for m in &mut self.members {
+                m.assignment = given.remove(&m.id).unwrap_or_default();
+            }
+            self.set_state(GroupState::Stable);
+            self.dirty = true;
+            for i in 0..self.members.len() {
+                let answer = self.sync_answer(i);
+                self.members[i].answer_sync(answer, now);
+            }
+            tracing::info!(group = %self.id, generation = self.generation, "group stable");
+        }
+        rx
+    }
+
+    fn sync_answer(&self, idx: usize) -> SyncResult {
+        SyncResult {
+            error: NONE,
+            protocol_type: self.protocol_type.clone(),
+            protocol_name: self.protocol.clone(),
+            assignment: self.members[idx].assignment.clone(),
+        }
+    }
+
+    /// Handles a Heartbeat: keeps the member alive and tells it whether to rejoin.
+    pub fn heartbeat(
+        &mut self,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        now: Instant,
+    ) -> i16 {
+        let idx = match self.state {
+            GroupState::Dead => return COORDINATOR_NOT_AVAILABLE,
+            GroupState::Empty => return UNKNOWN_MEMBER_ID,
+            _ => match self.check_member(member_id, instance_id) {
+                Ok(i) => i,
+                Err(code) => return code,
+            },
+        };
+        if generation != self.generation {
+            return ILLEGAL_GENERATION;
+        }
+        self.members[idx].last_seen = now;
+        if self.state == GroupState::PreparingRebalance {
+            REBALANCE_IN_PROGRESS
+        } else {
+            NONE
+        }
+    }
+
+    /// Handles a LeaveGroup for one member (by member id, or by instance id when the
+    /// member id is empty). Returns the Kafka error code for that member.
+    pub fn leave(&mut self, member_id: &str, instance_id: Option<&str>, now: Instant) -> i16 {
+        let idx = if member_id.is_empty() {
+            match instance_id.and_then(|inst| {
+                self.members
+                    .iter()
+                    .position(|m| m.instance_id.as_deref() == Some(inst))
+            }) {
+                Some(i) => i,
+                None => return UNKNOWN_MEMBER_ID,
+            }
+        } else {
+            match self.check_member(member_id, instance_id) {
+                Ok(i) => i,
+                Err(code) => return code,
+            }
+        };
+        let mut m = self.members.remove(idx);
+        tracing::info!(group = %self.id, member = %m.id, "member left");
+        m.answer_join(JoinResult::error(UNKNOWN_MEMBER_ID, &m.id), now);
+        m.answer_sync(SyncResult::error(UNKNOWN_MEMBER_ID), now);
+        self.members_removed(now);
+        NONE
+    }
+
+    /// Reacts to members having gone: a settled group rebalances; a rebalancing one may
+    /// now be complete.
+    fn members_removed(&mut self, now: Instant) {
+        match self.state {
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(now, Duration::ZERO)
+            }
+            GroupState::PreparingRebalance => self.try_complete_join(now),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+
+    /// The next moment `tick` has work to do, if any. While a rebalance runs this is at
+    /// most a second away, so that members whose open request died (their connection
+    /// closed) start their session clock soon.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let rebalancing = matches!(
+            self.state,
+            GroupState::PreparingRebalance | GroupState::CompletingRebalance
+        );
+        self.members
+            .iter()
+            .filter_map(Member::session_deadline)
+            .chain(self.rebalance_deadline)
+            .chain(self.delay_until)
+            .chain(rebalancing.then(|| now + REBALANCE_POLL))
+            .min()
+    }
+
+    /// Expires members whose session ran out and ends join phases whose time is up.
+    pub fn tick(&mut self, now: Instant) {
+        let before = self.members.len();
+        let group = &self.id;
+        self.members.retain(|m| match m.session_deadline() {
+            Some(d) if d <= now => {
+                tracing::info!(%group, member = %m.id, "member session expired");
+                false
+            }
+            _ => true,
+        });
+        if self.members.len() < before {
+            self.members_removed(now);
+        }
+        if self.state == GroupState::PreparingRebalance {
+            if self.delay_until.is_some_and(|d| d <= now) {
+                self.delay_until = None;
+                self.try_complete_join(now);
+            }
+            if self.rebalance_deadline.is_some_and(|d| d <= now) {
+                self.complete_join(now);
+            }
+        }
+    }
+
+    /// Marks the group deleted: anyone still holding it gets a retriable error.
+    pub fn kill(&mut self) {
+        let now = Instant::now();
+        for m in &mut self.members {
+            m.answer_join(JoinResult::error(COORDINATOR_NOT_AVAILABLE, &m.id), now);
+            m.answer_sync(SyncResult::error(COORDINATOR_NOT_AVAILABLE), now);
+        }
+        self.members.clear();
+        self.offsets.clear();
+        self.set_state(GroupState::Dead);
+    }
+}
