@@ -54,7 +54,18 @@ fn our_records_read_by_kcat_and_kafka_python() {
     // kcat sees every record on the partition the Java partitioner picks.
     let out = ok(
         kcat(
-            &["-b", &s.addr, "-C", "-t", "keys", "-o", "beginning", "-e", "-f", "%k|%p|%s|%h\n"],
+            &[
+                "-b",
+                &s.addr,
+                "-C",
+                "-t",
+                "keys",
+                "-o",
+                "beginning",
+                "-e",
+                "-f",
+                "%k|%p|%s|%h\n",
+            ],
             None,
             Duration::from_secs(30),
         ),
@@ -74,13 +85,21 @@ fn our_records_read_by_kcat_and_kafka_python() {
 
     // kafka-python reads them too and computes the Java partition independently.
     let out = ok(
-        python("client_read_all.py", &[&s.addr, "keys", &keys.len().to_string()], Duration::from_secs(60)),
+        python(
+            "client_read_all.py",
+            &[&s.addr, "keys", &keys.len().to_string()],
+            Duration::from_secs(60),
+        ),
         "kafka-python consume",
     );
     let mut n = 0;
     for line in out.lines() {
         let key = field(line, "key");
-        assert_eq!(field(line, "partition"), field(line, "java_partition"), "{line}");
+        assert_eq!(
+            field(line, "partition"),
+            field(line, "java_partition"),
+            "{line}"
+        );
         assert_eq!(field(line, "value"), format!("\"v-{}", &key[1..]));
         assert!(line.contains("\"bbs.kind\": \"post\""), "{line}");
         n += 1;
@@ -114,9 +133,15 @@ fn kcat_records_read_by_our_consumer() {
     let client = Client::connect(ClientConfig::new(&s.addr)).expect("connect");
     let meta = client.refresh_metadata(&["fromkcat"]).expect("metadata");
     let n = meta.partition_count("fromkcat").expect("topic exists");
-    let parts: Vec<_> = (0..n as i32).map(|p| TopicPartition::new("fromkcat", p)).collect();
+    let parts: Vec<_> = (0..n as i32)
+        .map(|p| TopicPartition::new("fromkcat", p))
+        .collect();
     let mut c = client
-        .consumer(ConsumerConfig::manual().assign(&parts).offset_reset(OffsetReset::Earliest))
+        .consumer(
+            ConsumerConfig::manual()
+                .assign(&parts)
+                .offset_reset(OffsetReset::Earliest),
+        )
         .expect("consumer");
     let mut got = Vec::new();
     let start = Instant::now();

@@ -32,9 +32,14 @@ fn produce_and_consume_round_trip() {
         .create_topics(&[NewTopic::new("board.general", 3)])
         .expect_err("exists");
     assert_eq!(err.kafka_code(), Some(36), "{err}");
-    assert!(admin.list_topics().expect("list").contains(&"board.general".to_string()));
+    assert!(admin
+        .list_topics()
+        .expect("list")
+        .contains(&"board.general".to_string()));
 
-    let producer = client.producer(ProducerConfig::default()).expect("producer");
+    let producer = client
+        .producer(ProducerConfig::default())
+        .expect("producer");
     let mut handles = Vec::new();
     for i in 0..30 {
         let rec = Record::new("board.general")
@@ -49,13 +54,22 @@ fn produce_and_consume_round_trip() {
         let meta = h.wait().expect("delivered");
         let want = partitioner::partition_for_key(format!("k{i}").as_bytes(), 3);
         assert_eq!(meta.partition, want);
-        assert_eq!(meta.offset, per_partition[meta.partition as usize], "offsets are dense");
+        assert_eq!(
+            meta.offset, per_partition[meta.partition as usize],
+            "offsets are dense"
+        );
         per_partition[meta.partition as usize] += 1;
     }
 
-    let parts: Vec<TopicPartition> = (0..3).map(|p| TopicPartition::new("board.general", p)).collect();
+    let parts: Vec<TopicPartition> = (0..3)
+        .map(|p| TopicPartition::new("board.general", p))
+        .collect();
     let mut consumer = client
-        .consumer(ConsumerConfig::manual().assign(&parts).offset_reset(OffsetReset::Earliest))
+        .consumer(
+            ConsumerConfig::manual()
+                .assign(&parts)
+                .offset_reset(OffsetReset::Earliest),
+        )
         .expect("consumer");
     let got = poll_n(&mut consumer, 30);
     assert_eq!(got.len(), 30);
@@ -74,7 +88,10 @@ fn produce_and_consume_round_trip() {
     assert!(consumer.seek(&TopicPartition::new("nope", 0), 1).is_err());
 
     admin.delete_topics(&["board.general"]).expect("delete");
-    assert!(!admin.list_topics().expect("list").contains(&"board.general".to_string()));
+    assert!(!admin
+        .list_topics()
+        .expect("list")
+        .contains(&"board.general".to_string()));
     producer.close().expect("close");
 }
 
@@ -82,7 +99,10 @@ fn produce_and_consume_round_trip() {
 fn compression_acks_and_backpressure() {
     let s = TestServer::start(&[]);
     let client = client(&s);
-    client.admin().create_topics(&[NewTopic::new("c", 1)]).expect("create");
+    client
+        .admin()
+        .create_topics(&[NewTopic::new("c", 1)])
+        .expect("create");
     for (codec, acks) in [
         (Compression::Gzip, Acks::All),
         (Compression::Lz4, Acks::Leader),
@@ -93,7 +113,10 @@ fn compression_acks_and_backpressure() {
             .producer(ProducerConfig::default().acks(acks).compression(codec))
             .expect("producer");
         let hs: Vec<_> = (0..50)
-            .map(|i| p.send(Record::new("c").value(format!("{codec:?} {i}"))).expect("send"))
+            .map(|i| {
+                p.send(Record::new("c").value(format!("{codec:?} {i}")))
+                    .expect("send")
+            })
             .collect();
         p.flush().expect("flush");
         for h in hs {
@@ -102,7 +125,11 @@ fn compression_acks_and_backpressure() {
         }
     }
     let mut c = client
-        .consumer(ConsumerConfig::manual().assign(&[TopicPartition::new("c", 0)]).offset_reset(OffsetReset::Earliest))
+        .consumer(
+            ConsumerConfig::manual()
+                .assign(&[TopicPartition::new("c", 0)])
+                .offset_reset(OffsetReset::Earliest),
+        )
         .expect("consumer");
     let got = poll_n(&mut c, 200);
     assert_eq!(got.len(), 200);
@@ -111,7 +138,11 @@ fn compression_acks_and_backpressure() {
 
     // A tiny buffer with no blocking: send fails with BufferFull rather than waiting.
     let p = client
-        .producer(ProducerConfig::default().linger(Duration::from_secs(5)).buffer(2048, None))
+        .producer(
+            ProducerConfig::default()
+                .linger(Duration::from_secs(5))
+                .buffer(2048, None),
+        )
         .expect("producer");
     let mut full = false;
     for _ in 0..100 {
@@ -138,9 +169,13 @@ fn unknown_topic_and_dead_server_give_typed_errors() {
             ..Default::default()
         })
         .expect("producer");
-    let err = p.send(Record::new("missing").value("x")).expect_err("no topic");
+    let err = p
+        .send(Record::new("missing").value("x"))
+        .expect_err("no topic");
     assert!(matches!(err, broker::Error::Kafka { code: 3, .. }), "{err}");
     s.kill9();
-    let err = Client::connect(ClientConfig::new(&s.addr)).err().expect("no server");
+    let err = Client::connect(ClientConfig::new(&s.addr))
+        .err()
+        .expect("no server");
     assert!(matches!(err, broker::Error::Connection { .. }), "{err}");
 }

@@ -241,7 +241,7 @@ impl Admin {
     pub fn describe_groups(&self, groups: &[&str]) -> Result<Vec<GroupDescription>> {
         let mut out = Vec::new();
         for g in groups {
-            let conn = offsets::find_coordinator(&self.cluster, g)?;
+            let conn = offsets::find_coordinator(&self.cluster, None, g)?;
             let mut req = DescribeGroupsRequest::default();
             req.groups = vec![GroupId(sb(g))];
             let (_, resp): (_, DescribeGroupsResponse) =
@@ -276,7 +276,7 @@ impl Admin {
     /// broker accepts this only while the group has no active members.
     pub fn commit_offsets(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<()> {
         let map: BTreeMap<TopicPartition, i64> = offsets.iter().cloned().collect();
-        let conn = offsets::find_coordinator(&self.cluster, group)?;
+        let conn = offsets::find_coordinator(&self.cluster, None, group)?;
         offsets::commit(&conn, group, -1, "", &map)
     }
 
@@ -286,7 +286,7 @@ impl Admin {
         group: &str,
         partitions: &[TopicPartition],
     ) -> Result<HashMap<TopicPartition, Option<i64>>> {
-        let conn = offsets::find_coordinator(&self.cluster, group)?;
+        let conn = offsets::find_coordinator(&self.cluster, None, group)?;
         offsets::fetch(&conn, group, partitions)
     }
 

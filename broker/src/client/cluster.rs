@@ -10,13 +10,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
 
 use super::config::ClientConfig;
 use super::conn::Connection;
+use super::pool::Pool;
 use super::util::{lock, tn};
 use crate::error::{Error, Result};
 
@@ -70,15 +71,6 @@ impl ClusterView {
     }
 }
 
-/// When a failed broker may be tried again.
-#[derive(Debug, Clone, Copy)]
-struct Backoff {
-    /// Consecutive failures.
-    failures: u32,
-    /// Not before this instant.
-    until: Instant,
-}
-
 /// Which topics the metadata should cover.
 #[derive(Debug, Default)]
 struct Wanted {
@@ -94,10 +86,8 @@ pub struct Cluster {
     pub config: ClientConfig,
     /// The latest metadata; readers clone the `Arc`.
     view: RwLock<Arc<ClusterView>>,
-    /// Live connections by node id (-1 = the bootstrap connection).
-    conns: Mutex<HashMap<i32, Arc<Connection>>>,
-    /// Failing addresses and when to try them again.
-    backoff: Mutex<HashMap<String, Backoff>>,
+    /// Connections for metadata and admin requests.
+    pool: Pool,
     /// Serializes refreshes so that a burst of errors causes one Metadata request.
     refresh_lock: Mutex<Option<Instant>>,
     /// Set by anyone who saw a sign that the view is stale.
@@ -113,13 +103,12 @@ impl Cluster {
     /// A cluster handle; nothing is contacted yet.
     pub fn new(config: ClientConfig) -> Self {
         Cluster {
+            pool: Pool::new(config.clone()),
             config,
             view: RwLock::new(Arc::new(ClusterView {
                 controller: -1,
                 ..Default::default()
             })),
-            conns: Mutex::new(HashMap::new()),
-            backoff: Mutex::new(HashMap::new()),
             refresh_lock: Mutex::new(None),
             stale: AtomicBool::new(true),
             wanted: Mutex::new(Wanted::default()),
@@ -231,11 +220,7 @@ impl Cluster {
     /// bootstrap address. Tries the next candidate when `f` fails with a connection error.
     pub fn with_any_conn<T>(&self, mut f: impl FnMut(&Connection) -> Result<T>) -> Result<T> {
         let mut candidates: Vec<(i32, String)> = Vec::new();
-        let pooled: Vec<Arc<Connection>> = lock(&self.conns)
-            .values()
-            .filter(|c| c.is_alive())
-            .cloned()
-            .collect();
+        let pooled = self.pool.alive();
         let mut last_err = None;
         for c in pooled {
             match f(&c) {
@@ -267,13 +252,13 @@ impl Cluster {
         }))
     }
 
-    /// A live connection to node `id` (opening one if needed).
+    /// A live connection to node `id` from the cluster's own pool.
     pub fn conn(&self, id: i32) -> Result<Arc<Connection>> {
-        if let Some(c) = lock(&self.conns).get(&id) {
-            if c.is_alive() {
-                return Ok(c.clone());
-            }
-        }
+        self.conn_in(&self.pool, id)
+    }
+
+    /// A live connection to node `id` from `pool` (a producer's or consumer's own).
+    pub fn conn_in(&self, pool: &Pool, id: i32) -> Result<Arc<Connection>> {
         let addr = self.view().brokers.get(&id).cloned().ok_or_else(|| {
             self.invalidate();
             Error::Connection {
@@ -281,71 +266,23 @@ impl Cluster {
                 reason: "broker not in metadata".into(),
             }
         })?;
-        self.connect(id, &addr)
+        pool.get(id, &addr).inspect_err(|_| self.invalidate())
     }
 
-    /// A live connection to node `id` at `addr` (for coordinators the metadata may not list).
-    pub fn conn_at(&self, id: i32, addr: &str) -> Result<Arc<Connection>> {
-        if let Some(c) = lock(&self.conns).get(&id) {
-            if c.is_alive() && c.addr() == addr {
-                return Ok(c.clone());
-            }
-        }
-        self.connect(id, addr)
-    }
-
-    /// Opens a connection (respecting backoff) and pools it under `id`.
+    /// Opens (or reuses) a connection in the cluster's pool.
     fn connect(&self, id: i32, addr: &str) -> Result<Arc<Connection>> {
-        if let Some(b) = lock(&self.backoff).get(addr) {
-            if Instant::now() < b.until {
-                return Err(Error::Connection {
-                    addr: addr.to_string(),
-                    reason: format!("backing off after {} failures", b.failures),
-                });
-            }
-        }
-        match Connection::open(addr, id, &self.config) {
-            Ok(conn) => {
-                lock(&self.backoff).remove(addr);
-                if let Some(old) = lock(&self.conns).insert(id, conn.clone()) {
-                    if !Arc::ptr_eq(&old, &conn) && old.addr() != addr {
-                        old.close();
-                    }
-                }
-                Ok(conn)
-            }
-            Err(e) => {
-                let mut bo = lock(&self.backoff);
-                let entry = bo.entry(addr.to_string()).or_insert(Backoff {
-                    failures: 0,
-                    until: Instant::now(),
-                });
-                entry.failures += 1;
-                let wait = backoff_delay(
-                    self.config.reconnect_backoff,
-                    self.config.reconnect_backoff_max,
-                    entry.failures,
-                );
-                entry.until = Instant::now() + wait;
-                self.invalidate();
-                tracing::debug!(%addr, error = %e, ?wait, "connect failed");
-                Err(e)
-            }
-        }
+        self.pool.get(id, addr).inspect_err(|_| self.invalidate())
     }
 
-    /// Closes every connection.
+    /// The cluster's own pool (metadata and admin requests).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Closes the cluster's own connections.
     pub fn close(&self) {
-        for (_, c) in lock(&self.conns).drain() {
-            c.close();
-        }
+        self.pool.close();
     }
-}
-
-/// `first * 2^(failures-1)`, capped at `max`.
-pub fn backoff_delay(first: Duration, max: Duration, failures: u32) -> Duration {
-    let shift = failures.saturating_sub(1).min(16);
-    first.saturating_mul(1 << shift).min(max)
 }
 
 /// Installs a Metadata response on top of the previous view.
@@ -386,20 +323,5 @@ fn merge(old: &ClusterView, resp: MetadataResponse, all: bool) -> ClusterView {
         brokers,
         controller: resp.controller_id.0,
         topics,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let f = Duration::from_millis(50);
-        let m = Duration::from_secs(1);
-        assert_eq!(backoff_delay(f, m, 1), f);
-        assert_eq!(backoff_delay(f, m, 2), Duration::from_millis(100));
-        assert_eq!(backoff_delay(f, m, 10), m);
-        assert_eq!(backoff_delay(f, m, 1000), m);
     }
 }

@@ -40,6 +40,7 @@ pub mod config;
 pub mod conn;
 pub mod consumer;
 pub mod partitioner;
+pub mod pool;
 pub mod producer;
 pub mod records;
 pub mod sasl;
@@ -51,7 +52,9 @@ use std::sync::Arc;
 pub use admin::{Admin, GroupDescription, GroupListing, NewTopic};
 pub use cluster::{ClusterView, PartitionInfo, TopicInfo};
 pub use config::{ClientConfig, Sasl};
-pub use consumer::{Consumer, ConsumerConfig, OffsetReset, RebalanceListener, TopicPartition};
+pub use consumer::{
+    Assignor, Consumer, ConsumerConfig, OffsetReset, RebalanceListener, TopicPartition,
+};
 pub use producer::{Acks, DeliveryHandle, Producer, ProducerConfig, Record, RecordMetadata};
 pub use records::{Compression, ConsumerRecord};
 

@@ -22,6 +22,7 @@ use super::protocol;
 use super::TopicPartition;
 use crate::client::cluster::Cluster;
 use crate::client::conn::Connection;
+use crate::client::pool::Pool;
 use crate::client::util::{lock, sb};
 use crate::error::{Error, Result};
 
@@ -67,6 +68,8 @@ pub struct Group {
     state: Arc<(Mutex<State>, Condvar)>,
     /// The heartbeat thread.
     heartbeat: Option<JoinHandle<()>>,
+    /// This membership's own coordinator connection (see `pool`).
+    pool: Arc<Pool>,
 }
 
 impl Group {
@@ -79,13 +82,15 @@ impl Group {
             }),
             Condvar::new(),
         ));
+        let pool = Arc::new(Pool::new(cluster.config.clone()));
+        let hb_pool = pool.clone();
         let hb_state = state.clone();
         let hb_cluster = cluster.clone();
         let hb_group = group_id.to_string();
         let interval = config.heartbeat_interval;
         let heartbeat = std::thread::Builder::new()
             .name(format!("kafka-heartbeat-{group_id}"))
-            .spawn(move || heartbeat_loop(hb_cluster, hb_group, hb_state, interval))
+            .spawn(move || heartbeat_loop(hb_cluster, hb_pool, hb_group, hb_state, interval))
             .map_err(|e| Error::io("spawning the heartbeat thread", e))?;
         Ok(Group {
             group_id: group_id.to_string(),
@@ -93,6 +98,7 @@ impl Group {
             config,
             state,
             heartbeat: Some(heartbeat),
+            pool,
         })
     }
 
@@ -120,7 +126,7 @@ impl Group {
                 return Ok(c);
             }
         }
-        let c = offsets::find_coordinator(&self.cluster, &self.group_id)?;
+        let c = offsets::find_coordinator(&self.cluster, Some(&self.pool), &self.group_id)?;
         lock(&self.state.0).coordinator = Some(c.clone());
         Ok(c)
     }
@@ -370,6 +376,7 @@ impl Drop for Group {
 /// the coordinator says so.
 fn heartbeat_loop(
     cluster: Arc<Cluster>,
+    pool: Arc<Pool>,
     group: String,
     state: Arc<(Mutex<State>, Condvar)>,
     interval: Duration,
@@ -396,7 +403,7 @@ fn heartbeat_loop(
         let (generation, member, conn) = snapshot;
         let conn = match conn.filter(|c| c.is_alive()) {
             Some(c) => c,
-            None => match offsets::find_coordinator(&cluster, &group) {
+            None => match offsets::find_coordinator(&cluster, Some(&pool), &group) {
                 Ok(c) => {
                     lock(lock_).coordinator = Some(c.clone());
                     c

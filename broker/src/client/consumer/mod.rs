@@ -43,6 +43,7 @@ use fetcher::{FetchConfig, FetchDone};
 use group::{Group, GroupConfig};
 
 use super::cluster::Cluster;
+use super::pool::Pool;
 use super::records::ConsumerRecord;
 use crate::error::{Error, Result};
 
@@ -238,6 +239,8 @@ pub struct Consumer {
     topics: Vec<String>,
     /// Assigned partitions and their positions.
     parts: BTreeMap<TopicPartition, PartState>,
+    /// This consumer's own fetch connections (see `pool`).
+    pool: Pool,
     /// Leaders with a fetch in flight.
     inflight_leaders: HashSet<i32>,
     /// Finished fetches arrive here.
@@ -282,6 +285,7 @@ impl Consumer {
         let (tx, rx) = mpsc::channel();
         let mut c = Consumer {
             next_auto_commit: Instant::now() + config.auto_commit_interval,
+            pool: Pool::new(cluster.config.clone()),
             cluster,
             pattern,
             group,
@@ -387,7 +391,7 @@ impl Consumer {
         match &self.group {
             Some(g) => g.commit(&offsets)?,
             None => {
-                let conn = offsets::find_coordinator(&self.cluster, &group_id)?;
+                let conn = offsets::find_coordinator(&self.cluster, None, &group_id)?;
                 offsets::commit(&conn, &group_id, -1, "", &offsets)?;
             }
         }
@@ -403,7 +407,7 @@ impl Consumer {
         match (&self.group, &self.config.group_id) {
             (Some(g), _) => g.committed(partitions),
             (None, Some(id)) => {
-                let conn = offsets::find_coordinator(&self.cluster, id)?;
+                let conn = offsets::find_coordinator(&self.cluster, None, id)?;
                 offsets::fetch(&conn, id, partitions)
             }
             (None, None) => Err(Error::Config("committed offsets need a group id".into())),

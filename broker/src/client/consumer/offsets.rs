@@ -21,6 +21,7 @@ use kafka_protocol::messages::{
 use super::TopicPartition;
 use crate::client::cluster::Cluster;
 use crate::client::conn::Connection;
+use crate::client::pool::Pool;
 use crate::client::util::{sb, tn};
 use crate::error::{Error, Result};
 
@@ -29,8 +30,13 @@ pub fn is_coordinator_error(code: i16) -> bool {
     matches!(code, 14..=16)
 }
 
-/// Finds the coordinator of `group` and connects to it.
-pub fn find_coordinator(cluster: &Cluster, group: &str) -> Result<Arc<Connection>> {
+/// Finds the coordinator of `group` and connects to it through `pool` (`None`: the
+/// cluster's own pool).
+pub fn find_coordinator(
+    cluster: &Cluster,
+    pool: Option<&Pool>,
+    group: &str,
+) -> Result<Arc<Connection>> {
     let deadline = Instant::now() + cluster.config.request_timeout;
     let mut wait = Duration::from_millis(50);
     loop {
@@ -51,7 +57,10 @@ pub fn find_coordinator(cluster: &Cluster, group: &str) -> Result<Arc<Connection
             ))
         });
         let err = match found {
-            Ok((id, addr)) => match cluster.conn_at(coordinator_slot(id), &addr) {
+            Ok((id, addr)) => match pool
+                .unwrap_or(cluster.pool())
+                .get(coordinator_slot(id), &addr)
+            {
                 Ok(c) => return Ok(c),
                 Err(e) => e,
             },

@@ -219,7 +219,7 @@ impl Consumer {
             }
         }
         for (leader, parts) in by_leader {
-            let conn = match self.cluster.conn(leader) {
+            let conn = match self.cluster.conn_in(&self.pool, leader) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!(leader, error = %e, "no connection for fetch");

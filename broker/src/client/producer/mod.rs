@@ -27,6 +27,7 @@ use bytes::Bytes;
 use super::cluster::Cluster;
 use super::consumer::TopicPartition;
 use super::partitioner::partition_for_key;
+use super::pool::Pool;
 use super::records::{BatchBuilder, Compression};
 use super::util::{lock, now_ms};
 use crate::error::{Error, Result};
@@ -279,8 +280,10 @@ impl DeliveryHandle {
 
 /// State shared by the producer handle and its sender thread.
 pub(crate) struct Shared {
-    /// Metadata and connections.
+    /// Metadata.
     cluster: Arc<Cluster>,
+    /// This producer's own connections (see `pool`).
+    pool: Pool,
     /// Settings.
     config: ProducerConfig,
     /// Queues, guarded.
@@ -314,6 +317,7 @@ impl Producer {
             acc.reset_producer_id(id, epoch);
         }
         let shared = Arc::new(Shared {
+            pool: Pool::new(cluster.config.clone()),
             cluster,
             config,
             acc: Mutex::new(acc),

@@ -106,7 +106,7 @@ pub fn run(shared: Arc<Shared>) {
 
 /// Sends `batches` to `leader` in one Produce request.
 fn send(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) {
-    let conn = match shared.cluster.conn(leader) {
+    let conn = match shared.cluster.conn_in(&shared.pool, leader) {
         Ok(c) => c,
         Err(e) => {
             let e = Arc::new(e);
