@@ -202,6 +202,9 @@ fn build_request(acks: Acks, timeout: Duration, batches: &[Batch]) -> ProduceReq
     req
 }
 
+/// A partition's answer: error code, base offset, log-append time, error message.
+type PartitionAnswer = (i16, i64, i64, Option<String>);
+
 /// Settles the batches of one Produce request from its response (or failure).
 fn on_response(
     shared: &Arc<Shared>,
@@ -224,8 +227,7 @@ fn on_response(
             }
         }
         Ok(resp) => {
-            let mut results: HashMap<(String, i32), (i16, i64, i64, Option<String>)> =
-                HashMap::new();
+            let mut results: HashMap<(String, i32), PartitionAnswer> = HashMap::new();
             for t in resp.responses {
                 for p in t.partition_responses {
                     results.insert(

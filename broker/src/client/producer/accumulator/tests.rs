@@ -77,7 +77,11 @@ fn retries_go_first_alone_and_in_order() {
     assert_eq!(acc.parts[&tp].inflight, 3);
     // Batch 1 fails first, then 0 and 2: the queue holds them by sequence.
     let mut it = sent.into_iter();
-    let (b0, b1, b2) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+    let (b0, b1, b2) = (
+        it.next().expect("b0"),
+        it.next().expect("b1"),
+        it.next().expect("b2"),
+    );
     acc.requeue(b1, Duration::ZERO);
     assert!(acc.has_earlier_retry(&tp, 2));
     acc.requeue(b2, Duration::ZERO);
