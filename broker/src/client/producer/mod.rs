@@ -292,6 +292,8 @@ pub(crate) struct Shared {
     wake: Condvar,
     /// Wakes `send` callers waiting for buffer space.
     space: Condvar,
+    /// Batches re-sent after a retriable failure (a statistic).
+    retries: std::sync::atomic::AtomicU64,
 }
 
 /// A producer. Thread-safe: share it with `Arc` to send from several threads.
@@ -323,6 +325,7 @@ impl Producer {
             acc: Mutex::new(acc),
             wake: Condvar::new(),
             space: Condvar::new(),
+            retries: Default::default(),
         });
         let s = shared.clone();
         let handle = std::thread::Builder::new()
@@ -480,6 +483,13 @@ impl Producer {
             let _ = h.join();
         }
         Ok(())
+    }
+
+    /// How many batch sends failed retriably and were queued again so far.
+    pub fn retries(&self) -> u64 {
+        self.shared
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes currently buffered (queued or in flight).

@@ -262,6 +262,9 @@ fn on_response(
                             code == 45 && b.seq().is_some_and(|s| acc.has_earlier_retry(&b.tp, s));
                         let e = Error::kafka(code, msg);
                         if earlier {
+                            shared
+                                .retries
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             acc.requeue(b, shared.config.retry_backoff);
                         } else {
                             settle_failure(shared, &mut acc, b, Arc::new(e));
@@ -281,6 +284,9 @@ fn settle_failure(shared: &Shared, acc: &mut Accumulator, b: Batch, err: Arc<Err
     let cfg = &shared.config;
     if err.is_retriable() && b.created.elapsed() < cfg.delivery_timeout {
         tracing::debug!(topic = %b.tp.topic, partition = b.tp.partition, error = %err, "retrying batch");
+        shared
+            .retries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         acc.requeue(b, cfg.retry_backoff);
         return;
     }
