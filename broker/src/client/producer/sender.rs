@@ -52,6 +52,10 @@ pub fn init_producer_id(cluster: &Cluster) -> Result<(i64, i16)> {
 pub fn run(shared: Arc<Shared>) {
     let cfg = &shared.config;
     loop {
+        // Cheap unless the view is stale (NOT_LEADER, lost connection) or old.
+        if let Err(e) = shared.cluster.maybe_refresh() {
+            tracing::debug!(error = %e, "metadata refresh failed");
+        }
         let mut acc = lock(&shared.acc);
         let now = Instant::now();
         acc.expire(cfg.delivery_timeout, now);
