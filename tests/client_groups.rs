@@ -265,3 +265,44 @@ fn pattern_picks_up_new_topics_and_admin_commits() {
     assert_eq!(got[&tp], Some(3));
     assert_eq!(got[&TopicPartition::new("board.b", 0)], None);
 }
+
+/// The example at the top of `broker::client`'s documentation, run for real.
+#[test]
+fn module_example_runs() {
+    let s = TestServer::start(&[]);
+    Client::connect(ClientConfig::new(&s.addr))
+        .expect("connect")
+        .admin()
+        .create_topics(&[NewTopic::new("board.general", 1)])
+        .expect("create");
+    let run = || -> broker::Result<Vec<String>> {
+        let client = Client::connect(ClientConfig::new(&s.addr))?;
+        let producer = client.producer(ProducerConfig::default())?; // acks=all, idempotent
+        let delivery = producer.send(
+            Record::new("board.general")
+                .key("42")
+                .value("hi")
+                .header("bbs.kind", "post"),
+        )?;
+        let meta = delivery.wait()?; // where it landed
+        println!(
+            "stored at {}/{}@{}",
+            meta.topic, meta.partition, meta.offset
+        );
+
+        let mut consumer = client.consumer(
+            ConsumerConfig::group("bbs-ana-1")
+                .subscribe_pattern("^board\\.")
+                .offset_reset(OffsetReset::Earliest),
+        )?;
+        let mut seen = Vec::new();
+        let start = Instant::now();
+        while seen.is_empty() && start.elapsed() < Duration::from_secs(20) {
+            for rec in consumer.poll(Duration::from_millis(100))? {
+                seen.push(format!("{}: {}", rec.offset, rec.value_str()));
+            }
+        }
+        Ok(seen)
+    };
+    assert_eq!(run().expect("example"), vec!["0: hi"]);
+}

@@ -26,13 +26,14 @@
 //! println!("stored at {}/{}@{}", meta.topic, meta.partition, meta.offset);
 //!
 //! let mut consumer =
-//!     client.consumer(ConsumerConfig::group("bbs-ana-1").subscribe_pattern("^board\\.")?)?;
+//!     client.consumer(ConsumerConfig::group("bbs-ana-1").subscribe_pattern("^board\\."))?;
 //! for rec in consumer.poll(Duration::from_millis(100))? {
 //!     println!("{}: {}", rec.offset, rec.value_str());
 //! }
 //! # Ok(()) }
 //! ```
-//! The same code runs in the integration test `tests/client_roundtrip.rs`.
+//! The same code runs against the real server in `tests/client_groups.rs`
+//! (`module_example_runs`); the pieces are exercised in depth by the other `tests/client_*`.
 
 pub mod admin;
 pub mod cluster;

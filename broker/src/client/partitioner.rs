@@ -39,6 +39,13 @@ pub fn murmur2(data: &[u8]) -> i32 {
 }
 
 /// The partition the Java client's default partitioner picks for `key`.
+///
+/// ```
+/// use broker::client::partitioner::{murmur2, partition_for_key};
+/// assert_eq!(murmur2(b"foobar"), -790_332_482); // Java's Utils.murmur2
+/// assert_eq!(partition_for_key(b"foo", 7), 1);
+/// assert_eq!(partition_for_key(b"a", 3), 1);
+/// ```
 pub fn partition_for_key(key: &[u8], partitions: usize) -> i32 {
     if partitions == 0 {
         return 0;
