@@ -2,25 +2,27 @@
 //! LeaveGroup) and committed offsets, kept durably in the internal `__consumer_offsets`
 //! state log. [`state`] is the per-group state machine, [`offsets`] the commit rules and
 //! persisted records, [`persist`] the log writer, [`coordinator`] the table of groups and
-//! their timers. The handlers in `crate::handlers::group` speak the wire format.
+//! their timers, [`sync`] SyncGroup/Heartbeat/LeaveGroup, [`view`] ListGroups and
+//! DescribeGroups. The handlers in `crate::handlers::group` speak the wire format.
 
 pub mod coordinator;
 pub mod member;
 pub mod offsets;
 pub mod persist;
 pub mod state;
+pub mod sync;
+pub mod view;
 
 #[cfg(test)]
 mod tests;
 
 use tokio::time::Duration;
 
-pub use coordinator::{
-    CommitWait, GroupCoordinator, GroupDescription, GroupListing, MemberDescription,
-};
+pub use coordinator::{CommitWait, GroupCoordinator};
 pub use member::{JoinRequest, JoinResult, JoinedMember, SyncResult};
 pub use offsets::{Committer, OffsetEntry};
 pub use state::{Group, GroupState};
+pub use view::{GroupDescription, GroupListing, MemberDescription};
 
 /// Kafka error codes the coordinator answers with.
 pub mod errors {

@@ -2,7 +2,9 @@
 //! SyncGroup, Heartbeat and LeaveGroup move the group between Empty, PreparingRebalance,
 //! CompletingRebalance and Stable; `tick` expires silent members and ends join phases whose
 //! rebalance timeout ran out. Time is passed in (`tokio::time::Instant`), so tests run on
-//! paused time. Parked answers are oneshot senders held by the members.
+//! paused time. Parked answers are oneshot senders held by the members. This file holds
+//! the group, JoinGroup and the join phase; `sync.rs` has SyncGroup, Heartbeat and
+//! LeaveGroup.
 
 use std::collections::BTreeMap;
 
@@ -101,7 +103,7 @@ impl Group {
         }
     }
 
-    fn set_state(&mut self, state: GroupState) {
+    pub(super) fn set_state(&mut self, state: GroupState) {
         if self.state != state {
             tracing::debug!(group = %self.id, from = self.state.name(), to = state.name(), generation = self.generation, "group state");
             self.state = state;
@@ -381,134 +383,9 @@ impl Group {
         self.dirty = true;
     }
 
-    /// Handles a SyncGroup. The leader's call distributes the assignment; the others wait
-    /// for it. Assignments sent by non-leaders are ignored, as Kafka does.
-    #[allow(clippy::too_many_arguments)]
-    pub fn sync(
-        &mut self,
-        member_id: &str,
-        instance_id: Option<&str>,
-        generation: i32,
-        protocol_type: Option<&str>,
-        protocol_name: Option<&str>,
-        assignments: Vec<(String, Bytes)>,
-        now: Instant,
-    ) -> oneshot::Receiver<SyncResult> {
-        let (tx, rx) = oneshot::channel();
-        let checked = match self.state {
-            GroupState::Dead => Err(COORDINATOR_NOT_AVAILABLE),
-            GroupState::Empty => Err(UNKNOWN_MEMBER_ID),
-            _ => self.check_member(member_id, instance_id),
-        }
-        .and_then(|i| {
-            if generation != self.generation {
-                Err(ILLEGAL_GENERATION)
-            } else if protocol_type.is_some_and(|p| Some(p) != self.protocol_type.as_deref())
-                || protocol_name.is_some_and(|p| Some(p) != self.protocol.as_deref())
-            {
-                Err(INCONSISTENT_GROUP_PROTOCOL)
-            } else if self.state == GroupState::PreparingRebalance {
-                Err(REBALANCE_IN_PROGRESS)
-            } else {
-                Ok(i)
-            }
-        });
-        let idx = match checked {
-            Ok(i) => i,
-            Err(code) => {
-                let _ = tx.send(SyncResult::error(code));
-                return rx;
-            }
-        };
-        self.members[idx].last_seen = now;
-        if self.state == GroupState::Stable {
-            let _ = tx.send(self.sync_answer(idx));
-            return rx;
-        }
-        let m = &mut self.members[idx];
-        m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS), now);
-        m.sync_waiter = Some(tx);
-        if self.leader.as_deref() == Some(member_id) {
-            let mut given: BTreeMap<String, Bytes> = assignments.into_iter().collect();
-            for m in &mut self.members {
-                m.assignment = given.remove(&m.id).unwrap_or_default();
-            }
-            self.set_state(GroupState::Stable);
-            self.dirty = true;
-            for i in 0..self.members.len() {
-                let answer = self.sync_answer(i);
-                self.members[i].answer_sync(answer, now);
-            }
-            tracing::info!(group = %self.id, generation = self.generation, "group stable");
-        }
-        rx
-    }
-
-    fn sync_answer(&self, idx: usize) -> SyncResult {
-        SyncResult {
-            error: NONE,
-            protocol_type: self.protocol_type.clone(),
-            protocol_name: self.protocol.clone(),
-            assignment: self.members[idx].assignment.clone(),
-        }
-    }
-
-    /// Handles a Heartbeat: keeps the member alive and tells it whether to rejoin.
-    pub fn heartbeat(
-        &mut self,
-        member_id: &str,
-        instance_id: Option<&str>,
-        generation: i32,
-        now: Instant,
-    ) -> i16 {
-        let idx = match self.state {
-            GroupState::Dead => return COORDINATOR_NOT_AVAILABLE,
-            GroupState::Empty => return UNKNOWN_MEMBER_ID,
-            _ => match self.check_member(member_id, instance_id) {
-                Ok(i) => i,
-                Err(code) => return code,
-            },
-        };
-        if generation != self.generation {
-            return ILLEGAL_GENERATION;
-        }
-        self.members[idx].last_seen = now;
-        if self.state == GroupState::PreparingRebalance {
-            REBALANCE_IN_PROGRESS
-        } else {
-            NONE
-        }
-    }
-
-    /// Handles a LeaveGroup for one member (by member id, or by instance id when the
-    /// member id is empty). Returns the Kafka error code for that member.
-    pub fn leave(&mut self, member_id: &str, instance_id: Option<&str>, now: Instant) -> i16 {
-        let idx = if member_id.is_empty() {
-            match instance_id.and_then(|inst| {
-                self.members
-                    .iter()
-                    .position(|m| m.instance_id.as_deref() == Some(inst))
-            }) {
-                Some(i) => i,
-                None => return UNKNOWN_MEMBER_ID,
-            }
-        } else {
-            match self.check_member(member_id, instance_id) {
-                Ok(i) => i,
-                Err(code) => return code,
-            }
-        };
-        let mut m = self.members.remove(idx);
-        tracing::info!(group = %self.id, member = %m.id, "member left");
-        m.answer_join(JoinResult::error(UNKNOWN_MEMBER_ID, &m.id), now);
-        m.answer_sync(SyncResult::error(UNKNOWN_MEMBER_ID), now);
-        self.members_removed(now);
-        NONE
-    }
-
     /// Reacts to members having gone: a settled group rebalances; a rebalancing one may
     /// now be complete.
-    fn members_removed(&mut self, now: Instant) {
+    pub(super) fn members_removed(&mut self, now: Instant) {
         match self.state {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 self.prepare_rebalance(now, Duration::ZERO)

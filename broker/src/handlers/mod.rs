@@ -7,6 +7,8 @@ mod admin;
 mod fetch;
 mod group;
 mod group_admin;
+#[cfg(test)]
+mod group_tests;
 mod meta;
 mod offsets;
 mod produce;

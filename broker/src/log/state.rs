@@ -71,6 +71,26 @@ impl StateLog {
             .partition
             .append(&batch, &self.config, false)
             .map_err(|r| Error::io("writing state record", std::io::Error::other(r.message)))?;
+        if self.flusher.relaxed() {
+            // Broker state is always durable before it is acted on, whatever the flush
+            // policy for topic data: sync this log now instead of waiting for the interval.
+            let partition = Arc::clone(&self.partition);
+            let synced = tokio::task::spawn_blocking(move || match partition.flush_target() {
+                Some((file, end)) => file.sync_data().map(|()| partition.synced(end)),
+                None => Ok(()),
+            })
+            .await;
+            match synced {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => return Err(Error::io("syncing state record", e)),
+                Err(e) => {
+                    return Err(Error::io(
+                        "syncing state record",
+                        std::io::Error::other(e.to_string()),
+                    ))
+                }
+            }
+        }
         self.flusher.mark_dirty(&self.partition);
         self.partition
             .wait_durable(appended.end_offset, failures)
@@ -116,5 +136,29 @@ impl StateLog {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::FlushPolicy;
+
+    #[tokio::test]
+    async fn state_writes_are_durable_at_once_even_with_interval_flushing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // An hour-long interval: a put that waited for the flusher would never finish.
+        let flusher = Flusher::start(FlushPolicy::Interval(3_600_000));
+        let log = StateLog::open(dir.path(), "__test", flusher.clone()).expect("open");
+        let key = "k".to_string();
+        let put = log.put(&key, Some(&7u32));
+        tokio::time::timeout(std::time::Duration::from_secs(10), put)
+            .await
+            .expect("put must not wait for the flush interval")
+            .expect("put");
+        drop(log);
+        let again = StateLog::open(dir.path(), "__test", flusher).expect("reopen");
+        let loaded: Vec<(String, u32)> = again.load().expect("load");
+        assert_eq!(loaded, vec![("k".to_string(), 7)]);
     }
 }

@@ -1,0 +1,232 @@
+//! An in-process backend: one shared, thread-safe store that runs the real codec, record
+//! policy and reducer on every append, as the server does. Sessions on many threads share
+//! it; new posts are announced to every link's event sink after the store lock is released.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{Appended, Backend, EventSink, Link};
+use crate::codec::{self, BbsRecord, Entry, WireRecord};
+use crate::error::{Error, Failure, Result};
+use crate::model::{Millis, PostEvent};
+use crate::policy::{self, Principal, Verdict};
+use crate::view::{Position, State};
+
+/// The source of server time.
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// Everything behind the lock.
+#[derive(Default)]
+struct Store {
+    /// The view every link reads (the in-memory backend has one view for all).
+    state: State,
+    /// Topic → records as written (stamped), for inspection like a student's consumer.
+    topics: HashMap<String, Vec<WireRecord>>,
+    /// Username → password (the Kafka backend keeps SCRAM credentials in the broker).
+    passwords: HashMap<String, String>,
+    /// Link id → its event sink.
+    sinks: HashMap<u64, EventSink>,
+    /// The next link id.
+    next_link: u64,
+}
+
+/// The shared in-memory BBS. Cloning gives another handle to the same store.
+#[derive(Clone)]
+pub struct MemoryBackend {
+    /// The store all links share.
+    store: Arc<Mutex<Store>>,
+    /// Server time for stamping.
+    clock: Clock,
+}
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryBackend {
+    /// A fresh store using the system clock.
+    pub fn new() -> MemoryBackend {
+        Self::with_clock(Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as Millis)
+        }))
+    }
+
+    /// A fresh store with a given clock (tests pin dates with it).
+    pub fn with_clock(clock: Clock) -> MemoryBackend {
+        MemoryBackend {
+            store: Arc::new(Mutex::new(Store::default())),
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The records written to `topic` so far, as a consumer would read them.
+    pub fn topic(&self, topic: &str) -> Vec<WireRecord> {
+        self.lock().topics.get(topic).cloned().unwrap_or_default()
+    }
+
+    /// Produces raw records as `principal` would over Kafka: the policy decides, and an
+    /// accepted batch is stamped, stored, folded into the view and announced.
+    pub fn produce(
+        &self,
+        principal: Principal<'_>,
+        topic: &str,
+        records: &[WireRecord],
+    ) -> Result<Vec<Appended>> {
+        let (appended, events, sinks) = {
+            let mut store = self.lock();
+            let now = (self.clock)();
+            let stamped = match policy::check(principal, topic, records, &store.state, now) {
+                Verdict::Accept => records.to_vec(),
+                Verdict::Reject(f) => return Err(Error::Refused(f)),
+                Verdict::Replace(r) => r,
+            };
+            let mut appended = Vec::new();
+            let mut events = Vec::new();
+            for w in stamped {
+                let log = store.topics.entry(topic.to_string()).or_default();
+                let offset = log.len() as i64;
+                log.push(w.clone());
+                // Records of ordinary topics are not BBS records: stored, not folded.
+                let Ok(entry) = codec::decode(topic, &w) else {
+                    continue;
+                };
+                store.state.apply(
+                    Position {
+                        offset,
+                        timestamp: now,
+                    },
+                    &entry,
+                );
+                if let BbsRecord::Post {
+                    board,
+                    id: Some(id),
+                    author,
+                    title,
+                    ..
+                } = &entry.record
+                {
+                    events.push(PostEvent {
+                        board: board.clone(),
+                        id: *id,
+                        title: title.clone(),
+                        author: author.clone(),
+                    });
+                }
+                appended.push(Appended {
+                    topic: topic.to_string(),
+                    offset,
+                    entry,
+                });
+            }
+            let sinks: Vec<EventSink> = store.sinks.values().cloned().collect();
+            (appended, events, sinks)
+        };
+        for ev in &events {
+            for sink in &sinks {
+                sink(ev);
+            }
+        }
+        Ok(appended)
+    }
+}
+
+impl Backend for MemoryBackend {
+    fn connect(&self) -> Result<Box<dyn Link>> {
+        let id = {
+            let mut store = self.lock();
+            store.next_link += 1;
+            store.next_link
+        };
+        Ok(Box::new(MemoryLink {
+            backend: self.clone(),
+            id,
+            user: None,
+        }))
+    }
+}
+
+/// One session's handle on the shared store.
+struct MemoryLink {
+    /// The shared store.
+    backend: MemoryBackend,
+    /// Identifies this link's event sink.
+    id: u64,
+    /// Who is logged in: the principal of appends.
+    user: Option<String>,
+}
+
+impl Link for MemoryLink {
+    fn register(&mut self, user: &str, email: &str, password: &str) -> Result<()> {
+        let record = BbsRecord::User {
+            name: user.to_string(),
+            email: email.to_string(),
+        };
+        let (topic, wire) = codec::encode(&Entry::new(record))?;
+        {
+            let mut store = self.backend.lock();
+            if store.passwords.contains_key(user) {
+                return Err(Failure::UsernameTaken.into());
+            }
+            store
+                .passwords
+                .insert(user.to_string(), password.to_string());
+        }
+        match self.backend.produce(Principal::Server, &topic, &[wire]) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.backend.lock().passwords.remove(user);
+                Err(e)
+            }
+        }
+    }
+
+    fn login(&mut self, user: &str, password: &str) -> Result<()> {
+        let store = self.backend.lock();
+        match store.passwords.get(user) {
+            Some(p) if p == password => {
+                self.user = Some(user.to_string());
+                Ok(())
+            }
+            _ => Err(Failure::LoginFailed.into()),
+        }
+    }
+
+    fn logout(&mut self) -> Result<()> {
+        self.user = None;
+        Ok(())
+    }
+
+    fn append(&mut self, entry: Entry) -> Result<Appended> {
+        let (topic, wire) = codec::encode(&entry)?;
+        let principal = match &self.user {
+            Some(u) => Principal::User(u),
+            None => Principal::Anonymous,
+        };
+        self.backend
+            .produce(principal, &topic, &[wire])?
+            .pop()
+            .ok_or_else(|| Error::Backend("the append wrote nothing".into()))
+    }
+
+    fn with_view(&self, f: &mut dyn FnMut(&State)) {
+        f(&self.backend.lock().state)
+    }
+
+    fn set_event_sink(&mut self, sink: EventSink) {
+        self.backend.lock().sinks.insert(self.id, sink);
+    }
+}
+
+impl Drop for MemoryLink {
+    fn drop(&mut self) {
+        self.backend.lock().sinks.remove(&self.id);
+    }
+}

@@ -1,0 +1,55 @@
+//! What a session needs from the world: a [`Backend`] opens one [`Link`] per session. A
+//! link registers and logs in (on the Kafka backend: SCRAM credentials, then a SASL
+//! connection as that user), appends records (through the server's record policy), reads
+//! the view it consumes, and delivers live [`PostEvent`]s to a sink.
+//!
+//! [`memory::MemoryBackend`] implements it in process for tests and demos; the Kafka
+//! backend (producer + group consumer of `broker::client`) implements the same traits.
+
+pub mod memory;
+
+use std::sync::Arc;
+
+use crate::codec::Entry;
+use crate::error::Result;
+use crate::model::PostEvent;
+use crate::view::State;
+
+/// Receives every new post as it is appended, from whatever thread the backend uses. It
+/// must not block (push onto a channel).
+pub type EventSink = Arc<dyn Fn(&PostEvent) + Send + Sync>;
+
+/// Opens session links.
+pub trait Backend: Send + Sync {
+    /// A new link, logged out.
+    fn connect(&self) -> Result<Box<dyn Link>>;
+}
+
+/// What the policy accepted for one append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Topic written.
+    pub topic: String,
+    /// Offset of the record.
+    pub offset: i64,
+    /// The record as stamped by the server (post id, time).
+    pub entry: Entry,
+}
+
+/// One session's connection to the BBS.
+pub trait Link: Send {
+    /// Creates an account. `Failure::UsernameTaken` if the name exists.
+    fn register(&mut self, user: &str, email: &str, password: &str) -> Result<()>;
+    /// Authenticates as `user`. `Failure::LoginFailed` on a bad name or password.
+    fn login(&mut self, user: &str, password: &str) -> Result<()>;
+    /// Drops back to anonymous.
+    fn logout(&mut self) -> Result<()>;
+    /// Appends a record as the logged-in user (or anonymously). The server's policy may
+    /// refuse it (`Error::Refused`). When this returns, the view reflects the record.
+    fn append(&mut self, entry: Entry) -> Result<Appended>;
+    /// Runs `f` on the current view: public boards, and the logged-in user's mail and
+    /// subscriptions.
+    fn with_view(&self, f: &mut dyn FnMut(&State));
+    /// Installs the sink for live post events (replacing any earlier one).
+    fn set_event_sink(&mut self, sink: EventSink);
+}

@@ -1,0 +1,125 @@
+//! The executor: runs one parsed [`Command`] on a [`Session`] and renders its output with
+//! [`super::format`]. This is the whole command language: parse, execute, format.
+
+use super::format;
+use super::parse::parse;
+use super::Command;
+use crate::error::Result;
+use crate::session::Session;
+
+/// What a command line produced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reply {
+    /// Output lines, without terminators.
+    pub lines: Vec<String>,
+    /// The session ends (`exit`).
+    pub close: bool,
+}
+
+fn one(line: impl Into<String>) -> Result<Vec<String>> {
+    Ok(vec![line.into()])
+}
+
+/// Parses and runs one line.
+pub fn run_line(session: &mut Session, line: &str) -> Reply {
+    match parse(line) {
+        Ok(cmd) => execute(session, &cmd),
+        Err(e) => Reply {
+            lines: vec![e.to_string()],
+            close: false,
+        },
+    }
+}
+
+/// Runs one command.
+pub fn execute(session: &mut Session, cmd: &Command) -> Reply {
+    if *cmd == Command::Exit {
+        session.close();
+        return Reply {
+            lines: Vec::new(),
+            close: true,
+        };
+    }
+    let lines = match outcome(session, cmd) {
+        Ok(lines) => lines,
+        Err(e) => {
+            if !matches!(e, crate::Error::Refused(_)) {
+                tracing::warn!(error = %e, ?cmd, "command failed");
+            }
+            vec![format::error(&e)]
+        }
+    };
+    Reply {
+        lines,
+        close: false,
+    }
+}
+
+fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
+    match cmd {
+        Command::Empty | Command::Exit => Ok(Vec::new()),
+        Command::Register {
+            user,
+            email,
+            password,
+        } => {
+            s.register(user, email, password)?;
+            one("Register successfully.")
+        }
+        Command::Login { user, password } => one(format!("Welcome, {}.", s.login(user, password)?)),
+        Command::Logout => one(format!("Bye, {}.", s.logout()?)),
+        Command::Whoami => one(s.whoami()?),
+        Command::CreateBoard { name } => {
+            s.create_board(name)?;
+            one("Create board successfully.")
+        }
+        Command::CreatePost {
+            board,
+            title,
+            content,
+        } => {
+            s.create_post(board, title, content)?;
+            one("Create post successfully.")
+        }
+        Command::ListBoard { filter } => Ok(format::boards(&s.boards(filter.as_deref()))),
+        Command::ListPost { board, filter } => {
+            Ok(format::posts(&s.posts(board, filter.as_deref())?))
+        }
+        Command::Read { post } => Ok(format::post(&s.read(post)?)),
+        Command::UpdatePost { post, change } => {
+            s.update_post(post, change.clone())?;
+            one("Update successfully.")
+        }
+        Command::DeletePost { post } => {
+            s.delete_post(post)?;
+            one("Delete successfully.")
+        }
+        Command::Comment { post, text } => {
+            s.comment(post, text)?;
+            one("Comment successfully.")
+        }
+        Command::MailTo {
+            user,
+            subject,
+            content,
+        } => {
+            s.mail_to(user, subject, content)?;
+            one("Sent successfully.")
+        }
+        Command::ListMail => Ok(format::mails(&s.mails()?)),
+        Command::RetrMail { n } => Ok(format::mail(&s.retr_mail(n)?)),
+        Command::DeleteMail { n } => {
+            s.delete_mail(n)?;
+            one("Mail deleted.")
+        }
+        Command::Subscribe { target, keyword } => {
+            s.subscribe(target.clone(), keyword)?;
+            one("Subscribe successfully.")
+        }
+        Command::Unsubscribe { target } => {
+            s.unsubscribe(target.clone())?;
+            one("Unsubscribe successfully.")
+        }
+        Command::ListSub => Ok(format::subscriptions(&s.subscriptions()?)),
+    }
+}

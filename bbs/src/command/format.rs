@@ -1,0 +1,130 @@
+//! The formatter: results of the [`crate::session::Session`] API → the exact output lines of
+//! the classic command language (tabs, colons and dates as `classic-commands.md` fixes
+//! them). Lines carry no terminator.
+
+use crate::error::Error;
+use crate::model::{PostEvent, SubKind};
+use crate::session::{BoardRow, MailRow};
+use crate::time::{full_date, month_day};
+use crate::view::{Mail, Post, Subscription};
+
+/// The three banner lines printed on connect.
+pub fn banner() -> Vec<String> {
+    let stars = "*".repeat(32);
+    vec![
+        stars.clone(),
+        "** Welcome to the BBS server. **".to_string(),
+        stars,
+    ]
+}
+
+/// The prompt (no newline).
+pub const PROMPT: &str = "% ";
+
+/// A failed command's line: the exact refusal, or `Error: ...` for a broken backend.
+pub fn error(e: &Error) -> String {
+    match e {
+        Error::Refused(f) => f.to_string(),
+        other => format!("Error: {other}"),
+    }
+}
+
+/// `list-board`.
+pub fn boards(rows: &[BoardRow]) -> Vec<String> {
+    let mut out = vec!["\tIndex\tName\tModerator".to_string()];
+    out.extend(
+        rows.iter()
+            .map(|r| format!("\t{}\t{}\t{}", r.index, r.board.name, r.board.creator)),
+    );
+    out
+}
+
+/// `list-post`.
+pub fn posts(posts: &[Post]) -> Vec<String> {
+    let mut out = vec!["\tID\tTitle\tAuthor\tDate".to_string()];
+    out.extend(posts.iter().map(|p| {
+        format!(
+            "\t{}\t{}\t{}\t{}",
+            p.id,
+            p.title,
+            p.author,
+            month_day(p.time)
+        )
+    }));
+    out
+}
+
+fn body_lines(body: &str, out: &mut Vec<String>) {
+    out.extend(body.split('\n').map(|l| format!("\t{l}")));
+}
+
+/// `read`.
+pub fn post(p: &Post) -> Vec<String> {
+    let mut out = vec![
+        format!("\tAuthor\t:{}", p.author),
+        format!("\tTitle\t:{}", p.title),
+        format!("\tDate\t:{}", full_date(p.time)),
+        "\t--".to_string(),
+    ];
+    body_lines(&p.body, &mut out);
+    out.push("\t--".to_string());
+    out.extend(
+        p.comments
+            .iter()
+            .map(|c| format!("\t{}: {}", c.author, c.body)),
+    );
+    out
+}
+
+/// `list-mail`.
+pub fn mails(rows: &[MailRow]) -> Vec<String> {
+    let mut out = vec!["\tID\tSubject\tFrom\tDate".to_string()];
+    out.extend(rows.iter().map(|r| {
+        format!(
+            "\t{}\t{}\t{}\t{}",
+            r.number,
+            r.mail.subject,
+            r.mail.from,
+            month_day(r.mail.time)
+        )
+    }));
+    out
+}
+
+/// `retr-mail`.
+pub fn mail(m: &Mail) -> Vec<String> {
+    let mut out = vec![
+        format!("\tSubject\t:{}", m.subject),
+        format!("\tFrom\t:{}", m.from),
+        format!("\tDate\t:{}", full_date(m.time)),
+        "\t--".to_string(),
+    ];
+    body_lines(&m.body, &mut out);
+    out
+}
+
+/// `list-sub`: one line per kind, kinds in the order first subscribed; nothing when empty.
+pub fn subscriptions(subs: &[Subscription]) -> Vec<String> {
+    let mut kinds: Vec<SubKind> = Vec::new();
+    for s in subs {
+        if !kinds.contains(&s.target.kind) {
+            kinds.push(s.target.kind);
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let parts: Vec<String> = subs
+                .iter()
+                .filter(|s| s.target.kind == kind)
+                .map(|s| format!("{}: {}", s.target.name, s.keywords.join(", ")))
+                .collect();
+            format!("{}: {}", kind.word(), parts.join("; "))
+        })
+        .collect()
+}
+
+/// A live subscription notification.
+pub fn notification(ev: &PostEvent) -> String {
+    format!("*[{}] {} - by {}*", ev.board, ev.title, ev.author)
+}

@@ -1,0 +1,137 @@
+//! The classic command language: [`Command`] (what a line asks for), the parser
+//! ([`parse::parse`]), the formatter of results ([`format`]) and the executor that runs a
+//! command on a [`crate::session::Session`] and renders its output lines ([`exec`]).
+
+pub mod exec;
+pub mod format;
+pub mod parse;
+
+use crate::model::{Change, SubKind, SubTarget};
+
+/// One command line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// A blank line: print nothing.
+    Empty,
+    /// `register <username> <email> <password>`
+    Register {
+        /// Username.
+        user: String,
+        /// Email.
+        email: String,
+        /// Password.
+        password: String,
+    },
+    /// `login <username> <password>`
+    Login {
+        /// Username.
+        user: String,
+        /// Password.
+        password: String,
+    },
+    /// `logout`
+    Logout,
+    /// `whoami`
+    Whoami,
+    /// `exit`
+    Exit,
+    /// `create-board <name>`
+    CreateBoard {
+        /// Board name (may contain spaces).
+        name: String,
+    },
+    /// `create-post <board> --title <title> --content <content>`
+    CreatePost {
+        /// Board name.
+        board: String,
+        /// Title.
+        title: String,
+        /// Content, `<br>` already turned into `\n`.
+        content: String,
+    },
+    /// `list-board [##<key>]`
+    ListBoard {
+        /// Substring filter on board names.
+        filter: Option<String>,
+    },
+    /// `list-post <board> [##<key>]`
+    ListPost {
+        /// Board name.
+        board: String,
+        /// Substring filter on titles.
+        filter: Option<String>,
+    },
+    /// `read <post-id>`
+    Read {
+        /// The id as typed (a non-number is a post that does not exist).
+        post: String,
+    },
+    /// `update-post <post-id> --title <new>` / `--content <new>`
+    UpdatePost {
+        /// The id as typed.
+        post: String,
+        /// What changes.
+        change: Change,
+    },
+    /// `delete-post <post-id>`
+    DeletePost {
+        /// The id as typed.
+        post: String,
+    },
+    /// `comment <post-id> <comment>`
+    Comment {
+        /// The id as typed.
+        post: String,
+        /// The comment (rest of the line).
+        text: String,
+    },
+    /// `mail-to <username> --subject <subject> --content <content>`
+    MailTo {
+        /// Recipient.
+        user: String,
+        /// Subject.
+        subject: String,
+        /// Content, `<br>` already turned into `\n`.
+        content: String,
+    },
+    /// `list-mail`
+    ListMail,
+    /// `retr-mail <n>`
+    RetrMail {
+        /// The mail number as typed.
+        n: String,
+    },
+    /// `delete-mail <n>`
+    DeleteMail {
+        /// The mail number as typed.
+        n: String,
+    },
+    /// `subscribe --board <board> --keyword <kw>` / `--author <author> --keyword <kw>`
+    Subscribe {
+        /// Board or author.
+        target: SubTarget,
+        /// Title keyword.
+        keyword: String,
+    },
+    /// `unsubscribe --board <board>` / `--author <author>`
+    Unsubscribe {
+        /// Board or author.
+        target: SubTarget,
+    },
+    /// `list-sub`
+    ListSub,
+}
+
+/// Why a line is not a command; `Display` is the line the user sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Missing or malformed arguments: the command's format.
+    #[error("Usage: {0}")]
+    Usage(&'static str),
+    /// `subscribe` with missing or contradictory options.
+    #[error("[Invalid option] usage: subscribe --{} <{}-name> --keyword <keyword>", .0.word(), .0.word())]
+    SubscribeOption(SubKind),
+    /// A word that is not a command.
+    #[error("Unknown command: {0}")]
+    Unknown(String),
+}

@@ -1,0 +1,336 @@
+//! Policy tests: a tiny "server" that checks, then applies what was accepted.
+
+use super::*;
+use crate::model::Change;
+use crate::view::Position;
+
+/// Applies the policy like the server does and keeps the log of accepted records.
+#[derive(Default)]
+struct Server {
+    state: State,
+    log: Vec<(String, WireRecord)>,
+}
+
+impl Server {
+    fn produce(&mut self, who: Principal<'_>, records: &[BbsRecord]) -> Verdict {
+        let encoded: Vec<(String, WireRecord)> = records
+            .iter()
+            .map(|r| codec::encode(&Entry::new(r.clone())).expect("encode"))
+            .collect();
+        let topic = encoded[0].0.clone();
+        let wires: Vec<WireRecord> = encoded.into_iter().map(|(_, w)| w).collect();
+        let verdict = check(who, &topic, &wires, &self.state, 42_000);
+        if let Verdict::Replace(stamped) = &verdict {
+            for w in stamped {
+                self.append(&topic, w.clone());
+            }
+        }
+        verdict
+    }
+    fn append(&mut self, topic: &str, w: WireRecord) {
+        let offset = self.log.iter().filter(|(t, _)| t == topic).count() as i64;
+        let entry = codec::decode(topic, &w).expect("stamped records decode");
+        self.state.apply(
+            Position {
+                offset,
+                timestamp: 0,
+            },
+            &entry,
+        );
+        self.log.push((topic.to_string(), w));
+    }
+    /// A new server that recovers its state from the log (a restart).
+    fn restart(&self) -> Server {
+        let mut s = Server::default();
+        for (t, w) in &self.log {
+            s.append(t, w.clone());
+        }
+        s
+    }
+}
+
+fn ok(v: Verdict) -> Vec<Entry> {
+    match v {
+        Verdict::Replace(ws) => ws
+            .iter()
+            .map(|w| {
+                // The topic does not matter for the fields we look at here, but decode
+                // needs the right namespace; re-derive it from the kind header.
+                let kind = w.header(codec::H_KIND).expect("utf8").expect("kind");
+                let topic = match kind {
+                    "board" => "bbs.boards",
+                    "user" => "bbs.users",
+                    "mail" | "mail-delete" => "mail.bob",
+                    "subscribe" | "unsubscribe" => "subs.bob",
+                    _ => "board.NP",
+                };
+                codec::decode(topic, w).expect("decode")
+            })
+            .collect(),
+        other => panic!("expected Replace, got {other:?}"),
+    }
+}
+
+const A: Principal<'static> = Principal::User("amy");
+const B: Principal<'static> = Principal::User("bob");
+
+fn user(name: &str) -> BbsRecord {
+    BbsRecord::User {
+        name: name.into(),
+        email: format!("{name}@x"),
+    }
+}
+fn board(name: &str, creator: &str) -> BbsRecord {
+    BbsRecord::Board {
+        name: name.into(),
+        creator: creator.into(),
+    }
+}
+fn post(author: &str, title: &str) -> BbsRecord {
+    BbsRecord::Post {
+        board: "NP".into(),
+        id: Some(999),
+        author: author.into(),
+        title: title.into(),
+        body: "b".into(),
+    }
+}
+fn comment(author: &str, id: PostId) -> BbsRecord {
+    BbsRecord::Comment {
+        board: "NP".into(),
+        post: id,
+        author: author.into(),
+        body: "c".into(),
+    }
+}
+fn edit(author: &str, id: PostId) -> BbsRecord {
+    BbsRecord::Edit {
+        board: "NP".into(),
+        post: id,
+        author: author.into(),
+        change: Change::Title("x".into()),
+    }
+}
+fn delete(author: &str, id: PostId) -> BbsRecord {
+    BbsRecord::Delete {
+        board: "NP".into(),
+        post: id,
+        author: author.into(),
+    }
+}
+
+fn setup() -> Server {
+    let mut s = Server::default();
+    ok(s.produce(Principal::Server, &[user("amy")]));
+    ok(s.produce(Principal::Server, &[user("bob")]));
+    ok(s.produce(A, &[board("NP", "amy")]));
+    s
+}
+
+#[test]
+fn ids_are_stamped_in_order_and_survive_restart() {
+    let mut s = setup();
+    let first = ok(s.produce(A, &[post("amy", "one"), post("amy", "two")]));
+    let ids: Vec<_> = first
+        .iter()
+        .map(|e| match &e.record {
+            BbsRecord::Post { id, .. } => *id,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        vec![Some(1), Some(2)],
+        "client-sent id 999 is overwritten"
+    );
+    assert!(first.iter().all(|e| e.time == Some(42_000)));
+    ok(s.produce(A, &[delete("amy", 2)]));
+    let mut s = s.restart();
+    let third = ok(s.produce(B, &[post("bob", "three")]));
+    assert!(matches!(
+        third[0].record,
+        BbsRecord::Post { id: Some(3), .. }
+    ));
+}
+
+#[test]
+fn impersonation_is_rejected_and_writes_nothing() {
+    let mut s = setup();
+    ok(s.produce(A, &[post("amy", "mine")]));
+    let before = s.log.len();
+    assert!(
+        matches!(s.produce(B, &[post("amy", "forged")]), Verdict::Reject(Failure::Policy(m)) if m.contains("bbs.author"))
+    );
+    assert!(matches!(
+        s.produce(B, &[edit("amy", 1)]),
+        Verdict::Reject(Failure::Policy(_))
+    ));
+    assert_eq!(
+        s.produce(B, &[edit("bob", 1)]),
+        Verdict::Reject(Failure::NotOwner)
+    );
+    assert_eq!(
+        s.produce(B, &[delete("bob", 1)]),
+        Verdict::Reject(Failure::NotOwner)
+    );
+    assert_eq!(s.log.len(), before);
+    assert_eq!(
+        s.produce(Principal::Anonymous, &[post("amy", "anon")]),
+        Verdict::Reject(Failure::NotLoggedIn)
+    );
+}
+
+#[test]
+fn references_must_be_live_posts_on_the_same_board() {
+    let mut s = setup();
+    assert_eq!(
+        s.produce(B, &[comment("bob", 1)]),
+        Verdict::Reject(Failure::NoSuchPost)
+    );
+    ok(s.produce(A, &[post("amy", "p")]));
+    ok(s.produce(B, &[comment("bob", 1)]));
+    ok(s.produce(A, &[board("OS", "amy")]));
+    let other_board = BbsRecord::Comment {
+        board: "OS".into(),
+        post: 1,
+        author: "bob".into(),
+        body: "c".into(),
+    };
+    assert_eq!(
+        s.produce(B, &[other_board]),
+        Verdict::Reject(Failure::NoSuchPost)
+    );
+    ok(s.produce(A, &[delete("amy", 1)]));
+    assert_eq!(
+        s.produce(B, &[comment("bob", 1)]),
+        Verdict::Reject(Failure::NoSuchPost)
+    );
+    assert_eq!(
+        s.produce(A, &[edit("amy", 1)]),
+        Verdict::Reject(Failure::NoSuchPost)
+    );
+    let to_missing_board = BbsRecord::Post {
+        board: "nope".into(),
+        id: None,
+        author: "amy".into(),
+        title: "t".into(),
+        body: String::new(),
+    };
+    assert_eq!(
+        s.produce(A, &[to_missing_board]),
+        Verdict::Reject(Failure::NoSuchBoard)
+    );
+}
+
+#[test]
+fn batches_are_all_or_nothing_and_see_their_own_records() {
+    let mut s = setup();
+    let before = s.log.len();
+    assert_eq!(
+        s.produce(A, &[post("amy", "ok"), comment("amy", 77)]),
+        Verdict::Reject(Failure::NoSuchPost)
+    );
+    assert_eq!(s.log.len(), before);
+    ok(s.produce(A, &[post("amy", "p"), comment("amy", 1), edit("amy", 1)]));
+    assert_eq!(
+        s.produce(A, &[delete("amy", 1), comment("amy", 1)]),
+        Verdict::Reject(Failure::NoSuchPost)
+    );
+    assert_eq!(
+        s.produce(A, &[board("X", "amy"), board("X", "amy")]),
+        Verdict::Reject(Failure::BoardExists)
+    );
+}
+
+#[test]
+fn boards_users_mail_and_subscriptions() {
+    let mut s = setup();
+    assert_eq!(
+        s.produce(B, &[board("NP", "bob")]),
+        Verdict::Reject(Failure::BoardExists)
+    );
+    assert_eq!(
+        s.produce(Principal::Server, &[user("amy")]),
+        Verdict::Reject(Failure::UsernameTaken)
+    );
+    let mail = |to: &str| BbsRecord::Mail {
+        to: to.into(),
+        from: "amy".into(),
+        subject: "s".into(),
+        body: "b".into(),
+    };
+    assert_eq!(
+        s.produce(A, &[mail("zed")]),
+        Verdict::Reject(Failure::NoSuchUser("zed".into()))
+    );
+    ok(s.produce(A, &[mail("bob")]));
+    let del = |owner: &str, mail: i64| BbsRecord::MailDelete {
+        owner: owner.into(),
+        mail,
+    };
+    assert!(matches!(
+        s.produce(A, &[del("bob", 0)]),
+        Verdict::Reject(Failure::Policy(_))
+    ));
+    assert_eq!(
+        s.produce(B, &[del("bob", 5)]),
+        Verdict::Reject(Failure::NoSuchMail)
+    );
+    ok(s.produce(B, &[del("bob", 0)]));
+    assert_eq!(
+        s.produce(B, &[del("bob", 0)]),
+        Verdict::Reject(Failure::NoSuchMail)
+    );
+
+    let sub = |kw: &str| BbsRecord::Subscribe {
+        owner: "bob".into(),
+        target: SubTarget::board("NP"),
+        keyword: kw.into(),
+    };
+    let unsub = BbsRecord::Unsubscribe {
+        owner: "bob".into(),
+        target: SubTarget::board("NP"),
+    };
+    assert_eq!(
+        s.produce(B, std::slice::from_ref(&unsub)),
+        Verdict::Reject(Failure::NotSubscribed("NP".into()))
+    );
+    ok(s.produce(B, &[sub("hw")]));
+    assert_eq!(
+        s.produce(B, &[sub("hw")]),
+        Verdict::Reject(Failure::AlreadySubscribed)
+    );
+    assert!(matches!(
+        s.produce(A, &[sub("x")]),
+        Verdict::Reject(Failure::Policy(_))
+    ));
+    ok(s.produce(B, &[unsub.clone(), sub("hw")]));
+    ok(s.produce(B, &[unsub]));
+}
+
+#[test]
+fn ordinary_topics_pass_and_malformed_bbs_topics_do_not() {
+    let s = setup();
+    let w = WireRecord {
+        value: Some(b"hello".to_vec()),
+        ..Default::default()
+    };
+    assert_eq!(
+        check(
+            Principal::Anonymous,
+            "homework",
+            std::slice::from_ref(&w),
+            &s.state,
+            0
+        ),
+        Verdict::Accept
+    );
+    assert!(matches!(
+        check(A, "board.NP", std::slice::from_ref(&w), &s.state, 0),
+        Verdict::Reject(Failure::Policy(_))
+    ));
+    assert!(matches!(
+        check(A, "board._41", &[w], &s.state, 0),
+        Verdict::Reject(Failure::Policy(_))
+    ));
+}

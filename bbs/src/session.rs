@@ -1,0 +1,392 @@
+//! The `Session` API: everything a user can do, with the checks of the command language in
+//! their fixed order (login first, then existence, then ownership), over a backend
+//! [`Link`]. The line front end, the classic port and the TUI all drive it; only the
+//! formatting differs. It also turns live post events into subscription notifications
+//! (matching keywords, once per post, never to the poster, only posts made after
+//! subscribing).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::backend::{EventSink, Link};
+use crate::codec::{BbsRecord, Entry};
+use crate::error::{Failure, Result};
+use crate::model::{Change, PostEvent, PostId, Push, SubTarget};
+use crate::names;
+use crate::view::{Board, Mail, Post, State, Subscription};
+
+/// A row of `list-board`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardRow {
+    /// Position in creation order, from 1 (kept when filtered).
+    pub index: usize,
+    /// The board.
+    pub board: Board,
+}
+
+/// A mail with its current number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailRow {
+    /// Number from 1 in arrival order, renumbered after deletes.
+    pub number: usize,
+    /// The mail.
+    pub mail: Mail,
+}
+
+/// One user's session.
+pub struct Session {
+    /// The connection to the BBS.
+    link: Box<dyn Link>,
+    /// Who is logged in.
+    user: Option<String>,
+    /// (target, keyword) → the largest post id when this session subscribed: only newer
+    /// posts notify.
+    since: HashMap<(SubTarget, String), PostId>,
+    /// The largest post id at login: the floor for subscriptions made elsewhere.
+    login_mark: PostId,
+    /// Posts already notified in this session.
+    notified: HashSet<PostId>,
+}
+
+fn post_id(s: &str) -> Result<PostId> {
+    s.parse().map_err(|_| Failure::NoSuchPost.into())
+}
+
+impl Session {
+    /// A logged-out session over `link`.
+    pub fn new(link: Box<dyn Link>) -> Session {
+        Session {
+            link,
+            user: None,
+            since: HashMap::new(),
+            login_mark: 0,
+            notified: HashSet::new(),
+        }
+    }
+
+    /// Runs `f` on the current view.
+    pub fn view<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        let mut f = Some(f);
+        let mut out = None;
+        self.link.with_view(&mut |s| {
+            if let Some(f) = f.take() {
+                out = Some(f(s));
+            }
+        });
+        match out {
+            Some(r) => r,
+            None => unreachable_view(),
+        }
+    }
+
+    /// Installs the sink that receives live post events (see [`Session::notification`]).
+    pub fn set_event_sink(&mut self, sink: EventSink) {
+        self.link.set_event_sink(sink);
+    }
+
+    /// The logged-in user.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    fn me(&self) -> Result<String> {
+        self.user.clone().ok_or_else(|| Failure::NotLoggedIn.into())
+    }
+
+    /// `register`.
+    pub fn register(&mut self, user: &str, email: &str, password: &str) -> Result<()> {
+        if self.view(|s| s.user(user).is_some()) {
+            return Err(Failure::UsernameTaken.into());
+        }
+        self.link.register(user, email, password)
+    }
+
+    /// `login`; returns the username.
+    pub fn login(&mut self, user: &str, password: &str) -> Result<String> {
+        if self.user.is_some() {
+            return Err(Failure::AlreadyLoggedIn.into());
+        }
+        self.link.login(user, password)?;
+        self.user = Some(user.to_string());
+        self.login_mark = self.view(State::max_post_id);
+        self.since.clear();
+        Ok(user.to_string())
+    }
+
+    /// `logout`; returns who logged out.
+    pub fn logout(&mut self) -> Result<String> {
+        let me = self.me()?;
+        self.link.logout()?;
+        self.user = None;
+        Ok(me)
+    }
+
+    /// `whoami`.
+    pub fn whoami(&self) -> Result<String> {
+        self.me()
+    }
+
+    /// `create-board`.
+    pub fn create_board(&mut self, name: &str) -> Result<()> {
+        let me = self.me()?;
+        if self.view(|s| s.board(name).is_some()) {
+            return Err(Failure::BoardExists.into());
+        }
+        names::board_topic(name)?;
+        self.append(BbsRecord::Board {
+            name: name.into(),
+            creator: me,
+        })?;
+        Ok(())
+    }
+
+    /// `create-post`; returns the new post's id.
+    pub fn create_post(&mut self, board: &str, title: &str, content: &str) -> Result<PostId> {
+        let me = self.me()?;
+        if self.view(|s| s.board(board).is_none()) {
+            return Err(Failure::NoSuchBoard.into());
+        }
+        let done = self.append(BbsRecord::Post {
+            board: board.into(),
+            id: None,
+            author: me,
+            title: title.into(),
+            body: content.into(),
+        })?;
+        match done.record {
+            BbsRecord::Post { id: Some(id), .. } => Ok(id),
+            _ => Err(crate::Error::Backend(
+                "the server did not stamp a post id".into(),
+            )),
+        }
+    }
+
+    /// `list-board`: boards whose name contains `filter`, with their original index.
+    pub fn boards(&self, filter: Option<&str>) -> Vec<BoardRow> {
+        self.view(|s| {
+            s.boards()
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| filter.is_none_or(|k| b.name.contains(k)))
+                .map(|(i, b)| BoardRow {
+                    index: i + 1,
+                    board: b.clone(),
+                })
+                .collect()
+        })
+    }
+
+    /// `list-post`: live posts of a board whose title contains `filter`.
+    pub fn posts(&self, board: &str, filter: Option<&str>) -> Result<Vec<Post>> {
+        self.view(|s| {
+            if s.board(board).is_none() {
+                return Err(Failure::NoSuchBoard.into());
+            }
+            Ok(s.board_posts(board)
+                .filter(|p| filter.is_none_or(|k| p.title.contains(k)))
+                .cloned()
+                .collect())
+        })
+    }
+
+    /// `read`.
+    pub fn read(&self, post: &str) -> Result<Post> {
+        let id = post_id(post)?;
+        self.view(|s| s.live_post(id).cloned())
+            .ok_or_else(|| Failure::NoSuchPost.into())
+    }
+
+    /// Login, then existence, then (when `own`) ownership; returns the post.
+    fn target_post(&self, post: &str, own: bool) -> Result<(String, Post)> {
+        let me = self.me()?;
+        let post = self.read(post)?;
+        if own && post.author != me {
+            return Err(Failure::NotOwner.into());
+        }
+        Ok((me, post))
+    }
+
+    /// `update-post`.
+    pub fn update_post(&mut self, post: &str, change: Change) -> Result<()> {
+        let (me, p) = self.target_post(post, true)?;
+        self.append(BbsRecord::Edit {
+            board: p.board,
+            post: p.id,
+            author: me,
+            change,
+        })?;
+        Ok(())
+    }
+
+    /// `delete-post`.
+    pub fn delete_post(&mut self, post: &str) -> Result<()> {
+        let (me, p) = self.target_post(post, true)?;
+        self.append(BbsRecord::Delete {
+            board: p.board,
+            post: p.id,
+            author: me,
+        })?;
+        Ok(())
+    }
+
+    /// `comment`.
+    pub fn comment(&mut self, post: &str, text: &str) -> Result<()> {
+        let (me, p) = self.target_post(post, false)?;
+        self.append(BbsRecord::Comment {
+            board: p.board,
+            post: p.id,
+            author: me,
+            body: text.into(),
+        })?;
+        Ok(())
+    }
+
+    /// A push (推/噓/→) on a post (the TUI's reaction; not in the classic language).
+    pub fn push(&mut self, post: &str, push: Push, text: &str) -> Result<()> {
+        let (me, p) = self.target_post(post, false)?;
+        self.append(BbsRecord::Push {
+            board: p.board,
+            post: p.id,
+            author: me,
+            push,
+            body: text.into(),
+        })?;
+        Ok(())
+    }
+
+    /// `mail-to`.
+    pub fn mail_to(&mut self, to: &str, subject: &str, content: &str) -> Result<()> {
+        let me = self.me()?;
+        if self.view(|s| s.user(to).is_none()) {
+            return Err(Failure::NoSuchUser(to.into()).into());
+        }
+        self.append(BbsRecord::Mail {
+            to: to.into(),
+            from: me,
+            subject: subject.into(),
+            body: content.into(),
+        })?;
+        Ok(())
+    }
+
+    /// `list-mail`.
+    pub fn mails(&self) -> Result<Vec<MailRow>> {
+        let me = self.me()?;
+        Ok(self.view(|s| {
+            s.mailbox(&me)
+                .iter()
+                .enumerate()
+                .map(|(i, m)| MailRow {
+                    number: i + 1,
+                    mail: m.clone(),
+                })
+                .collect()
+        }))
+    }
+
+    /// `retr-mail`.
+    pub fn retr_mail(&self, n: &str) -> Result<Mail> {
+        let number: usize = n.parse().map_err(|_| Failure::NoSuchMail)?;
+        self.mails()?
+            .into_iter()
+            .find(|r| r.number == number)
+            .map(|r| r.mail)
+            .ok_or_else(|| Failure::NoSuchMail.into())
+    }
+
+    /// `delete-mail`.
+    pub fn delete_mail(&mut self, n: &str) -> Result<()> {
+        let me = self.me()?;
+        let mail = self.retr_mail(n)?;
+        self.append(BbsRecord::MailDelete {
+            owner: me,
+            mail: mail.offset,
+        })?;
+        Ok(())
+    }
+
+    /// `subscribe`.
+    pub fn subscribe(&mut self, target: SubTarget, keyword: &str) -> Result<()> {
+        let me = self.me()?;
+        let known = self.view(|s| {
+            s.subscriptions(&me)
+                .iter()
+                .any(|x| x.target == target && x.keywords.iter().any(|k| k == keyword))
+        });
+        if known {
+            return Err(Failure::AlreadySubscribed.into());
+        }
+        self.append(BbsRecord::Subscribe {
+            owner: me,
+            target: target.clone(),
+            keyword: keyword.into(),
+        })?;
+        let mark = self.view(State::max_post_id);
+        self.since.insert((target, keyword.to_string()), mark);
+        Ok(())
+    }
+
+    /// `unsubscribe`.
+    pub fn unsubscribe(&mut self, target: SubTarget) -> Result<()> {
+        let me = self.me()?;
+        if !self.view(|s| s.subscriptions(&me).iter().any(|x| x.target == target)) {
+            return Err(Failure::NotSubscribed(target.name).into());
+        }
+        self.since.retain(|(t, _), _| *t != target);
+        self.append(BbsRecord::Unsubscribe { owner: me, target })?;
+        Ok(())
+    }
+
+    /// `list-sub`: subscriptions in the order their targets were first subscribed.
+    pub fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        let me = self.me()?;
+        Ok(self.view(|s| s.subscriptions(&me).to_vec()))
+    }
+
+    /// Whether a live post event should notify this session: a logged-in user other than
+    /// the author, a subscription made before the post that matches it, and not notified
+    /// yet. Marks it notified.
+    pub fn notification(&mut self, ev: &PostEvent) -> bool {
+        let Some(me) = self.user.clone() else {
+            return false;
+        };
+        if ev.author == me || self.notified.contains(&ev.id) {
+            return false;
+        }
+        let hit = self.view(|s| {
+            s.matching(&me, &ev.board, &ev.author, &ev.title)
+                .any(|(t, k)| {
+                    let since = self
+                        .since
+                        .get(&(t.clone(), k.to_string()))
+                        .copied()
+                        .unwrap_or(self.login_mark);
+                    ev.id > since
+                })
+        });
+        if hit {
+            self.notified.insert(ev.id);
+        }
+        hit
+    }
+
+    /// Ends the session (logging out first).
+    pub fn close(&mut self) {
+        if self.user.is_some() {
+            let _ = self.logout();
+        }
+    }
+
+    fn append(&mut self, record: BbsRecord) -> Result<BbsEntry> {
+        Ok(self.link.append(Entry::new(record))?.entry)
+    }
+}
+
+/// The stamped entry an append returns.
+type BbsEntry = Entry;
+
+#[cold]
+fn unreachable_view() -> ! {
+    // A `Link::with_view` implementation that never calls its closure is a bug in that
+    // backend, not a user or network condition.
+    panic!("Link::with_view did not call its closure")
+}

@@ -1,0 +1,379 @@
+//! The BBS state as seen by a reader: a pure reducer that folds decoded records into boards,
+//! posts (with comments, pushes, edits applied and deletes marked), users, mailboxes and
+//! subscriptions. The same fold runs in the server (for the record policy) and in every
+//! client (for its screens); it is deterministic and never fails: records that break the
+//! rules (a comment on an unknown post, a delete by a stranger) are ignored.
+//!
+//! Records of different topics may arrive in any interleaving (Kafka orders only within a
+//! partition), so nothing here depends on cross-topic order: posts are kept per board even
+//! before the board's metadata arrives.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::codec::{BbsRecord, Entry};
+use crate::model::{Change, Millis, PostId, Push, SubKind, SubTarget};
+
+#[cfg(test)]
+mod tests;
+
+/// Where a record sits in its topic (the reducer's only input besides the record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Offset within its topic (mail numbers refer to mails by this).
+    pub offset: i64,
+    /// The Kafka record timestamp, used when the record carries no `bbs.time`.
+    pub timestamp: Millis,
+}
+
+/// A board, from `bbs.boards`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Board {
+    /// Its name.
+    pub name: String,
+    /// Who created it (shown as moderator).
+    pub creator: String,
+    /// When it was created.
+    pub time: Millis,
+}
+
+/// A comment on a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// Who wrote it.
+    pub author: String,
+    /// What it says.
+    pub body: String,
+    /// When.
+    pub time: Millis,
+}
+
+/// A push on a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushEntry {
+    /// Who pushed.
+    pub author: String,
+    /// 推, 噓 or →.
+    pub push: Push,
+    /// The remark.
+    pub body: String,
+    /// When.
+    pub time: Millis,
+}
+
+/// A post with everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    /// Global id.
+    pub id: PostId,
+    /// The board it is on.
+    pub board: String,
+    /// Its author.
+    pub author: String,
+    /// Current title (after edits).
+    pub title: String,
+    /// Current content (after edits).
+    pub body: String,
+    /// Creation time.
+    pub time: Millis,
+    /// Comments in order.
+    pub comments: Vec<Comment>,
+    /// Pushes in order.
+    pub pushes: Vec<PushEntry>,
+    /// Sum of push scores.
+    pub score: i64,
+    /// Time of the last edit, if edited.
+    pub edited: Option<Millis>,
+    /// Deleted posts are kept (so their id is never reused and late references are ignored)
+    /// but are not shown.
+    pub deleted: bool,
+}
+
+/// A mail in a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Offset of the mail record in the mailbox topic: its stable identity.
+    pub offset: i64,
+    /// Sender.
+    pub from: String,
+    /// Subject.
+    pub subject: String,
+    /// Content.
+    pub body: String,
+    /// Arrival time.
+    pub time: Millis,
+}
+
+/// A user profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Username.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Registration time.
+    pub time: Millis,
+}
+
+/// The keywords one user follows for one board or author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The board or author.
+    pub target: SubTarget,
+    /// Keywords in the order they were added.
+    pub keywords: Vec<String>,
+}
+
+/// The whole BBS state built from records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// Boards in creation order (the index of `list-board` is position + 1).
+    boards: Vec<Board>,
+    /// Board name → position in `boards`.
+    board_pos: HashMap<String, usize>,
+    /// All posts ever made, deleted ones included.
+    posts: BTreeMap<PostId, Post>,
+    /// Board name → its post ids in id order.
+    board_posts: HashMap<String, Vec<PostId>>,
+    /// Registered users.
+    users: BTreeMap<String, User>,
+    /// Owner → live mails in arrival order.
+    mailboxes: HashMap<String, Vec<Mail>>,
+    /// Owner → subscriptions in the order their target was first subscribed.
+    subs: HashMap<String, Vec<Subscription>>,
+    /// The largest post id seen: the server's counter restarts from here.
+    max_post_id: PostId,
+}
+
+impl State {
+    /// An empty state.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Folds one record in.
+    pub fn apply(&mut self, at: Position, entry: &Entry) {
+        let time = entry.time.unwrap_or(at.timestamp);
+        match &entry.record {
+            BbsRecord::Board { name, creator } => {
+                if !self.board_pos.contains_key(name) {
+                    self.board_pos.insert(name.clone(), self.boards.len());
+                    self.boards.push(Board {
+                        name: name.clone(),
+                        creator: creator.clone(),
+                        time,
+                    });
+                }
+            }
+            BbsRecord::User { name, email } => {
+                let user = self.users.entry(name.clone()).or_insert_with(|| User {
+                    name: name.clone(),
+                    email: String::new(),
+                    time,
+                });
+                user.email = email.clone();
+            }
+            BbsRecord::Post {
+                board,
+                id: Some(id),
+                author,
+                title,
+                body,
+            } => {
+                if self.posts.contains_key(id) {
+                    return;
+                }
+                self.max_post_id = self.max_post_id.max(*id);
+                self.posts.insert(
+                    *id,
+                    Post {
+                        id: *id,
+                        board: board.clone(),
+                        author: author.clone(),
+                        title: title.clone(),
+                        body: body.clone(),
+                        time,
+                        comments: Vec::new(),
+                        pushes: Vec::new(),
+                        score: 0,
+                        edited: None,
+                        deleted: false,
+                    },
+                );
+                let ids = self.board_posts.entry(board.clone()).or_default();
+                let at = ids.partition_point(|p| p < id);
+                ids.insert(at, *id);
+            }
+            // A post without an id was never accepted by a server: ignore it.
+            BbsRecord::Post { id: None, .. } => {}
+            BbsRecord::Comment {
+                board,
+                post,
+                author,
+                body,
+            } => {
+                if let Some(p) = self.live_post_on_mut(board, *post) {
+                    p.comments.push(Comment {
+                        author: author.clone(),
+                        body: body.clone(),
+                        time,
+                    });
+                }
+            }
+            BbsRecord::Push {
+                board,
+                post,
+                author,
+                push,
+                body,
+            } => {
+                if let Some(p) = self.live_post_on_mut(board, *post) {
+                    p.score += push.score();
+                    p.pushes.push(PushEntry {
+                        author: author.clone(),
+                        push: *push,
+                        body: body.clone(),
+                        time,
+                    });
+                }
+            }
+            BbsRecord::Edit {
+                board,
+                post,
+                author,
+                change,
+            } => {
+                if let Some(p) = self.live_post_on_mut(board, *post) {
+                    if p.author == *author {
+                        match change {
+                            Change::Title(t) => p.title = t.clone(),
+                            Change::Content(c) => p.body = c.clone(),
+                        }
+                        p.edited = Some(time);
+                    }
+                }
+            }
+            BbsRecord::Delete {
+                board,
+                post,
+                author,
+            } => {
+                if let Some(p) = self.live_post_on_mut(board, *post) {
+                    if p.author == *author {
+                        p.deleted = true;
+                    }
+                }
+            }
+            BbsRecord::Mail {
+                to,
+                from,
+                subject,
+                body,
+            } => self.mailboxes.entry(to.clone()).or_default().push(Mail {
+                offset: at.offset,
+                from: from.clone(),
+                subject: subject.clone(),
+                body: body.clone(),
+                time,
+            }),
+            BbsRecord::MailDelete { owner, mail } => {
+                if let Some(b) = self.mailboxes.get_mut(owner) {
+                    b.retain(|m| m.offset != *mail);
+                }
+            }
+            BbsRecord::Subscribe {
+                owner,
+                target,
+                keyword,
+            } => {
+                let subs = self.subs.entry(owner.clone()).or_default();
+                match subs.iter_mut().find(|s| s.target == *target) {
+                    Some(s) if s.keywords.contains(keyword) => {}
+                    Some(s) => s.keywords.push(keyword.clone()),
+                    None => subs.push(Subscription {
+                        target: target.clone(),
+                        keywords: vec![keyword.clone()],
+                    }),
+                }
+            }
+            BbsRecord::Unsubscribe { owner, target } => {
+                if let Some(subs) = self.subs.get_mut(owner) {
+                    subs.retain(|s| s.target != *target);
+                }
+            }
+        }
+    }
+
+    fn live_post_on_mut(&mut self, board: &str, id: PostId) -> Option<&mut Post> {
+        self.posts
+            .get_mut(&id)
+            .filter(|p| !p.deleted && p.board == board)
+    }
+
+    /// Boards in creation order.
+    pub fn boards(&self) -> &[Board] {
+        &self.boards
+    }
+
+    /// A board by name.
+    pub fn board(&self, name: &str) -> Option<&Board> {
+        self.board_pos.get(name).map(|&i| &self.boards[i])
+    }
+
+    /// A post that exists and is not deleted.
+    pub fn live_post(&self, id: PostId) -> Option<&Post> {
+        self.posts.get(&id).filter(|p| !p.deleted)
+    }
+
+    /// Any post ever made, deleted or not.
+    pub fn any_post(&self, id: PostId) -> Option<&Post> {
+        self.posts.get(&id)
+    }
+
+    /// Live posts of a board in id order.
+    pub fn board_posts(&self, board: &str) -> impl Iterator<Item = &Post> {
+        self.board_posts
+            .get(board)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.live_post(*id))
+    }
+
+    /// The largest post id ever assigned (0 when none).
+    pub fn max_post_id(&self) -> PostId {
+        self.max_post_id
+    }
+
+    /// A registered user.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(name)
+    }
+
+    /// A user's live mails in arrival order (mail number = position + 1).
+    pub fn mailbox(&self, owner: &str) -> &[Mail] {
+        self.mailboxes.get(owner).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// A user's subscriptions in the order their targets were first subscribed.
+    pub fn subscriptions(&self, owner: &str) -> &[Subscription] {
+        self.subs.get(owner).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The subscriptions of `owner` that a post matches: on a subscribed board or by a
+    /// subscribed author, with a keyword that is a substring of the title.
+    pub fn matching<'a>(
+        &'a self,
+        owner: &str,
+        board: &'a str,
+        author: &'a str,
+        title: &'a str,
+    ) -> impl Iterator<Item = (&'a SubTarget, &'a str)> + 'a {
+        self.subscriptions(owner)
+            .iter()
+            .filter(move |s| match s.target.kind {
+                SubKind::Board => s.target.name == board,
+                SubKind::Author => s.target.name == author,
+            })
+            .flat_map(|s| s.keywords.iter().map(move |k| (&s.target, k.as_str())))
+            .filter(move |(_, k)| title.contains(k))
+    }
+}

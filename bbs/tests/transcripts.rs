@@ -1,0 +1,283 @@
+//! Transcript tests: scripted sessions of several users run concurrently (one interpreter
+//! thread each, sharing one in-memory backend) and are compared with the expected
+//! transcripts in `tests/transcripts/*.txt`, after normalising dates. Files run in name
+//! order on the same backend, so state carries from one file to the next.
+//!
+//! File format: `user> command` sends a line to that user's session (opened on first use,
+//! banner checked) and the lines after it, up to the next directive, are its exact output.
+//! `user! line` expects that notification to arrive in the user's session within a second.
+//! `#` starts a comment; empty lines are ignored (a line of only a tab is output). Any notification a session receives that
+//! the script does not expect fails the test (each session is synced at the end of a file
+//! and then exits).
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bbs::backend::memory::MemoryBackend;
+use bbs::backend::Backend;
+use bbs::driver::{run, Input, Sink, UnitKind};
+use bbs::interp::{Interpreter, NoticeStyle};
+use bbs::model::PostEvent;
+use bbs::session::Session;
+
+/// Forwards output units to the test.
+struct ChannelSink(Sender<(UnitKind, String)>);
+
+impl Sink for ChannelSink {
+    fn emit(&mut self, kind: UnitKind, text: &str) -> std::io::Result<()> {
+        let _ = self.0.send((kind, text.to_string()));
+        Ok(())
+    }
+}
+
+/// One scripted user's live session.
+struct Client {
+    input: Sender<Input>,
+    output: Receiver<(UnitKind, String)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Client {
+    fn open(backend: &MemoryBackend) -> Client {
+        let (tx, rx) = channel();
+        let (out_tx, out_rx) = channel();
+        let mut session = Session::new(backend.connect().expect("connect"));
+        let events = tx.clone();
+        session.set_event_sink(Arc::new(move |ev: &PostEvent| {
+            let _ = events.send(Input::Event(ev.clone()));
+        }));
+        let thread = std::thread::spawn(move || {
+            let mut interp = Interpreter::new(session, NoticeStyle::Newline);
+            run(&mut interp, &rx, &mut ChannelSink(out_tx)).expect("run");
+        });
+        Client {
+            input: tx,
+            output: out_rx,
+            thread: Some(thread),
+        }
+    }
+
+    fn next(&self, wait: Duration) -> Result<(UnitKind, String), RecvTimeoutError> {
+        self.output.recv_timeout(wait)
+    }
+}
+
+/// Replaces `MM/DD` and `YYYY-MM-DD` dates with placeholders.
+pub fn normalise(line: &str) -> String {
+    let c: Vec<char> = line.chars().collect();
+    let d = |i: usize| c.get(i).is_some_and(|x| x.is_ascii_digit());
+    let at = |i: usize, ch: char| c.get(i) == Some(&ch);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < c.len() {
+        if (0..4).all(|k| d(i + k))
+            && at(i + 4, '-')
+            && d(i + 5)
+            && d(i + 6)
+            && at(i + 7, '-')
+            && d(i + 8)
+            && d(i + 9)
+        {
+            out.push_str("YYYY-MM-DD");
+            i += 10;
+        } else if d(i) && d(i + 1) && at(i + 2, '/') && d(i + 3) && d(i + 4) && !d(i + 5) {
+            out.push_str("MM/DD");
+            i += 5;
+        } else {
+            out.push(c[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+enum Step {
+    Command {
+        user: String,
+        line: String,
+        expect: Vec<String>,
+        at: usize,
+    },
+    Notice {
+        user: String,
+        line: String,
+        at: usize,
+    },
+}
+
+fn directive(line: &str) -> Option<(String, char, String)> {
+    let end = line.find(['>', '!'])?;
+    let user = &line[..end];
+    if user.is_empty() || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let mark = line[end..].chars().next()?;
+    let rest = &line[end + 1..];
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    Some((user.to_string(), mark, rest.to_string()))
+}
+
+fn parse_script(text: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match directive(line) {
+            Some((user, '>', cmd)) => steps.push(Step::Command {
+                user,
+                line: cmd,
+                expect: Vec::new(),
+                at: n + 1,
+            }),
+            Some((user, _, notice)) => steps.push(Step::Notice {
+                user,
+                line: notice,
+                at: n + 1,
+            }),
+            None => match steps.last_mut() {
+                Some(Step::Command { expect, .. }) => expect.push(line.to_string()),
+                _ => panic!("line {}: output without a command: {line:?}", n + 1),
+            },
+        }
+    }
+    steps
+}
+
+const PROMPT: &str = "% ";
+const WAIT: Duration = Duration::from_secs(5);
+const NOTICE_WAIT: Duration = Duration::from_secs(1);
+
+fn banner() -> String {
+    let stars = "*".repeat(32);
+    format!("{stars}\n** Welcome to the BBS server. **\n{stars}\n{PROMPT}")
+}
+
+/// Runs one scenario file on `backend`.
+fn run_file(backend: &MemoryBackend, name: &str, text: &str) {
+    let mut clients: BTreeMap<String, Client> = BTreeMap::new();
+    for step in parse_script(text) {
+        match step {
+            Step::Command {
+                user,
+                line,
+                expect,
+                at,
+            } => {
+                let c = ensure(&mut clients, backend, &user);
+                c.input
+                    .send(Input::Data(format!("{line}\n").into_bytes()))
+                    .expect("send");
+                if line.trim() == "exit" {
+                    let c = clients.remove(&user).expect("client");
+                    finish(c, name, at, &expect);
+                    continue;
+                }
+                let got = reply(c, name, at);
+                let got: Vec<String> = got.iter().map(|l| normalise(l)).collect();
+                let want: Vec<String> = expect.iter().map(|l| normalise(l)).collect();
+                assert_eq!(got, want, "{name}:{at}: {user}> {line}");
+            }
+            Step::Notice { user, line, at } => {
+                let c = ensure(&mut clients, backend, &user);
+                match c.next(NOTICE_WAIT) {
+                    Ok((UnitKind::Notice, text)) => {
+                        assert_eq!(text, format!("\n{line}\n{PROMPT}"), "{name}:{at}")
+                    }
+                    other => {
+                        panic!("{name}:{at}: {user} expected notification {line:?}, got {other:?}")
+                    }
+                }
+            }
+        }
+    }
+    // Sync every session (nothing unexpected may be pending), then exit.
+    for (user, c) in std::mem::take(&mut clients) {
+        c.input.send(Input::Data(b"\n".to_vec())).expect("send");
+        let got = reply(&c, name, 0);
+        assert!(got.is_empty(), "{name}: {user} sync printed {got:?}");
+        c.input.send(Input::Data(b"exit\n".to_vec())).expect("send");
+        finish(c, name, 0, &[]);
+    }
+}
+
+/// The user's session, opened (and its banner checked) on first use.
+fn ensure<'a>(
+    clients: &'a mut BTreeMap<String, Client>,
+    backend: &MemoryBackend,
+    user: &str,
+) -> &'a Client {
+    clients.entry(user.to_string()).or_insert_with(|| {
+        let c = Client::open(backend);
+        let (kind, text) = c.next(WAIT).expect("greeting");
+        assert_eq!(
+            (kind, text.as_str()),
+            (UnitKind::Greeting, banner().as_str())
+        );
+        c
+    })
+}
+
+/// Waits for the reply to a command: no notification may come first.
+fn reply(c: &Client, name: &str, at: usize) -> Vec<String> {
+    match c.next(WAIT) {
+        Ok((UnitKind::Reply, text)) => {
+            let body = text
+                .strip_suffix(PROMPT)
+                .unwrap_or_else(|| panic!("{name}:{at}: reply without prompt: {text:?}"));
+            body.lines().map(str::to_string).collect()
+        }
+        other => panic!("{name}:{at}: expected a reply, got {other:?}"),
+    }
+}
+
+/// After `exit`: the session prints nothing more and its thread ends.
+fn finish(mut c: Client, name: &str, at: usize, expect: &[String]) {
+    let mut printed = Vec::new();
+    while let Ok((_, text)) = c.next(WAIT) {
+        printed.push(text);
+    }
+    assert!(
+        printed.is_empty() && expect.is_empty(),
+        "{name}:{at}: exit printed {printed:?}"
+    );
+    drop(c.input);
+    c.thread
+        .take()
+        .expect("thread")
+        .join()
+        .expect("session thread");
+}
+
+#[test]
+fn scenarios_carry_state_from_file_to_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("transcripts dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 4,
+        "scenario files missing in {}",
+        dir.display()
+    );
+    // A fixed clock: 2024-03-21 09:30 UTC.
+    let backend = MemoryBackend::with_clock(Arc::new(|| 1_711_013_400_000));
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read scenario");
+        let name = f.file_name().expect("name").to_string_lossy().to_string();
+        run_file(&backend, &name, &text);
+    }
+}
+
+#[test]
+fn normalise_dates() {
+    assert_eq!(normalise("\t1\tt\tbob\t03/21"), "\t1\tt\tbob\tMM/DD");
+    assert_eq!(normalise("\tDate\t:2024-03-21"), "\tDate\t:YYYY-MM-DD");
+    assert_eq!(normalise("12/345 and 2024-3-21"), "12/345 and 2024-3-21");
+}
