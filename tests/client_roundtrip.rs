@@ -173,7 +173,26 @@ fn unknown_topic_and_dead_server_give_typed_errors() {
         .send(Record::new("missing").value("x"))
         .expect_err("no topic");
     assert!(matches!(err, broker::Error::Kafka { code: 3, .. }), "{err}");
+    client
+        .admin()
+        .create_topics(&[NewTopic::new("t", 1)])
+        .expect("create");
+    p.send(Record::new("t").value("before"))
+        .expect("send")
+        .wait()
+        .expect("delivered");
     s.kill9();
+    // The server is gone: a bounded close gives up and fails what is left.
+    let h = p.send(Record::new("t").value("after")).expect("queued");
+    let start = Instant::now();
+    p.close_timeout(Duration::from_millis(300)).expect("close");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "close took {:?}",
+        start.elapsed()
+    );
+    let err = h.wait().expect_err("not delivered");
+    assert!(matches!(err, broker::Error::Delivery { .. }), "{err}");
     let err = Client::connect(ClientConfig::new(&s.addr))
         .err()
         .expect("no server");

@@ -122,6 +122,8 @@ pub struct Accumulator {
     pub flushing: usize,
     /// Set by close: drain everything, accept nothing.
     pub closing: bool,
+    /// After this instant a closing producer gives up on what is still queued.
+    pub abandon_at: Option<Instant>,
     /// Idempotent producer id and epoch (-1 until InitProducerId answered).
     pub producer_id: i64,
     /// Producer epoch.
@@ -337,6 +339,18 @@ impl Accumulator {
         for b in expired {
             let err = Error::Timeout(format!("record not sent within {timeout:?}"));
             self.complete(b, Err(Arc::new(err)), false);
+        }
+    }
+
+    /// Fails every queued batch with `err` (a close that ran out of time).
+    pub fn fail_queued(&mut self, err: Arc<Error>) {
+        let batches: Vec<Batch> = self
+            .parts
+            .values_mut()
+            .flat_map(|pq| pq.queue.drain(..))
+            .collect();
+        for b in batches {
+            self.complete(b, Err(err.clone()), false);
         }
     }
 

@@ -472,9 +472,22 @@ impl Producer {
 
     /// Sends what is queued, waits for it, and stops the sender thread.
     pub fn close(&self) -> Result<()> {
+        self.close_within(None)
+    }
+
+    /// Like [`Producer::close`], but records still unsent after `timeout` fail with
+    /// [`Error::Closed`]. Dropping a producer closes it within 30 seconds.
+    pub fn close_timeout(&self, timeout: Duration) -> Result<()> {
+        self.close_within(Some(timeout))
+    }
+
+    fn close_within(&self, timeout: Option<Duration>) -> Result<()> {
         {
             let mut acc = lock(&self.shared.acc);
             acc.closing = true;
+            if let Some(t) = timeout {
+                acc.abandon_at = Some(Instant::now() + t);
+            }
         }
         self.shared.wake.notify_all();
         self.shared.space.notify_all();
@@ -500,6 +513,6 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        let _ = self.close();
+        let _ = self.close_timeout(Duration::from_secs(30));
     }
 }

@@ -59,6 +59,12 @@ pub fn run(shared: Arc<Shared>) {
         let mut acc = lock(&shared.acc);
         let now = Instant::now();
         acc.expire(cfg.delivery_timeout, now);
+        if acc.closing && acc.abandon_at.is_some_and(|t| now >= t) {
+            acc.fail_queued(Arc::new(Error::Closed("producer")));
+            if acc.inflight_total == 0 {
+                break;
+            }
+        }
         if acc.closing && acc.is_idle() {
             break;
         }
