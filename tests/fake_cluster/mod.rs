@@ -222,6 +222,12 @@ fn handle(
         }
         ApiKey::Metadata => {
             log(state, node, api, String::new(), 0);
+            let req = MetadataRequest::decode(&mut body, version).ok()?;
+            let wanted: Option<Vec<String>> = req.topics.map(|ts| {
+                ts.iter()
+                    .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+                    .collect()
+            });
             let st = state.lock().expect("state");
             let mut r = MetadataResponse::default();
             for (id, a) in addrs.iter().enumerate() {
@@ -235,7 +241,9 @@ fn handle(
             r.controller_id = BrokerId(0);
             let mut topics: HashMap<&str, Vec<(i32, i32)>> = HashMap::new();
             for ((t, p), l) in &st.leaders {
-                topics.entry(t.as_str()).or_default().push((*p, *l));
+                if wanted.as_ref().is_none_or(|w| w.contains(t)) {
+                    topics.entry(t.as_str()).or_default().push((*p, *l));
+                }
             }
             for (t, mut parts) in topics {
                 parts.sort();
