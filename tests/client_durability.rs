@@ -58,7 +58,11 @@ fn sigkill_while_producing_loses_and_duplicates_nothing_acknowledged() {
         );
         thread::sleep(Duration::from_millis(5));
     }
-    s.restart_after_kill();
+    // Down for a while: sends in flight fail, new ones queue and retry.
+    let port = s.port();
+    s.kill9();
+    thread::sleep(Duration::from_millis(300));
+    s.spawn(Some(port));
     let handles = sender.join().expect("sender thread");
     producer.flush().expect("flush");
     let mut delivered = Vec::new();
