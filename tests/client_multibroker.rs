@@ -178,3 +178,104 @@ fn sasl_scram_and_plain_against_a_fake_broker() {
         .expect("anonymous");
     assert!(matches!(err, broker::Error::Connection { .. }), "{err}");
 }
+
+/// A one-connection server that answers ApiVersions properly (when `good_versions`) and
+/// every other request with `reply(correlation id, original frame)`.
+fn scripted(good_versions: bool, reply: fn(i32, &[u8]) -> Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        for mut conn in l.incoming().flatten() {
+            std::thread::spawn(move || loop {
+                let mut len = [0u8; 4];
+                if conn.read_exact(&mut len).is_err() {
+                    return;
+                }
+                let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+                if conn.read_exact(&mut frame).is_err() {
+                    return;
+                }
+                let key = i16::from_be_bytes([frame[0], frame[1]]);
+                let id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+                let out = if key == 18 && good_versions {
+                    let mut r = kafka_protocol::messages::ApiVersionsResponse::default();
+                    for (k, hi) in [(3i16, 12i16), (0, 9), (1, 12), (2, 7)] {
+                        let mut v =
+                            kafka_protocol::messages::api_versions_response::ApiVersion::default();
+                        v.api_key = k;
+                        v.max_version = hi;
+                        r.api_keys.push(v);
+                    }
+                    broker::protocol::encode_response(id, ApiKey::ApiVersions, 3, &r)
+                        .expect("encode")
+                        .to_vec()
+                } else {
+                    reply(id, &frame)
+                };
+                if conn.write_all(&out).is_err() {
+                    return;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn bad_and_truncated_responses_are_typed_errors() {
+    // ApiVersions answered with two stray bytes.
+    let a = scripted(false, |id, _| {
+        let mut v = 6u32.to_be_bytes().to_vec();
+        v.extend_from_slice(&id.to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v
+    });
+    let e = Client::connect(fast_config(&a)).err().expect("error");
+    assert!(matches!(e, broker::Error::BadResponse { .. }), "{e}");
+    // An absurd frame length.
+    let b = scripted(false, |_, _| vec![0x7f, 0xff, 0xff, 0xff, 0, 0]);
+    let e = Client::connect(fast_config(&b)).err().expect("error");
+    assert!(
+        matches!(
+            e,
+            broker::Error::Connection { .. } | broker::Error::Timeout(_)
+        ),
+        "{e}"
+    );
+    // A Metadata response cut short, and one full of noise.
+    let c = scripted(true, |id, _| {
+        let mut body = vec![0u8; 4]; // throttle
+        body.extend_from_slice(&5i32.to_be_bytes()); // 5 brokers... then nothing
+        let mut v = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(&id.to_be_bytes());
+        v.extend_from_slice(&body);
+        v
+    });
+    let e = Client::connect(fast_config(&c)).err().expect("error");
+    assert!(matches!(e, broker::Error::BadResponse { .. }), "{e}");
+    let d = scripted(true, |id, frame| {
+        let mut v = (((frame.len() * 7) % 300 + 4) as u32)
+            .to_be_bytes()
+            .to_vec();
+        v.extend_from_slice(&id.to_be_bytes());
+        let mut x = frame.len() as u32 | 1;
+        for _ in 0..(frame.len() * 7) % 300 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            v.push(x as u8);
+        }
+        v
+    });
+    match Client::connect(fast_config(&d)) {
+        Ok(_) => {}
+        Err(e) => assert!(
+            matches!(
+                e,
+                broker::Error::BadResponse { .. } | broker::Error::Connection { .. }
+            ),
+            "{e}"
+        ),
+    }
+}
