@@ -87,6 +87,34 @@ fn produce_and_consume_round_trip() {
     assert_eq!(again.len() as i64, per_partition[0]);
     assert!(consumer.seek(&TopicPartition::new("nope", 0), 1).is_err());
 
+    // Manual commits for fixed partitions (no membership), then a new consumer resumes there.
+    let mut m = client
+        .consumer(
+            ConsumerConfig::group("manual-commit")
+                .assign(&parts)
+                .auto_commit(false)
+                .offset_reset(OffsetReset::Earliest),
+        )
+        .expect("consumer");
+    assert_eq!(poll_n(&mut m, 30).len(), 30);
+    m.commit().expect("commit");
+    let committed = admin
+        .fetch_offsets("manual-commit", &parts)
+        .expect("offsets");
+    for (i, tp) in parts.iter().enumerate() {
+        assert_eq!(committed[tp], Some(per_partition[i]), "{tp}");
+    }
+    m.seek(&parts[0], 0).expect("seek");
+    drop(m); // auto-commit is off: the seek is not committed
+    let mut resumed = client
+        .consumer(ConsumerConfig::group("manual-commit").assign(&parts))
+        .expect("consumer");
+    assert!(resumed
+        .poll(Duration::from_millis(300))
+        .expect("poll")
+        .is_empty());
+    assert_eq!(resumed.position(&parts[0]), Some(per_partition[0]));
+
     admin.delete_topics(&["board.general"]).expect("delete");
     assert!(!admin
         .list_topics()
