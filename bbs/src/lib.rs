@@ -8,6 +8,7 @@ pub mod codec;
 pub mod command;
 pub mod driver;
 pub mod error;
+pub mod host;
 pub mod interp;
 pub mod model;
 pub mod names;

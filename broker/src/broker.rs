@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use crate::auth::lock::DirLock;
+use crate::auth::{Auth, Hooks, Operation, Principal, Resource, SaslStage};
 use crate::config::BrokerConfig;
 use crate::error::Result;
 use crate::group::GroupCoordinator;
@@ -21,6 +23,25 @@ pub struct Session {
     pub peer: SocketAddr,
     /// The client id from the latest request header.
     pub client_id: String,
+    /// Who the connection acts as (anonymous until SASL completes).
+    pub principal: Principal,
+    /// Where the connection is in the SASL exchange.
+    pub sasl: SaslStage,
+    /// Set by a handler when the connection must close after its reply (failed login).
+    pub close: bool,
+}
+
+impl Session {
+    /// A fresh, anonymous session for a client at `peer`.
+    pub fn new(peer: SocketAddr) -> Self {
+        Session {
+            peer,
+            client_id: String::new(),
+            principal: Principal::Anonymous,
+            sasl: SaslStage::Idle,
+            close: false,
+        }
+    }
 }
 
 /// A running broker's shared state.
@@ -37,6 +58,10 @@ pub struct Broker {
     pub cluster_id: String,
     /// Consumer groups and committed offsets.
     pub groups: Arc<GroupCoordinator>,
+    /// Accounts, authorizer, record policy and login limits.
+    pub auth: Auth,
+    /// Held while the broker runs: one process per data directory.
+    _lock: DirLock,
     data_dir: PathBuf,
     pid_log: StateLog,
     next_pid: AtomicI64,
@@ -48,7 +73,17 @@ impl Broker {
     /// Opens the data directory (recovering logs) and builds the broker. Must run inside a
     /// Tokio runtime (the flusher is spawned on it).
     pub fn open(config: BrokerConfig, data_dir: &Path) -> Result<(Arc<Self>, Vec<String>)> {
+        Self::open_with(config, data_dir, Hooks::default())
+    }
+
+    /// Like [`Broker::open`], installing a host's authorizer and record policy.
+    pub fn open_with(
+        config: BrokerConfig,
+        data_dir: &Path,
+        hooks: Hooks,
+    ) -> Result<(Arc<Self>, Vec<String>)> {
         config.validate()?;
+        let lock = DirLock::acquire(data_dir)?;
         let flusher = Flusher::start(config.flush_policy()?);
         let (logs, repairs) = LogManager::open(data_dir, config.topic_config()?, flusher.clone())?;
         let groups = GroupCoordinator::open(
@@ -56,7 +91,12 @@ impl Broker {
             &data_dir.join("internal"),
             flusher.clone(),
         )?;
-        let pid_log = StateLog::open(&data_dir.join("internal"), "__producer_ids", flusher)?;
+        let pid_log = StateLog::open(
+            &data_dir.join("internal"),
+            "__producer_ids",
+            flusher.clone(),
+        )?;
+        let auth = Auth::open(config.auth.clone(), data_dir, config.listen, flusher, hooks)?;
         let reserved = pid_log
             .load::<String, i64>()?
             .into_iter()
@@ -73,6 +113,8 @@ impl Broker {
                 node_id: 0,
                 cluster_id,
                 groups,
+                auth,
+                _lock: lock,
                 data_dir: data_dir.to_path_buf(),
                 pid_log,
                 next_pid: AtomicI64::new(reserved),
@@ -86,6 +128,34 @@ impl Broker {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Asks the authorizer whether `session`'s principal may perform `op` on `resource`.
+    /// Handlers call this once per resource; denials are logged at debug level.
+    pub fn authorize(&self, session: &Session, op: Operation, resource: Resource<'_>) -> bool {
+        let ok = self
+            .auth
+            .authorizer
+            .authorize(&session.principal, op, &resource);
+        if !ok {
+            tracing::debug!(peer = %session.peer, principal = %session.principal, ?op, ?resource, "denied");
+        }
+        ok
+    }
+
+    /// [`Broker::authorize`] as a result carrying the Kafka error code of a denial
+    /// (TOPIC_ / GROUP_ / CLUSTER_AUTHORIZATION_FAILED).
+    pub fn check(
+        &self,
+        session: &Session,
+        op: Operation,
+        resource: Resource<'_>,
+    ) -> Result<(), i16> {
+        if self.authorize(session, op, resource) {
+            Ok(())
+        } else {
+            Err(resource.denied_code())
+        }
     }
 
     /// Allocates a fresh producer id; ids are never reused, even across restarts.

@@ -57,6 +57,9 @@ pub struct BrokerConfig {
     /// (offsets.retention.minutes); -1 keeps them forever (the BBS stores what each user
     /// has read as committed offsets).
     pub offsets_retention_ms: i64,
+    /// Accounts and access: the config file's separate `[auth]` table, set by the host.
+    #[serde(skip)]
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl Default for BrokerConfig {
@@ -82,6 +85,7 @@ impl Default for BrokerConfig {
             group_max_member_metadata_bytes: 256 * 1024,
             offset_metadata_max_bytes: 4096,
             offsets_retention_ms: -1,
+            auth: Default::default(),
         }
     }
 }
@@ -92,6 +96,7 @@ impl BrokerConfig {
         self.flush_policy()?;
         self.topic_config()?;
         self.advertised()?;
+        self.auth.validate()?;
         if !(1..=crate::log::manager::MAX_PARTITIONS).contains(&self.default_partitions) {
             return Err(Error::Config(format!(
                 "default_partitions: {} is out of range",

@@ -48,6 +48,17 @@ pub enum Error {
     /// An internal state record could not be (de)serialized.
     #[error("state record: {0}")]
     State(#[from] postcard::Error),
+    /// A request the broker refuses, with the Kafka error code to answer and why.
+    #[error("refused ({code}): {message}")]
+    Refused {
+        /// The Kafka error code.
+        code: i16,
+        /// Why, for the client and the log.
+        message: String,
+    },
+    /// The data directory is in use by another process (a running server or CLI).
+    #[error("data directory {0} is locked by another process")]
+    Locked(PathBuf),
     /// A Kafka error code returned by a remote broker (client side).
     #[error("kafka error {code} ({name}){}", .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
     Kafka {

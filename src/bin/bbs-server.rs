@@ -1,7 +1,11 @@
 //! `bbs-server`: runs the Kafka-compatible broker (and, later, the BBS hooks) on the
 //! embedded defaults, a config file and flags.
 
+#[path = "../server_users.rs"]
+mod users;
+
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use broker::BrokerConfig;
@@ -33,6 +37,13 @@ enum Command {
     /// Check every record batch of every log (CRC and offsets) and report; the server
     /// must not be running.
     Check,
+    /// Manage accounts: list, add, disable, enable, remove, reset-password. Works with
+    /// the server stopped (edits the data directory) or running (talks to it as the
+    /// operator).
+    Users {
+        #[command(subcommand)]
+        action: users::UsersAction,
+    },
 }
 
 /// The config file: one table per part of the server.
@@ -40,6 +51,7 @@ enum Command {
 #[serde(deny_unknown_fields, default)]
 struct FileConfig {
     broker: BrokerConfig,
+    auth: broker::auth::AuthConfig,
 }
 
 fn load_config(args: &Args) -> Result<BrokerConfig> {
@@ -49,7 +61,9 @@ fn load_config(args: &Args) -> Result<BrokerConfig> {
                 .with_context(|| format!("reading config file {}", path.display()))?;
             let file: FileConfig = toml::from_str(&text)
                 .with_context(|| format!("in config file {}", path.display()))?;
-            file.broker
+            let mut broker = file.broker;
+            broker.auth = file.auth;
+            broker
         }
         None => BrokerConfig::default(),
     };
@@ -94,6 +108,9 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        if let Some(Command::Users { action }) = args.command {
+            return users::run(&dir, action).await;
+        }
         if let Some(Command::Check) = args.command {
             let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
                 .with_context(|| format!("opening data directory {}", dir.display()))?;
@@ -109,11 +126,21 @@ fn main() -> Result<()> {
         // With port 0 the advertised address must be the port we actually got.
         let mut cfg = cfg;
         cfg.listen = local;
-        let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
+        // The BBS rules: the record policy over the server's view, and private mailboxes.
+        let policy = bbs::host::BbsPolicy::new();
+        let hooks = broker::auth::Hooks {
+            authorizer: Some(Arc::new(bbs::host::BbsAuthorizer {
+                inner: Arc::new(broker::auth::authorizer::DefaultAuthorizer::new(&cfg.auth)),
+            })),
+            policy: Some(policy.clone()),
+        };
+        let (broker, repairs) = broker::Broker::open_with(cfg.clone(), &dir, hooks)
             .with_context(|| format!("opening data directory {}", dir.display()))?;
         for r in &repairs {
             tracing::warn!("recovery: {r}");
         }
+        let folded = policy.load(&broker).context("loading the BBS state from the log")?;
+        tracing::info!(records = folded, last_post_id = policy.max_post_id(), "BBS state loaded");
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
         broker::server::run(broker, listener, shutdown_signal()).await;
         Ok(())

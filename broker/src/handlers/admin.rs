@@ -18,13 +18,15 @@ use kafka_protocol::messages::{
 };
 
 use super::{respond, sb, Reply};
-use crate::broker::Broker;
+use crate::auth::{Operation, Resource};
+use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::log::manager::codes;
 use crate::log::topic_config::NAMES;
 use crate::protocol::{decode_body, Request};
 
 const INVALID_REPLICATION_FACTOR: i16 = 38;
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 const INVALID_REQUEST: i16 = 42;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const RESOURCE_TOPIC: i8 = 2;
@@ -63,7 +65,11 @@ pub(super) async fn init_producer_id(broker: &Arc<Broker>, req: &Request) -> Res
     respond(req, &resp)
 }
 
-pub(super) async fn create_topics(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) async fn create_topics(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: CreateTopicsRequest = decode_body(req)?;
     let mut resp = CreateTopicsResponse::default();
     for t in r.topics {
@@ -89,6 +95,11 @@ pub(super) async fn create_topics(broker: &Arc<Broker>, req: &Request) -> Result
             Err((
                 codes::INVALID_TOPIC_EXCEPTION,
                 format!("topic names starting with '__' are reserved: {name}"),
+            ))
+        } else if !broker.authorize(session, Operation::Create, Resource::Topic(&name)) {
+            Err((
+                TOPIC_AUTHORIZATION_FAILED,
+                format!("{} may not create topic {name}", session.principal),
             ))
         } else if !(t.replication_factor == -1 || t.replication_factor == 1) {
             Err((
@@ -155,7 +166,11 @@ pub(super) async fn create_topics(broker: &Arc<Broker>, req: &Request) -> Result
     respond(req, &resp)
 }
 
-pub(super) async fn delete_topics(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) async fn delete_topics(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: DeleteTopicsRequest = decode_body(req)?;
     let mut names: Vec<(Option<String>, uuid::Uuid)> = r
         .topic_names
@@ -183,6 +198,10 @@ pub(super) async fn delete_topics(broker: &Arc<Broker>, req: &Request) -> Result
         }
         let outcome = match &name {
             None => Err((100, "unknown topic id".to_string())),
+            Some(n) if !broker.authorize(session, Operation::Delete, Resource::Topic(n)) => Err((
+                TOPIC_AUTHORIZATION_FAILED,
+                format!("{} may not delete topic {n}", session.principal),
+            )),
             Some(n) => broker
                 .logs
                 .delete_topic(n)
@@ -221,7 +240,11 @@ fn config_entry(
     c
 }
 
-pub(super) fn describe_configs(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn describe_configs(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: DescribeConfigsRequest = decode_body(req)?;
     let mut resp = DescribeConfigsResponse::default();
     for res in r.resources {
@@ -233,6 +256,16 @@ pub(super) fn describe_configs(broker: &Arc<Broker>, req: &Request) -> Result<Re
                 .as_ref()
                 .is_none_or(|keys| keys.is_empty() || keys.iter().any(|k| k.as_str() == n))
         };
+        let resource = match res.resource_type {
+            RESOURCE_TOPIC => Resource::Topic(res.resource_name.as_str()),
+            _ => Resource::Cluster,
+        };
+        if !broker.authorize(session, Operation::Describe, resource) {
+            out.error_code = resource.denied_code();
+            out.error_message = Some(sb("not authorized"));
+            resp.results.push(out);
+            continue;
+        }
         match res.resource_type {
             RESOURCE_TOPIC => match broker.logs.topic(res.resource_name.as_str()) {
                 None => {

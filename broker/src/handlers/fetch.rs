@@ -17,7 +17,8 @@ use kafka_protocol::messages::{
 };
 
 use super::{respond, Reply};
-use crate::broker::Broker;
+use crate::auth::{Operation, Resource};
+use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::log::manager::codes;
 use crate::protocol::{self, decode_body, Request};
@@ -25,7 +26,16 @@ use crate::protocol::{self, decode_body, Request};
 /// Longest long poll we honour.
 const MAX_WAIT_MS: i32 = 30_000;
 
-fn fill(broker: &Broker, r: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
+/// TOPIC_AUTHORIZATION_FAILED.
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+
+/// `allowed[i]` says whether the session may use `r.topics[i]`.
+fn fill(
+    broker: &Broker,
+    r: &FetchRequest,
+    version: i16,
+    allowed: &[bool],
+) -> (FetchResponse, usize, bool) {
     let mut resp = FetchResponse::default();
     let mut remaining = if r.max_bytes > 0 {
         r.max_bytes as usize
@@ -34,14 +44,22 @@ fn fill(broker: &Broker, r: &FetchRequest, version: i16) -> (FetchResponse, usiz
     };
     let mut total = 0usize;
     let mut errors = false;
-    for ft in &r.topics {
+    for (ti, ft) in r.topics.iter().enumerate() {
         let name = ft.topic.0.as_str();
         let topic = broker.logs.topic(name);
+        let allowed = allowed.get(ti).copied().unwrap_or(false);
         let mut tr = FetchableTopicResponse::default();
         tr.topic = ft.topic.clone();
         for fp in &ft.partitions {
             let mut pd = PartitionData::default();
             pd.partition_index = fp.partition;
+            if !allowed {
+                pd.error_code = TOPIC_AUTHORIZATION_FAILED;
+                pd.high_watermark = -1;
+                errors = true;
+                tr.partitions.push(pd);
+                continue;
+            }
             let part = topic.as_ref().and_then(|t| {
                 usize::try_from(fp.partition)
                     .ok()
@@ -84,8 +102,19 @@ fn fill(broker: &Broker, r: &FetchRequest, version: i16) -> (FetchResponse, usiz
     (resp, total, errors)
 }
 
-pub(super) fn fetch(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
+pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Result<Reply> {
     let r: FetchRequest = decode_body(&req)?;
+    let allowed: Vec<bool> = r
+        .topics
+        .iter()
+        .map(|t| {
+            broker.authorize(
+                session,
+                Operation::Read,
+                Resource::Topic(t.topic.0.as_str()),
+            )
+        })
+        .collect();
     let broker = Arc::clone(broker);
     Ok(Reply::Later(Box::pin(async move {
         let deadline = tokio::time::Instant::now()
@@ -95,7 +124,7 @@ pub(super) fn fetch(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
             let notified = broker.logs.data_arrived.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (resp, total, errors) = fill(&broker, &r, req.version);
+            let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
             if total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
                 return protocol::encode_response(
                     req.header.correlation_id,
@@ -106,7 +135,7 @@ pub(super) fn fetch(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
                 .map(Some);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let (resp, _, _) = fill(&broker, &r, req.version);
+                let (resp, _, _) = fill(&broker, &r, req.version, &allowed);
                 return protocol::encode_response(
                     req.header.correlation_id,
                     req.api_key,
@@ -119,10 +148,19 @@ pub(super) fn fetch(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
     })))
 }
 
-pub(super) fn list_offsets(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn list_offsets(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: ListOffsetsRequest = decode_body(req)?;
     let mut resp = ListOffsetsResponse::default();
     for t in r.topics {
+        let allowed = broker.authorize(
+            session,
+            Operation::Describe,
+            Resource::Topic(t.name.0.as_str()),
+        );
         let topic = broker.logs.topic(t.name.0.as_str());
         let mut tr = ListOffsetsTopicResponse::default();
         tr.name = t.name.clone();
@@ -135,6 +173,7 @@ pub(super) fn list_offsets(broker: &Arc<Broker>, req: &Request) -> Result<Reply>
                     .and_then(|i| t.partitions.get(i))
             });
             match part {
+                _ if !allowed => pr.error_code = TOPIC_AUTHORIZATION_FAILED,
                 None => pr.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION,
                 Some(part) => {
                     let (offset, ts) = match p.timestamp {
@@ -165,10 +204,19 @@ pub(super) fn list_offsets(broker: &Arc<Broker>, req: &Request) -> Result<Reply>
     respond(req, &resp)
 }
 
-pub(super) fn offset_for_leader_epoch(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn offset_for_leader_epoch(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: OffsetForLeaderEpochRequest = decode_body(req)?;
     let mut resp = OffsetForLeaderEpochResponse::default();
     for t in r.topics {
+        let allowed = broker.authorize(
+            session,
+            Operation::Describe,
+            Resource::Topic(t.topic.0.as_str()),
+        );
         let topic = broker.logs.topic(t.topic.0.as_str());
         let mut tr = OffsetForLeaderTopicResult::default();
         tr.topic = t.topic.clone();
@@ -180,6 +228,7 @@ pub(super) fn offset_for_leader_epoch(broker: &Arc<Broker>, req: &Request) -> Re
                     .ok()
                     .and_then(|i| t.partitions.get(i))
             }) {
+                _ if !allowed => e.error_code = TOPIC_AUTHORIZATION_FAILED,
                 None => e.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION,
                 Some(part) => {
                     if req.version >= 1 {

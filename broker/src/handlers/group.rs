@@ -13,6 +13,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{respond, sb, Reply};
+use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::group::errors::*;
@@ -22,9 +23,25 @@ use crate::protocol::{decode_body, encode_response, Request};
 /// FindCoordinator key type of transactional ids (we have no transaction coordinator).
 const KEY_TYPE_TRANSACTION: i8 = 1;
 
-pub(super) fn find_coordinator(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn find_coordinator(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: FindCoordinatorRequest = decode_body(req)?;
     let mut resp = FindCoordinatorResponse::default();
+    if r.key_type != KEY_TYPE_TRANSACTION
+        && !broker.authorize(
+            session,
+            Operation::Describe,
+            Resource::Group(r.key.as_str()),
+        )
+    {
+        resp.error_code = Resource::Group("").denied_code();
+        resp.node_id = BrokerId(-1);
+        resp.port = -1;
+        return respond(req, &resp);
+    }
     if r.key_type == KEY_TYPE_TRANSACTION {
         resp.error_code = COORDINATOR_NOT_AVAILABLE;
         resp.node_id = BrokerId(-1);
@@ -51,6 +68,12 @@ pub(super) fn join_group(broker: &Arc<Broker>, session: &Session, req: Request) 
         return respond(
             &req,
             &join_response(JoinResult::error(INVALID_GROUP_ID, &member_id), req.version),
+        );
+    }
+    if let Err(code) = broker.check(session, Operation::Read, Resource::Group(&group_id)) {
+        return respond(
+            &req,
+            &join_response(JoinResult::error(code, &member_id), req.version),
         );
     }
     let rx = broker.groups.join(JoinRequest {
@@ -109,12 +132,15 @@ fn join_response(r: JoinResult, version: i16) -> JoinGroupResponse {
     resp
 }
 
-pub(super) fn sync_group(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
+pub(super) fn sync_group(broker: &Arc<Broker>, session: &Session, req: Request) -> Result<Reply> {
     let r: SyncGroupRequest = decode_body(&req)?;
     let group_id = r.group_id.0.to_string();
-    let rx = if group_id.is_empty() {
+    let denied = broker
+        .check(session, Operation::Read, Resource::Group(&group_id))
+        .err();
+    let rx = if group_id.is_empty() || denied.is_some() {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = tx.send(SyncResult::error(INVALID_GROUP_ID));
+        let _ = tx.send(SyncResult::error(denied.unwrap_or(INVALID_GROUP_ID)));
         rx
     } else {
         broker.groups.sync(
@@ -145,11 +171,20 @@ pub(super) fn sync_group(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
     })))
 }
 
-pub(super) fn heartbeat(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn heartbeat(broker: &Arc<Broker>, session: &Session, req: &Request) -> Result<Reply> {
     let r: HeartbeatRequest = decode_body(req)?;
     let mut resp = HeartbeatResponse::default();
+    let denied = broker
+        .check(
+            session,
+            Operation::Read,
+            Resource::Group(r.group_id.0.as_str()),
+        )
+        .err();
     resp.error_code = if r.group_id.0.is_empty() {
         INVALID_GROUP_ID
+    } else if let Some(code) = denied {
+        code
     } else {
         broker.groups.heartbeat(
             r.group_id.0.as_str(),
@@ -161,7 +196,7 @@ pub(super) fn heartbeat(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
     respond(req, &resp)
 }
 
-pub(super) fn leave_group(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn leave_group(broker: &Arc<Broker>, session: &Session, req: &Request) -> Result<Reply> {
     let r: LeaveGroupRequest = decode_body(req)?;
     let members: Vec<(String, Option<String>)> = if req.version >= 3 {
         r.members
@@ -179,6 +214,14 @@ pub(super) fn leave_group(broker: &Arc<Broker>, req: &Request) -> Result<Reply> 
     let mut resp = LeaveGroupResponse::default();
     if r.group_id.0.is_empty() {
         resp.error_code = INVALID_GROUP_ID;
+        return respond(req, &resp);
+    }
+    if let Err(code) = broker.check(
+        session,
+        Operation::Read,
+        Resource::Group(r.group_id.0.as_str()),
+    ) {
+        resp.error_code = code;
         return respond(req, &resp);
     }
     let codes = broker.groups.leave(r.group_id.0.as_str(), &members);

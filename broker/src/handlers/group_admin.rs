@@ -11,7 +11,8 @@ use kafka_protocol::messages::{
 };
 
 use super::{respond, sb, Reply};
-use crate::broker::Broker;
+use crate::auth::{Operation, Resource};
+use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::group::errors::*;
 use crate::protocol::{decode_body, encode_response, Request};
@@ -19,7 +20,7 @@ use crate::protocol::{decode_body, encode_response, Request};
 /// The only group type this coordinator runs (KIP-848 groups are "consumer").
 const GROUP_TYPE: &str = "classic";
 
-pub(super) fn list_groups(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn list_groups(broker: &Arc<Broker>, session: &Session, req: &Request) -> Result<Reply> {
     let r: ListGroupsRequest = decode_body(req)?;
     let mut resp = ListGroupsResponse::default();
     let type_ok = r.types_filter.is_empty()
@@ -31,7 +32,10 @@ pub(super) fn list_groups(broker: &Arc<Broker>, req: &Request) -> Result<Reply> 
             || r.states_filter
                 .iter()
                 .any(|s| s.as_str().eq_ignore_ascii_case(g.state));
-        if !(state_ok && type_ok) {
+        if !(state_ok
+            && type_ok
+            && broker.authorize(session, Operation::Describe, Resource::Group(&g.group_id)))
+        {
             continue;
         }
         let mut l = ListedGroup::default();
@@ -48,12 +52,23 @@ pub(super) fn list_groups(broker: &Arc<Broker>, req: &Request) -> Result<Reply> 
     respond(req, &resp)
 }
 
-pub(super) fn describe_groups(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn describe_groups(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: DescribeGroupsRequest = decode_body(req)?;
     let mut resp = DescribeGroupsResponse::default();
     for id in r.groups {
         let mut d = DescribedGroup::default();
         d.group_id = id.clone();
+        if let Err(code) =
+            broker.check(session, Operation::Describe, Resource::Group(id.0.as_str()))
+        {
+            d.error_code = code;
+            resp.groups.push(d);
+            continue;
+        }
         match broker.groups.describe(id.0.as_str()) {
             None => {
                 d.group_state = sb("Dead");
@@ -89,7 +104,11 @@ pub(super) fn describe_groups(broker: &Arc<Broker>, req: &Request) -> Result<Rep
     respond(req, &resp)
 }
 
-pub(super) fn delete_groups(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
+pub(super) fn delete_groups(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: Request,
+) -> Result<Reply> {
     let r: DeleteGroupsRequest = decode_body(&req)?;
     let started: Vec<_> = r
         .groups_names
@@ -97,6 +116,10 @@ pub(super) fn delete_groups(broker: &Arc<Broker>, req: Request) -> Result<Reply>
         .map(|id| {
             let outcome = if id.0.is_empty() {
                 Err(INVALID_GROUP_ID)
+            } else if let Err(code) =
+                broker.check(session, Operation::Delete, Resource::Group(id.0.as_str()))
+            {
+                Err(code)
             } else {
                 broker.groups.delete(id.0.as_str())
             };

@@ -42,10 +42,8 @@ async fn call<Q: Encodable, R: Decodable>(b: &Arc<Broker>, key: ApiKey, v: i16, 
     let Ok(Parsed::Request(req)) = parse_request(buf.freeze()) else {
         panic!("{key:?} v{v} not accepted");
     };
-    let mut session = Session {
-        peer: "127.0.0.1:5000".parse().expect("addr"),
-        client_id: String::new(),
-    };
+    let mut session = Session::new("127.0.0.1:5000".parse().expect("addr"));
+    session.principal = crate::auth::Principal::User("unit".into());
     let frame = match handle(b, &mut session, req).await.expect("handled") {
         Reply::Now(f) => f,
         Reply::Later(fut) => fut.await.expect("answered").expect("a response"),

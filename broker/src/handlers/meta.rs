@@ -13,11 +13,15 @@ use kafka_protocol::messages::{
 };
 
 use super::{respond, sb, tn, Reply};
-use crate::broker::Broker;
+use crate::auth::{Operation, Resource};
+use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::log::manager::{codes, validate_name};
 use crate::log::Topic;
 use crate::protocol::{self, decode_body, Request, SUPPORTED};
+
+/// TOPIC_AUTHORIZATION_FAILED.
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 
 fn versions_body(error_code: i16) -> ApiVersionsResponse {
     let mut resp = ApiVersionsResponse::default();
@@ -77,7 +81,13 @@ fn error_entry(name: Option<&str>, code: i16) -> MetadataResponseTopic {
 }
 
 /// Metadata: the one broker and the requested (or all) topics.
-pub(super) async fn metadata(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) async fn metadata(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
+    let may_see =
+        |name: &str| broker.authorize(session, Operation::Describe, Resource::Topic(name));
     let r: MetadataRequest = decode_body(req)?;
     let mut resp = MetadataResponse::default();
     let mut b = MetadataResponseBroker::default();
@@ -105,6 +115,7 @@ pub(super) async fn metadata(broker: &Arc<Broker>, req: &Request) -> Result<Repl
                 .logs
                 .topics()
                 .iter()
+                .filter(|t| may_see(&t.name))
                 .map(|t| topic_entry(t, req.version))
                 .collect();
         }
@@ -114,7 +125,8 @@ pub(super) async fn metadata(broker: &Arc<Broker>, req: &Request) -> Result<Repl
                     Some(n) => n.0.to_string(),
                     None => {
                         let id = wanted.topic_id.as_u128();
-                        match broker.logs.topics().into_iter().find(|t| t.id == id) {
+                        let found = broker.logs.topics().into_iter().find(|t| t.id == id);
+                        match found.filter(|t| may_see(&t.name)) {
                             Some(t) => {
                                 resp.topics.push(topic_entry(&t, req.version));
                                 continue;
@@ -128,12 +140,20 @@ pub(super) async fn metadata(broker: &Arc<Broker>, req: &Request) -> Result<Repl
                         }
                     }
                 };
+                if !may_see(&name) {
+                    resp.topics
+                        .push(error_entry(Some(&name), TOPIC_AUTHORIZATION_FAILED));
+                    continue;
+                }
                 let entry = match broker.logs.topic(&name) {
                     Some(t) => topic_entry(&t, req.version),
                     None => {
                         if let Err(e) = validate_name(&name) {
                             error_entry(Some(&name), e.code)
-                        } else if allow_create && !name.starts_with("__") {
+                        } else if allow_create
+                            && !name.starts_with("__")
+                            && broker.authorize(session, Operation::Create, Resource::Topic(&name))
+                        {
                             match broker
                                 .logs
                                 .create_topic(

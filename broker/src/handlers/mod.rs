@@ -12,6 +12,9 @@ mod group_tests;
 mod meta;
 mod offsets;
 mod produce;
+pub mod quotas;
+mod sasl;
+mod users;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,6 +24,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, TopicName};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
+use crate::auth::SaslStage;
 use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::protocol::{self, Request};
@@ -48,27 +52,45 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
             session.client_id = id.to_string();
         }
     }
+    // Mid-exchange, only the rest of the exchange (and ApiVersions) may be sent.
+    if matches!(
+        session.sasl,
+        SaslStage::Chosen(_) | SaslStage::ScramFinal(_)
+    ) && !matches!(req.api_key, ApiKey::SaslAuthenticate | ApiKey::ApiVersions)
+    {
+        return Err(crate::error::Error::Malformed(format!(
+            "{:?} sent in the middle of a SASL exchange",
+            req.api_key
+        )));
+    }
+    let s = &*session;
     match req.api_key {
         ApiKey::ApiVersions => meta::api_versions(&req),
-        ApiKey::Metadata => meta::metadata(broker, &req).await,
-        ApiKey::Produce => produce::produce(broker, &req).await,
-        ApiKey::Fetch => fetch::fetch(broker, req),
-        ApiKey::ListOffsets => fetch::list_offsets(broker, &req),
-        ApiKey::OffsetForLeaderEpoch => fetch::offset_for_leader_epoch(broker, &req),
+        ApiKey::SaslHandshake => sasl::handshake(broker, session, &req),
+        ApiKey::SaslAuthenticate => sasl::authenticate(broker, session, &req).await,
+        ApiKey::AlterUserScramCredentials => users::alter(broker, s, &req).await,
+        ApiKey::DescribeUserScramCredentials => users::describe(broker, s, &req),
+        ApiKey::AlterClientQuotas => quotas::alter(broker, s, &req).await,
+        ApiKey::DescribeClientQuotas => quotas::describe(broker, s, &req),
+        ApiKey::Metadata => meta::metadata(broker, s, &req).await,
+        ApiKey::Produce => produce::produce(broker, s, &req).await,
+        ApiKey::Fetch => fetch::fetch(broker, s, req),
+        ApiKey::ListOffsets => fetch::list_offsets(broker, s, &req),
+        ApiKey::OffsetForLeaderEpoch => fetch::offset_for_leader_epoch(broker, s, &req),
         ApiKey::InitProducerId => admin::init_producer_id(broker, &req).await,
-        ApiKey::CreateTopics => admin::create_topics(broker, &req).await,
-        ApiKey::DeleteTopics => admin::delete_topics(broker, &req).await,
-        ApiKey::DescribeConfigs => admin::describe_configs(broker, &req),
-        ApiKey::FindCoordinator => group::find_coordinator(broker, &req),
+        ApiKey::FindCoordinator => group::find_coordinator(broker, s, &req),
         ApiKey::JoinGroup => group::join_group(broker, session, req),
-        ApiKey::SyncGroup => group::sync_group(broker, req),
-        ApiKey::Heartbeat => group::heartbeat(broker, &req),
-        ApiKey::LeaveGroup => group::leave_group(broker, &req),
-        ApiKey::OffsetCommit => offsets::offset_commit(broker, req),
-        ApiKey::OffsetFetch => offsets::offset_fetch(broker, &req),
-        ApiKey::ListGroups => group_admin::list_groups(broker, &req),
-        ApiKey::DescribeGroups => group_admin::describe_groups(broker, &req),
-        ApiKey::DeleteGroups => group_admin::delete_groups(broker, req),
+        ApiKey::SyncGroup => group::sync_group(broker, s, req),
+        ApiKey::Heartbeat => group::heartbeat(broker, s, &req),
+        ApiKey::LeaveGroup => group::leave_group(broker, s, &req),
+        ApiKey::OffsetCommit => offsets::offset_commit(broker, s, req),
+        ApiKey::OffsetFetch => offsets::offset_fetch(broker, s, &req),
+        ApiKey::ListGroups => group_admin::list_groups(broker, s, &req),
+        ApiKey::DescribeGroups => group_admin::describe_groups(broker, s, &req),
+        ApiKey::DeleteGroups => group_admin::delete_groups(broker, s, req),
+        ApiKey::CreateTopics => admin::create_topics(broker, s, &req).await,
+        ApiKey::DeleteTopics => admin::delete_topics(broker, s, &req).await,
+        ApiKey::DescribeConfigs => admin::describe_configs(broker, s, &req),
         other => Err(crate::error::Error::Malformed(format!(
             "{other:?} is not handled"
         ))),

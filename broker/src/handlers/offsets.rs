@@ -14,15 +14,27 @@ use kafka_protocol::messages::{
 };
 
 use super::{respond, sb, tn, Reply};
-use crate::broker::Broker;
+use crate::auth::{Operation, Resource};
+use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::group::errors::*;
 use crate::group::{Committer, OffsetEntry};
 use crate::log::partition::now_ms;
 use crate::protocol::{decode_body, encode_response, Request};
 
-pub(super) fn offset_commit(broker: &Arc<Broker>, req: Request) -> Result<Reply> {
+pub(super) fn offset_commit(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: Request,
+) -> Result<Reply> {
     let r: OffsetCommitRequest = decode_body(&req)?;
+    let group_denied = broker
+        .check(
+            session,
+            Operation::Read,
+            Resource::Group(r.group_id.0.as_str()),
+        )
+        .err();
     let now = now_ms();
     let max_meta = broker.groups.config.offset_metadata_max_bytes;
     // (topic, partition, error) in request order; error None = to be committed.
@@ -32,7 +44,13 @@ pub(super) fn offset_commit(broker: &Arc<Broker>, req: Request) -> Result<Reply>
         let topic = t.name.0.to_string();
         for p in &t.partitions {
             let metadata = p.committed_metadata.as_ref().map(|m| m.to_string());
-            let error = if broker.logs.partition(&topic, p.partition_index).is_none() {
+            let error = if let Some(code) = group_denied {
+                Some(code)
+            } else if let Err(code) =
+                broker.check(session, Operation::Read, Resource::Topic(&topic))
+            {
+                Some(code)
+            } else if broker.logs.partition(&topic, p.partition_index).is_none() {
                 Some(UNKNOWN_TOPIC_OR_PARTITION)
             } else if metadata.as_ref().is_some_and(|m| m.len() > max_meta) {
                 Some(OFFSET_METADATA_TOO_LARGE)
@@ -102,8 +120,23 @@ pub(super) fn offset_commit(broker: &Arc<Broker>, req: Request) -> Result<Reply>
     })))
 }
 
-pub(super) fn offset_fetch(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+pub(super) fn offset_fetch(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: OffsetFetchRequest = decode_body(req)?;
+    if let Err(code) = broker.check(
+        session,
+        Operation::Describe,
+        Resource::Group(r.group_id.0.as_str()),
+    ) {
+        let mut resp = OffsetFetchResponse::default();
+        if req.version >= 2 {
+            resp.error_code = code;
+        }
+        return respond(req, &resp);
+    }
     let wanted = r.topics.as_ref().map(|topics| {
         topics
             .iter()
@@ -114,7 +147,14 @@ pub(super) fn offset_fetch(broker: &Arc<Broker>, req: &Request) -> Result<Reply>
             })
             .collect::<Vec<_>>()
     });
-    let found = broker.groups.fetch(r.group_id.0.as_str(), wanted);
+    let found: Vec<_> = broker
+        .groups
+        .fetch(r.group_id.0.as_str(), wanted)
+        .into_iter()
+        .filter(|(topic, _, _)| {
+            broker.authorize(session, Operation::Describe, Resource::Topic(topic))
+        })
+        .collect();
     let mut resp = OffsetFetchResponse::default();
     for (topic, partition, entry) in found {
         if resp

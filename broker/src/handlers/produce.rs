@@ -6,12 +6,18 @@ use std::sync::Arc;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
+use std::borrow::Cow;
+
 use super::{sb, Reply};
-use crate::broker::Broker;
-use crate::error::Result;
+use crate::auth::{policy, Operation, Resource, Verdict};
+use crate::broker::{Broker, Session};
+use crate::error::{Error, Result};
 use crate::log::manager::{codes, validate_name};
 use crate::log::Partition;
 use crate::protocol::{self, decode_body, Request};
+
+const CORRUPT_MESSAGE: i16 = 2;
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 
 struct Wait {
     topic: usize,
@@ -24,13 +30,17 @@ struct Wait {
 /// Looks a topic up, creating it when auto-creation is on.
 pub(super) async fn topic_or_create(
     broker: &Arc<Broker>,
+    session: &Session,
     name: &str,
 ) -> Result<Arc<crate::log::Topic>, i16> {
     if let Some(t) = broker.logs.topic(name) {
         return Ok(t);
     }
     validate_name(name).map_err(|e| e.code)?;
-    if !broker.config.auto_create_topics || name.starts_with("__") {
+    if !broker.config.auto_create_topics
+        || name.starts_with("__")
+        || !broker.authorize(session, Operation::Create, Resource::Topic(name))
+    {
         return Err(codes::UNKNOWN_TOPIC_OR_PARTITION);
     }
     match broker
@@ -51,7 +61,38 @@ pub(super) async fn topic_or_create(
     }
 }
 
-pub(super) async fn produce(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
+/// Runs the host's record policy (if any) on one partition's records: the bytes to
+/// append, or the error code and message to answer. Without a policy nothing is decoded.
+type Checked<'a> = (Cow<'a, [u8]>, Vec<policy::PolicyRecord>);
+
+fn apply_policy<'a>(
+    policy: &dyn policy::RecordPolicy,
+    session: &Session,
+    topic: &str,
+    partition: i32,
+    records: &'a [u8],
+) -> Result<Checked<'a>, (i16, Option<String>)> {
+    let (decoded, shapes) =
+        policy::decode(records).map_err(|e| (CORRUPT_MESSAGE, Some(e.to_string())))?;
+    match policy.check(&session.principal, topic, partition, &decoded) {
+        Verdict::Accept => Ok((Cow::Borrowed(records), decoded)),
+        Verdict::Reject { code, message } => {
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic, partition, code, %message, "records rejected by policy");
+            Err((code, Some(message)))
+        }
+        Verdict::Replace(replacement) => match policy::encode(&replacement, &shapes) {
+            Ok(bytes) => Ok((Cow::Owned(bytes.to_vec()), replacement)),
+            Err(Error::Refused { code, message }) => Err((code, Some(message))),
+            Err(e) => Err((CORRUPT_MESSAGE, Some(e.to_string()))),
+        },
+    }
+}
+
+pub(super) async fn produce(
+    broker: &Arc<Broker>,
+    session: &Session,
+    req: &Request,
+) -> Result<Reply> {
     let r: ProduceRequest = decode_body(req)?;
     let version = req.version;
     let relaxed = broker.logs.flusher.relaxed();
@@ -59,7 +100,11 @@ pub(super) async fn produce(broker: &Arc<Broker>, req: &Request) -> Result<Reply
     let mut waits = Vec::new();
     for (ti, td) in r.topic_data.into_iter().enumerate() {
         let name = td.name.0.to_string();
-        let topic = topic_or_create(broker, &name).await;
+        let topic = if broker.authorize(session, Operation::Write, Resource::Topic(&name)) {
+            topic_or_create(broker, session, &name).await
+        } else {
+            Err(TOPIC_AUTHORIZATION_FAILED)
+        };
         let mut tr = TopicProduceResponse::default();
         tr.name = td.name.clone();
         for (pi, pd) in td.partition_data.into_iter().enumerate() {
@@ -76,9 +121,32 @@ pub(super) async fn produce(broker: &Arc<Broker>, req: &Request) -> Result<Reply
             let outcome = log.and_then(|(log, cfg)| {
                 let records = pd.records.as_deref().unwrap_or(&[]);
                 let failures = log.failures();
-                log.append(records, &cfg, relaxed)
-                    .map(|a| (log, a, failures))
-                    .map_err(|rej| (rej.code, Some(rej.message)))
+                let policy = broker
+                    .auth
+                    .policy
+                    .as_deref()
+                    .filter(|p| p.applies_to(&name));
+                let Some(policy) = policy else {
+                    return log
+                        .append(records, &cfg, relaxed)
+                        .map(|a| (log, a, failures))
+                        .map_err(|rej| (rej.code, Some(rej.message)));
+                };
+                // Check, append and fold happen under one lock so the host's state
+                // follows the log exactly (no two batches checked against the same state).
+                let _serial = broker
+                    .auth
+                    .policy_lock
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                let (bytes, written) = apply_policy(policy, session, &name, pd.index, records)?;
+                let appended = log
+                    .append(&bytes, &cfg, relaxed)
+                    .map_err(|rej| (rej.code, Some(rej.message)))?;
+                if !appended.duplicate {
+                    policy.appended(&name, pd.index, appended.base_offset, &written);
+                }
+                Ok((log, appended, failures))
             });
             match outcome {
                 Ok((log, appended, failures)) => {

@@ -17,6 +17,9 @@ use crate::protocol::{self, frame, Parsed};
 
 /// Requests a connection may have in flight before the reader waits for the writer.
 const IN_FLIGHT: usize = 256;
+/// How long a connection whose login failed waits for the client to hang up after the
+/// (possibly delayed) error response, before closing it.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(7);
 
 /// Serves one connection until the client leaves, misbehaves, idles out or shutdown.
 pub async fn serve(
@@ -29,10 +32,7 @@ pub async fn serve(
     let (mut rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel::<Reply>(IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx, peer));
-    let mut session = Session {
-        peer,
-        client_id: String::new(),
-    };
+    let mut session = Session::new(peer);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let limit = broker.config.max_request_bytes;
     let idle = broker.config.idle_timeout();
@@ -76,6 +76,21 @@ pub async fn serve(
                 }
             };
             if tx.send(reply).await.is_err() {
+                break 'conn;
+            }
+            if session.close {
+                tracing::info!(%peer, "closing connection after a failed login");
+                // Some clients (kafka-python) drop data that arrives together with the
+                // FIN, so keep the socket open until the client hangs up, for a while.
+                let linger = async {
+                    let mut sink = [0u8; 512];
+                    while let Ok(n) = rd.read(&mut sink).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(LINGER, linger).await;
                 break 'conn;
             }
         }

@@ -1,0 +1,250 @@
+//! What `bbs-server` installs into the broker: [`BbsPolicy`], the record policy over the
+//! server's own view of the BBS (rebuilt from the log at start, then folded forward with
+//! every accepted batch, under the broker's policy lock so it follows the log exactly), and
+//! [`BbsAuthorizer`], which keeps mailboxes and subscription lists private to their owners
+//! and otherwise defers to the broker's default rules.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use broker::auth::policy::{
+    PolicyRecord, RecordPolicy, Verdict as BrokerVerdict, POLICY_VIOLATION,
+};
+use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource};
+use broker::Broker;
+
+use crate::codec::{self, WireRecord};
+use crate::error::{Error, Result};
+use crate::model::Millis;
+use crate::names::{self, TopicKind};
+use crate::policy::{self, Principal, Verdict};
+use crate::view::{Position, State};
+
+fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+fn to_wire(r: &PolicyRecord) -> WireRecord {
+    WireRecord {
+        key: r.key.as_ref().map(|k| k.to_vec()),
+        value: r.value.as_ref().map(|v| v.to_vec()),
+        headers: r
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_ref().map(|v| v.to_vec())))
+            .collect(),
+    }
+}
+
+fn to_policy(w: WireRecord, timestamp: i64) -> PolicyRecord {
+    PolicyRecord {
+        key: w.key.map(Into::into),
+        value: w.value.map(Into::into),
+        headers: w
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n, v.map(Into::into)))
+            .collect(),
+        timestamp,
+    }
+}
+
+/// The BBS record policy, as installed into the broker.
+#[derive(Default)]
+pub struct BbsPolicy {
+    /// The server's view: what the checks consult and what accepted batches update.
+    state: Mutex<State>,
+}
+
+impl BbsPolicy {
+    /// An empty policy; call [`BbsPolicy::load`] before the broker serves clients.
+    pub fn new() -> Arc<BbsPolicy> {
+        Arc::new(BbsPolicy::default())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rebuilds the view from every BBS topic in the broker's log (post ids, boards,
+    /// users, mailboxes). Returns how many records were folded.
+    pub fn load(&self, broker: &Broker) -> Result<usize> {
+        let mut state = State::new();
+        let mut count = 0;
+        for topic in broker.logs.topics() {
+            if !names::is_bbs_namespace(&topic.name) {
+                continue;
+            }
+            for p in &topic.partitions {
+                let mut offset = p.log_start();
+                let hw = p.high_watermark();
+                while offset < hw {
+                    let bytes = p.read(offset, 1 << 20).map_err(|r| {
+                        Error::Backend(format!("reading {}: {}", topic.name, r.message))
+                    })?;
+                    if bytes.is_empty() {
+                        break;
+                    }
+                    let records = broker::record::decode_records(bytes)
+                        .map_err(|e| Error::Backend(format!("decoding {}: {e}", topic.name)))?;
+                    for rec in records {
+                        offset = rec.offset + 1;
+                        let wire = WireRecord {
+                            key: rec.key.map(|k| k.to_vec()),
+                            value: rec.value.map(|v| v.to_vec()),
+                            headers: rec
+                                .headers
+                                .into_iter()
+                                .map(|(k, v)| (k.to_string(), v.map(|v| v.to_vec())))
+                                .collect(),
+                        };
+                        if let Ok(entry) = codec::decode(&topic.name, &wire) {
+                            state.apply(
+                                Position {
+                                    offset: rec.offset,
+                                    timestamp: rec.timestamp,
+                                },
+                                &entry,
+                            );
+                            count += 1;
+                        }
+                    }
+                }
+            }
+        }
+        *self.lock() = state;
+        Ok(count)
+    }
+
+    /// The largest post id the server has assigned.
+    pub fn max_post_id(&self) -> u64 {
+        self.lock().max_post_id()
+    }
+}
+
+impl RecordPolicy for BbsPolicy {
+    fn applies_to(&self, topic: &str) -> bool {
+        names::is_bbs_namespace(topic)
+    }
+
+    fn check(
+        &self,
+        principal: &BrokerPrincipal,
+        topic: &str,
+        _partition: i32,
+        records: &[PolicyRecord],
+    ) -> BrokerVerdict {
+        let who = match principal {
+            BrokerPrincipal::Anonymous => Principal::Anonymous,
+            BrokerPrincipal::User(u) => Principal::User(u),
+            BrokerPrincipal::Operator => Principal::Server,
+        };
+        let wires: Vec<WireRecord> = records.iter().map(to_wire).collect();
+        let now = now_ms();
+        let state = self.lock();
+        match policy::check(who, topic, &wires, &state, now) {
+            Verdict::Accept => BrokerVerdict::Accept,
+            Verdict::Reject(failure) => BrokerVerdict::Reject {
+                code: POLICY_VIOLATION,
+                message: failure.to_string(),
+            },
+            Verdict::Replace(stamped) => {
+                BrokerVerdict::Replace(stamped.into_iter().map(|w| to_policy(w, now)).collect())
+            }
+        }
+    }
+
+    fn appended(&self, topic: &str, _partition: i32, base_offset: i64, records: &[PolicyRecord]) {
+        let mut state = self.lock();
+        for (i, r) in records.iter().enumerate() {
+            if let Ok(entry) = codec::decode(topic, &to_wire(r)) {
+                state.apply(
+                    Position {
+                        offset: base_offset + i as i64,
+                        timestamp: r.timestamp,
+                    },
+                    &entry,
+                );
+            }
+        }
+    }
+}
+
+/// Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's: only
+/// the owner (or the operator) reads, describes, alters or deletes them; any logged-in
+/// user may write (send) mail, through the record policy. Everything else goes to `inner`.
+pub struct BbsAuthorizer {
+    /// The broker's default rules (reserved names, configured ACLs, defaults).
+    pub inner: Arc<dyn Authorizer>,
+}
+
+impl Authorizer for BbsAuthorizer {
+    fn authorize(
+        &self,
+        principal: &BrokerPrincipal,
+        op: Operation,
+        resource: &Resource<'_>,
+    ) -> bool {
+        if let Resource::Topic(topic) = resource {
+            let owner = match names::classify(topic) {
+                TopicKind::Mail(owner) => Some((owner, true)),
+                TopicKind::Subs(owner) => Some((owner, false)),
+                _ => None,
+            };
+            if let Some((owner, is_mail)) = owner {
+                return match principal {
+                    BrokerPrincipal::Operator => true,
+                    BrokerPrincipal::Anonymous => false,
+                    BrokerPrincipal::User(u) if *u == owner => true,
+                    BrokerPrincipal::User(_) => {
+                        is_mail && matches!(op, Operation::Write | Operation::Create)
+                    }
+                };
+            }
+        }
+        self.inner.authorize(principal, op, resource)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use broker::auth::authorizer::DefaultAuthorizer;
+    use broker::auth::config::AuthConfig;
+
+    #[test]
+    fn private_topics_belong_to_their_owner() {
+        let a = BbsAuthorizer {
+            inner: Arc::new(DefaultAuthorizer::new(&AuthConfig::default())),
+        };
+        let ana = BrokerPrincipal::User("ana".into());
+        let bob = BrokerPrincipal::User("bob".into());
+        let mail = names::mail_topic("ana").expect("topic");
+        let subs = names::subs_topic("ana").expect("topic");
+        assert!(a.authorize(&ana, Operation::Read, &Resource::Topic(&mail)));
+        assert!(!a.authorize(&bob, Operation::Read, &Resource::Topic(&mail)));
+        assert!(!a.authorize(&bob, Operation::Describe, &Resource::Topic(&mail)));
+        assert!(a.authorize(&bob, Operation::Write, &Resource::Topic(&mail)));
+        assert!(!a.authorize(&bob, Operation::Write, &Resource::Topic(&subs)));
+        assert!(!a.authorize(
+            &BrokerPrincipal::Anonymous,
+            Operation::Write,
+            &Resource::Topic(&mail)
+        ));
+        let cjk = names::mail_topic("測試").expect("topic");
+        assert!(a.authorize(
+            &BrokerPrincipal::User("測試".into()),
+            Operation::Read,
+            &Resource::Topic(&cjk)
+        ));
+        assert!(!a.authorize(&ana, Operation::Read, &Resource::Topic(&cjk)));
+        // Boards are public to read.
+        let board = names::board_topic("NP").expect("topic");
+        assert!(a.authorize(
+            &BrokerPrincipal::Anonymous,
+            Operation::Read,
+            &Resource::Topic(&board)
+        ));
+    }
+}

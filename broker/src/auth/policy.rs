@@ -1,0 +1,268 @@
+//! The record policy hook: a host's [`RecordPolicy`] sees the decoded records of each
+//! partition's produce, with the principal, before anything is written, and accepts them,
+//! rejects them with a Kafka error and message, or replaces them (to stamp ids). Replaced
+//! records are re-encoded here, keeping the producer id, epoch and sequences of the
+//! original batches so idempotent producers still line up.
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+
+use super::Principal;
+use crate::error::{Error, Result};
+use crate::record::{self, BatchHeader};
+
+/// POLICY_VIOLATION: the records break the host's rules.
+pub const POLICY_VIOLATION: i16 = 44;
+/// INVALID_RECORD: a record is malformed for the host.
+pub const INVALID_RECORD: i16 = 87;
+
+/// One record as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRecord {
+    /// The key, if any.
+    pub key: Option<Bytes>,
+    /// The value (None for a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers in order; names are UTF-8 (lossily decoded), values raw.
+    pub headers: Vec<(String, Option<Bytes>)>,
+    /// The producer's timestamp (ms).
+    pub timestamp: i64,
+}
+
+impl PolicyRecord {
+    /// The first header called `name`, as UTF-8 when it is.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+}
+
+/// What the policy decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Write the records as sent.
+    Accept,
+    /// Write nothing; answer this code (44 or 87) and message.
+    Reject {
+        /// The Kafka error code.
+        code: i16,
+        /// Shown to clients speaking Produce v8+.
+        message: String,
+    },
+    /// Write these records instead. With an idempotent producer the count must not change.
+    Replace(Vec<PolicyRecord>),
+}
+
+/// A host's check of produced records.
+pub trait RecordPolicy: Send + Sync {
+    /// Decides on the records a `principal` produces to `topic`/`partition`.
+    fn check(
+        &self,
+        principal: &Principal,
+        topic: &str,
+        partition: i32,
+        records: &[PolicyRecord],
+    ) -> Verdict;
+
+    /// Whether records of `topic` need the policy at all; for other topics the broker
+    /// neither decodes records nor serialises appends.
+    fn applies_to(&self, _topic: &str) -> bool {
+        true
+    }
+
+    /// Called after an accepted batch was appended, with the records as written and the
+    /// offset of the first, so a host can fold them into the state its checks rely on.
+    /// Check, append and this call happen under one lock, in log order.
+    fn appended(
+        &self,
+        _topic: &str,
+        _partition: i32,
+        _base_offset: i64,
+        _records: &[PolicyRecord],
+    ) {
+    }
+}
+
+/// One original batch's header and record count, kept to re-encode replacements alike.
+pub type Shape = (BatchHeader, usize);
+
+/// Decodes a produce's record set (one or more v2 batches) for the policy, with each
+/// batch's header and record count.
+pub fn decode(records: &[u8]) -> Result<(Vec<PolicyRecord>, Vec<Shape>)> {
+    let batches = record::split_batches(records)?;
+    let mut out = Vec::new();
+    let mut shapes = Vec::new();
+    for (range, header) in batches {
+        if header.is_control() || header.is_transactional() {
+            return Err(Error::CorruptBatch(
+                "transactional batches are not supported".into(),
+            ));
+        }
+        let recs = record::decode_records(Bytes::copy_from_slice(&records[range]))?;
+        shapes.push((header, recs.len()));
+        out.extend(recs.into_iter().map(|r| {
+            PolicyRecord {
+                key: r.key,
+                value: r.value,
+                headers: r
+                    .headers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                timestamp: r.timestamp,
+            }
+        }));
+    }
+    Ok((out, shapes))
+}
+
+/// Re-encodes replacement records. With the same count as the original, records are cut
+/// into batches of the original sizes, each keeping its producer id, epoch and sequences;
+/// otherwise (only allowed without idempotence) they become one batch.
+pub fn encode(replacement: &[PolicyRecord], shapes: &[Shape]) -> Result<BytesMut> {
+    let original: usize = shapes.iter().map(|(_, n)| n).sum();
+    let idempotent = shapes.iter().any(|(h, _)| h.producer_id >= 0);
+    let groups: Vec<(Option<&BatchHeader>, &[PolicyRecord])> = if replacement.len() == original {
+        let mut at = 0;
+        shapes
+            .iter()
+            .map(|(h, n)| {
+                let g = (Some(h), &replacement[at..at + n]);
+                at += n;
+                g
+            })
+            .collect()
+    } else if idempotent {
+        return Err(Error::Refused {
+            code: POLICY_VIOLATION,
+            message: format!(
+                "policy replaced {original} records with {} in an idempotent produce",
+                replacement.len()
+            ),
+        });
+    } else {
+        vec![(None, replacement)]
+    };
+    let mut out = BytesMut::new();
+    for (header, recs) in groups {
+        if recs.is_empty() {
+            continue;
+        }
+        let (pid, epoch, seq) = header
+            .map(|h| (h.producer_id, h.producer_epoch, h.base_sequence))
+            .unwrap_or((-1, -1, -1));
+        let records: Vec<Record> = recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: pid,
+                producer_epoch: epoch,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                // offset - sequence must stay constant or the encoder splits the batch.
+                sequence: if seq >= 0 {
+                    seq.wrapping_add(i as i32)
+                } else {
+                    i as i32
+                },
+                timestamp: r.timestamp,
+                key: r.key.clone(),
+                value: r.value.clone(),
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            kafka_protocol::protocol::StrBytes::from_string(k.clone()),
+                            v.clone(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut out, &records, &options)
+            .map_err(|e| Error::Encode(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(v: &str, author: &str) -> PolicyRecord {
+        PolicyRecord {
+            key: None,
+            value: Some(Bytes::from(v.to_string())),
+            headers: vec![("author".into(), Some(Bytes::from(author.to_string())))],
+            timestamp: 1000,
+        }
+    }
+
+    fn batch(recs: &[PolicyRecord], pid: i64, seq: i32) -> BytesMut {
+        let shape = BatchHeader {
+            base_offset: 0,
+            size: 0,
+            attributes: 0,
+            last_offset_delta: 0,
+            base_timestamp: 0,
+            max_timestamp: 0,
+            producer_id: pid,
+            producer_epoch: if pid >= 0 { 3 } else { -1 },
+            base_sequence: seq,
+            record_count: 0,
+        };
+        encode(recs, &[(shape, recs.len())]).expect("encode")
+    }
+
+    #[test]
+    fn decode_then_replace_keeps_producer_fields() {
+        let original = vec![rec("a", "alice"), rec("b", "alice")];
+        let bytes = batch(&original, 42, 7);
+        let (decoded, shapes) = decode(&bytes).expect("decode");
+        assert_eq!(decoded, original);
+        assert_eq!(decoded[0].header("author"), Some("alice"));
+        let mut stamped = decoded.clone();
+        for (i, r) in stamped.iter_mut().enumerate() {
+            r.headers
+                .push(("id".into(), Some(Bytes::from(format!("{i}")))));
+        }
+        let out = encode(&stamped, &shapes).expect("re-encode");
+        let (again, shapes2) = decode(&out).expect("decode again");
+        assert_eq!(again, stamped);
+        let h = shapes2[0].0;
+        assert_eq!(
+            (
+                h.producer_id,
+                h.producer_epoch,
+                h.base_sequence,
+                h.last_offset_delta
+            ),
+            (42, 3, 7, 1)
+        );
+        // An idempotent batch may not change its record count.
+        assert!(encode(&stamped[..1], &shapes).is_err());
+    }
+
+    #[test]
+    fn non_idempotent_count_may_change() {
+        let bytes = batch(&[rec("a", "x")], -1, -1);
+        let (_, shapes) = decode(&bytes).expect("decode");
+        let out = encode(&[rec("a", "x"), rec("b", "x")], &shapes).expect("encode");
+        assert_eq!(decode(&out).expect("decode").0.len(), 2);
+        assert!(decode(b"garbage that is not a batch").is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! SaslHandshake and SaslAuthenticate: choosing a mechanism, then SCRAM-SHA-256's two
+//! rounds or PLAIN's one. Success sets the session's principal. Any failure (an exchange
+//! out of order, an unknown mechanism, a huge or malformed token, a wrong password) gets a
+//! Kafka error, is logged, is answered after the per-address delay, and closes the
+//! connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::{
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+
+use super::{respond, sb, Reply};
+use crate::auth::operator::OPERATOR_USER;
+use crate::auth::{plain, scram, Mechanism, Principal, SaslStage};
+use crate::broker::{Broker, Session};
+use crate::error::Result;
+use crate::protocol::{self, decode_body, Request};
+
+/// UNSUPPORTED_SASL_MECHANISM.
+const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+/// ILLEGAL_SASL_STATE.
+const ILLEGAL_SASL_STATE: i16 = 34;
+/// SASL_AUTHENTICATION_FAILED.
+const SASL_AUTHENTICATION_FAILED: i16 = 58;
+/// UNSUPPORTED_VERSION.
+const UNSUPPORTED_VERSION: i16 = 35;
+/// Largest SASL token accepted; real ones are well under 1 KiB.
+pub const MAX_TOKEN: usize = 4096;
+
+pub(super) fn handshake(
+    broker: &Arc<Broker>,
+    session: &mut Session,
+    req: &Request,
+) -> Result<Reply> {
+    let r: SaslHandshakeRequest = decode_body(req)?;
+    let mut resp = SaslHandshakeResponse::default();
+    resp.mechanisms = broker
+        .auth
+        .mechanisms
+        .iter()
+        .map(|m| sb(m.name()))
+        .collect();
+    let wanted = r.mechanism.as_str();
+    if req.version == 0 {
+        resp.error_code = UNSUPPORTED_VERSION;
+        session.close = true;
+        tracing::warn!(peer = %session.peer, "SaslHandshake v0 (raw SASL framing) is not supported");
+    } else if !matches!(session.sasl, SaslStage::Idle) {
+        resp.error_code = ILLEGAL_SASL_STATE;
+        session.close = true;
+        tracing::warn!(peer = %session.peer, "SaslHandshake out of order");
+    } else {
+        match Mechanism::parse(wanted).filter(|m| broker.auth.mechanisms.contains(m)) {
+            Some(m) => session.sasl = SaslStage::Chosen(m),
+            None => {
+                resp.error_code = UNSUPPORTED_SASL_MECHANISM;
+                session.close = true;
+                tracing::warn!(peer = %session.peer, mechanism = %wanted.escape_debug(), "unsupported SASL mechanism");
+            }
+        }
+    }
+    respond(req, &resp)
+}
+
+/// The answer to a SaslAuthenticate.
+fn answer(req: &Request, code: i16, message: Option<String>, bytes: Bytes) -> Result<Bytes> {
+    let mut resp = SaslAuthenticateResponse::default();
+    resp.error_code = code;
+    resp.error_message = message.map(|m| sb(&m));
+    resp.auth_bytes = bytes;
+    protocol::encode_response(req.header.correlation_id, req.api_key, req.version, &resp)
+}
+
+/// Fails the exchange: logs, closes after the reply, and delays it per address.
+fn fail(
+    broker: &Broker,
+    session: &mut Session,
+    req: &Request,
+    code: i16,
+    user: Option<&str>,
+    reason: &str,
+) -> Result<Reply> {
+    session.close = true;
+    session.sasl = SaslStage::Done;
+    let delay = if code == SASL_AUTHENTICATION_FAILED {
+        broker.auth.limiter.login_failed(session.peer.ip())
+    } else {
+        Duration::ZERO
+    };
+    tracing::warn!(peer = %session.peer, user = ?user, reason, delay_ms = delay.as_millis() as u64, "failed login");
+    let message = match code {
+        SASL_AUTHENTICATION_FAILED => format!("Authentication failed: {reason}"),
+        _ => reason.to_string(),
+    };
+    let bytes = answer(req, code, Some(message), Bytes::new())?;
+    if delay.is_zero() {
+        return Ok(Reply::Now(bytes));
+    }
+    Ok(Reply::Later(Box::pin(async move {
+        tokio::time::sleep(delay).await;
+        Ok(Some(bytes))
+    })))
+}
+
+fn succeed(
+    broker: &Broker,
+    session: &mut Session,
+    req: &Request,
+    principal: Principal,
+    bytes: Bytes,
+) -> Result<Reply> {
+    broker.auth.limiter.login_succeeded(session.peer.ip());
+    tracing::info!(peer = %session.peer, %principal, "login");
+    session.principal = principal;
+    session.sasl = SaslStage::Done;
+    Ok(Reply::Now(answer(req, 0, None, bytes)?))
+}
+
+pub(super) async fn authenticate(
+    broker: &Arc<Broker>,
+    session: &mut Session,
+    req: &Request,
+) -> Result<Reply> {
+    let r: SaslAuthenticateRequest = match decode_body(req) {
+        Ok(r) => r,
+        Err(_) => {
+            return fail(
+                broker,
+                session,
+                req,
+                SASL_AUTHENTICATION_FAILED,
+                None,
+                "malformed SaslAuthenticate",
+            )
+        }
+    };
+    let token = r.auth_bytes;
+    if token.len() > MAX_TOKEN {
+        return fail(
+            broker,
+            session,
+            req,
+            SASL_AUTHENTICATION_FAILED,
+            None,
+            "SASL token is too large",
+        );
+    }
+    let blocked = broker.auth.limiter.login_blocked(session.peer.ip());
+    match std::mem::take(&mut session.sasl) {
+        SaslStage::Idle | SaslStage::Done => fail(
+            broker,
+            session,
+            req,
+            ILLEGAL_SASL_STATE,
+            None,
+            "SaslAuthenticate without a SaslHandshake",
+        ),
+        SaslStage::Chosen(_) | SaslStage::ScramFinal(_) if blocked => fail(
+            broker,
+            session,
+            req,
+            SASL_AUTHENTICATION_FAILED,
+            None,
+            "too many failed logins from this address; try again later",
+        ),
+        SaslStage::Chosen(Mechanism::Plain) => {
+            let (user, password) = match plain::parse(&token) {
+                Ok(x) => x,
+                Err(e) => return fail(broker, session, req, SASL_AUTHENTICATION_FAILED, None, &e),
+            };
+            let found = broker.auth.login_keys(&user);
+            let ok = match &found {
+                Some((_, keys)) => {
+                    let keys = keys.clone();
+                    tokio::task::spawn_blocking(move || keys.verify_password(&password))
+                        .await
+                        .unwrap_or(false)
+                }
+                None => false,
+            };
+            match found {
+                Some((principal, _)) if ok => {
+                    succeed(broker, session, req, principal, Bytes::new())
+                }
+                _ => fail(
+                    broker,
+                    session,
+                    req,
+                    SASL_AUTHENTICATION_FAILED,
+                    Some(&user),
+                    "invalid credentials (PLAIN)",
+                ),
+            }
+        }
+        SaslStage::Chosen(Mechanism::ScramSha256) => {
+            let first = match scram::parse_client_first(&token) {
+                Ok(f) => f,
+                Err(e) => {
+                    return fail(broker, session, req, SASL_AUTHENTICATION_FAILED, None, &e.0)
+                }
+            };
+            let keys = broker.auth.login_keys(&first.user).map(|(_, k)| k);
+            let sf = scram::server_first(first, keys, &broker.auth.fake_seed)?;
+            let bytes = answer(req, 0, None, Bytes::from(sf.message.clone()))?;
+            session.sasl = SaslStage::ScramFinal(Box::new(sf));
+            Ok(Reply::Now(bytes))
+        }
+        SaslStage::ScramFinal(sf) => match sf.finish(&token) {
+            Ok(server_final) => {
+                let principal = if sf.user == OPERATOR_USER {
+                    Principal::Operator
+                } else {
+                    Principal::User(sf.user.clone())
+                };
+                succeed(broker, session, req, principal, Bytes::from(server_final))
+            }
+            Err(e) => fail(
+                broker,
+                session,
+                req,
+                SASL_AUTHENTICATION_FAILED,
+                Some(&sf.user),
+                &format!("invalid credentials (SCRAM-SHA-256: {})", e.0),
+            ),
+        },
+    }
+}

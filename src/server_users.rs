@@ -1,0 +1,187 @@
+//! `bbs-server users ...`: the operator's account commands. With the server stopped they
+//! edit the data directory's credential log directly, holding the data directory lock
+//! (the server takes the same lock, so the two never write at once). With the server
+//! running (the lock is taken) they log in to it over the Kafka protocol as the operator,
+//! using the secret the server wrote to `<data>/operator.secret`. Passwords come from
+//! stdin's first line or a prompt on a terminal, never from the command line.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use broker::auth::lock::DirLock;
+use broker::auth::operator::{read_secret, OPERATOR_USER};
+use broker::auth::remote::AccountClient;
+use broker::auth::scram::{ScramKeys, DEFAULT_ITERATIONS};
+use broker::auth::{names, CredentialStore};
+use broker::log::{FlushPolicy, Flusher};
+use clap::Subcommand;
+
+/// What to do to accounts.
+#[derive(Subcommand, Debug)]
+pub enum UsersAction {
+    /// List accounts and whether they are enabled.
+    List,
+    /// Create an account (password from stdin or a prompt).
+    Add {
+        /// The account name.
+        name: String,
+    },
+    /// Stop an account from logging in (keeps its data).
+    Disable {
+        /// The account name.
+        name: String,
+    },
+    /// Let a disabled account log in again.
+    Enable {
+        /// The account name.
+        name: String,
+    },
+    /// Delete an account's credentials.
+    Remove {
+        /// The account name.
+        name: String,
+    },
+    /// Set a new password (from stdin or a prompt).
+    ResetPassword {
+        /// The account name.
+        name: String,
+    },
+}
+
+/// Where the accounts are edited.
+enum Backend {
+    /// The server is stopped: the credential log (the caller holds the directory lock).
+    Local(CredentialStore),
+    /// The server runs: its Kafka listener, logged in as the operator.
+    Remote(AccountClient),
+}
+
+fn read_password(name: &str) -> Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password(format!("New password for {name}: "))?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if p != again {
+            bail!("the passwords differ");
+        }
+        p
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    Ok(password)
+}
+
+async fn open(dir: &Path) -> Result<(Backend, Option<DirLock>)> {
+    match DirLock::acquire(dir) {
+        Ok(lock) => {
+            let store =
+                CredentialStore::open(&dir.join("internal"), Flusher::start(FlushPolicy::Always))
+                    .context("opening the credential log")?;
+            Ok((Backend::Local(store), Some(lock)))
+        }
+        Err(broker::Error::Locked(_)) => {
+            let (secret, addr) = read_secret(dir)
+                .context("the server is running but its operator secret is unreadable")?;
+            let mut client = AccountClient::connect(&addr).await?;
+            client
+                .login_scram(OPERATOR_USER, &secret)
+                .await
+                .context("logging in to the running server as the operator")?;
+            Ok((Backend::Remote(client), None))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs one `users` command against the data directory `dir`.
+pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
+    let (mut backend, _lock) = open(dir).await?;
+    match (&mut backend, action) {
+        (Backend::Local(store), UsersAction::List) => {
+            for (name, a) in store.list() {
+                println!(
+                    "{name}\t{}",
+                    if a.disabled { "disabled" } else { "enabled" }
+                );
+            }
+        }
+        (Backend::Remote(c), UsersAction::List) => {
+            for a in c.list().await? {
+                println!(
+                    "{}\t{}",
+                    a.name,
+                    if a.disabled { "disabled" } else { "enabled" }
+                );
+            }
+        }
+        (b, UsersAction::Add { name }) => {
+            names::validate_name(&name).map_err(anyhow::Error::msg)?;
+            let exists = match b {
+                Backend::Local(s) => s.get(&name).is_some(),
+                Backend::Remote(c) => c.exists(&name).await?,
+            };
+            if exists {
+                bail!("user {name} already exists");
+            }
+            let password = read_password(&name)?;
+            match b {
+                Backend::Local(s) => {
+                    s.create(
+                        &name,
+                        ScramKeys::from_password(password.as_bytes(), DEFAULT_ITERATIONS)?,
+                    )
+                    .await?
+                }
+                Backend::Remote(c) => c.set_password(&name, &password).await?,
+            }
+            println!("added {name}");
+        }
+        (b, UsersAction::ResetPassword { name }) => {
+            let exists = match b {
+                Backend::Local(s) => s.get(&name).is_some(),
+                Backend::Remote(c) => c.exists(&name).await?,
+            };
+            if !exists {
+                bail!("no user {name}");
+            }
+            let password = read_password(&name)?;
+            match b {
+                Backend::Local(s) => {
+                    let keys = ScramKeys::from_password(password.as_bytes(), DEFAULT_ITERATIONS)?;
+                    s.update(&name, |a| a.keys = keys).await?
+                }
+                Backend::Remote(c) => c.set_password(&name, &password).await?,
+            }
+            println!("password of {name} reset");
+        }
+        (b, UsersAction::Disable { name }) => {
+            set_disabled(b, &name, true).await?;
+            println!("disabled {name}");
+        }
+        (b, UsersAction::Enable { name }) => {
+            set_disabled(b, &name, false).await?;
+            println!("enabled {name}");
+        }
+        (b, UsersAction::Remove { name }) => {
+            match b {
+                Backend::Local(s) => s.remove(&name).await?,
+                Backend::Remote(c) => c.remove(&name).await?,
+            }
+            println!("removed {name}");
+        }
+    }
+    Ok(())
+}
+
+async fn set_disabled(b: &mut Backend, name: &str, disabled: bool) -> Result<()> {
+    match b {
+        Backend::Local(s) => s.update(name, |a| a.disabled = disabled).await?,
+        Backend::Remote(c) => c.set_disabled(name, disabled).await?,
+    }
+    Ok(())
+}

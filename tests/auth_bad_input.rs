@@ -1,0 +1,175 @@
+//! Bad SASL input against the real server binary: an unknown mechanism, SASL out of order,
+//! a huge or malformed token, a v0 handshake, other requests mid-exchange. Each gets its
+//! Kafka error code and a closed connection, and the server keeps serving. Failed logins
+//! are slowed down per address and, past the limit, refused even with the right password.
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use broker::auth::remote::AccountClient;
+
+fn frame(key: i16, version: i16, body: &[u8]) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&key.to_be_bytes());
+    m.extend_from_slice(&version.to_be_bytes());
+    m.extend_from_slice(&7i32.to_be_bytes());
+    m.extend_from_slice(&1i16.to_be_bytes());
+    m.push(b'x');
+    m.extend_from_slice(body);
+    let mut out = (m.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(&m);
+    out
+}
+
+fn handshake(mech: &str) -> Vec<u8> {
+    let mut b = (mech.len() as i16).to_be_bytes().to_vec();
+    b.extend_from_slice(mech.as_bytes());
+    frame(17, 1, &b)
+}
+
+fn authenticate(token: &[u8]) -> Vec<u8> {
+    let mut b = (token.len() as i32).to_be_bytes().to_vec();
+    b.extend_from_slice(token);
+    frame(36, 1, &b)
+}
+
+/// Sends frames and returns each response's first error code (after the correlation id),
+/// then whether the server closed the connection.
+fn exchange(addr: &str, frames: &[Vec<u8>]) -> (Vec<i16>, bool) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut codes = Vec::new();
+    for f in frames {
+        if s.write_all(f).is_err() {
+            break;
+        }
+        let mut len = [0u8; 4];
+        if s.read_exact(&mut len).is_err() {
+            return (codes, true);
+        }
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut body).expect("body");
+        codes.push(i16::from_be_bytes([body[4], body[5]]));
+    }
+    // A closed (or closing) connection answers nothing more: send ApiVersions, hang up
+    // our side as real clients do, and see whether a response comes back.
+    let _ = s.write_all(&frame(18, 0, &[]));
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut rest = [0u8; 1];
+    let closed = matches!(s.read(&mut rest), Ok(0) | Err(_));
+    (codes, closed)
+}
+
+const CONFIG: &str = r#"
+[auth]
+login_failure_delay_ms = 150
+max_login_failures = 4
+"#;
+
+#[test]
+fn bad_sasl_input_gets_errors_and_closes() {
+    let s = TestServer::start(&[]);
+    let a = s.addr.as_str();
+    assert_eq!(exchange(a, &[handshake("GSSAPI")]), (vec![33], true));
+    assert_eq!(
+        exchange(a, &[handshake("PLAIN")]),
+        (vec![33], true),
+        "PLAIN is off by default"
+    );
+    assert_eq!(
+        exchange(a, &[authenticate(b"n,,n=a,r=b")]),
+        (vec![34], true)
+    );
+    assert_eq!(
+        exchange(
+            a,
+            &[
+                handshake("SCRAM-SHA-256"),
+                authenticate(&vec![b'A'; 100_000])
+            ]
+        ),
+        (vec![0, 58], true)
+    );
+    assert_eq!(
+        exchange(
+            a,
+            &[handshake("SCRAM-SHA-256"), authenticate(b"\xff\x00garbage")]
+        ),
+        (vec![0, 58], true)
+    );
+    assert_eq!(
+        exchange(a, &[handshake("SCRAM-SHA-256"), handshake("SCRAM-SHA-256")]),
+        (vec![0], true),
+        "a second handshake mid-exchange closes the connection"
+    );
+    let metadata_v1 = frame(3, 1, &(-1i32).to_be_bytes());
+    assert_eq!(
+        exchange(a, &[handshake("SCRAM-SHA-256"), metadata_v1.clone()]),
+        (vec![0], true)
+    );
+    let v0 = {
+        let mut b = 13i16.to_be_bytes().to_vec();
+        b.extend_from_slice(b"SCRAM-SHA-256");
+        frame(17, 0, &b)
+    };
+    assert_eq!(exchange(a, &[v0]), (vec![35], true));
+    // A connection that never starts SASL is served (anonymous), and the server lives.
+    let (codes, closed) = exchange(a, &[metadata_v1]);
+    assert_eq!((codes.len(), closed), (1, false));
+    ok(
+        kcat(&["-b", a, "-L"], None, Duration::from_secs(30)),
+        "kcat -L",
+    );
+    assert!(s.log_text().contains("failed login"));
+}
+
+#[test]
+fn failed_logins_are_slowed_down_then_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, CONFIG).expect("cfg");
+    let s = TestServer::start(&["--config", cfg.to_str().expect("utf8")]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let mut c = AccountClient::connect(&s.addr).await.expect("connect");
+        c.set_password("frank", "right").await.expect("register");
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            let mut c = AccountClient::connect(&s.addr).await.expect("connect");
+            let t = Instant::now();
+            let err = c
+                .login_scram("frank", "wrong")
+                .await
+                .expect_err("wrong password");
+            waits.push(t.elapsed());
+            assert!(
+                matches!(err, broker::Error::Kafka { code: 58, .. }),
+                "{err}"
+            );
+        }
+        assert!(waits[0] >= Duration::from_millis(150), "{waits:?}");
+        assert!(waits[1] >= Duration::from_millis(300), "{waits:?}");
+        assert!(waits[2] >= Duration::from_millis(600), "{waits:?}");
+        let mut c = AccountClient::connect(&s.addr).await.expect("connect");
+        c.login_scram("frank", "right")
+            .await
+            .expect("right password, under the limit");
+        // A success clears the count; four more failures reach the limit.
+        for _ in 0..4 {
+            let mut c = AccountClient::connect(&s.addr).await.expect("connect");
+            assert!(c.login_scram("frank", "wrong").await.is_err());
+        }
+        let mut c = AccountClient::connect(&s.addr).await.expect("connect");
+        let err = c
+            .login_scram("frank", "right")
+            .await
+            .expect_err("blocked address");
+        assert!(err.to_string().contains("too many failed logins"), "{err}");
+    });
+}
