@@ -222,23 +222,23 @@ fn pattern_picks_up_new_topics_and_admin_commits() {
     let client = client(&s);
     let admin = client.admin();
     admin
-        .create_topics(&[NewTopic::new("board.a", 1), NewTopic::new("other", 1)])
+        .create_topics(&[NewTopic::new("chat.a", 1), NewTopic::new("other", 1)])
         .expect("create");
     let mut r = Runner::start(
         &client,
         ConsumerConfig::group("pat")
-            .subscribe_pattern("^board\\.")
+            .subscribe_pattern("^chat\\.")
             .offset_reset(OffsetReset::Earliest),
     );
-    wait_for("board.a assigned", Duration::from_secs(20), || {
+    wait_for("chat.a assigned", Duration::from_secs(20), || {
         r.log.last() == Some(vec![0])
     });
     produce(&client, "other", 5, "o");
     admin
-        .create_topics(&[NewTopic::new("board.b", 1)])
+        .create_topics(&[NewTopic::new("chat.b", 1)])
         .expect("create b");
-    produce(&client, "board.b", 5, "b");
-    wait_for("board.b records", Duration::from_secs(20), || {
+    produce(&client, "chat.b", 5, "b");
+    wait_for("chat.b records", Duration::from_secs(20), || {
         r.seen().len() == 5
     });
     assert!(r.seen().iter().all(|v| v.starts_with('b')));
@@ -252,18 +252,18 @@ fn pattern_picks_up_new_topics_and_admin_commits() {
     r.stop();
 
     // Commit for a user-level group nobody joins ("what has this user read").
-    let tp = TopicPartition::new("board.a", 0);
+    let tp = TopicPartition::new("chat.a", 0);
     admin
         .commit_offsets("bbs-read-ana", &[(tp.clone(), 3)])
         .expect("commit");
     let got = admin
         .fetch_offsets(
             "bbs-read-ana",
-            &[tp.clone(), TopicPartition::new("board.b", 0)],
+            &[tp.clone(), TopicPartition::new("chat.b", 0)],
         )
         .expect("fetch");
     assert_eq!(got[&tp], Some(3));
-    assert_eq!(got[&TopicPartition::new("board.b", 0)], None);
+    assert_eq!(got[&TopicPartition::new("chat.b", 0)], None);
 }
 
 /// The example at the top of `broker::client`'s documentation, run for real.
@@ -273,13 +273,13 @@ fn module_example_runs() {
     Client::connect(ClientConfig::new(&s.addr))
         .expect("connect")
         .admin()
-        .create_topics(&[NewTopic::new("board.general", 1)])
+        .create_topics(&[NewTopic::new("chat.general", 1)])
         .expect("create");
     let run = || -> broker::Result<Vec<String>> {
         let client = Client::connect(ClientConfig::new(&s.addr))?;
         let producer = client.producer(ProducerConfig::default())?; // acks=all, idempotent
         let delivery = producer.send(
-            Record::new("board.general")
+            Record::new("chat.general")
                 .key("42")
                 .value("hi")
                 .header("bbs.kind", "post"),
@@ -292,7 +292,7 @@ fn module_example_runs() {
 
         let mut consumer = client.consumer(
             ConsumerConfig::group("bbs-ana-1")
-                .subscribe_pattern("^board\\.")
+                .subscribe_pattern("^chat\\.")
                 .offset_reset(OffsetReset::Earliest),
         )?;
         let mut seen = Vec::new();

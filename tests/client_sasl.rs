@@ -1,5 +1,6 @@
-//! broker::client SASL against the real server (needs the broker's auth support): SCRAM-SHA-256
-//! and PLAIN logins produce and consume; a wrong password is an `Error::Auth`.
+//! broker::client SASL against the real server: SCRAM-SHA-256 and PLAIN logins produce,
+//! consume in a group and delete topics; a wrong password or unknown user is an
+//! `Error::Auth`.
 mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -72,6 +73,15 @@ fn scram_and_plain_logins() {
             Some("hello".into())
         );
     }
+    // A logged-in user may delete topics.
+    let admin = Client::connect(ClientConfig::new(&s.addr).sasl_scram("ana", "pw-ana"))
+        .expect("login")
+        .admin();
+    admin.delete_topics(&["ana.notes"]).expect("delete");
+    assert!(!admin
+        .list_topics()
+        .expect("list")
+        .contains(&"ana.notes".to_string()));
     for cfg in [
         ClientConfig::new(&s.addr).sasl_scram("ana", "wrong"),
         ClientConfig::new(&s.addr).sasl_plain("ana", "wrong"),

@@ -7,8 +7,8 @@
 //! # fn main() -> broker::Result<()> {
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let admin = client.admin();
-//! admin.create_topics(&[NewTopic::new("board.general", 3)])?;
-//! admin.commit_offsets("bbs-read-ana", &[(TopicPartition::new("board.general", 0), 42)])?;
+//! admin.create_topics(&[NewTopic::new("chat.general", 3)])?;
+//! admin.commit_offsets("bbs-read-ana", &[(TopicPartition::new("chat.general", 0), 42)])?;
 //! # Ok(()) }
 //! ```
 //! (Run for real by `tests/client_roundtrip.rs`.)

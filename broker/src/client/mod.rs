@@ -20,19 +20,20 @@
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let producer = client.producer(ProducerConfig::default())?; // acks=all, idempotent
 //! let delivery = producer.send(
-//!     Record::new("board.general").key("42").value("hi").header("bbs.kind", "post"),
+//!     Record::new("chat.general").key("42").value("hi").header("bbs.kind", "post"),
 //! )?;
 //! let meta = delivery.wait()?; // where it landed
 //! println!("stored at {}/{}@{}", meta.topic, meta.partition, meta.offset);
 //!
 //! let mut consumer =
-//!     client.consumer(ConsumerConfig::group("bbs-ana-1").subscribe_pattern("^board\\."))?;
+//!     client.consumer(ConsumerConfig::group("bbs-ana-1").subscribe_pattern("^chat\\."))?;
 //! for rec in consumer.poll(Duration::from_millis(100))? {
 //!     println!("{}: {}", rec.offset, rec.value_str());
 //! }
 //! # Ok(()) }
 //! ```
-//! The same code runs against the real server in `tests/client_groups.rs`
+//! (On a bbs server, `board.*` topics also need a login and the BBS headers; `chat.*` here
+//! is an ordinary topic.) The same code runs against the real server in `tests/client_groups.rs`
 //! (`module_example_runs`); the pieces are exercised in depth by the other `tests/client_*`.
 
 pub mod admin;

@@ -126,7 +126,7 @@ fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>) {
 /// b.append(1_700_000_000_000, Some(b"42"), Some(b"hi"), &[]);
 /// let batch = b.seal(-1, -1, -1, Compression::Gzip).unwrap();
 /// let mut out = Vec::new();
-/// assert_eq!(decode_batches("board.general", 0, batch, 0, &mut out).unwrap(), 1);
+/// assert_eq!(decode_batches("chat.general", 0, batch, 0, &mut out).unwrap(), 1);
 /// assert_eq!(out[0].value_str(), "hi");
 /// ```
 #[derive(Debug)]

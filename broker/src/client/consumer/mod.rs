@@ -13,7 +13,7 @@
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let mut consumer = client.consumer(
 //!     ConsumerConfig::group("bbs-ana-1")
-//!         .subscribe_pattern("^board\\.")
+//!         .subscribe_pattern("^chat\\.")
 //!         .offset_reset(OffsetReset::Earliest),
 //! )?;
 //! loop {

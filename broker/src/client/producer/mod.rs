@@ -9,7 +9,7 @@
 //! # fn main() -> broker::Result<()> {
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let producer = client.producer(ProducerConfig::default().compression(Compression::Gzip))?;
-//! let handle = producer.send(Record::new("board.general").key("42").value("hi"))?;
+//! let handle = producer.send(Record::new("chat.general").key("42").value("hi"))?;
 //! producer.flush()?;
 //! assert!(handle.wait()?.offset >= 0);
 //! # Ok(()) }
