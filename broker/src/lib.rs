@@ -2,11 +2,13 @@
 //! crash-safe storage. It knows nothing about bulletin boards; hosts install hooks.
 //!
 //! Layout: [`protocol`] (framing and codec glue, no I/O), [`handlers`] (one function per
-//! API), [`log`] (storage), [`server`] (sockets and shutdown), [`auth`] (SASL, accounts, authorizer, record policy),
-//! [`broker`] (shared state).
+//! API), [`log`] (storage), [`server`] (sockets and shutdown), [`auth`] (SASL, accounts,
+//! authorizer, record policy), [`broker`] (shared state), [`client`] (a producer, group
+//! consumer and admin client for any Kafka cluster).
 
 pub mod auth;
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod group;

@@ -1,0 +1,327 @@
+//! The client's view of the cluster: brokers, topics, partitions and their leaders, plus
+//! the pool of connections to brokers by node id.
+//!
+//! Metadata comes from any live broker (falling back to the bootstrap list) and is refreshed
+//! when someone reports a stale view (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION,
+//! LEADER_NOT_AVAILABLE, a lost connection) and periodically. Connections are opened on
+//! demand; a broker that failed is retried with exponential backoff. Nothing here assumes
+//! there is only one broker.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
+
+use super::config::ClientConfig;
+use super::conn::Connection;
+use super::pool::Pool;
+use super::util::{lock, tn};
+use crate::error::{Error, Result};
+
+/// One partition as the last metadata saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    /// Partition index.
+    pub id: i32,
+    /// Node id of the leader, or -1 when there is none.
+    pub leader: i32,
+    /// The leader's epoch (-1 if the broker does not say).
+    pub leader_epoch: i32,
+    /// Partition-level error (LEADER_NOT_AVAILABLE while electing).
+    pub error: i16,
+}
+
+/// One topic as the last metadata saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// Topic-level error code (3 when the topic does not exist).
+    pub error: i16,
+    /// Partitions sorted by index.
+    pub partitions: Vec<PartitionInfo>,
+    /// Whether the broker marks it internal.
+    pub internal: bool,
+}
+
+/// A snapshot of the cluster's metadata.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterView {
+    /// `host:port` of every broker, by node id.
+    pub brokers: HashMap<i32, String>,
+    /// The controller's node id (admin requests go there), or -1.
+    pub controller: i32,
+    /// Known topics by name.
+    pub topics: HashMap<String, TopicInfo>,
+}
+
+impl ClusterView {
+    /// The leader of `topic`/`partition`, if known.
+    pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
+        let t = self.topics.get(topic)?;
+        let p = t.partitions.iter().find(|p| p.id == partition)?;
+        (p.leader >= 0).then_some(p.leader)
+    }
+
+    /// Number of partitions of `topic`, if it exists.
+    pub fn partition_count(&self, topic: &str) -> Option<usize> {
+        let t = self.topics.get(topic)?;
+        (t.error == 0 && !t.partitions.is_empty()).then_some(t.partitions.len())
+    }
+}
+
+/// Which topics the metadata should cover.
+#[derive(Debug, Default)]
+struct Wanted {
+    /// Every topic (pattern subscriptions, admin listings).
+    all: bool,
+    /// Named topics (producers, topic subscriptions).
+    topics: BTreeSet<String>,
+}
+
+/// Shared cluster state: metadata, connections, backoff.
+pub struct Cluster {
+    /// Settings (bootstrap list, timeouts, backoff).
+    pub config: ClientConfig,
+    /// The latest metadata; readers clone the `Arc`.
+    view: RwLock<Arc<ClusterView>>,
+    /// Connections for metadata and admin requests.
+    pool: Pool,
+    /// Serializes refreshes so that a burst of errors causes one Metadata request.
+    refresh_lock: Mutex<Option<Instant>>,
+    /// Set by anyone who saw a sign that the view is stale.
+    stale: AtomicBool,
+    /// Topics the metadata must cover.
+    wanted: Mutex<Wanted>,
+    /// Whether Metadata requests ask the broker to create missing topics (set by producers
+    /// whose configuration allows it).
+    pub auto_create: AtomicBool,
+}
+
+impl Cluster {
+    /// A cluster handle; nothing is contacted yet.
+    pub fn new(config: ClientConfig) -> Self {
+        Cluster {
+            pool: Pool::new(config.clone()),
+            config,
+            view: RwLock::new(Arc::new(ClusterView {
+                controller: -1,
+                ..Default::default()
+            })),
+            refresh_lock: Mutex::new(None),
+            stale: AtomicBool::new(true),
+            wanted: Mutex::new(Wanted::default()),
+            auto_create: AtomicBool::new(false),
+        }
+    }
+
+    /// The current metadata snapshot.
+    pub fn view(&self) -> Arc<ClusterView> {
+        match self.view.read() {
+            Ok(v) => v.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Adds topics the metadata must cover from now on.
+    pub fn want_topics<'a>(&self, topics: impl IntoIterator<Item = &'a str>) {
+        let mut w = lock(&self.wanted);
+        for t in topics {
+            if !w.topics.contains(t) {
+                w.topics.insert(t.to_string());
+                self.stale.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Makes the metadata cover every topic (for pattern subscriptions).
+    pub fn want_all_topics(&self) {
+        lock(&self.wanted).all = true;
+        self.stale.store(true, Ordering::SeqCst);
+    }
+
+    /// Marks the view stale: the next [`Cluster::maybe_refresh`] asks a broker.
+    pub fn invalidate(&self) {
+        self.stale.store(true, Ordering::SeqCst);
+    }
+
+    /// Refreshes if the view is stale or older than `metadata_max_age`, no more often than
+    /// the refresh backoff allows. Errors are returned but leave the old view in place.
+    pub fn maybe_refresh(&self) -> Result<()> {
+        let last = *lock(&self.refresh_lock);
+        let due = match last {
+            None => true,
+            Some(at) => {
+                let age = at.elapsed();
+                (self.stale.load(Ordering::SeqCst) && age >= self.config.metadata_refresh_backoff)
+                    || age >= self.config.metadata_max_age
+            }
+        };
+        if due {
+            self.refresh()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Asks a broker for metadata now and installs the answer.
+    pub fn refresh(&self) -> Result<()> {
+        let mut guard = lock(&self.refresh_lock);
+        let (all, topics) = {
+            let w = lock(&self.wanted);
+            (w.all, w.topics.iter().cloned().collect::<Vec<_>>())
+        };
+        let mut req = MetadataRequest::default();
+        req.topics = if all {
+            None
+        } else {
+            Some(
+                topics
+                    .iter()
+                    .map(|t| {
+                        let mut rt = MetadataRequestTopic::default();
+                        rt.name = Some(tn(t));
+                        rt
+                    })
+                    .collect(),
+            )
+        };
+        self.stale.store(false, Ordering::SeqCst);
+        *guard = Some(Instant::now());
+        let result = self.with_any_conn(|conn| {
+            let version = conn.version(ApiKey::Metadata)?;
+            req.allow_auto_topic_creation = version < 4 || self.auto_create.load(Ordering::SeqCst);
+            let resp: MetadataResponse = conn.call(ApiKey::Metadata, version, &req)?;
+            Ok(resp)
+        });
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.stale.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let new = merge(&self.view(), resp, all);
+        tracing::debug!(
+            brokers = new.brokers.len(),
+            topics = new.topics.len(),
+            "metadata refreshed"
+        );
+        match self.view.write() {
+            Ok(mut v) => *v = Arc::new(new),
+            Err(p) => *p.into_inner() = Arc::new(new),
+        }
+        drop(guard);
+        Ok(())
+    }
+
+    /// Runs `f` on some live connection: a pooled one, else a known broker, else a
+    /// bootstrap address. Tries the next candidate when `f` fails with a connection error.
+    pub fn with_any_conn<T>(&self, mut f: impl FnMut(&Connection) -> Result<T>) -> Result<T> {
+        let mut candidates: Vec<(i32, String)> = Vec::new();
+        let pooled = self.pool.alive();
+        let mut last_err = None;
+        for c in pooled {
+            match f(&c) {
+                Err(e @ (Error::Connection { .. } | Error::Timeout(_))) => last_err = Some(e),
+                other => return other,
+            }
+        }
+        let view = self.view();
+        let mut ids: Vec<_> = view.brokers.iter().collect();
+        ids.sort();
+        candidates.extend(ids.into_iter().map(|(id, a)| (*id, a.clone())));
+        candidates.extend(self.config.bootstrap.iter().map(|a| (-1, a.clone())));
+        for (id, addr) in candidates {
+            let conn = match self.connect(id, &addr) {
+                Ok(c) => c,
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            match f(&conn) {
+                Err(e @ (Error::Connection { .. } | Error::Timeout(_))) => last_err = Some(e),
+                other => return other,
+            }
+        }
+        Err(last_err.unwrap_or_else(|| Error::Connection {
+            addr: self.config.bootstrap.join(","),
+            reason: "no broker reachable".into(),
+        }))
+    }
+
+    /// A live connection to node `id` from the cluster's own pool.
+    pub fn conn(&self, id: i32) -> Result<Arc<Connection>> {
+        self.conn_in(&self.pool, id)
+    }
+
+    /// A live connection to node `id` from `pool` (a producer's or consumer's own).
+    pub fn conn_in(&self, pool: &Pool, id: i32) -> Result<Arc<Connection>> {
+        let addr = self.view().brokers.get(&id).cloned().ok_or_else(|| {
+            self.invalidate();
+            Error::Connection {
+                addr: format!("node {id}"),
+                reason: "broker not in metadata".into(),
+            }
+        })?;
+        pool.get(id, &addr).inspect_err(|_| self.invalidate())
+    }
+
+    /// Opens (or reuses) a connection in the cluster's pool.
+    fn connect(&self, id: i32, addr: &str) -> Result<Arc<Connection>> {
+        self.pool.get(id, addr).inspect_err(|_| self.invalidate())
+    }
+
+    /// The cluster's own pool (metadata and admin requests).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Closes the cluster's own connections.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+}
+
+/// Installs a Metadata response on top of the previous view.
+fn merge(old: &ClusterView, resp: MetadataResponse, all: bool) -> ClusterView {
+    let brokers = resp
+        .brokers
+        .iter()
+        .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+        .collect();
+    let mut topics = if all {
+        HashMap::new()
+    } else {
+        old.topics.clone()
+    };
+    for t in resp.topics {
+        let Some(name) = t.name else { continue };
+        let mut partitions: Vec<PartitionInfo> = t
+            .partitions
+            .iter()
+            .map(|p| PartitionInfo {
+                id: p.partition_index,
+                leader: p.leader_id.0,
+                leader_epoch: p.leader_epoch,
+                error: p.error_code,
+            })
+            .collect();
+        partitions.sort_by_key(|p| p.id);
+        topics.insert(
+            name.0.to_string(),
+            TopicInfo {
+                error: t.error_code,
+                partitions,
+                internal: t.is_internal,
+            },
+        );
+    }
+    ClusterView {
+        brokers,
+        controller: resp.controller_id.0,
+        topics,
+    }
+}

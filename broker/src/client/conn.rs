@@ -1,0 +1,472 @@
+//! One TCP connection to one broker: request framing, correlation ids and pipelining.
+//!
+//! Requests are written by the calling thread under a lock (one `write_all` per frame); a
+//! reader thread per connection reads response frames and hands each to whoever waits for
+//! its correlation id: a blocked caller ([`Connection::call`]) or a callback
+//! ([`Connection::send`], used by the producer and the fetcher to keep many requests in
+//! flight). When the socket fails, every waiter gets an [`Error::Connection`] and the
+//! connection is dead for good; the pool in `cluster` opens a new one. Opening a connection
+//! negotiates versions (ApiVersions) and authenticates (SASL) before anyone can use it.
+
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+use super::config::ClientConfig;
+use super::versions::Versions;
+use crate::error::{Error, Result};
+
+/// Called on the connection's reader thread with a response body (header removed).
+pub type Callback = Box<dyn FnOnce(Result<Bytes>) + Send>;
+
+/// Who gets a response.
+enum ReplyTo {
+    /// A caller blocked in [`Connection::call`].
+    Channel(mpsc::SyncSender<Result<Bytes>>),
+    /// A callback run on the reader thread.
+    Callback(Callback),
+}
+
+impl ReplyTo {
+    fn deliver(self, result: Result<Bytes>) {
+        match self {
+            ReplyTo::Channel(tx) => {
+                let _ = tx.send(result);
+            }
+            ReplyTo::Callback(cb) => cb(result),
+        }
+    }
+}
+
+/// A request waiting for its response.
+struct Waiter {
+    /// Needed to read the response header (its version depends on the request's).
+    api: ApiKey,
+    /// The request's version.
+    version: i16,
+    /// Where the body goes.
+    reply: ReplyTo,
+}
+
+/// State shared by the connection handle and its reader thread.
+struct Shared {
+    /// `host:port`, for errors and logs.
+    addr: String,
+    /// Requests sent and not yet answered, by correlation id.
+    pending: Mutex<HashMap<i32, Waiter>>,
+    /// Set once the socket failed or was closed; the reason is in `failure`.
+    dead: AtomicBool,
+    /// Why the connection died.
+    failure: Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// Marks the connection dead and fails every waiter.
+    fn fail(&self, reason: String) {
+        if let Ok(mut f) = self.failure.lock() {
+            f.get_or_insert(reason.clone());
+        }
+        self.dead.store(true, Ordering::SeqCst);
+        let waiters: Vec<Waiter> = match self.pending.lock() {
+            Ok(mut p) => p.drain().map(|(_, w)| w).collect(),
+            Err(_) => Vec::new(),
+        };
+        for w in waiters {
+            w.reply.deliver(Err(Error::Connection {
+                addr: self.addr.clone(),
+                reason: reason.clone(),
+            }));
+        }
+    }
+
+    fn error(&self) -> Error {
+        let reason = self
+            .failure
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+            .unwrap_or_else(|| "connection closed".into());
+        Error::Connection {
+            addr: self.addr.clone(),
+            reason,
+        }
+    }
+}
+
+/// The writing half: the socket and the next correlation id.
+struct Writer {
+    /// The socket (a clone of the reader's).
+    stream: TcpStream,
+    /// Reused encode buffer.
+    buf: BytesMut,
+}
+
+/// A live, authenticated connection to one broker.
+pub struct Connection {
+    /// Shared with the reader thread.
+    shared: Arc<Shared>,
+    /// Serializes writes so that frames never interleave.
+    writer: Mutex<Writer>,
+    /// Next correlation id.
+    next_id: AtomicI32,
+    /// What the broker speaks; set once by the handshake.
+    versions: OnceLock<Versions>,
+    /// The broker's node id (-1 for a bootstrap address).
+    node_id: i32,
+    /// Client id sent in every request header.
+    client_id: StrBytes,
+    /// How long [`Connection::call`] waits for a response.
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.shared.addr)
+            .field("node_id", &self.node_id)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connects to `addr`, negotiates API versions and authenticates as configured.
+    pub fn open(addr: &str, node_id: i32, config: &ClientConfig) -> Result<Arc<Connection>> {
+        let conn_err = |reason: String| Error::Connection {
+            addr: addr.to_string(),
+            reason,
+        };
+        let addrs: Vec<_> = addr
+            .to_socket_addrs()
+            .map_err(|e| conn_err(format!("cannot resolve: {e}")))?
+            .collect();
+        let mut last = conn_err("no address".into());
+        let mut stream = None;
+        for a in addrs {
+            match TcpStream::connect_timeout(&a, config.connect_timeout) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = conn_err(e.to_string()),
+            }
+        }
+        let stream = stream.ok_or(last)?;
+        let _ = stream.set_nodelay(true);
+        let read_half = stream
+            .try_clone()
+            .map_err(|e| conn_err(format!("clone socket: {e}")))?;
+        let shared = Arc::new(Shared {
+            addr: addr.to_string(),
+            pending: Mutex::new(HashMap::new()),
+            dead: AtomicBool::new(false),
+            failure: Mutex::new(None),
+        });
+        let reader_shared = shared.clone();
+        let max_frame = config.max_response_size;
+        std::thread::Builder::new()
+            .name(format!("kafka-conn-{addr}"))
+            .spawn(move || read_loop(read_half, reader_shared, max_frame))
+            .map_err(|e| conn_err(format!("spawn reader: {e}")))?;
+        let conn = Arc::new(Connection {
+            shared,
+            writer: Mutex::new(Writer {
+                stream,
+                buf: BytesMut::with_capacity(1024),
+            }),
+            next_id: AtomicI32::new(1),
+            versions: OnceLock::new(),
+            node_id,
+            client_id: StrBytes::from_string(config.client_id.clone()),
+            timeout: config.request_timeout,
+        });
+        let versions = conn.api_versions()?;
+        let _ = conn.versions.set(versions);
+        if let Some(sasl) = &config.sasl {
+            super::sasl::authenticate(&conn, sasl)?;
+        }
+        tracing::debug!(%addr, node_id, "connected");
+        Ok(conn)
+    }
+
+    /// Asks the broker which versions it speaks (ApiVersions v3, falling back to v0 when
+    /// the broker answers UNSUPPORTED_VERSION with a v0 body).
+    fn api_versions(&self) -> Result<Versions> {
+        let mut req = ApiVersionsRequest::default();
+        req.client_software_name = StrBytes::from_static_str("bbs-broker-client");
+        req.client_software_version = StrBytes::from_static_str(env!("CARGO_PKG_VERSION"));
+        let body = self.call_raw(ApiKey::ApiVersions, 3, &req, self.timeout)?;
+        let code = if body.len() >= 2 {
+            i16::from_be_bytes([body[0], body[1]])
+        } else {
+            -1
+        };
+        let version = if code == 0 { 3 } else { 0 };
+        let resp: ApiVersionsResponse = self.decode(ApiKey::ApiVersions, version, body)?;
+        if resp.error_code != 0 && resp.api_keys.is_empty() {
+            return Err(Error::kafka(resp.error_code, Some("ApiVersions".into())));
+        }
+        Ok(Versions::from_ranges(
+            resp.api_keys
+                .iter()
+                .map(|k| (k.api_key, k.min_version, k.max_version)),
+        ))
+    }
+
+    /// `host:port` of the broker.
+    pub fn addr(&self) -> &str {
+        &self.shared.addr
+    }
+
+    /// The broker's node id (-1 for a bootstrap connection).
+    pub fn node_id(&self) -> i32 {
+        self.node_id
+    }
+
+    /// False once the socket failed or was closed.
+    pub fn is_alive(&self) -> bool {
+        !self.shared.dead.load(Ordering::SeqCst)
+    }
+
+    /// The version of `api` to use with this broker.
+    pub fn version(&self, api: ApiKey) -> Result<i16> {
+        match self.versions.get() {
+            Some(v) => v.pick(api),
+            None => Err(Error::Unsupported {
+                api: format!("{api:?}"),
+                detail: "versions not negotiated yet".into(),
+            }),
+        }
+    }
+
+    /// True when the broker advertised `api`.
+    pub fn supports(&self, api: ApiKey) -> bool {
+        self.versions.get().is_some_and(|v| v.has(api))
+    }
+
+    /// Sends `req` at the negotiated version and waits for the decoded response.
+    pub fn request<Req: Encodable, Resp: Decodable>(
+        &self,
+        api: ApiKey,
+        req: &Req,
+    ) -> Result<(i16, Resp)> {
+        let version = self.version(api)?;
+        let resp = self.call(api, version, req)?;
+        Ok((version, resp))
+    }
+
+    /// Sends `req` at `version` and waits for the decoded response.
+    pub fn call<Req: Encodable, Resp: Decodable>(
+        &self,
+        api: ApiKey,
+        version: i16,
+        req: &Req,
+    ) -> Result<Resp> {
+        let body = self.call_raw(api, version, req, self.timeout)?;
+        self.decode(api, version, body)
+    }
+
+    /// Like [`Connection::call`] with a longer wait (requests the broker holds on purpose,
+    /// such as JoinGroup).
+    pub fn call_timeout<Req: Encodable, Resp: Decodable>(
+        &self,
+        api: ApiKey,
+        version: i16,
+        req: &Req,
+        extra: Duration,
+    ) -> Result<Resp> {
+        let body = self.call_raw(api, version, req, self.timeout + extra)?;
+        self.decode(api, version, body)
+    }
+
+    /// Sends and waits for the response body, undecoded.
+    fn call_raw<Req: Encodable>(
+        &self,
+        api: ApiKey,
+        version: i16,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Bytes> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let id = self.write(api, version, req, Some(ReplyTo::Channel(tx)))?;
+        match rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(_) => {
+                if let Ok(mut p) = self.shared.pending.lock() {
+                    p.remove(&id);
+                }
+                Err(Error::Timeout(format!(
+                    "{api:?} to {} after {timeout:?}",
+                    self.shared.addr
+                )))
+            }
+        }
+    }
+
+    /// Sends `req` at `version`; `callback` gets the response body (or the failure) on the
+    /// reader thread. Returns an error (and drops the callback) if the send itself fails.
+    pub fn send<Req: Encodable>(
+        &self,
+        api: ApiKey,
+        version: i16,
+        req: &Req,
+        callback: Callback,
+    ) -> Result<()> {
+        self.write(api, version, req, Some(ReplyTo::Callback(callback)))
+            .map(|_| ())
+    }
+
+    /// Sends a request that gets no response (Produce with acks=0).
+    pub fn send_oneway<Req: Encodable>(&self, api: ApiKey, version: i16, req: &Req) -> Result<()> {
+        self.write(api, version, req, None).map(|_| ())
+    }
+
+    /// Decodes a response body, turning decode failures into [`Error::BadResponse`].
+    pub fn decode<Resp: Decodable>(&self, api: ApiKey, version: i16, body: Bytes) -> Result<Resp> {
+        decode_body(&self.shared.addr, api, version, body)
+    }
+
+    /// Encodes and writes one request frame, registering its waiter first.
+    fn write<Req: Encodable>(
+        &self,
+        api: ApiKey,
+        version: i16,
+        req: &Req,
+        reply: Option<ReplyTo>,
+    ) -> Result<i32> {
+        if !self.is_alive() {
+            return Err(self.shared.error());
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        let mut header = RequestHeader::default();
+        header.request_api_key = api as i16;
+        header.request_api_version = version;
+        header.correlation_id = id;
+        header.client_id = Some(self.client_id.clone());
+        let mut w = self.writer.lock().map_err(|_| self.shared.error())?;
+        let w = &mut *w;
+        w.buf.clear();
+        w.buf.extend_from_slice(&[0, 0, 0, 0]);
+        let encoded = header
+            .encode(&mut w.buf, api.request_header_version(version))
+            .and_then(|_| req.encode(&mut w.buf, version));
+        if let Err(e) = encoded {
+            return Err(Error::Encode(format!("{api:?} v{version}: {e}")));
+        }
+        let len = (w.buf.len() - 4) as u32;
+        w.buf[..4].copy_from_slice(&len.to_be_bytes());
+        if let Some(reply) = reply {
+            if let Ok(mut p) = self.shared.pending.lock() {
+                p.insert(
+                    id,
+                    Waiter {
+                        api,
+                        version,
+                        reply,
+                    },
+                );
+            }
+        }
+        if let Err(e) = w.stream.write_all(&w.buf) {
+            let _ = w.stream.shutdown(Shutdown::Both);
+            self.shared.fail(format!("write failed: {e}"));
+            return Err(self.shared.error());
+        }
+        // Don't keep a huge buffer around after one big produce request.
+        if w.buf.capacity() > 4 << 20 {
+            w.buf = BytesMut::with_capacity(1024);
+        }
+        Ok(id)
+    }
+
+    /// Closes the socket; waiters get a connection error.
+    pub fn close(&self) {
+        if let Ok(w) = self.writer.lock() {
+            let _ = w.stream.shutdown(Shutdown::Both);
+        }
+        self.shared.fail("closed by the client".into());
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Ok(w) = self.writer.lock() {
+            let _ = w.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Decodes a response body, turning decode failures (and decoder panics) into
+/// [`Error::BadResponse`].
+pub fn decode_body<Resp: Decodable>(
+    addr: &str,
+    api: ApiKey,
+    version: i16,
+    mut body: Bytes,
+) -> Result<Resp> {
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Resp::decode(&mut body, version)
+    }));
+    match decoded {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(Error::BadResponse {
+            addr: addr.to_string(),
+            reason: format!("{api:?} v{version}: {e}"),
+        }),
+        Err(_) => Err(Error::BadResponse {
+            addr: addr.to_string(),
+            reason: format!("{api:?} v{version}: decoder panicked"),
+        }),
+    }
+}
+
+/// Reads response frames until the socket fails, routing each to its waiter.
+fn read_loop(stream: TcpStream, shared: Arc<Shared>, max_frame: usize) {
+    let mut reader = BufReader::with_capacity(256 * 1024, stream);
+    let reason = loop {
+        let mut len = [0u8; 4];
+        if let Err(e) = reader.read_exact(&mut len) {
+            break format!("read failed: {e}");
+        }
+        let len = i32::from_be_bytes(len);
+        if len < 4 || len as usize > max_frame {
+            break format!("bad response frame length {len}");
+        }
+        let mut frame = BytesMut::zeroed(len as usize);
+        if let Err(e) = reader.read_exact(&mut frame) {
+            break format!("read failed: {e}");
+        }
+        let mut frame = frame.freeze();
+        let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        let waiter = match shared.pending.lock() {
+            Ok(mut p) => p.remove(&id),
+            Err(_) => break "lock poisoned".into(),
+        };
+        let Some(waiter) = waiter else {
+            tracing::debug!(addr = %shared.addr, id, "response for an abandoned request");
+            continue;
+        };
+        let hv = waiter.api.response_header_version(waiter.version);
+        match ResponseHeader::decode(&mut frame, hv) {
+            Ok(_) => waiter.reply.deliver(Ok(frame)),
+            Err(e) => {
+                let err = Error::BadResponse {
+                    addr: shared.addr.clone(),
+                    reason: format!("{:?} response header: {e}", waiter.api),
+                };
+                waiter.reply.deliver(Err(err));
+                break "undecodable response header".into();
+            }
+        }
+    };
+    tracing::debug!(addr = %shared.addr, %reason, "connection closed");
+    shared.fail(reason);
+}

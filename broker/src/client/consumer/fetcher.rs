@@ -1,0 +1,172 @@
+//! Fetching: builds one Fetch request per leader for the partitions that are ready, sends it
+//! without waiting, and decodes the response on the connection's reader thread (so records
+//! are parsed while the application handles the previous poll). Finished fetches arrive on a
+//! channel the consumer drains in `poll`.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
+
+use super::TopicPartition;
+use crate::client::conn::{decode_body, Connection};
+use crate::client::records::{decode_batches, ConsumerRecord};
+use crate::client::util::tn;
+use crate::error::{Error, Result};
+
+/// Fetch sizes and waits.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// Longest time the broker may hold a fetch waiting for data.
+    pub max_wait_ms: i32,
+    /// Bytes the broker should gather before answering early.
+    pub min_bytes: i32,
+    /// Largest response.
+    pub max_bytes: i32,
+    /// Largest share of one partition in a response.
+    pub partition_max_bytes: i32,
+}
+
+/// One partition's part of a finished fetch.
+#[derive(Debug)]
+pub struct PartitionFetch {
+    /// Which partition.
+    pub tp: TopicPartition,
+    /// The offset that was requested (to drop answers made stale by a seek).
+    pub requested: i64,
+    /// Kafka error code for the partition.
+    pub error: i16,
+    /// High watermark.
+    pub high_watermark: i64,
+    /// Records at or after `requested`.
+    pub records: Vec<ConsumerRecord>,
+    /// Where to fetch next.
+    pub next_offset: i64,
+    /// A decode failure (corrupt batch), if any.
+    pub decode_error: Option<String>,
+}
+
+/// A finished (or failed) fetch from one broker.
+#[derive(Debug)]
+pub struct FetchDone {
+    /// The leader it went to.
+    pub leader: i32,
+    /// The partitions and offsets it asked for.
+    pub asked: Vec<(TopicPartition, i64)>,
+    /// Partition results, or why the whole request failed.
+    pub result: Result<Vec<PartitionFetch>>,
+}
+
+/// Sends a Fetch for `parts` to `conn`; the outcome goes to `tx`.
+pub fn send_fetch(
+    conn: &Arc<Connection>,
+    leader: i32,
+    parts: Vec<(TopicPartition, i64)>,
+    config: &FetchConfig,
+    tx: mpsc::Sender<FetchDone>,
+) {
+    let version = match conn.version(ApiKey::Fetch) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = tx.send(FetchDone {
+                leader,
+                asked: parts,
+                result: Err(e),
+            });
+            return;
+        }
+    };
+    let mut by_topic: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+    for (tp, offset) in &parts {
+        let mut p = FetchPartition::default();
+        p.partition = tp.partition;
+        p.fetch_offset = *offset;
+        p.partition_max_bytes = config.partition_max_bytes;
+        by_topic.entry(tp.topic.as_str()).or_default().push(p);
+    }
+    let mut req = FetchRequest::default();
+    req.replica_id = BrokerId(-1);
+    req.max_wait_ms = config.max_wait_ms;
+    req.min_bytes = config.min_bytes;
+    req.max_bytes = config.max_bytes;
+    req.topics = by_topic
+        .into_iter()
+        .map(|(t, ps)| {
+            let mut ft = FetchTopic::default();
+            ft.topic = tn(t);
+            ft.partitions = ps;
+            ft
+        })
+        .collect();
+    let addr = conn.addr().to_string();
+    let asked = parts.clone();
+    let cb_tx = tx.clone();
+    let sent = conn.send(
+        ApiKey::Fetch,
+        version,
+        &req,
+        Box::new(move |res| {
+            let result = res.and_then(|body| parse(&addr, version, body, &asked));
+            let _ = cb_tx.send(FetchDone {
+                leader,
+                asked,
+                result,
+            });
+        }),
+    );
+    if let Err(e) = sent {
+        // The callback may already have reported the failure; a second report is harmless.
+        let _ = tx.send(FetchDone {
+            leader,
+            asked: parts,
+            result: Err(e),
+        });
+    }
+}
+
+/// Decodes a Fetch response into per-partition results.
+fn parse(
+    addr: &str,
+    version: i16,
+    body: Bytes,
+    asked: &[(TopicPartition, i64)],
+) -> Result<Vec<PartitionFetch>> {
+    let resp: FetchResponse = decode_body(addr, ApiKey::Fetch, version, body)?;
+    if resp.error_code != 0 {
+        return Err(Error::kafka(resp.error_code, Some("fetch".into())));
+    }
+    let mut out = Vec::new();
+    for t in resp.responses {
+        let topic = t.topic.0.to_string();
+        for p in t.partitions {
+            let tp = TopicPartition::new(&topic, p.partition_index);
+            let Some(requested) = asked.iter().find(|(a, _)| *a == tp).map(|(_, o)| *o) else {
+                continue;
+            };
+            let mut records = Vec::new();
+            let mut next_offset = requested;
+            let mut decode_error = None;
+            if p.error_code == 0 {
+                if let Some(data) = p.records {
+                    match decode_batches(&topic, p.partition_index, data, requested, &mut records) {
+                        Ok(n) => next_offset = n.max(requested),
+                        Err(e) => decode_error = Some(e.to_string()),
+                    }
+                }
+            }
+            out.push(PartitionFetch {
+                tp,
+                requested,
+                error: p.error_code,
+                high_watermark: p.high_watermark,
+                records,
+                next_offset,
+                decode_error,
+            });
+        }
+    }
+    Ok(out)
+}

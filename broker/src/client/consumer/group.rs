@@ -1,0 +1,443 @@
+//! Membership in a classic consumer group: find the coordinator, JoinGroup (answering
+//! MEMBER_ID_REQUIRED), compute the assignment when we are the leader, SyncGroup, keep the
+//! membership alive with a heartbeat thread, and LeaveGroup on close. The consumer drives
+//! rebalances from `poll`; the heartbeat thread only reports that one is needed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::leave_group_request::MemberIdentity;
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use kafka_protocol::messages::{
+    ApiKey, GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
+    LeaveGroupRequest, LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
+};
+
+use super::assignor::Assignor;
+use super::offsets::{self, is_coordinator_error};
+use super::protocol;
+use super::TopicPartition;
+use crate::client::cluster::Cluster;
+use crate::client::conn::Connection;
+use crate::client::pool::Pool;
+use crate::client::util::{lock, sb};
+use crate::error::{Error, Result};
+
+/// Timing and strategy settings of a group member.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// The coordinator drops us after this long without a heartbeat.
+    pub session_timeout: Duration,
+    /// How long the coordinator waits for members to rejoin during a rebalance.
+    pub rebalance_timeout: Duration,
+    /// Time between heartbeats.
+    pub heartbeat_interval: Duration,
+    /// Strategies offered, in order of preference.
+    pub assignors: Vec<Assignor>,
+}
+
+/// Membership state shared with the heartbeat thread.
+#[derive(Debug, Default)]
+struct State {
+    /// Our member id ("" before the first join or after UNKNOWN_MEMBER_ID).
+    member_id: String,
+    /// Current generation (-1 when not a member).
+    generation: i32,
+    /// The coordinator connection, when known.
+    coordinator: Option<Arc<Connection>>,
+    /// Set by the heartbeat thread: the consumer must rejoin at its next poll.
+    rejoin_needed: bool,
+    /// Heartbeats are sent only while stable (between SyncGroup and the next rejoin).
+    stable: bool,
+    /// Ends the heartbeat thread.
+    closed: bool,
+}
+
+/// One membership of one group.
+pub struct Group {
+    /// Group id.
+    pub group_id: String,
+    /// Metadata and connections.
+    cluster: Arc<Cluster>,
+    /// Settings.
+    config: GroupConfig,
+    /// Shared with the heartbeat thread.
+    state: Arc<(Mutex<State>, Condvar)>,
+    /// The heartbeat thread.
+    heartbeat: Option<JoinHandle<()>>,
+    /// This membership's own coordinator connection (see `pool`).
+    pool: Arc<Pool>,
+}
+
+impl Group {
+    /// A member of `group_id` that has not joined yet.
+    pub fn new(cluster: Arc<Cluster>, group_id: &str, config: GroupConfig) -> Result<Group> {
+        let state = Arc::new((
+            Mutex::new(State {
+                generation: -1,
+                ..Default::default()
+            }),
+            Condvar::new(),
+        ));
+        let pool = Arc::new(Pool::new(cluster.config.clone()));
+        let hb_pool = pool.clone();
+        let hb_state = state.clone();
+        let hb_cluster = cluster.clone();
+        let hb_group = group_id.to_string();
+        let interval = config.heartbeat_interval;
+        let heartbeat = std::thread::Builder::new()
+            .name(format!("kafka-heartbeat-{group_id}"))
+            .spawn(move || heartbeat_loop(hb_cluster, hb_pool, hb_group, hb_state, interval))
+            .map_err(|e| Error::io("spawning the heartbeat thread", e))?;
+        Ok(Group {
+            group_id: group_id.to_string(),
+            cluster,
+            config,
+            state,
+            heartbeat: Some(heartbeat),
+            pool,
+        })
+    }
+
+    /// True when the group needs (re)joining.
+    pub fn needs_join(&self) -> bool {
+        let s = lock(&self.state.0);
+        !s.stable || s.rejoin_needed
+    }
+
+    /// Asks for a rejoin at the next poll (subscription changed).
+    pub fn request_rejoin(&self) {
+        lock(&self.state.0).rejoin_needed = true;
+    }
+
+    /// `(generation, member id)`.
+    pub fn generation(&self) -> (i32, String) {
+        let s = lock(&self.state.0);
+        (s.generation, s.member_id.clone())
+    }
+
+    /// The coordinator, found if needed.
+    pub fn coordinator(&self) -> Result<Arc<Connection>> {
+        if let Some(c) = lock(&self.state.0).coordinator.clone() {
+            if c.is_alive() {
+                return Ok(c);
+            }
+        }
+        let c = offsets::find_coordinator(&self.cluster, Some(&self.pool), &self.group_id)?;
+        lock(&self.state.0).coordinator = Some(c.clone());
+        Ok(c)
+    }
+
+    fn forget_coordinator(&self) {
+        lock(&self.state.0).coordinator = None;
+    }
+
+    /// Joins (or rejoins) with a subscription to `topics`; returns our assignment.
+    pub fn join(&self, topics: &[String]) -> Result<Vec<TopicPartition>> {
+        lock(&self.state.0).stable = false;
+        let deadline = Instant::now() + self.config.rebalance_timeout * 3;
+        let mut wait = Duration::from_millis(50);
+        loop {
+            match self.join_once(topics) {
+                Ok(Some(assignment)) => return Ok(assignment),
+                Ok(None) => {}
+                Err(e) => {
+                    let retry =
+                        e.is_retriable() || e.kafka_code().is_some_and(is_coordinator_error);
+                    if !retry || Instant::now() > deadline {
+                        return Err(e);
+                    }
+                    self.forget_coordinator();
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(1));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Timeout(format!("joining group {}", self.group_id)));
+            }
+        }
+    }
+
+    /// One JoinGroup + SyncGroup round; `Ok(None)` means "go again at once".
+    fn join_once(&self, topics: &[String]) -> Result<Option<Vec<TopicPartition>>> {
+        let conn = self.coordinator()?;
+        let member_id = lock(&self.state.0).member_id.clone();
+        let metadata = protocol::encode_subscription(topics)?;
+        let mut req = JoinGroupRequest::default();
+        req.group_id = GroupId(sb(&self.group_id));
+        req.session_timeout_ms = self.config.session_timeout.as_millis() as i32;
+        req.rebalance_timeout_ms = self.config.rebalance_timeout.as_millis() as i32;
+        req.member_id = sb(&member_id);
+        req.protocol_type = sb("consumer");
+        req.protocols = self
+            .config
+            .assignors
+            .iter()
+            .map(|a| {
+                let mut p = JoinGroupRequestProtocol::default();
+                p.name = sb(a.name());
+                p.metadata = metadata.clone();
+                p
+            })
+            .collect();
+        let version = conn.version(ApiKey::JoinGroup)?;
+        let resp: JoinGroupResponse = conn.call_timeout(
+            ApiKey::JoinGroup,
+            version,
+            &req,
+            self.config.rebalance_timeout,
+        )?;
+        match resp.error_code {
+            0 => {}
+            79 => {
+                lock(&self.state.0).member_id = resp.member_id.to_string();
+                return Ok(None);
+            }
+            25 => {
+                lock(&self.state.0).member_id.clear();
+                return Ok(None);
+            }
+            27 => return Ok(None),
+            code => {
+                return Err(Error::kafka(
+                    code,
+                    Some(format!("joining {}", self.group_id)),
+                ))
+            }
+        }
+        let member_id = resp.member_id.to_string();
+        let generation = resp.generation_id;
+        let protocol_name = resp
+            .protocol_name
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        {
+            let mut s = lock(&self.state.0);
+            s.member_id = member_id.clone();
+            s.generation = generation;
+        }
+        let assignments = if resp.leader.as_str() == member_id {
+            self.lead(&resp, &protocol_name)?
+        } else {
+            Vec::new()
+        };
+        tracing::debug!(group = %self.group_id, generation, %member_id, leader = %resp.leader, "joined");
+        let mut sync = SyncGroupRequest::default();
+        sync.group_id = GroupId(sb(&self.group_id));
+        sync.generation_id = generation;
+        sync.member_id = sb(&member_id);
+        sync.assignments = assignments;
+        let version = conn.version(ApiKey::SyncGroup)?;
+        if version >= 5 {
+            sync.protocol_type = Some(sb("consumer"));
+            sync.protocol_name = Some(sb(&protocol_name));
+        }
+        let resp: SyncGroupResponse = conn.call_timeout(
+            ApiKey::SyncGroup,
+            version,
+            &sync,
+            self.config.rebalance_timeout,
+        )?;
+        match resp.error_code {
+            0 => {}
+            27 | 22 => return Ok(None),
+            25 => {
+                lock(&self.state.0).member_id.clear();
+                return Ok(None);
+            }
+            code => {
+                return Err(Error::kafka(
+                    code,
+                    Some(format!("syncing {}", self.group_id)),
+                ))
+            }
+        }
+        let assignment = protocol::decode_assignment(&resp.assignment)?;
+        {
+            let mut s = lock(&self.state.0);
+            s.stable = true;
+            s.rejoin_needed = false;
+        }
+        self.state.1.notify_all();
+        Ok(Some(assignment.partitions))
+    }
+
+    /// As leader: assign every member's subscription with the chosen strategy.
+    fn lead(
+        &self,
+        resp: &JoinGroupResponse,
+        protocol_name: &str,
+    ) -> Result<Vec<SyncGroupRequestAssignment>> {
+        let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for m in &resp.members {
+            let topics = match protocol::decode_subscription(&m.metadata) {
+                Ok(s) => s.topics,
+                Err(e) => {
+                    tracing::warn!(member = %m.member_id, error = %e, "unreadable subscription");
+                    Vec::new()
+                }
+            };
+            members.insert(m.member_id.to_string(), topics);
+        }
+        let all: BTreeSet<&str> = members.values().flatten().map(String::as_str).collect();
+        self.cluster.want_topics(all.iter().copied());
+        self.cluster.refresh()?;
+        let view = self.cluster.view();
+        let counts: BTreeMap<String, usize> = all
+            .iter()
+            .filter_map(|t| view.partition_count(t).map(|n| (t.to_string(), n)))
+            .collect();
+        let assignor = Assignor::from_name(protocol_name).unwrap_or(Assignor::Range);
+        let plan = assignor.assign(&members, &counts);
+        tracing::debug!(group = %self.group_id, ?plan, "assigned as leader");
+        plan.into_iter()
+            .map(|(member, parts)| {
+                let mut a = SyncGroupRequestAssignment::default();
+                a.member_id = sb(&member);
+                a.assignment = protocol::encode_assignment(&parts)?;
+                Ok(a)
+            })
+            .collect()
+    }
+
+    /// Commits offsets as the current generation.
+    pub fn commit(&self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
+        let (generation, member) = self.generation();
+        let conn = self.coordinator()?;
+        let r = offsets::commit(&conn, &self.group_id, generation, &member, offsets);
+        if let Err(e) = &r {
+            match e.kafka_code() {
+                Some(c) if is_coordinator_error(c) => self.forget_coordinator(),
+                Some(22 | 25 | 27) => self.request_rejoin(),
+                _ if e.is_retriable() => self.forget_coordinator(),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// The group's committed offsets for `partitions`.
+    pub fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, Option<i64>>> {
+        let conn = self.coordinator()?;
+        offsets::fetch(&conn, &self.group_id, partitions).inspect_err(|_| self.forget_coordinator())
+    }
+
+    /// Leaves the group (best effort) and stops heartbeating.
+    pub fn leave(&self) {
+        let (member, conn) = {
+            let mut s = lock(&self.state.0);
+            s.stable = false;
+            let m = std::mem::take(&mut s.member_id);
+            s.generation = -1;
+            (m, s.coordinator.clone())
+        };
+        if member.is_empty() {
+            return;
+        }
+        let Some(conn) = conn else { return };
+        let Ok(version) = conn.version(ApiKey::LeaveGroup) else {
+            return;
+        };
+        let mut req = LeaveGroupRequest::default();
+        req.group_id = GroupId(sb(&self.group_id));
+        if version >= 3 {
+            let mut m = MemberIdentity::default();
+            m.member_id = sb(&member);
+            req.members = vec![m];
+        } else {
+            req.member_id = sb(&member);
+        }
+        match conn.call::<_, LeaveGroupResponse>(ApiKey::LeaveGroup, version, &req) {
+            Ok(r) if r.error_code == 0 => tracing::debug!(group = %self.group_id, "left"),
+            Ok(r) => tracing::debug!(group = %self.group_id, code = r.error_code, "leave refused"),
+            Err(e) => tracing::debug!(group = %self.group_id, error = %e, "leave failed"),
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        lock(&self.state.0).closed = true;
+        self.state.1.notify_all();
+        if let Some(h) = self.heartbeat.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Sends a heartbeat every `interval` while the membership is stable; flags a rejoin when
+/// the coordinator says so.
+fn heartbeat_loop(
+    cluster: Arc<Cluster>,
+    pool: Arc<Pool>,
+    group: String,
+    state: Arc<(Mutex<State>, Condvar)>,
+    interval: Duration,
+) {
+    let (lock_, cond) = (&state.0, &state.1);
+    loop {
+        let snapshot = {
+            let mut s = lock(lock_);
+            if s.closed {
+                return;
+            }
+            s = cond
+                .wait_timeout(s, interval)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+            if s.closed {
+                return;
+            }
+            if !s.stable || s.rejoin_needed {
+                continue;
+            }
+            (s.generation, s.member_id.clone(), s.coordinator.clone())
+        };
+        let (generation, member, conn) = snapshot;
+        let conn = match conn.filter(|c| c.is_alive()) {
+            Some(c) => c,
+            None => match offsets::find_coordinator(&cluster, Some(&pool), &group) {
+                Ok(c) => {
+                    lock(lock_).coordinator = Some(c.clone());
+                    c
+                }
+                Err(e) => {
+                    tracing::debug!(%group, error = %e, "no coordinator for heartbeat");
+                    continue;
+                }
+            },
+        };
+        let mut req = HeartbeatRequest::default();
+        req.group_id = GroupId(sb(&group));
+        req.generation_id = generation;
+        req.member_id = sb(&member);
+        let code = conn
+            .request::<_, HeartbeatResponse>(ApiKey::Heartbeat, &req)
+            .map(|(_, r)| r.error_code);
+        let mut s = lock(lock_);
+        if s.generation != generation {
+            continue;
+        }
+        match code {
+            Ok(0) => {}
+            Ok(27) | Ok(22) => s.rejoin_needed = true,
+            Ok(25) => {
+                s.member_id.clear();
+                s.rejoin_needed = true;
+            }
+            Ok(c) if is_coordinator_error(c) => s.coordinator = None,
+            Ok(c) => tracing::warn!(%group, code = c, "heartbeat error"),
+            Err(e) => {
+                tracing::debug!(%group, error = %e, "heartbeat failed");
+                s.coordinator = None;
+            }
+        }
+    }
+}

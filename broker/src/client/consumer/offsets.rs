@@ -1,0 +1,258 @@
+//! Offsets and coordinators: finding a group's coordinator, committing and fetching a
+//! group's offsets, and asking partition leaders for their earliest or latest offsets.
+//! Shared by the consumer and the admin client (which commits for a group without joining
+//! it, with generation -1).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, GroupId, ListOffsetsRequest,
+    ListOffsetsResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest,
+    OffsetFetchResponse,
+};
+
+use super::TopicPartition;
+use crate::client::cluster::Cluster;
+use crate::client::conn::Connection;
+use crate::client::pool::Pool;
+use crate::client::util::{sb, tn};
+use crate::error::{Error, Result};
+
+/// Kafka codes that mean "ask for the coordinator again".
+pub fn is_coordinator_error(code: i16) -> bool {
+    matches!(code, 14..=16)
+}
+
+/// Finds the coordinator of `group` and connects to it through `pool` (`None`: the
+/// cluster's own pool).
+pub fn find_coordinator(
+    cluster: &Cluster,
+    pool: Option<&Pool>,
+    group: &str,
+) -> Result<Arc<Connection>> {
+    let deadline = Instant::now() + cluster.config.request_timeout;
+    let mut wait = Duration::from_millis(50);
+    loop {
+        let found = cluster.with_any_conn(|conn| {
+            let mut req = FindCoordinatorRequest::default();
+            req.key = sb(group);
+            let (_, resp): (_, FindCoordinatorResponse) =
+                conn.request(ApiKey::FindCoordinator, &req)?;
+            if resp.error_code != 0 {
+                return Err(Error::kafka(
+                    resp.error_code,
+                    resp.error_message.map(|m| m.to_string()),
+                ));
+            }
+            Ok((
+                resp.node_id.0,
+                format!("{}:{}", resp.host.as_str(), resp.port),
+            ))
+        });
+        let err = match found {
+            Ok((id, addr)) => match pool
+                .unwrap_or(cluster.pool())
+                .get(coordinator_slot(id), &addr)
+            {
+                Ok(c) => return Ok(c),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        let retriable = err.is_retriable() || err.kafka_code().is_some_and(is_coordinator_error);
+        if !retriable || Instant::now() + wait > deadline {
+            return Err(err);
+        }
+        std::thread::sleep(wait);
+        wait = (wait * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// Coordinator connections are pooled apart from the same broker's data connection so that
+/// a group's slow JoinGroup never sits in front of fetches.
+fn coordinator_slot(node_id: i32) -> i32 {
+    -1000 - node_id.max(0)
+}
+
+/// Commits `offsets` for `group` as member `member_id` of `generation` (-1 and "" for an
+/// admin commit outside the group). Returns the first partition error.
+pub fn commit(
+    conn: &Connection,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    offsets: &BTreeMap<TopicPartition, i64>,
+) -> Result<()> {
+    let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+    for (tp, off) in offsets {
+        let mut p = OffsetCommitRequestPartition::default();
+        p.partition_index = tp.partition;
+        p.committed_offset = *off;
+        p.committed_metadata = Some(sb(""));
+        by_topic.entry(tp.topic.as_str()).or_default().push(p);
+    }
+    let mut req = OffsetCommitRequest::default();
+    req.group_id = GroupId(sb(group));
+    req.generation_id_or_member_epoch = generation;
+    req.member_id = sb(member_id);
+    req.topics = by_topic
+        .into_iter()
+        .map(|(t, parts)| {
+            let mut rt = OffsetCommitRequestTopic::default();
+            rt.name = tn(t);
+            rt.partitions = parts;
+            rt
+        })
+        .collect();
+    let (_, resp): (_, OffsetCommitResponse) = conn.request(ApiKey::OffsetCommit, &req)?;
+    for t in &resp.topics {
+        for p in &t.partitions {
+            if p.error_code != 0 {
+                return Err(Error::kafka(
+                    p.error_code,
+                    Some(format!(
+                        "committing {}/{}",
+                        t.name.as_str(),
+                        p.partition_index
+                    )),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The committed offsets of `group` for `partitions` (`None` where nothing is committed).
+pub fn fetch(
+    conn: &Connection,
+    group: &str,
+    partitions: &[TopicPartition],
+) -> Result<HashMap<TopicPartition, Option<i64>>> {
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for tp in partitions {
+        by_topic
+            .entry(tp.topic.as_str())
+            .or_default()
+            .push(tp.partition);
+    }
+    let mut req = OffsetFetchRequest::default();
+    req.group_id = GroupId(sb(group));
+    req.topics = Some(
+        by_topic
+            .into_iter()
+            .map(|(t, ps)| {
+                let mut rt = OffsetFetchRequestTopic::default();
+                rt.name = tn(t);
+                rt.partition_indexes = ps;
+                rt
+            })
+            .collect(),
+    );
+    let (_, resp): (_, OffsetFetchResponse) = conn.request(ApiKey::OffsetFetch, &req)?;
+    if resp.error_code != 0 {
+        return Err(Error::kafka(
+            resp.error_code,
+            Some(format!("fetching offsets of {group}")),
+        ));
+    }
+    let mut out = HashMap::new();
+    for t in resp.topics {
+        for p in t.partitions {
+            if p.error_code != 0 && p.error_code != 3 {
+                return Err(Error::kafka(
+                    p.error_code,
+                    Some(format!(
+                        "offset of {}/{}",
+                        t.name.as_str(),
+                        p.partition_index
+                    )),
+                ));
+            }
+            let tp = TopicPartition::new(t.name.as_str(), p.partition_index);
+            out.insert(tp, (p.committed_offset >= 0).then_some(p.committed_offset));
+        }
+    }
+    Ok(out)
+}
+
+/// Asks each partition's leader for the offset at `timestamp` (-2 earliest, -1 latest).
+/// Partitions whose leader is unknown or failed are left out (and metadata is invalidated).
+pub fn list_offsets(
+    cluster: &Cluster,
+    partitions: &[TopicPartition],
+    timestamp: i64,
+) -> Result<HashMap<TopicPartition, i64>> {
+    let view = cluster.view();
+    let mut by_leader: BTreeMap<i32, BTreeMap<&str, Vec<i32>>> = BTreeMap::new();
+    for tp in partitions {
+        match view.leader(&tp.topic, tp.partition) {
+            Some(l) => by_leader
+                .entry(l)
+                .or_default()
+                .entry(tp.topic.as_str())
+                .or_default()
+                .push(tp.partition),
+            None => cluster.invalidate(),
+        }
+    }
+    let mut out = HashMap::new();
+    let mut last_err = None;
+    for (leader, topics) in by_leader {
+        let mut req = ListOffsetsRequest::default();
+        req.replica_id = BrokerId(-1);
+        req.topics = topics
+            .into_iter()
+            .map(|(t, ps)| {
+                let mut lt = ListOffsetsTopic::default();
+                lt.name = tn(t);
+                lt.partitions = ps
+                    .into_iter()
+                    .map(|p| {
+                        let mut lp = ListOffsetsPartition::default();
+                        lp.partition_index = p;
+                        lp.timestamp = timestamp;
+                        lp
+                    })
+                    .collect();
+                lt
+            })
+            .collect();
+        let resp: Result<(i16, ListOffsetsResponse)> = cluster
+            .conn(leader)
+            .and_then(|c| c.request(ApiKey::ListOffsets, &req));
+        match resp {
+            Ok((_, resp)) => {
+                for t in resp.topics {
+                    for p in t.partitions {
+                        if p.error_code == 0 {
+                            out.insert(
+                                TopicPartition::new(t.name.as_str(), p.partition_index),
+                                p.offset,
+                            );
+                        } else {
+                            cluster.invalidate();
+                            last_err = Some(Error::kafka(p.error_code, None));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                cluster.invalidate();
+                last_err = Some(e);
+            }
+        }
+    }
+    if out.is_empty() && !partitions.is_empty() {
+        if let Some(e) = last_err {
+            return Err(e);
+        }
+    }
+    Ok(out)
+}

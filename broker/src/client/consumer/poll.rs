@@ -1,0 +1,331 @@
+//! The consumer's poll loop: group upkeep, pattern resolution, positions, fetching and
+//! handing out records. Split from `mod.rs`, which holds the types and the simple calls.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::fetcher::{self, FetchDone};
+use super::{offsets, Consumer, OffsetReset, PartState, Subscription, TopicPartition};
+use crate::client::records::ConsumerRecord;
+use crate::error::{Error, Result};
+
+/// Partitions with more buffered records than this are not fetched again yet.
+const PREFETCH_LIMIT: usize = 20_000;
+
+impl Consumer {
+    /// Returns the next records, waiting up to `timeout` for some to arrive. Also where the
+    /// consumer joins its group, resolves positions and commits automatically.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        if self.closed {
+            return Err(Error::Closed("consumer"));
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.maintain()?;
+            self.drain_fetches(Duration::ZERO)?;
+            let out = self.take_records();
+            if !out.is_empty() {
+                self.send_fetches();
+                return Ok(out);
+            }
+            self.send_fetches();
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
+            }
+            // Wake at least every 100 ms for group upkeep.
+            self.drain_fetches((deadline - now).min(Duration::from_millis(100)))?;
+            let out = self.take_records();
+            if !out.is_empty() {
+                self.send_fetches();
+                return Ok(out);
+            }
+            if Instant::now() >= deadline {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    /// Metadata refresh, pattern resolution, rebalances, positions, auto-commit.
+    fn maintain(&mut self) -> Result<()> {
+        if let Err(e) = self.cluster.maybe_refresh() {
+            tracing::debug!(error = %e, "metadata refresh failed");
+        }
+        if self.group.is_some() {
+            let topics = self.subscribed_topics();
+            if topics != self.topics {
+                self.topics = topics;
+                if let Some(g) = &self.group {
+                    g.request_rejoin();
+                }
+            }
+            if self.group.as_ref().is_some_and(|g| g.needs_join()) {
+                self.rebalance()?;
+            }
+        }
+        self.update_positions()?;
+        if self.config.auto_commit
+            && self.config.group_id.is_some()
+            && Instant::now() >= self.next_auto_commit
+        {
+            self.next_auto_commit = Instant::now() + self.config.auto_commit_interval;
+            if let Err(e) = self.commit_changed() {
+                tracing::warn!(error = %e, "auto-commit failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// The topics the subscription stands for now.
+    fn subscribed_topics(&self) -> Vec<String> {
+        match &self.config.subscription {
+            Subscription::Topics(t) => {
+                let mut t = t.clone();
+                t.sort();
+                t.dedup();
+                t
+            }
+            Subscription::Pattern(_) => {
+                let Some(re) = &self.pattern else {
+                    return Vec::new();
+                };
+                let view = self.cluster.view();
+                let mut t: Vec<String> = view
+                    .topics
+                    .iter()
+                    .filter(|(name, info)| !info.internal && info.error == 0 && re.is_match(name))
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                t.sort();
+                t
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Revokes the current assignment, rejoins and installs the new one.
+    fn rebalance(&mut self) -> Result<()> {
+        let old: Vec<TopicPartition> = self.parts.keys().cloned().collect();
+        if !old.is_empty() {
+            if self.config.auto_commit {
+                if let Err(e) = self.commit_changed() {
+                    tracing::warn!(error = %e, "commit before rebalance failed");
+                }
+            }
+            if let Some(l) = self.listener.as_mut() {
+                l.on_revoked(&old);
+            }
+        }
+        let topics = self.topics.clone();
+        let Some(group) = &self.group else {
+            return Ok(());
+        };
+        let assigned = group.join(&topics)?;
+        self.cluster
+            .want_topics(assigned.iter().map(|tp| tp.topic.as_str()));
+        self.parts = assigned
+            .iter()
+            .map(|tp| (tp.clone(), PartState::default()))
+            .collect();
+        self.committed.clear();
+        tracing::info!(group = %group.group_id, partitions = assigned.len(), "assignment received");
+        if let Some(l) = self.listener.as_mut() {
+            l.on_assigned(&assigned);
+        }
+        Ok(())
+    }
+
+    /// Resolves positions: committed offsets first, then the reset policy.
+    fn update_positions(&mut self) -> Result<()> {
+        let missing: Vec<TopicPartition> = self
+            .parts
+            .iter()
+            .filter(|(_, p)| p.position.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut need_reset = missing.clone();
+        if self.config.group_id.is_some() {
+            match self.committed(&missing) {
+                Ok(found) => {
+                    need_reset.clear();
+                    for tp in missing {
+                        match found.get(&tp).copied().flatten() {
+                            Some(off) => self.set_position(&tp, off),
+                            None => need_reset.push(tp),
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "fetching committed offsets failed");
+                    return Ok(());
+                }
+            }
+        }
+        self.reset_positions(&need_reset)
+    }
+
+    /// Applies the reset policy to `parts`.
+    fn reset_positions(&mut self, parts: &[TopicPartition]) -> Result<()> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let ts = match self.config.offset_reset {
+            OffsetReset::Earliest => -2,
+            OffsetReset::Latest => -1,
+            OffsetReset::None => {
+                return Err(Error::InvalidState(format!(
+                    "no committed offset for {} and the reset policy is None",
+                    parts[0]
+                )))
+            }
+        };
+        match offsets::list_offsets(&self.cluster, parts, ts) {
+            Ok(found) => {
+                for (tp, off) in found {
+                    self.set_position(&tp, off);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "listing offsets failed"),
+        }
+        Ok(())
+    }
+
+    fn set_position(&mut self, tp: &TopicPartition, off: i64) {
+        if let Some(p) = self.parts.get_mut(tp) {
+            p.position = Some(off);
+            p.fetch_offset = off;
+            p.buffer.clear();
+        }
+    }
+
+    /// Sends a fetch to every leader that has ready partitions and no fetch in flight.
+    fn send_fetches(&mut self) {
+        let view = self.cluster.view();
+        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        for (tp, p) in &self.parts {
+            if p.position.is_none() || p.paused || p.inflight || p.buffer.len() > PREFETCH_LIMIT {
+                continue;
+            }
+            match view.leader(&tp.topic, tp.partition) {
+                Some(l) if !self.inflight_leaders.contains(&l) => by_leader
+                    .entry(l)
+                    .or_default()
+                    .push((tp.clone(), p.fetch_offset)),
+                Some(_) => {}
+                None => self.cluster.invalidate(),
+            }
+        }
+        for (leader, parts) in by_leader {
+            let conn = match self.cluster.conn_in(&self.pool, leader) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(leader, error = %e, "no connection for fetch");
+                    continue;
+                }
+            };
+            for (tp, _) in &parts {
+                if let Some(p) = self.parts.get_mut(tp) {
+                    p.inflight = true;
+                }
+            }
+            self.inflight_leaders.insert(leader);
+            fetcher::send_fetch(&conn, leader, parts, &self.config.fetch, self.tx.clone());
+        }
+    }
+
+    /// Applies finished fetches, waiting up to `wait` for the first one.
+    fn drain_fetches(&mut self, wait: Duration) -> Result<()> {
+        let first = if wait.is_zero() {
+            self.rx.try_recv().ok()
+        } else {
+            self.rx.recv_timeout(wait).ok()
+        };
+        let Some(first) = first else { return Ok(()) };
+        self.apply_fetch(first)?;
+        while let Ok(done) = self.rx.try_recv() {
+            self.apply_fetch(done)?;
+        }
+        Ok(())
+    }
+
+    fn apply_fetch(&mut self, done: FetchDone) -> Result<()> {
+        if !self.inflight_leaders.remove(&done.leader) {
+            return Ok(()); // a duplicate failure report
+        }
+        for (tp, _) in &done.asked {
+            if let Some(p) = self.parts.get_mut(tp) {
+                p.inflight = false;
+            }
+        }
+        let results = match done.result {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(leader = done.leader, error = %e, "fetch failed");
+                self.cluster.invalidate();
+                return Ok(());
+            }
+        };
+        let mut out_of_range = Vec::new();
+        for r in results {
+            let Some(p) = self.parts.get_mut(&r.tp) else {
+                continue;
+            };
+            if p.fetch_offset != r.requested || p.position.is_none() {
+                continue; // made stale by a seek or reset
+            }
+            match r.error {
+                0 => {
+                    p.high_watermark = r.high_watermark;
+                    if let Some(e) = r.decode_error {
+                        return Err(Error::CorruptBatch(format!("{}: {e}", r.tp)));
+                    }
+                    p.fetch_offset = r.next_offset;
+                    p.buffer.extend(r.records);
+                }
+                1 => out_of_range.push(r.tp),
+                3 | 5 | 6 | 74 | 75 => self.cluster.invalidate(),
+                code => tracing::warn!(tp = %r.tp, code, "fetch error"),
+            }
+        }
+        if !out_of_range.is_empty() {
+            tracing::info!(?out_of_range, "offset out of range: resetting");
+            self.reset_positions(&out_of_range)?;
+        }
+        Ok(())
+    }
+
+    /// Takes up to `max_poll_records` buffered records, fairly across partitions.
+    fn take_records(&mut self) -> Vec<ConsumerRecord> {
+        let max = self.config.max_poll_records;
+        let mut out = Vec::new();
+        let keys: Vec<TopicPartition> = self
+            .parts
+            .iter()
+            .filter(|(_, p)| !p.paused && !p.buffer.is_empty())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        if keys.is_empty() {
+            return out;
+        }
+        let start = self.rr_cursor % keys.len();
+        self.rr_cursor = self.rr_cursor.wrapping_add(1);
+        for i in 0..keys.len() {
+            let tp = &keys[(start + i) % keys.len()];
+            let Some(p) = self.parts.get_mut(tp) else {
+                continue;
+            };
+            while out.len() < max {
+                let Some(r) = p.buffer.pop_front() else { break };
+                p.position = Some(r.offset + 1);
+                out.push(r);
+            }
+            if out.len() >= max {
+                break;
+            }
+        }
+        out
+    }
+}

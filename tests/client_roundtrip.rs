@@ -1,0 +1,229 @@
+//! broker::client against the real server binary: produce/consume round trips with manual
+//! assignment, admin topic creation/deletion, compression, acks levels, seek and pause.
+mod common;
+use std::time::{Duration, Instant};
+
+use broker::client::*;
+use common::*;
+
+fn client(s: &TestServer) -> Client {
+    Client::connect(ClientConfig::new(&s.addr)).expect("connect")
+}
+
+/// Polls until `n` records arrived (or 20 s passed).
+fn poll_n(c: &mut Consumer, n: usize) -> Vec<ConsumerRecord> {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    while out.len() < n && start.elapsed() < Duration::from_secs(20) {
+        out.extend(c.poll(Duration::from_millis(200)).expect("poll"));
+    }
+    out
+}
+
+#[test]
+fn produce_and_consume_round_trip() {
+    let s = TestServer::start(&[]);
+    let client = client(&s);
+    let admin = client.admin();
+    admin
+        .create_topics(&[NewTopic::new("chat.general", 3)])
+        .expect("create");
+    let err = admin
+        .create_topics(&[NewTopic::new("chat.general", 3)])
+        .expect_err("exists");
+    assert_eq!(err.kafka_code(), Some(36), "{err}");
+    assert!(admin
+        .list_topics()
+        .expect("list")
+        .contains(&"chat.general".to_string()));
+
+    let producer = client
+        .producer(ProducerConfig::default())
+        .expect("producer");
+    let mut handles = Vec::new();
+    for i in 0..30 {
+        let rec = Record::new("chat.general")
+            .key(format!("k{i}"))
+            .value(format!("post {i}"))
+            .header("bbs.kind", "post");
+        handles.push(producer.send(rec).expect("send"));
+    }
+    producer.flush().expect("flush");
+    let mut per_partition = [0i64; 3];
+    for (i, h) in handles.iter().enumerate() {
+        let meta = h.wait().expect("delivered");
+        let want = partitioner::partition_for_key(format!("k{i}").as_bytes(), 3);
+        assert_eq!(meta.partition, want);
+        assert_eq!(
+            meta.offset, per_partition[meta.partition as usize],
+            "offsets are dense"
+        );
+        per_partition[meta.partition as usize] += 1;
+    }
+
+    let parts: Vec<TopicPartition> = (0..3)
+        .map(|p| TopicPartition::new("chat.general", p))
+        .collect();
+    let mut consumer = client
+        .consumer(
+            ConsumerConfig::manual()
+                .assign(&parts)
+                .offset_reset(OffsetReset::Earliest),
+        )
+        .expect("consumer");
+    let got = poll_n(&mut consumer, 30);
+    assert_eq!(got.len(), 30);
+    for r in &got {
+        let i: usize = r.key_str().expect("key")[1..].parse().expect("number");
+        assert_eq!(r.value_str(), format!("post {i}"));
+        assert_eq!(r.header("bbs.kind"), Some(&b"post"[..]));
+    }
+    // Seek back and read one partition again; pause another.
+    let p0 = &parts[0];
+    consumer.seek(p0, 0).expect("seek");
+    consumer.pause(&parts[1..]);
+    let again = poll_n(&mut consumer, per_partition[0] as usize);
+    assert!(again.iter().all(|r| r.partition == 0));
+    assert_eq!(again.len() as i64, per_partition[0]);
+    assert!(consumer.seek(&TopicPartition::new("nope", 0), 1).is_err());
+
+    // Manual commits for fixed partitions (no membership), then a new consumer resumes there.
+    let mut m = client
+        .consumer(
+            ConsumerConfig::group("manual-commit")
+                .assign(&parts)
+                .auto_commit(false)
+                .offset_reset(OffsetReset::Earliest),
+        )
+        .expect("consumer");
+    assert_eq!(poll_n(&mut m, 30).len(), 30);
+    m.commit().expect("commit");
+    let committed = admin
+        .fetch_offsets("manual-commit", &parts)
+        .expect("offsets");
+    for (i, tp) in parts.iter().enumerate() {
+        assert_eq!(committed[tp], Some(per_partition[i]), "{tp}");
+    }
+    m.seek(&parts[0], 0).expect("seek");
+    drop(m); // auto-commit is off: the seek is not committed
+    let mut resumed = client
+        .consumer(ConsumerConfig::group("manual-commit").assign(&parts))
+        .expect("consumer");
+    assert!(resumed
+        .poll(Duration::from_millis(300))
+        .expect("poll")
+        .is_empty());
+    assert_eq!(resumed.position(&parts[0]), Some(per_partition[0]));
+
+    // Anonymous clients may not delete topics on a bbs server: a typed Kafka error.
+    // (A logged-in delete is in tests/client_sasl.rs.)
+    let err = admin
+        .delete_topics(&["chat.general"])
+        .expect_err("anonymous");
+    assert_eq!(err.kafka_code(), Some(29), "{err}");
+    producer.close().expect("close");
+}
+
+#[test]
+fn compression_acks_and_backpressure() {
+    let s = TestServer::start(&[]);
+    let client = client(&s);
+    client
+        .admin()
+        .create_topics(&[NewTopic::new("c", 1)])
+        .expect("create");
+    for (codec, acks) in [
+        (Compression::Gzip, Acks::All),
+        (Compression::Lz4, Acks::Leader),
+        (Compression::Snappy, Acks::None),
+        (Compression::Zstd, Acks::All),
+    ] {
+        let p = client
+            .producer(ProducerConfig::default().acks(acks).compression(codec))
+            .expect("producer");
+        let hs: Vec<_> = (0..50)
+            .map(|i| {
+                p.send(Record::new("c").value(format!("{codec:?} {i}")))
+                    .expect("send")
+            })
+            .collect();
+        p.flush().expect("flush");
+        for h in hs {
+            let m = h.wait().expect("delivered");
+            assert_eq!(m.offset < 0, acks == Acks::None);
+        }
+    }
+    let mut c = client
+        .consumer(
+            ConsumerConfig::manual()
+                .assign(&[TopicPartition::new("c", 0)])
+                .offset_reset(OffsetReset::Earliest),
+        )
+        .expect("consumer");
+    let got = poll_n(&mut c, 200);
+    assert_eq!(got.len(), 200);
+    assert_eq!(got[0].value_str(), "Gzip 0");
+    assert_eq!(got[199].value_str(), "Zstd 49");
+
+    // A tiny buffer with no blocking: send fails with BufferFull rather than waiting.
+    let p = client
+        .producer(
+            ProducerConfig::default()
+                .linger(Duration::from_secs(5))
+                .buffer(2048, None),
+        )
+        .expect("producer");
+    let mut full = false;
+    for _ in 0..100 {
+        match p.send(Record::new("c").value(vec![0u8; 100])) {
+            Ok(_) => {}
+            Err(broker::Error::BufferFull(_)) => {
+                full = true;
+                break;
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert!(full, "the buffer limit was never hit");
+}
+
+#[test]
+fn unknown_topic_and_dead_server_give_typed_errors() {
+    let mut s = TestServer::start(&[]);
+    let client = client(&s);
+    let p = client
+        .producer(ProducerConfig {
+            auto_create_topics: false,
+            max_block: Some(Duration::from_millis(500)),
+            ..Default::default()
+        })
+        .expect("producer");
+    let err = p
+        .send(Record::new("missing").value("x"))
+        .expect_err("no topic");
+    assert!(matches!(err, broker::Error::Kafka { code: 3, .. }), "{err}");
+    client
+        .admin()
+        .create_topics(&[NewTopic::new("t", 1)])
+        .expect("create");
+    p.send(Record::new("t").value("before"))
+        .expect("send")
+        .wait()
+        .expect("delivered");
+    s.kill9();
+    // The server is gone: a bounded close gives up and fails what is left.
+    let h = p.send(Record::new("t").value("after")).expect("queued");
+    let start = Instant::now();
+    p.close_timeout(Duration::from_millis(300)).expect("close");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "close took {:?}",
+        start.elapsed()
+    );
+    let err = h.wait().expect_err("not delivered");
+    assert!(matches!(err, broker::Error::Delivery { .. }), "{err}");
+    let err = Client::connect(ClientConfig::new(&s.addr))
+        .err()
+        .expect("no server");
+    assert!(matches!(err, broker::Error::Connection { .. }), "{err}");
+}
