@@ -23,7 +23,7 @@ max_login_failures = 1000
 [[auth.acl]]
 principal = "anonymous"
 operations = ["write", "create"]
-resource = "topic:board.*"
+resource = "topic:news.*"
 allow = false
 
 [[auth.acl]]
@@ -195,7 +195,7 @@ fn anonymous_access_acls_and_private_topics() {
     ok(
         kcat_as(
             &alice,
-            &["-P", "-t", "board.general"],
+            &["-P", "-t", "news.general"],
             Some(b"hello board\n"),
         ),
         "alice posts",
@@ -212,7 +212,7 @@ fn anonymous_access_acls_and_private_topics() {
                 &s.addr,
                 "-C",
                 "-t",
-                "board.general",
+                "news.general",
                 "-o",
                 "beginning",
                 "-e",
@@ -224,7 +224,7 @@ fn anonymous_access_acls_and_private_topics() {
     );
     assert!(out.contains("hello board"), "{out}");
     // ...but cannot write it, nor an internal topic.
-    for topic in ["board.general", "__credentials"] {
+    for topic in ["news.general", "__credentials"] {
         let out = kcat(&["-b", &s.addr, "-P", "-t", topic], Some(b"spam\n"), T);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "anonymous wrote {topic}");
@@ -244,7 +244,7 @@ fn anonymous_access_acls_and_private_topics() {
     assert!(err.to_lowercase().contains("authoriz"), "{err}");
     let meta = ok(kcat_as(&alice, &["-L"], None), "alice metadata");
     assert!(!meta.contains("private.bob"), "{meta}");
-    assert!(meta.contains("board.general"), "{meta}");
+    assert!(meta.contains("news.general"), "{meta}");
     let anon_meta = ok(kcat(&["-b", &s.addr, "-L"], None, T), "anonymous metadata");
     assert!(!anon_meta.contains("private.bob"), "{anon_meta}");
     assert!(!anon_meta.contains("__"), "{anon_meta}");
