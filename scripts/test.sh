@@ -7,4 +7,4 @@ scripts/test-deps.sh
 export BBS_TEST_HOME="${BBS_TEST_HOME:-$HOME/.cache/bbs-test}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace --release -- --test-threads 2
+cargo test --workspace --release --no-fail-fast -- --test-threads 2

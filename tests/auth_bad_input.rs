@@ -123,7 +123,7 @@ fn bad_sasl_input_gets_errors_and_closes() {
         kcat(&["-b", a, "-L"], None, Duration::from_secs(30)),
         "kcat -L",
     );
-    assert!(s.log_text().contains("failed login"));
+    assert!(s.wait_for_log("failed login", Duration::from_secs(5)));
 }
 
 #[test]

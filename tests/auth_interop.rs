@@ -177,10 +177,12 @@ fn four_clients(mech: &str) {
         );
         assert!(err.contains("Authentication failed"), "{err}");
     }
-    let log = s.log_text();
-    assert!(log.contains("failed login"), "failed logins are logged");
     assert!(
-        log.contains("SASL PLAIN is enabled"),
+        s.wait_for_log("failed login", Duration::from_secs(5)),
+        "failed logins are logged"
+    );
+    assert!(
+        s.log_text().contains("SASL PLAIN is enabled"),
         "PLAIN warning at startup"
     );
 }

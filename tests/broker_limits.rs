@@ -215,7 +215,7 @@ fn connections_beyond_the_limit_are_refused() {
             "extra connection {i} was not refused"
         );
     }
-    assert!(s.log_text().contains("too many connections"));
+    assert!(s.wait_for_log("too many connections", Duration::from_secs(5)));
     // The held ones still work, and freeing one makes room for a new one.
     for (i, c) in held.iter_mut().enumerate() {
         assert!(api_versions_on(c, 10 + i as i32), "held connection {i}");
@@ -248,7 +248,7 @@ fn idle_connections_are_closed() {
         idle >= Duration::from_millis(900),
         "closed too early: {idle:?}"
     );
-    assert!(s.log_text().contains("closing idle connection"));
+    assert!(s.wait_for_log("closing idle connection", Duration::from_secs(5)));
     assert!(works(&s.addr));
 }
 
@@ -295,9 +295,16 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     assert_eq!(resp.responses[0].partitions[0].error_code, 0);
     let (code, s) = pid_exit.join().expect("terminate");
     assert_eq!(code, Some(0), "exit status; log:\n{}", s.log_text());
-    let log = s.log_text();
-    assert!(log.contains("SIGTERM received"), "{log}");
-    assert!(log.contains("shutdown complete"), "{log}");
+    assert!(
+        s.wait_for_log("SIGTERM received", Duration::from_secs(5)),
+        "{}",
+        s.log_text()
+    );
+    assert!(
+        s.wait_for_log("shutdown complete", Duration::from_secs(5)),
+        "{}",
+        s.log_text()
+    );
     assert!(TcpStream::connect(&s.addr).is_err(), "still accepting");
 }
 
