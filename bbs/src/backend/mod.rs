@@ -6,6 +6,7 @@
 //! [`memory::MemoryBackend`] implements it in process for tests and demos; the Kafka
 //! backend (producer + group consumer of `broker::client`) implements the same traits.
 
+pub mod kafka;
 pub mod memory;
 
 use std::sync::Arc;
