@@ -168,7 +168,7 @@ pub fn matches(topic: &str, private: &[String]) -> bool {
 }
 
 /// End offsets of every partition of every existing topic the pattern matches.
-fn end_offsets(client: &Client, private: &[String]) -> Result<HashMap<(String, i32), i64>> {
+pub fn end_offsets(client: &Client, private: &[String]) -> Result<HashMap<(String, i32), i64>> {
     let admin = client.admin();
     let topics: Vec<String> = admin
         .list_topics()

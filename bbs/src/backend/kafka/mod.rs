@@ -39,6 +39,8 @@ use feed::{backend, Feed};
 const METADATA_MAX_AGE: Duration = Duration::from_millis(300);
 /// How long an append waits for the feed to show it.
 const APPEND_WAIT: Duration = Duration::from_secs(10);
+/// How long a command waits for the view to catch up with others' writes.
+const SYNC_WAIT: Duration = Duration::from_secs(5);
 /// Group ids of feeds start with this; the user follows the first `:`.
 pub const SESSION_GROUP_PREFIX: &str = "bbs-session-";
 
@@ -264,6 +266,15 @@ impl Link for KafkaLink {
             Some(c) => f(&c.feed.shared.lock().view),
             None => f(&State::new()),
         }
+    }
+
+    fn sync(&self) -> Result<()> {
+        let conn = self.conn()?;
+        let ends = feed::end_offsets(&conn.client, &conn.private)?;
+        if !conn.feed.shared.wait_for(&ends, SYNC_WAIT) {
+            return Err(Error::Backend("the view is behind the server".into()));
+        }
+        Ok(())
     }
 
     fn set_event_sink(&mut self, sink: EventSink) {
