@@ -3,9 +3,10 @@
 //! user's own `mail.<user>` and `subs.<user>`, decodes each record and folds it into the
 //! link's [`State`]. It tracks how far it has consumed per partition so the link can wait
 //! for it ("the view reflects my append", "caught up at login"), and it calls the link's
-//! sinks outside the lock: the record sink for every record, the event sink for posts that
-//! are new (at or above the end offsets seen when the feed started, so history replayed at
-//! start never notifies).
+//! sinks outside the lock, for records that are new (at or above the end offsets seen when
+//! the feed started: the history replayed at start is the snapshot the link's caller reads
+//! once it has caught up, and never notifies): the record sink for every such record, the
+//! event sink for posts.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -229,8 +230,13 @@ fn run(
         {
             let mut st = shared.lock();
             for r in &records {
-                st.positions
-                    .insert((r.topic.clone(), r.partition), r.offset + 1);
+                // A rebalance (a new topic joins the pattern) resets positions to the
+                // earliest offset, as nothing is committed: skip what is already folded.
+                let key = (r.topic.clone(), r.partition);
+                if st.positions.get(&key).is_some_and(|next| r.offset < *next) {
+                    continue;
+                }
+                st.positions.insert(key, r.offset + 1);
                 let Ok(entry) = codec::decode(&r.topic, &to_wire(r)) else {
                     continue;
                 };
@@ -266,7 +272,9 @@ fn run(
                 }
                 st.recent
                     .push_back(((r.topic.clone(), r.partition, r.offset), entry.clone()));
-                folded.push(entry);
+                if !historic {
+                    folded.push(entry);
+                }
             }
             for tp in consumer.assignment() {
                 if let Some(pos) = consumer.position(&tp) {
