@@ -4,6 +4,8 @@
 //! a TCP connection to the server's classic port, or (mixed) some of each. The server is
 //! restarted (SIGTERM, same data directory) between scenario files, so boards, posts, ids,
 //! mail and subscriptions must survive it. Notifications must arrive within one second.
+//! The classic port is opened with `--classic-listen 127.0.0.1:0` (the mixed run: with
+//! `classic_listen` in the config file's `[bbs]` table) and found in the server's log.
 
 mod common;
 
@@ -217,7 +219,7 @@ fn via_for(user: &str, mode: &str) -> Via {
         "line" => Via::Line,
         "classic" => Via::Classic,
         _ => {
-            if user.bytes().next().unwrap_or(0) % 2 == 0 {
+            if user.bytes().next().unwrap_or(0).is_multiple_of(2) {
                 Via::Classic
             } else {
                 Via::Line
@@ -315,7 +317,17 @@ fn scenarios(mode: &str) {
         .collect();
     files.sort();
     assert!(files.len() >= 4, "scenario files missing");
-    let mut server = TestServer::start(&["--classic-listen", "127.0.0.1:0"]);
+    // The mixed run opens the classic port from the config file's `[bbs]` table.
+    let conf = tempfile::tempdir().expect("tempdir");
+    let conf_path = conf.path().join("bbs-server.toml");
+    std::fs::write(&conf_path, "[bbs]\nclassic_listen = \"127.0.0.1:0\"\n").expect("config");
+    let conf_arg = conf_path.to_string_lossy().to_string();
+    let args: Vec<&str> = if mode == "mixed" {
+        vec!["--config", &conf_arg]
+    } else {
+        vec!["--classic-listen", "127.0.0.1:0"]
+    };
+    let mut server = TestServer::start(&args);
     for (i, f) in files.iter().enumerate() {
         if i > 0 {
             // Restart between scenario files: everything must come back from the log.
