@@ -14,6 +14,14 @@
 //!   carries the user after a `:`).
 //! - Per-user prefs are kept in [`prefs`] (committed offsets with metadata of a per-user
 //!   group `bbs-prefs:<user>`).
+//!
+//! Two additions to the plan, both for the command language's sequential semantics:
+//! - [`Link::sync`]: before each command the interpreter asks the link to catch up with
+//!   the end offsets of every topic its feed reads, so a command sees what other users
+//!   wrote before it was typed (a mail just sent to this user, a board just created).
+//! - The producer has its own `Client`: the feed's pattern subscription makes its client
+//!   ask for all topics' metadata, and such requests never auto-create the topic a first
+//!   record goes to, so a producer sharing that client would wait for it forever.
 
 mod errors;
 pub mod feed;
