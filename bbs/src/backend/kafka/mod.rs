@@ -108,7 +108,9 @@ impl Backend for KafkaBackend {
 
 /// A client, its producer and its feed (rebuilt at login and logout).
 struct Conn {
+    /// The feed's client (also used for admin requests: topics, offsets, groups).
     client: Client,
+    /// Appends go through it (on its own client, see the module docs).
     producer: Producer,
     /// The topics of the feed besides the public ones.
     private: Vec<String>,
@@ -117,9 +119,13 @@ struct Conn {
 
 /// One session's link.
 pub struct KafkaLink {
+    /// Where the server is.
     backend: KafkaBackend,
+    /// The session's sinks, handed to every feed this link starts.
     sinks: Sinks,
+    /// Who is logged in (the principal of appends, the owner of prefs).
     user: Option<String>,
+    /// The current connection; `None` only while it is being replaced.
     conn: Option<Conn>,
 }
 
