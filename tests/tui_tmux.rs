@@ -3,12 +3,10 @@
 //!
 //! - On the in-process demo BBS: login, the board list, a post list, writing a post with
 //!   CJK text, reading it, pushing it, quitting, and that logs went to the rolling file.
-//! - Against a real `bbs-server` (started by the test harness) with three clients: user A
+//! - Against a real `bbs-server` (in its own tmux session) with three clients: user A
 //!   posts, B and C see the post on screen within one second, B (subscribed to the board
 //!   with a matching keyword) gets the notification toast, and A quits, restarts and sees
 //!   the same unread counts (read marks are kept on the server).
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -277,9 +275,33 @@ fn login(t: &Tmux, user: &str, password: &str) -> String {
 
 #[test]
 fn three_clients_on_a_real_server_see_posts_live_and_keep_unread_state() {
-    let server = common::TestServer::start(&[]);
-    let addr = server.addr.clone();
+    // tmux runs the server too, on a port that was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server_home = temp_home("server");
+    let data = server_home.join("data");
+    let server_bin = env!("CARGO_BIN_EXE_bbs-server");
+    let data_arg = data.to_string_lossy().to_string();
+    let server = Tmux::start(
+        "server",
+        &[server_bin, "--listen", &addr, "--data-dir", &data_arg],
+        &[("HOME", &server_home)],
+        120,
+        20,
+    );
     let wait = Duration::from_secs(10);
+    let deadline = Instant::now() + wait;
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start:\n{}",
+            server.screen()
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
     let out = line_client(
         &addr,
         "register alice a@example.com apw\nregister bob b@example.com bpw\n\
@@ -348,7 +370,9 @@ fn three_clients_on_a_real_server_see_posts_live_and_keep_unread_state() {
     // 3 posts, 1 unread (A read one and wrote one).
     let cols: Vec<&str> = after.split_whitespace().collect();
     assert!(cols.windows(2).any(|w| w == ["3", "1"]), "{after}");
-    for h in homes {
+    assert!(server.alive(), "the server is still running");
+    drop(server);
+    for h in homes.into_iter().chain([server_home]) {
         let _ = std::fs::remove_dir_all(h);
     }
 }
