@@ -1,11 +1,12 @@
-//! End-to-end test of the TUI in a real terminal: tmux runs `bbs-client --demo` (an
-//! in-process BBS; the multi-client version against a real `bbs-server` needs the Kafka
-//! backend), keys are sent with `send-keys`, and the screen is read with `capture-pane`.
-//! Covers login, the board list, a post list, writing a post with CJK text, reading it,
-//! pushing it, quitting, and that logs went to the rolling file (not the screen).
+//! End-to-end tests of the TUI in real terminals: tmux runs `bbs-client`, keys are sent
+//! with `send-keys`, and the screen is read with `capture-pane`.
 //!
-//! The harness ([`Tmux`]) is written to be reused for the three-client test: start more
-//! panes with other commands and the same `wait_screen` assertions.
+//! - On the in-process demo BBS: login, the board list, a post list, writing a post with
+//!   CJK text, reading it, pushing it, quitting, and that logs went to the rolling file.
+//! - Against a real `bbs-server` (in its own tmux session) with three clients: user A
+//!   posts, B and C see the post on screen within one second, B (subscribed to the board
+//!   with a matching keyword) gets the notification toast, and A quits, restarts and sees
+//!   the same unread counts (read marks are kept on the server).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -215,4 +216,163 @@ fn demo_client_in_tmux_logs_in_posts_reads_and_pushes() {
     let text = std::fs::read_to_string(&logs[0]).unwrap_or_default();
     assert!(text.contains("bbs-client starting"), "log: {text}");
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Runs `bbs-client --line` against `addr` with `script` on stdin; returns its output.
+fn line_client(addr: &str, script: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-client"))
+        .args(["--line", "--server", addr])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn bbs-client");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write script");
+    let out = child.wait_with_output().expect("bbs-client");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The screen line of board `name` in the board list.
+fn board_row(screen: &str, name: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == name))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{screen}"))
+        .trim_start_matches(['>', ' '])
+        .to_string()
+}
+
+fn start_client(name: &str, addr: &str, home: &Path) -> Tmux {
+    let bin = env!("CARGO_BIN_EXE_bbs-client");
+    Tmux::start(
+        name,
+        &[bin, "--server", addr],
+        &[
+            ("HOME", home),
+            ("XDG_DATA_HOME", &home.join("data")),
+            ("XDG_CONFIG_HOME", &home.join("config")),
+        ],
+        100,
+        30,
+    )
+}
+
+fn login(t: &Tmux, user: &str, password: &str) -> String {
+    let wait = Duration::from_secs(10);
+    t.wait_screen("Password", wait);
+    t.text(user);
+    t.keys(&["Tab"]);
+    t.text(password);
+    t.keys(&["Enter"]);
+    t.wait_screen("看板列表", wait)
+}
+
+#[test]
+fn three_clients_on_a_real_server_see_posts_live_and_keep_unread_state() {
+    // tmux runs the server too, on a port that was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server_home = temp_home("server");
+    let data = server_home.join("data");
+    let server_bin = env!("CARGO_BIN_EXE_bbs-server");
+    let data_arg = data.to_string_lossy().to_string();
+    let server = Tmux::start(
+        "server",
+        &[server_bin, "--listen", &addr, "--data-dir", &data_arg],
+        &[("HOME", &server_home)],
+        120,
+        20,
+    );
+    let wait = Duration::from_secs(10);
+    let deadline = Instant::now() + wait;
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start:\n{}",
+            server.screen()
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let out = line_client(
+        &addr,
+        "register alice a@example.com apw\nregister bob b@example.com bpw\n\
+         register carol c@example.com cpw\nlogin carol cpw\ncreate-board NP\n\
+         create-post NP --title first post --content one\n\
+         create-post NP --title second post --content two\nlogout\n\
+         login bob bpw\nsubscribe --board NP --keyword exam\nexit\n",
+    );
+    assert_eq!(out.matches("Create post successfully.").count(), 2, "{out}");
+    assert!(out.contains("Subscribe successfully."), "{out}");
+
+    let homes: Vec<PathBuf> = ["a", "b", "c"].iter().map(|n| temp_home(n)).collect();
+    let a = start_client("a", &addr, &homes[0]);
+    let b = start_client("b", &addr, &homes[1]);
+    let c = start_client("c", &addr, &homes[2]);
+    for (t, u, p) in [
+        (&a, "alice", "apw"),
+        (&b, "bob", "bpw"),
+        (&c, "carol", "cpw"),
+    ] {
+        let s = login(t, u, p);
+        assert!(s.contains("NP"), "{s}");
+        t.keys(&["Enter"]);
+        t.wait_screen("second post", wait);
+    }
+
+    // A reads one post (a read mark on the server), then writes one.
+    a.keys(&["Enter"]);
+    a.wait_screen("Author", wait);
+    a.keys(&["q"]);
+    a.wait_screen("second post", wait);
+    a.keys(&["p"]);
+    a.wait_screen("New post on NP", wait);
+    a.text("final exam tips");
+    a.keys(&["Enter"]);
+    a.text("bring a pen");
+    a.keys(&["Enter"]);
+    a.wait_screen("Posted #3", wait);
+    let posted = Instant::now();
+    b.wait_screen("final exam tips", Duration::from_secs(1));
+    c.wait_screen("final exam tips", Duration::from_secs(1));
+    b.wait_screen("[NP] #3 final exam tips", Duration::from_secs(1));
+    eprintln!("B and C showed the post {:?} after A", posted.elapsed());
+    assert!(
+        !c.screen().contains("[NP] #3"),
+        "C is not subscribed:\n{}",
+        c.screen()
+    );
+
+    // A's unread counts survive a restart of the client.
+    a.keys(&["q"]);
+    let before = board_row(&a.wait_screen("看板列表", wait), "NP");
+    a.keys(&["Q"]);
+    let deadline = Instant::now() + wait;
+    while a.alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(!a.alive(), "A did not quit:\n{}", a.screen());
+    let a2 = start_client("a2", &addr, &homes[0]);
+    a2.wait_screen("alice", wait);
+    // The login form remembers the user and focuses the password.
+    a2.text("apw");
+    a2.keys(&["Enter"]);
+    let after = board_row(&a2.wait_screen("看板列表", wait), "NP");
+    assert_eq!(before, after, "unread state after a restart");
+    // 3 posts, 1 unread (A read one and wrote one).
+    let cols: Vec<&str> = after.split_whitespace().collect();
+    assert!(cols.windows(2).any(|w| w == ["3", "1"]), "{after}");
+    assert!(server.alive(), "the server is still running");
+    drop(server);
+    for h in homes.into_iter().chain([server_home]) {
+        let _ = std::fs::remove_dir_all(h);
+    }
 }

@@ -172,8 +172,9 @@ impl RecordPolicy for BbsPolicy {
 }
 
 /// Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's: only
-/// the owner (or the operator) reads, describes, alters or deletes them; any logged-in
-/// user may write (send) mail, through the record policy. Everything else goes to `inner`.
+/// the owner (or the operator) reads, alters or deletes them; any logged-in user may write
+/// (send) mail, through the record policy, and so describe a mailbox (a producer needs its
+/// metadata; in Kafka WRITE implies DESCRIBE). Everything else goes to `inner`.
 pub struct BbsAuthorizer {
     /// The broker's default rules (reserved names, configured ACLs, defaults).
     pub inner: Arc<dyn Authorizer>,
@@ -197,8 +198,15 @@ impl Authorizer for BbsAuthorizer {
                     BrokerPrincipal::Operator => true,
                     BrokerPrincipal::Anonymous => false,
                     BrokerPrincipal::User(u) if *u == owner => true,
+                    // A sender writes (and may create) a mailbox; as in Kafka, where
+                    // WRITE implies DESCRIBE, it may also describe it (a producer needs
+                    // the topic's metadata). Reading stays the owner's.
                     BrokerPrincipal::User(_) => {
-                        is_mail && matches!(op, Operation::Write | Operation::Create)
+                        is_mail
+                            && matches!(
+                                op,
+                                Operation::Write | Operation::Create | Operation::Describe
+                            )
                     }
                 };
             }
@@ -224,7 +232,8 @@ mod tests {
         let subs = names::subs_topic("ana").expect("topic");
         assert!(a.authorize(&ana, Operation::Read, &Resource::Topic(&mail)));
         assert!(!a.authorize(&bob, Operation::Read, &Resource::Topic(&mail)));
-        assert!(!a.authorize(&bob, Operation::Describe, &Resource::Topic(&mail)));
+        assert!(a.authorize(&bob, Operation::Describe, &Resource::Topic(&mail)));
+        assert!(!a.authorize(&bob, Operation::Describe, &Resource::Topic(&subs)));
         assert!(a.authorize(&bob, Operation::Write, &Resource::Topic(&mail)));
         assert!(!a.authorize(&bob, Operation::Write, &Resource::Topic(&subs)));
         assert!(!a.authorize(

@@ -123,6 +123,11 @@ impl Interpreter {
     }
 
     fn run(&mut self, line: &str, out: &mut String) {
+        if !line.trim().is_empty() {
+            // Commands see everything written before they were typed (on Kafka: the feed
+            // catches up with the server first).
+            self.session.sync();
+        }
         let reply = run_line(&mut self.session, line);
         for l in &reply.lines {
             out.push_str(l);

@@ -90,6 +90,14 @@ impl Session {
         self.link.set_record_sink(sink);
     }
 
+    /// Brings the view up to date with everything the server has stored (see
+    /// [`Link::sync`]); a failure only means the view may lag, so it is logged.
+    pub fn sync(&self) {
+        if let Err(e) = self.link.sync() {
+            tracing::debug!(error = %e, "sync failed");
+        }
+    }
+
     /// The logged-in user.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()

@@ -82,12 +82,7 @@ fn backend_for(args: &Args, server: &str) -> Result<Arc<dyn Backend>> {
         tui::demo::start_bot(b.clone(), Duration::from_secs(20), 100);
         return Ok(Arc::new(b));
     }
-    // TODO(lead): the Kafka backend (a `bbs::backend::Backend` over `broker::client`'s
-    // producer and group consumer, implementing `Link` including the TUI's additions:
-    // `set_record_sink`, `prefs`/`put_read_mark`/`put_favourites`, `online`) does not exist
-    // yet. Construct it here from `server`; everything above it (TUI and line mode) is
-    // backend-agnostic.
-    bail!("connecting to a server ({server}) needs the Kafka backend, which is not built yet; try --demo")
+    Ok(Arc::new(bbs::backend::kafka::KafkaBackend::new(server)))
 }
 
 fn main() -> Result<()> {

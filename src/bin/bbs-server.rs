@@ -25,6 +25,10 @@ struct Args {
     /// Directory for logs and state [default: the platform data directory].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Also serve the classic command language (for nc/telnet) on ADDR; port 0 picks a
+    /// free port (logged as `classic=ADDR`).
+    #[arg(long, value_name = "ADDR")]
+    classic_listen: Option<std::net::SocketAddr>,
     /// TOML config file (see assets/bbs-server.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -52,9 +56,19 @@ enum Command {
 struct FileConfig {
     broker: BrokerConfig,
     auth: broker::auth::AuthConfig,
+    bbs: BbsTable,
 }
 
-fn load_config(args: &Args) -> Result<BrokerConfig> {
+/// The `[bbs]` table: the BBS front ends the server hosts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct BbsTable {
+    /// Where the classic port listens (none: no classic port).
+    classic_listen: Option<std::net::SocketAddr>,
+}
+
+fn load_config(args: &Args) -> Result<(BrokerConfig, Option<std::net::SocketAddr>)> {
+    let mut classic = None;
     let mut cfg = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -63,6 +77,7 @@ fn load_config(args: &Args) -> Result<BrokerConfig> {
                 .with_context(|| format!("in config file {}", path.display()))?;
             let mut broker = file.broker;
             broker.auth = file.auth;
+            classic = file.bbs.classic_listen;
             broker
         }
         None => BrokerConfig::default(),
@@ -77,7 +92,7 @@ fn load_config(args: &Args) -> Result<BrokerConfig> {
         cfg.data_dir = Some(d.clone());
     }
     cfg.validate().context("invalid settings")?;
-    Ok(cfg)
+    Ok((cfg, args.classic_listen.or(classic)))
 }
 
 fn data_dir(cfg: &BrokerConfig) -> Result<PathBuf> {
@@ -100,7 +115,7 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cfg = load_config(&args)?;
+    let (cfg, classic_listen) = load_config(&args)?;
     let dir = data_dir(&cfg)?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
@@ -142,9 +157,33 @@ fn main() -> Result<()> {
         let folded = policy.load(&broker).context("loading the BBS state from the log")?;
         tracing::info!(records = folded, last_post_id = policy.max_post_id(), "BBS state loaded");
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
+        // The classic port's sessions are ordinary clients of this server; they connect
+        // lazily, and the listener above is already bound, so starting it here is safe.
+        let _classic = match classic_listen {
+            Some(addr) => Some(start_classic(addr, local)?),
+            None => None,
+        };
         broker::server::run(broker, listener, shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Opens the classic port on `addr`, its sessions connecting to this server at `kafka`.
+fn start_classic(
+    addr: std::net::SocketAddr,
+    kafka: std::net::SocketAddr,
+) -> Result<bbs::classic::ClassicHandle> {
+    let mut target = kafka;
+    if target.ip().is_unspecified() {
+        target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let listener = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("classic port: listening on {addr}"))?;
+    let backend = Arc::new(bbs::backend::kafka::KafkaBackend::new(&target.to_string()));
+    let handle = bbs::classic::spawn(listener, backend, bbs::classic::ClassicConfig::default())
+        .context("starting the classic port")?;
+    tracing::info!(classic = %handle.addr, "classic port ready");
+    Ok(handle)
 }
 
 fn check(broker: &broker::Broker) -> Result<()> {

@@ -30,6 +30,8 @@ pub struct TestServer {
     child: Option<Child>,
     pub extra: Vec<String>,
     pub log: PathBuf,
+    /// Length of the log when the current process was spawned (see [`TestServer::log_value`]).
+    pub log_mark: u64,
 }
 
 impl TestServer {
@@ -44,6 +46,7 @@ impl TestServer {
             _tmp: Some(tmp),
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            log_mark: 0,
         };
         s.spawn(None);
         s
@@ -60,6 +63,7 @@ impl TestServer {
             _tmp: Some(tmp),
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            log_mark: 0,
         };
         s.spawn(None);
         s
@@ -73,6 +77,7 @@ impl TestServer {
             .append(true)
             .open(&self.log)
             .expect("log");
+        self.log_mark = log.metadata().map(|m| m.len()).unwrap_or(0);
         let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-server"))
             .args(["--listen", &listen, "--data-dir"])
             .arg(&self.data)
@@ -145,6 +150,25 @@ impl TestServer {
         let port = self.port();
         self.kill9();
         self.spawn(Some(port));
+    }
+
+    /// The value of the first `key=VALUE` field the current server process has logged
+    /// (for example `classic` for the classic port's address), waiting up to 20 s for it.
+    pub fn log_value(&self, key: &str) -> String {
+        let needle = format!("{key}=");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.log_text();
+            let since = text.get(self.log_mark as usize..).unwrap_or("");
+            if let Some(rest) = since.split(needle.as_str()).nth(1) {
+                return rest.split_whitespace().next().unwrap_or("").to_string();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never logged {needle}; log:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The server log so far.

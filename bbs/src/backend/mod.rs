@@ -6,6 +6,7 @@
 //! [`memory::MemoryBackend`] implements it in process for tests and demos; the Kafka
 //! backend (producer + group consumer of `broker::client`) implements the same traits.
 
+pub mod kafka;
 pub mod memory;
 
 use std::sync::Arc;
@@ -62,6 +63,12 @@ pub trait Link: Send {
     fn with_view(&self, f: &mut dyn FnMut(&State));
     /// Installs the sink for live post events (replacing any earlier one).
     fn set_event_sink(&mut self, sink: EventSink);
+    /// Waits until the view reflects everything the server stored before the call
+    /// (others' writes too). The command language calls it before each command; a backend
+    /// whose view is always current does nothing.
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
 
     // Added for the TUI. The defaults say "unsupported" so that a backend written before
     // them still builds; the TUI then degrades (no record sink: no live refresh of comments

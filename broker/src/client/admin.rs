@@ -280,6 +280,30 @@ impl Admin {
         offsets::commit(&conn, group, -1, "", &map)
     }
 
+    /// Like [`Admin::commit_offsets`], with a metadata string beside each offset.
+    pub fn commit_offsets_with_metadata(
+        &self,
+        group: &str,
+        offsets: &[(TopicPartition, i64, String)],
+    ) -> Result<()> {
+        let map: BTreeMap<TopicPartition, (i64, String)> = offsets
+            .iter()
+            .map(|(tp, off, meta)| (tp.clone(), (*off, meta.clone())))
+            .collect();
+        let conn = offsets::find_coordinator(&self.cluster, None, group)?;
+        offsets::commit_with_metadata(&conn, group, -1, "", &map)
+    }
+
+    /// Like [`Admin::fetch_offsets`], with each committed offset's metadata string.
+    pub fn fetch_offsets_with_metadata(
+        &self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, Option<(i64, String)>>> {
+        let conn = offsets::find_coordinator(&self.cluster, None, group)?;
+        offsets::fetch_with_metadata(&conn, group, partitions)
+    }
+
     /// The committed offsets of `group` for `partitions` (`None` where nothing is committed).
     pub fn fetch_offsets(
         &self,

@@ -90,12 +90,27 @@ pub fn commit(
     member_id: &str,
     offsets: &BTreeMap<TopicPartition, i64>,
 ) -> Result<()> {
+    let with_meta: BTreeMap<TopicPartition, (i64, String)> = offsets
+        .iter()
+        .map(|(tp, off)| (tp.clone(), (*off, String::new())))
+        .collect();
+    commit_with_metadata(conn, group, generation, member_id, &with_meta)
+}
+
+/// Like [`commit`], with each offset's metadata string (what a client keeps beside it).
+pub fn commit_with_metadata(
+    conn: &Connection,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    offsets: &BTreeMap<TopicPartition, (i64, String)>,
+) -> Result<()> {
     let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-    for (tp, off) in offsets {
+    for (tp, (off, meta)) in offsets {
         let mut p = OffsetCommitRequestPartition::default();
         p.partition_index = tp.partition;
         p.committed_offset = *off;
-        p.committed_metadata = Some(sb(""));
+        p.committed_metadata = Some(sb(meta));
         by_topic.entry(tp.topic.as_str()).or_default().push(p);
     }
     let mut req = OffsetCommitRequest::default();
@@ -135,6 +150,18 @@ pub fn fetch(
     group: &str,
     partitions: &[TopicPartition],
 ) -> Result<HashMap<TopicPartition, Option<i64>>> {
+    Ok(fetch_with_metadata(conn, group, partitions)?
+        .into_iter()
+        .map(|(tp, v)| (tp, v.map(|(off, _)| off)))
+        .collect())
+}
+
+/// Like [`fetch`], with each committed offset's metadata string.
+pub fn fetch_with_metadata(
+    conn: &Connection,
+    group: &str,
+    partitions: &[TopicPartition],
+) -> Result<HashMap<TopicPartition, Option<(i64, String)>>> {
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for tp in partitions {
         by_topic
@@ -176,7 +203,15 @@ pub fn fetch(
                 ));
             }
             let tp = TopicPartition::new(t.name.as_str(), p.partition_index);
-            out.insert(tp, (p.committed_offset >= 0).then_some(p.committed_offset));
+            let meta = p
+                .metadata
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_default();
+            out.insert(
+                tp,
+                (p.committed_offset >= 0).then_some((p.committed_offset, meta)),
+            );
         }
     }
     Ok(out)

@@ -1,0 +1,151 @@
+//! Translating between the Kafka client's world and the BBS's: the policy's refusal text
+//! back to a [`Failure`], authentication errors to `LoginFailed`, account creation (the
+//! async account client run on a small current-thread runtime) and the online list (the
+//! users of the live `bbs-session-` groups).
+
+use broker::client::Client;
+
+use super::SESSION_GROUP_PREFIX;
+use crate::error::{Error, Failure, Result};
+
+/// Kafka's POLICY_VIOLATION, which the BBS policy answers with the failure's exact line.
+const POLICY_VIOLATION: i16 = 44;
+/// SASL_AUTHENTICATION_FAILED.
+const SASL_FAILED: i16 = 58;
+
+/// The failure whose `Display` is `line` (the policy sends `failure.to_string()`).
+pub fn failure_from_line(line: &str) -> Failure {
+    let fixed = [
+        Failure::NotLoggedIn,
+        Failure::AlreadyLoggedIn,
+        Failure::LoginFailed,
+        Failure::UsernameTaken,
+        Failure::BoardExists,
+        Failure::NoSuchBoard,
+        Failure::NoSuchPost,
+        Failure::NotOwner,
+        Failure::NoSuchMail,
+        Failure::AlreadySubscribed,
+    ];
+    if let Some(f) = fixed.into_iter().find(|f| f.to_string() == line) {
+        return f;
+    }
+    if let Some(name) = line
+        .strip_prefix("You haven't subscribed ")
+        .and_then(|r| r.strip_suffix('.'))
+    {
+        return Failure::NotSubscribed(name.to_string());
+    }
+    if let Some(what) = line
+        .strip_prefix("Invalid name: ")
+        .and_then(|r| r.strip_suffix('.'))
+    {
+        return Failure::BadName(what.to_string());
+    }
+    if let Some(user) = line.strip_suffix(" does not exist.") {
+        return Failure::NoSuchUser(user.to_string());
+    }
+    Failure::Policy(line.to_string())
+}
+
+/// Finds the Kafka error (code, message) inside a client error.
+fn kafka_parts(e: &broker::Error) -> Option<(i16, Option<String>)> {
+    match e {
+        broker::Error::Kafka { code, message, .. } => Some((*code, message.clone())),
+        broker::Error::Delivery { source, .. } => kafka_parts(source),
+        _ => None,
+    }
+}
+
+/// A failed produce: a policy refusal becomes `Error::Refused` with the same line.
+pub fn append_error(e: broker::Error) -> Error {
+    match kafka_parts(&e) {
+        Some((POLICY_VIOLATION, Some(msg))) => Error::Refused(failure_from_line(&msg)),
+        _ => Error::Backend(e.to_string()),
+    }
+}
+
+/// A failed connect: with credentials, an authentication error is `LoginFailed`.
+pub fn connect_error(e: broker::Error, creds: Option<(&str, &str)>) -> Error {
+    let auth = matches!(e, broker::Error::Auth(_))
+        || kafka_parts(&e).is_some_and(|(c, _)| c == SASL_FAILED);
+    if creds.is_some() && auth {
+        Failure::LoginFailed.into()
+    } else {
+        Error::Backend(e.to_string())
+    }
+}
+
+/// Creates the account `user` anonymously (open registration). The server refuses a name
+/// that exists: `UsernameTaken`.
+pub fn create_account(bootstrap: &str, user: &str, password: &str) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut accounts = broker::auth::remote::AccountClient::connect(bootstrap)
+            .await
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        if accounts.exists(user).await.unwrap_or(false) {
+            return Err(Failure::UsernameTaken.into());
+        }
+        match accounts.set_password(user, password).await {
+            Ok(()) => Ok(()),
+            Err(e @ (broker::Error::Io { .. } | broker::Error::Connection { .. })) => {
+                Err(Error::Backend(e.to_string()))
+            }
+            Err(e) => {
+                tracing::info!(error = %e, user, "registration refused");
+                Err(Failure::UsernameTaken.into())
+            }
+        }
+    })
+}
+
+/// Users with a live feed right now: members of `bbs-session-…:<user>` groups.
+pub fn online(client: &Client) -> Result<Vec<String>> {
+    let admin = client.admin();
+    let groups = admin
+        .list_groups()
+        .map_err(|e| Error::Backend(e.to_string()))?;
+    let mut users = Vec::new();
+    let candidates: Vec<(String, String)> = groups
+        .into_iter()
+        .filter_map(|g| {
+            let rest = g.group_id.strip_prefix(SESSION_GROUP_PREFIX)?;
+            let (_, user) = rest.split_once(':')?;
+            Some((g.group_id.clone(), user.to_string()))
+        })
+        .collect();
+    for (gid, user) in candidates {
+        match admin.describe_groups(&[gid.as_str()]) {
+            Ok(d) if d.iter().any(|g| !g.members.is_empty()) => users.push(user),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, group = %gid, "describing a group"),
+        }
+    }
+    users.sort();
+    users.dedup();
+    Ok(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_lines_round_trip() {
+        for f in [
+            Failure::NoSuchBoard,
+            Failure::NoSuchPost,
+            Failure::NotOwner,
+            Failure::NoSuchUser("bob".into()),
+            Failure::NotSubscribed("NP".into()),
+            Failure::BadName("'x' is too long".into()),
+            Failure::BoardExists,
+            Failure::Policy("author must be the principal".into()),
+        ] {
+            assert_eq!(failure_from_line(&f.to_string()), f);
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! A link's feed: one consumer thread (one poll loop) in its own consumer group that reads
+//! every public BBS topic (`board.*`, `bbs.boards`, `bbs.users`) and, when logged in, the
+//! user's own `mail.<user>` and `subs.<user>`, decodes each record and folds it into the
+//! link's [`State`]. It tracks how far it has consumed per partition so the link can wait
+//! for it ("the view reflects my append", "caught up at login"), and it calls the link's
+//! sinks outside the lock, for records that are new (at or above the end offsets seen when
+//! the feed started: the history replayed at start is the snapshot the link's caller reads
+//! once it has caught up, and never notifies): the record sink for every such record, the
+//! event sink for posts.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use broker::client::{Client, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
+
+use super::Sinks;
+use crate::backend::EventSink;
+use crate::codec::{self, BbsRecord, WireRecord};
+use crate::error::{Error, Result};
+use crate::model::PostEvent;
+use crate::view::{Position, State};
+
+/// What the feed thread and the link share.
+#[derive(Default)]
+pub struct FeedState {
+    /// The folded view.
+    pub view: State,
+    /// Next offset to consume per (topic, partition): how far the view goes.
+    pub positions: HashMap<(String, i32), i64>,
+    /// The last poll error, for diagnostics when a wait times out.
+    pub error: Option<String>,
+    /// The most recent records as decoded, by (topic, partition, offset): how `append`
+    /// learns the server-stamped form of what it wrote.
+    pub recent: std::collections::VecDeque<((String, i32, i64), crate::codec::Entry)>,
+}
+
+/// How many decoded records [`FeedState::recent`] keeps.
+const RECENT: usize = 1024;
+
+/// Shared between the feed thread and the link.
+#[derive(Default)]
+pub struct Shared {
+    /// The view and positions.
+    pub state: Mutex<FeedState>,
+    /// Signalled after every poll that changed positions.
+    pub cond: Condvar,
+}
+
+impl Shared {
+    /// Locks the state (a poisoned lock still holds a usable view).
+    pub fn lock(&self) -> MutexGuard<'_, FeedState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until every partition in `targets` has been consumed up to its offset, or
+    /// `timeout` passes. Returns whether it caught up.
+    pub fn wait_for(&self, targets: &HashMap<(String, i32), i64>, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.lock();
+        loop {
+            let done = targets
+                .iter()
+                .all(|(tp, end)| st.positions.get(tp).copied().unwrap_or(0) >= *end);
+            if done {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::warn!(error = ?st.error, "the feed did not catch up in time");
+                return false;
+            }
+            st = match self.cond.wait_timeout(st, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+}
+
+/// Escapes a topic name for a regex (topic names hold ASCII letters, digits, `.`, `_`, `-`).
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if !(c.is_ascii_alphanumeric() || c == '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The subscription pattern of a feed: public topics plus `private` (the user's own).
+pub fn pattern(private: &[String]) -> String {
+    let mut alts = vec![
+        r"board\..+".to_string(),
+        r"bbs\.boards".into(),
+        r"bbs\.users".into(),
+    ];
+    alts.extend(private.iter().map(|t| regex_escape(t)));
+    format!("^({})$", alts.join("|"))
+}
+
+/// A running feed; dropping it stops the thread and leaves the group.
+pub struct Feed {
+    /// View and positions.
+    pub shared: Arc<Shared>,
+    /// Tells the thread to stop.
+    stop: Arc<AtomicBool>,
+    /// The poll loop.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Feed {
+    /// Starts a feed as `client`'s principal in group `group` over the topics matching
+    /// [`pattern`] of `private`, and waits until it has consumed everything that existed at start.
+    pub fn start(client: &Client, group: &str, private: &[String], sinks: Sinks) -> Result<Feed> {
+        let baseline = end_offsets(client, private)?;
+        let consumer = client
+            .consumer(
+                ConsumerConfig::group(group)
+                    .subscribe_pattern(&pattern(private))
+                    .offset_reset(OffsetReset::Earliest)
+                    .auto_commit(false),
+            )
+            .map_err(backend)?;
+        let shared = Arc::new(Shared::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (shared, stop, baseline) = (shared.clone(), stop.clone(), baseline.clone());
+            std::thread::Builder::new()
+                .name(format!("feed {group}"))
+                .spawn(move || run(consumer, shared, stop, sinks, baseline))?
+        };
+        let feed = Feed {
+            shared,
+            stop,
+            thread: Some(thread),
+        };
+        feed.shared.wait_for(&baseline, Duration::from_secs(15));
+        Ok(feed)
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Maps a client error to the bbs error.
+pub fn backend(e: broker::Error) -> Error {
+    Error::Backend(e.to_string())
+}
+
+/// Whether the feed of a user with `private` topics reads `topic` (what [`pattern`] matches).
+pub fn matches(topic: &str, private: &[String]) -> bool {
+    topic
+        .strip_prefix("board.")
+        .is_some_and(|rest| !rest.is_empty())
+        || topic == "bbs.boards"
+        || topic == "bbs.users"
+        || private.iter().any(|p| p == topic)
+}
+
+/// End offsets of every partition of every existing topic the pattern matches.
+pub fn end_offsets(client: &Client, private: &[String]) -> Result<HashMap<(String, i32), i64>> {
+    let admin = client.admin();
+    let topics: Vec<String> = admin
+        .list_topics()
+        .map_err(backend)?
+        .into_iter()
+        .filter(|t| matches(t, private))
+        .collect();
+    let view = client.metadata();
+    let mut parts = Vec::new();
+    for t in &topics {
+        if let Some(info) = view.topics.get(t) {
+            parts.extend(info.partitions.iter().map(|p| TopicPartition::new(t, p.id)));
+        }
+    }
+    if parts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ends = admin.end_offsets(&parts).map_err(backend)?;
+    Ok(ends
+        .into_iter()
+        .filter(|(_, end)| *end > 0)
+        .map(|(tp, end)| ((tp.topic, tp.partition), end))
+        .collect())
+}
+
+fn to_wire(r: &ConsumerRecord) -> WireRecord {
+    WireRecord {
+        key: r.key.as_ref().map(|k| k.to_vec()),
+        value: r.value.as_ref().map(|v| v.to_vec()),
+        headers: r
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_ref().map(|v| v.to_vec())))
+            .collect(),
+    }
+}
+
+/// The poll loop.
+fn run(
+    mut consumer: broker::client::Consumer,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    sinks: Sinks,
+    baseline: HashMap<(String, i32), i64>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let records = match consumer.poll(Duration::from_millis(50)) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "feed poll failed");
+                shared.lock().error = Some(e.to_string());
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let mut folded = Vec::new();
+        let mut events = Vec::new();
+        {
+            let mut st = shared.lock();
+            for r in &records {
+                // A rebalance (a new topic joins the pattern) resets positions to the
+                // earliest offset, as nothing is committed: skip what is already folded.
+                let key = (r.topic.clone(), r.partition);
+                if st.positions.get(&key).is_some_and(|next| r.offset < *next) {
+                    continue;
+                }
+                st.positions.insert(key, r.offset + 1);
+                let Ok(entry) = codec::decode(&r.topic, &to_wire(r)) else {
+                    continue;
+                };
+                st.view.apply(
+                    Position {
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                    },
+                    &entry,
+                );
+                let historic = baseline
+                    .get(&(r.topic.clone(), r.partition))
+                    .is_some_and(|end| r.offset < *end);
+                if let BbsRecord::Post {
+                    board,
+                    id: Some(id),
+                    author,
+                    title,
+                    ..
+                } = &entry.record
+                {
+                    if !historic {
+                        events.push(PostEvent {
+                            board: board.clone(),
+                            id: *id,
+                            title: title.clone(),
+                            author: author.clone(),
+                        });
+                    }
+                }
+                if st.recent.len() >= RECENT {
+                    st.recent.pop_front();
+                }
+                st.recent
+                    .push_back(((r.topic.clone(), r.partition, r.offset), entry.clone()));
+                if !historic {
+                    folded.push(entry);
+                }
+            }
+            for tp in consumer.assignment() {
+                if let Some(pos) = consumer.position(&tp) {
+                    let slot = st.positions.entry((tp.topic, tp.partition)).or_insert(0);
+                    *slot = (*slot).max(pos);
+                }
+            }
+            st.error = None;
+        }
+        shared.cond.notify_all();
+        let (event_sink, record_sink) = sinks.get();
+        if let Some(sink) = record_sink {
+            for e in &folded {
+                sink(e);
+            }
+        }
+        if let Some(sink) = event_sink {
+            deliver(&sink, &events);
+        }
+    }
+    let _ = consumer.close();
+}
+
+fn deliver(sink: &EventSink, events: &[PostEvent]) {
+    for ev in events {
+        sink(ev);
+    }
+}

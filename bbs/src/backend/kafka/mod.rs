@@ -1,0 +1,353 @@
+//! The Kafka backend: each [`Link`] is an ordinary client of a `bbs-server` (or any broker
+//! with the BBS policy installed) through `broker::client`.
+//!
+//! - Registration creates SCRAM credentials anonymously with the account client (open
+//!   registration), then writes the user's profile record logged in as that user.
+//! - Login opens a SCRAM-authenticated client; logout goes back to an anonymous one.
+//! - Reads come from a [`feed::Feed`]: a consumer thread in the link's own group folding
+//!   the public topics and the user's private ones into the link's view. Connect and login
+//!   wait until the feed has caught up, and `append` waits until the feed has consumed the
+//!   produced record, so the view always reflects the link's own writes.
+//! - Appends are produced with acks=all; the policy's refusal (Kafka error 44 with the
+//!   failure's exact line) comes back as `Error::Refused` with the same line.
+//! - The online list is the set of users of the live `bbs-session-` groups (the group id
+//!   carries the user after a `:`).
+//! - Per-user prefs are kept in [`prefs`] (committed offsets with metadata of a per-user
+//!   group `bbs-prefs:<user>`).
+//!
+//! Two additions to the plan, both for the command language's sequential semantics:
+//! - [`Link::sync`]: before each command the interpreter asks the link to catch up with
+//!   the end offsets of every topic its feed reads, so a command sees what other users
+//!   wrote before it was typed (a mail just sent to this user, a board just created).
+//! - The producer has its own `Client`: the feed's pattern subscription makes its client
+//!   ask for all topics' metadata, and such requests never auto-create the topic a first
+//!   record goes to, so a producer sharing that client would wait for it forever.
+
+mod errors;
+pub mod feed;
+mod prefs;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use broker::client::{Client, ClientConfig, NewTopic, Producer, ProducerConfig, Record};
+
+use super::{Appended, Backend, EventSink, Link, RecordSink};
+use crate::codec::{self, BbsRecord, Entry};
+use crate::error::{Error, Failure, Result};
+use crate::names;
+use crate::prefs::{ReadMark, UserPrefs};
+use crate::view::State;
+use feed::{backend, Feed};
+
+/// How old metadata may get before a refresh: new board topics reach every feed's pattern
+/// subscription within about this long.
+const METADATA_MAX_AGE: Duration = Duration::from_millis(300);
+/// How long an append waits for the feed to show it.
+const APPEND_WAIT: Duration = Duration::from_secs(10);
+/// How long a command waits for the view to catch up with others' writes.
+const SYNC_WAIT: Duration = Duration::from_secs(5);
+/// Group ids of feeds start with this; the user follows the first `:`.
+pub const SESSION_GROUP_PREFIX: &str = "bbs-session-";
+
+/// The sinks of a link, shared with its feed thread (they survive feed rebuilds).
+#[derive(Clone, Default)]
+pub struct Sinks(Arc<Mutex<(Option<EventSink>, Option<RecordSink>)>>);
+
+impl Sinks {
+    /// The current sinks.
+    pub fn get(&self) -> (Option<EventSink>, Option<RecordSink>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_event(&self, s: EventSink) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(s);
+    }
+
+    fn set_record(&self, s: RecordSink) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).1 = Some(s);
+    }
+}
+
+/// A BBS on a Kafka server at `bootstrap` (`host:port`).
+#[derive(Debug, Clone)]
+pub struct KafkaBackend {
+    /// The server's address.
+    pub bootstrap: String,
+}
+
+impl KafkaBackend {
+    /// A backend for the server at `bootstrap`.
+    pub fn new(bootstrap: &str) -> KafkaBackend {
+        KafkaBackend {
+            bootstrap: bootstrap.to_string(),
+        }
+    }
+
+    fn config(&self) -> ClientConfig {
+        ClientConfig::new(&self.bootstrap)
+            .client_id("bbs")
+            .metadata_max_age(METADATA_MAX_AGE)
+    }
+}
+
+impl Backend for KafkaBackend {
+    fn connect(&self) -> Result<Box<dyn Link>> {
+        let mut link = KafkaLink {
+            backend: self.clone(),
+            sinks: Sinks::default(),
+            user: None,
+            conn: None,
+        };
+        link.open(None)?;
+        Ok(Box::new(link))
+    }
+}
+
+/// A client, its producer and its feed (rebuilt at login and logout).
+struct Conn {
+    /// The feed's client (also used for admin requests: topics, offsets, groups).
+    client: Client,
+    /// Appends go through it (on its own client, see the module docs).
+    producer: Producer,
+    /// The topics of the feed besides the public ones.
+    private: Vec<String>,
+    feed: Feed,
+}
+
+/// One session's link.
+pub struct KafkaLink {
+    /// Where the server is.
+    backend: KafkaBackend,
+    /// The session's sinks, handed to every feed this link starts.
+    sinks: Sinks,
+    /// Who is logged in (the principal of appends, the owner of prefs).
+    user: Option<String>,
+    /// The current connection; `None` only while it is being replaced.
+    conn: Option<Conn>,
+}
+
+fn group_id(user: Option<&str>) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let base = format!(
+        "{SESSION_GROUP_PREFIX}{}-{n}-{nanos:08x}",
+        std::process::id()
+    );
+    match user {
+        Some(u) => format!("{base}:{u}"),
+        None => base,
+    }
+}
+
+impl KafkaLink {
+    /// Connects as `creds` (or anonymously) and starts the feed.
+    fn open(&mut self, creds: Option<(&str, &str)>) -> Result<()> {
+        // Stop the old feed first so it leaves its group.
+        self.conn = None;
+        let mut config = self.backend.config();
+        let mut private = Vec::new();
+        if let Some((u, pw)) = creds {
+            config = config.sasl_scram(u, pw);
+            private.push(names::mail_topic(u)?);
+            private.push(names::subs_topic(u)?);
+        }
+        let client =
+            Client::connect(config.clone()).map_err(|e| errors::connect_error(e, creds))?;
+        // The producer gets its own client: the feed's pattern subscription asks for all
+        // topics' metadata, and such requests never auto-create the topic a first record
+        // goes to (a first mail, the first board), so a shared client would wait forever.
+        let producer = Client::connect(config)
+            .and_then(|c| c.producer(ProducerConfig::default()))
+            .map_err(|e| errors::connect_error(e, creds))?;
+        let feed = Feed::start(
+            &client,
+            &group_id(creds.map(|c| c.0)),
+            &private,
+            self.sinks.clone(),
+        )?;
+        self.conn = Some(Conn {
+            client,
+            producer,
+            private,
+            feed,
+        });
+        Ok(())
+    }
+
+    fn conn(&self) -> Result<&Conn> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| Error::Backend("not connected".into()))
+    }
+
+    fn me(&self) -> Result<&str> {
+        self.user
+            .as_deref()
+            .ok_or_else(|| Failure::NotLoggedIn.into())
+    }
+}
+
+impl Link for KafkaLink {
+    fn register(&mut self, user: &str, email: &str, password: &str) -> Result<()> {
+        let (topic, wire) = codec::encode(&Entry::new(BbsRecord::User {
+            name: user.to_string(),
+            email: email.to_string(),
+        }))?;
+        errors::create_account(&self.backend.bootstrap, user, password)?;
+        let client = Client::connect(self.backend.config().sasl_scram(user, password))
+            .map_err(|e| errors::connect_error(e, Some((user, password))))?;
+        let producer = client
+            .producer(ProducerConfig::default())
+            .map_err(backend)?;
+        let meta = produce(&producer, &topic, wire)?;
+        let _ = producer.close();
+        // Wait until this link's view shows the new user (bbs.users is public).
+        let conn = self.conn()?;
+        let target = HashMap::from([((meta.0, meta.1), meta.2 + 1)]);
+        conn.feed.shared.wait_for(&target, APPEND_WAIT);
+        Ok(())
+    }
+
+    fn login(&mut self, user: &str, password: &str) -> Result<()> {
+        match self.open(Some((user, password))) {
+            Ok(()) => {
+                self.user = Some(user.to_string());
+                Ok(())
+            }
+            Err(e) => {
+                // Back to an anonymous link so the session stays usable.
+                self.user = None;
+                self.open(None)?;
+                Err(e)
+            }
+        }
+    }
+
+    fn logout(&mut self) -> Result<()> {
+        self.user = None;
+        self.open(None)
+    }
+
+    fn append(&mut self, entry: Entry) -> Result<Appended> {
+        let (topic, wire) = codec::encode(&entry)?;
+        let conn = self.conn()?;
+        let (t, partition, offset) = produce(&conn.producer, &topic, wire.clone())?;
+        if let BbsRecord::Board { name, .. } = &entry.record {
+            // Create the board's topic now so every feed's pattern finds it early.
+            if let Ok(bt) = names::board_topic(name) {
+                if let Err(e) = conn.client.admin().create_topics(&[NewTopic::new(&bt, 1)]) {
+                    if e.kafka_code() != Some(36) {
+                        tracing::debug!(error = %e, topic = %bt, "creating a board topic");
+                    }
+                }
+            }
+        }
+        if !feed::matches(&t, &conn.private) {
+            // Someone else's mailbox: not in this view.
+            let entry = codec::decode(&t, &wire).unwrap_or(entry);
+            return Ok(Appended {
+                topic: t,
+                offset,
+                entry,
+            });
+        }
+        let target = HashMap::from([((t.clone(), partition), offset + 1)]);
+        conn.feed.shared.wait_for(&target, APPEND_WAIT);
+        let st = conn.feed.shared.lock();
+        let key = (t.clone(), partition, offset);
+        let stamped = st
+            .recent
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, e)| e.clone())
+            .unwrap_or(entry);
+        Ok(Appended {
+            topic: t,
+            offset,
+            entry: stamped,
+        })
+    }
+
+    fn with_view(&self, f: &mut dyn FnMut(&State)) {
+        match &self.conn {
+            Some(c) => f(&c.feed.shared.lock().view),
+            None => f(&State::new()),
+        }
+    }
+
+    fn sync(&self) -> Result<()> {
+        let conn = self.conn()?;
+        let ends = feed::end_offsets(&conn.client, &conn.private)?;
+        if !conn.feed.shared.wait_for(&ends, SYNC_WAIT) {
+            return Err(Error::Backend("the view is behind the server".into()));
+        }
+        Ok(())
+    }
+
+    fn set_event_sink(&mut self, sink: EventSink) {
+        self.sinks.set_event(sink);
+    }
+
+    fn set_record_sink(&mut self, sink: RecordSink) {
+        self.sinks.set_record(sink);
+    }
+
+    fn prefs(&self) -> Result<UserPrefs> {
+        let me = self.me()?;
+        let conn = self.conn()?;
+        let boards: Vec<String> = conn
+            .feed
+            .shared
+            .lock()
+            .view
+            .boards()
+            .iter()
+            .map(|b| b.name.clone())
+            .collect();
+        prefs::load(&conn.client, me, &boards)
+    }
+
+    fn put_read_mark(&mut self, board: &str, mark: &ReadMark) -> Result<()> {
+        let me = self.me()?;
+        prefs::put_read_mark(&self.conn()?.client, me, board, mark)
+    }
+
+    fn put_favourites(&mut self, boards: &[String]) -> Result<()> {
+        let me = self.me()?;
+        prefs::put_favourites(&self.conn()?.client, me, boards)
+    }
+
+    fn online(&self) -> Result<Vec<String>> {
+        errors::online(&self.conn()?.client)
+    }
+}
+
+/// Produces one record and waits for it: (topic, partition, offset).
+fn produce(
+    producer: &Producer,
+    topic: &str,
+    wire: codec::WireRecord,
+) -> Result<(String, i32, i64)> {
+    let mut rec = Record::new(topic);
+    if let Some(k) = wire.key {
+        rec = rec.key(k);
+    }
+    if let Some(v) = wire.value {
+        rec = rec.value(v);
+    }
+    for (n, v) in wire.headers {
+        rec = rec.header(&n, v.unwrap_or_default());
+    }
+    let meta = producer
+        .send(rec)
+        .and_then(|h| h.wait())
+        .map_err(errors::append_error)?;
+    Ok((meta.topic, meta.partition, meta.offset))
+}
