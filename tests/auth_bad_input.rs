@@ -67,6 +67,7 @@ const CONFIG: &str = r#"
 [auth]
 login_failure_delay_ms = 150
 max_login_failures = 4
+limit_loopback = true
 "#;
 
 #[test]

@@ -56,6 +56,10 @@ pub struct AuthConfig {
     pub max_registrations: u32,
     /// The counting window for both limits (seconds).
     pub limit_window_secs: u64,
+    /// Count loopback clients (127.0.0.0/8, ::1) like any other address. Off by default:
+    /// the classic port's sessions all reach the broker from loopback, so one address
+    /// would stand for a whole class; loopback failures still wait the base delay.
+    pub limit_loopback: bool,
     /// Allow/deny rules, first match wins, checked before the built-in defaults.
     pub acl: Vec<AclRule>,
 }
@@ -70,6 +74,7 @@ impl Default for AuthConfig {
             max_login_failures: 10,
             max_registrations: 5,
             limit_window_secs: 300,
+            limit_loopback: false,
             acl: Vec::new(),
         }
     }

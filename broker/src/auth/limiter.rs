@@ -66,6 +66,8 @@ pub struct Limiter {
     max_registrations: u32,
     /// The counting window.
     window: Duration,
+    /// Whether loopback addresses are counted (see `AuthConfig::limit_loopback`).
+    limit_loopback: bool,
 }
 
 impl Limiter {
@@ -83,16 +85,30 @@ impl Limiter {
             max_failures,
             max_registrations,
             window,
+            limit_loopback: true,
         }
+    }
+
+    /// Sets whether loopback clients are counted like any other address.
+    pub fn limit_loopback(mut self, on: bool) -> Self {
+        self.limit_loopback = on;
+        self
+    }
+
+    fn exempt(&self, ip: IpAddr) -> bool {
+        !self.limit_loopback && ip.is_loopback()
     }
 
     /// True when `ip` has failed too often recently and must not even try.
     pub fn login_blocked(&self, ip: IpAddr) -> bool {
-        self.failures.count(ip, self.window) >= self.max_failures
+        !self.exempt(ip) && self.failures.count(ip, self.window) >= self.max_failures
     }
 
     /// Records a failed login; returns how long to wait before answering.
     pub fn login_failed(&self, ip: IpAddr) -> Duration {
+        if self.exempt(ip) {
+            return self.base_delay;
+        }
         let n = self.failures.add(ip, self.window);
         let factor = 1u32 << n.saturating_sub(1).min(10);
         self.base_delay.saturating_mul(factor).min(MAX_DELAY)
@@ -105,6 +121,9 @@ impl Limiter {
 
     /// Counts a registration attempt; false when the address is over its limit.
     pub fn allow_registration(&self, ip: IpAddr) -> bool {
+        if self.exempt(ip) {
+            return true;
+        }
         if self.registrations.count(ip, self.window) >= self.max_registrations {
             return false;
         }
@@ -147,5 +166,24 @@ mod tests {
         let short = Limiter::new(Duration::ZERO, 3, 1, Duration::from_millis(0));
         assert!(short.allow_registration(ip));
         assert!(short.allow_registration(ip));
+    }
+
+    #[test]
+    fn loopback_is_exempt_unless_asked() {
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let l = Limiter::new(Duration::from_millis(100), 2, 1, Duration::from_secs(60))
+            .limit_loopback(false);
+        for _ in 0..5 {
+            assert_eq!(l.login_failed(ip), Duration::from_millis(100));
+            assert!(l.allow_registration(ip));
+        }
+        assert!(!l.login_blocked(ip));
+        let strict = Limiter::new(Duration::from_millis(100), 2, 1, Duration::from_secs(60))
+            .limit_loopback(true);
+        strict.login_failed(ip);
+        strict.login_failed(ip);
+        assert!(strict.login_blocked(ip));
+        assert!(strict.allow_registration(ip));
+        assert!(!strict.allow_registration(ip));
     }
 }

@@ -127,7 +127,8 @@ impl Auth {
             config.max_login_failures,
             config.max_registrations,
             config.window(),
-        );
+        )
+        .limit_loopback(config.limit_loopback);
         Ok(Auth {
             policy_lock: std::sync::Mutex::new(()),
             operator: operator::create_secret(data_dir, listen)?,
