@@ -125,6 +125,18 @@ fn kafka_python_reads_boards_as_documented() {
             .starts_with("bbs.kind=post,bbs.author=amy,bbs.title=About NP HW_2,bbs.id=1,bbs.time="),
         "{shown}"
     );
+    // BBS topics are kept forever; the board and user directories are compacted.
+    let cfgs = ok(
+        python(
+            "topic_configs.py",
+            &[&s.addr, "board.NP_HW", "bbs.boards", "bbs.users"],
+            t,
+        ),
+        "topic configs",
+    );
+    assert!(cfgs.contains("board.NP_HW -1 delete"), "{cfgs}");
+    assert!(cfgs.contains("bbs.boards -1 compact"), "{cfgs}");
+    assert!(cfgs.contains("bbs.users -1 compact"), "{cfgs}");
     // A crash and restart: accounts, boards and the post-id counter come back from the log.
     let mut s = s;
     s.restart_after_kill();

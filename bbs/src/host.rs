@@ -50,6 +50,26 @@ fn to_policy(w: WireRecord, timestamp: i64) -> PolicyRecord {
     }
 }
 
+/// Topic settings the BBS needs, by name, for the broker's creation hook
+/// ([`broker::log::LogManager::set_name_defaults`]): boards, mailboxes and subscription
+/// lists are kept forever (never lost to the broker's default retention), and the
+/// board and user directories are compacted (latest record per key), as
+/// `docs/data-model.md` says. Other topics get the broker's defaults.
+pub fn topic_defaults(topic: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    match names::classify(topic) {
+        TopicKind::Board(_) | TopicKind::Mail(_) | TopicKind::Subs(_) => {
+            out.insert("retention.ms".to_string(), "-1".to_string());
+        }
+        TopicKind::Boards | TopicKind::Users => {
+            out.insert("retention.ms".to_string(), "-1".to_string());
+            out.insert("cleanup.policy".to_string(), "compact".to_string());
+        }
+        TopicKind::Other => {}
+    }
+    out
+}
+
 /// The BBS record policy, as installed into the broker.
 #[derive(Default)]
 pub struct BbsPolicy {
@@ -220,6 +240,19 @@ mod tests {
     use super::*;
     use broker::auth::authorizer::DefaultAuthorizer;
     use broker::auth::config::AuthConfig;
+
+    #[test]
+    fn bbs_topics_are_kept_forever_and_directories_compacted() {
+        let board = topic_defaults(&names::board_topic("測試").expect("topic"));
+        assert_eq!(board.get("retention.ms").map(String::as_str), Some("-1"));
+        assert_eq!(board.get("cleanup.policy"), None);
+        let users = topic_defaults("bbs.users");
+        assert_eq!(
+            users.get("cleanup.policy").map(String::as_str),
+            Some("compact")
+        );
+        assert!(topic_defaults("chat.general").is_empty());
+    }
 
     #[test]
     fn private_topics_belong_to_their_owner() {

@@ -154,6 +154,7 @@ fn main() -> Result<()> {
         for r in &repairs {
             tracing::warn!("recovery: {r}");
         }
+        broker.logs.set_name_defaults(Arc::new(bbs::host::topic_defaults));
         let folded = policy.load(&broker).context("loading the BBS state from the log")?;
         tracing::info!(records = folded, last_post_id = policy.max_post_id(), "BBS state loaded");
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");

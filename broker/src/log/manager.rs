@@ -115,7 +115,13 @@ pub struct LogManager {
     /// reads both from the shutdown log line).
     pub produce_requests: std::sync::atomic::AtomicU64,
     admin: tokio::sync::Mutex<()>,
+    /// Settings a host wants for topics by name (e.g. no retention for a namespace),
+    /// applied under explicit overrides when a topic is created and stored with it.
+    name_defaults: RwLock<Option<NameDefaults>>,
 }
+
+/// A host's per-name topic settings: given a new topic's name, Kafka-named configs.
+pub type NameDefaults = Arc<dyn Fn(&str) -> BTreeMap<String, String> + Send + Sync>;
 
 impl LogManager {
     /// Opens the data directory, recovering every partition. Returns the manager and the
@@ -194,6 +200,7 @@ impl LogManager {
                 data_arrived,
                 produce_requests: std::sync::atomic::AtomicU64::new(0),
                 admin: tokio::sync::Mutex::new(()),
+                name_defaults: RwLock::new(None),
             },
             repairs,
         ))
@@ -207,6 +214,14 @@ impl LogManager {
     /// Broker-wide topic defaults.
     pub fn defaults(&self) -> &TopicConfig {
         &self.defaults
+    }
+
+    /// Installs per-name topic settings for topics created from now on.
+    pub fn set_name_defaults(&self, f: NameDefaults) {
+        *self
+            .name_defaults
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(f);
     }
 
     /// Looks a topic up.
@@ -246,6 +261,16 @@ impl LogManager {
         validate_only: bool,
     ) -> Result<Arc<Topic>, TopicError> {
         validate_name(name)?;
+        let overrides = {
+            let hook = self
+                .name_defaults
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let mut merged = hook.map(|f| f(name)).unwrap_or_default();
+            merged.extend(overrides);
+            merged
+        };
         if !(1..=MAX_PARTITIONS).contains(&partitions) {
             return Err(terr(
                 codes::INVALID_PARTITIONS,
