@@ -90,6 +90,12 @@ impl Session {
         self.link.set_record_sink(sink);
     }
 
+    /// Checks that the link still reaches the server (and brings the view up to date);
+    /// unlike [`Session::sync`] the failure is returned, for connection-state display.
+    pub fn check_link(&self) -> Result<()> {
+        self.link.sync()
+    }
+
     /// Brings the view up to date with everything the server has stored (see
     /// [`Link::sync`]); a failure only means the view may lag, so it is logged.
     pub fn sync(&self) {

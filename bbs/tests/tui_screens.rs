@@ -528,6 +528,12 @@ impl Link for FlakyLink {
     fn with_view(&self, f: &mut dyn FnMut(&bbs::view::State)) {
         self.inner.with_view(f)
     }
+    fn sync(&self) -> bbs::Result<()> {
+        if is_down(&self.down) {
+            return Err(bbs::Error::Backend("connection refused".into()));
+        }
+        self.inner.sync()
+    }
     fn set_event_sink(&mut self, s: bbs::backend::EventSink) {
         self.inner.set_event_sink(s)
     }
@@ -671,4 +677,32 @@ fn narrow_login_form_is_usable() {
     h.key("Enter");
     assert_snapshot!("narrow_login", h.screen());
     assert!(h.cursor().is_some());
+}
+
+#[test]
+fn an_idle_client_notices_the_server_going_away_and_coming_back() {
+    let b = bbs();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flaky = Flaky {
+        inner: b.clone(),
+        down: down.clone(),
+    };
+    let mut h = Harness::new(Arc::new(flaky), 80, 24);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    h.settle();
+    assert!(matches!(h.app.conn, bbs::tui::msg::ConnState::Online));
+    // No key is pressed: the worker's idle check must notice.
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(h.wait_for(Duration::from_secs(10), |r| matches!(
+        r,
+        Reply::Conn(bbs::tui::msg::ConnState::Reconnecting(..))
+    )));
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(h.wait_for(Duration::from_secs(15), |r| matches!(
+        r,
+        Reply::Conn(bbs::tui::msg::ConnState::Online)
+    )));
 }

@@ -66,6 +66,9 @@ pub fn spawn(backend: Arc<dyn Backend>, out: Output) -> WorkerHandle {
     WorkerHandle { tx, join }
 }
 
+/// How often an idle worker checks that the server is still there.
+const HEALTH_EVERY: Duration = Duration::from_secs(3);
+
 /// Backoff between reconnect attempts.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((250u64 << attempt.min(5)).min(5_000))
@@ -75,9 +78,13 @@ fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
     w.connect();
     loop {
         let msg = match w.retry_attempt() {
-            None => match rx.recv() {
+            None => match rx.recv_timeout(HEALTH_EVERY) {
                 Ok(m) => Some(m),
-                Err(_) => return,
+                Err(RecvTimeoutError::Timeout) => {
+                    w.health_check();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
             },
             Some(attempt) => match rx.recv_timeout(backoff(attempt)) {
                 Ok(m) => Some(m),

@@ -136,6 +136,23 @@ impl Worker {
         self.creds.as_ref().map(|c| c.0.clone()).unwrap_or_default()
     }
 
+    /// While idle: checks that the link still reaches the server, so the status bar says
+    /// "reconnecting" when the server goes away even if the user is only reading.
+    pub(super) fn health_check(&mut self) {
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
+        if let Err(e) = session.check_link() {
+            if matches!(e, Error::Backend(_) | Error::Io(_)) {
+                tracing::warn!(error = %e, "lost the server");
+                self.retry = Some(0);
+                self.last_error = e.to_string();
+                self.session = None;
+                self.send(Reply::Conn(reconnecting(0, &e)));
+            }
+        }
+    }
+
     /// Handles one request.
     pub(super) fn request(&mut self, req: Request) {
         if let Request::Ping(n) = req {
