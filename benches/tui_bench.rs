@@ -1,8 +1,9 @@
 //! TUI benchmark (run with `cargo bench --bench tui_bench`): frame render time on a
 //! 120x40 TestBackend for a board of 100,000 posts and a post with 10,000 comments (p50 and
 //! p99 over frames that scroll), client memory with 100,000 posts loaded (RSS from
-//! /proc/self/statm), and the time from a post made by another thread to its appearance in
-//! the app state. Goals: p99 render < 2 ms, < 100 MB, < 20 ms.
+//! /proc/self/statm), and the time from a post made by another client to its appearance in
+//! the app state: in process, and over a real `bbs-server` (release binary, Kafka backend
+//! on both sides). Goals: p99 render < 2 ms, < 100 MB, < 20 ms.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -173,4 +174,80 @@ fn main() {
         samples,
         Duration::from_millis(20),
     );
+
+    drop(h);
+    over_kafka();
+}
+
+/// The same latency through a real server: a writer client posts, the TUI client (its own
+/// Kafka feed) shows the row.
+fn over_kafka() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("bbs-tui-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_bbs-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn,bbs_server=info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start bbs-server");
+    let stderr = server.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listen=").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server address");
+    let backend = Arc::new(bbs::backend::kafka::KafkaBackend::new(&addr));
+    for user in ["reader", "writer"] {
+        let mut s = Session::new(backend.connect().expect("connect"));
+        s.register(user, "x@y", user).expect("register");
+    }
+    let mut writer = Session::new(backend.connect().expect("connect"));
+    writer.login("writer", "writer").expect("login");
+    writer.create_board("bench").expect("board");
+    writer.create_post("bench", "first", "x").expect("post");
+    let mut h = Harness::new(backend.clone(), 120, 40);
+    h.type_text("reader");
+    h.key("Tab");
+    h.type_text("reader");
+    h.key("Enter");
+    h.settle();
+    h.keys(&["G", "Enter"]);
+    h.settle();
+    let mut samples = Vec::new();
+    for i in 0..100 {
+        let t0 = Instant::now();
+        let id = writer
+            .create_post("bench", &format!("live {i}"), "x")
+            .expect("post");
+        let mut seen = None;
+        let came = h.wait_for(Duration::from_secs(5), |r| {
+            if let Reply::NewPost { row, .. } = r {
+                seen = Some((Instant::now(), row.id));
+                row.id == id
+            } else {
+                false
+            }
+        });
+        assert!(came, "post {id} never reached the TUI client");
+        let (t1, _) = seen.expect("seen");
+        samples.push(t1.saturating_duration_since(t0));
+    }
+    report(
+        "post by another client over bbs-server → in app state",
+        samples,
+        Duration::from_millis(20),
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }
