@@ -30,6 +30,22 @@ pub struct BrokerConfig {
     pub max_connections: usize,
     /// Close connections idle for this many seconds.
     pub idle_timeout_secs: u64,
+    /// Most simultaneous connections from one client address (Kafka's
+    /// max.connections.per.ip), so one address cannot take every slot of `max_connections`.
+    pub max_connections_per_ip: usize,
+    /// Per-address exceptions to `max_connections_per_ip` (Kafka's
+    /// max.connections.per.ip.overrides), e.g. a classroom's NAT address; keys are IP
+    /// addresses.
+    pub max_connections_per_ip_overrides: std::collections::BTreeMap<String, usize>,
+    /// A new connection must have sent one complete request within this many seconds
+    /// (closes half-open and silent connections).
+    pub first_request_timeout_secs: u64,
+    /// Once a request's first bytes arrive, the whole request must arrive within this many
+    /// seconds (closes slow-loris connections trickling half frames).
+    pub request_timeout_secs: u64,
+    /// Once a connection starts SASL (SaslHandshake), it must finish logging in within this
+    /// many seconds.
+    pub sasl_timeout_secs: u64,
     /// "always" (fsync before acknowledging, grouped) or "interval".
     pub flush: String,
     /// With `flush = "interval"`: how often to fsync, in milliseconds.
@@ -73,6 +89,11 @@ impl Default for BrokerConfig {
             max_request_bytes: 8 * 1024 * 1024,
             max_connections: 1024,
             idle_timeout_secs: 600,
+            max_connections_per_ip: 256,
+            max_connections_per_ip_overrides: Default::default(),
+            first_request_timeout_secs: 10,
+            request_timeout_secs: 30,
+            sasl_timeout_secs: 15,
             flush: "always".into(),
             flush_interval_ms: 1000,
             maintenance_interval_ms: 30_000,
@@ -121,6 +142,16 @@ impl BrokerConfig {
         }
         if self.max_connections == 0 {
             return Err(Error::Config("max_connections: must be at least 1".into()));
+        }
+        self.connections_per_ip_overrides()?;
+        for (name, secs) in [
+            ("first_request_timeout_secs", self.first_request_timeout_secs),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("sasl_timeout_secs", self.sasl_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(Error::Config(format!("{name}: must be at least 1")));
+            }
         }
         Ok(())
     }
@@ -178,6 +209,25 @@ impl BrokerConfig {
             offset_metadata_max_bytes: self.offset_metadata_max_bytes,
             offsets_retention_ms: self.offsets_retention_ms,
         }
+    }
+
+    /// `max_connections_per_ip_overrides` with its keys parsed as addresses.
+    pub fn connections_per_ip_overrides(
+        &self,
+    ) -> Result<std::collections::HashMap<std::net::IpAddr, usize>> {
+        self.max_connections_per_ip_overrides
+            .iter()
+            .map(|(k, v)| {
+                k.trim()
+                    .parse::<std::net::IpAddr>()
+                    .map(|ip| (ip.to_canonical(), *v))
+                    .map_err(|_| {
+                        Error::Config(format!(
+                            "max_connections_per_ip_overrides: '{k}' is not an IP address"
+                        ))
+                    })
+            })
+            .collect()
     }
 
     /// The idle timeout.

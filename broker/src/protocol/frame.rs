@@ -5,6 +5,10 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{Error, Result};
 
+/// Most buffer space reserved ahead for a frame that is still arriving: memory follows
+/// the bytes actually received, never the size a client announces.
+const RESERVE_AHEAD: usize = 64 * 1024;
+
 /// Takes one whole frame off the front of `buf`, or returns `None` if it is not all there.
 /// A negative or oversized length is an error: the connection should close.
 pub fn take_frame(buf: &mut BytesMut, limit: usize) -> Result<Option<Bytes>> {
@@ -20,7 +24,7 @@ pub fn take_frame(buf: &mut BytesMut, limit: usize) -> Result<Option<Bytes>> {
         return Err(Error::FrameTooLarge { size, limit });
     }
     if buf.len() < 4 + size {
-        buf.reserve(4 + size - buf.len());
+        buf.reserve((4 + size - buf.len()).min(RESERVE_AHEAD));
         return Ok(None);
     }
     buf.advance(4);
@@ -64,6 +68,13 @@ mod tests {
         ));
         let mut neg = BytesMut::from(&[0xffu8, 0, 0, 0][..]);
         assert!(take_frame(&mut neg, 10).is_err());
+    }
+
+    #[test]
+    fn an_announced_size_reserves_little() {
+        let mut buf = BytesMut::from(&(8u32 << 20).to_be_bytes()[..]);
+        assert_eq!(take_frame(&mut buf, 16 << 20).ok().flatten(), None);
+        assert!(buf.capacity() <= 4 + RESERVE_AHEAD + 64);
     }
 
     proptest::proptest! {

@@ -1,7 +1,9 @@
 //! One client connection: a reader that parses frames and runs handlers in request order,
 //! and a writer that sends responses in that same order as they complete. Requests are
 //! pipelined: while one produce waits for its fsync, later ones are already appended, so
-//! one fsync serves them all.
+//! one fsync serves them all. Reads have deadlines: a first complete request soon after
+//! connecting, each request complete soon after its first bytes, SASL finished soon after
+//! it starts, and the idle timeout otherwise.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,6 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc};
 
+use tokio::time::Instant;
+
+use super::limits::Limits;
+use crate::auth::SaslStage;
 use crate::broker::{Broker, Session};
 use crate::handlers::{self, Reply};
 use crate::protocol::{self, frame, Parsed};
@@ -21,9 +27,69 @@ const IN_FLIGHT: usize = 256;
 /// (possibly delayed) error response, before closing it.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(7);
 
-/// Serves one connection until the client leaves, misbehaves, idles out or shutdown.
+/// Which deadline the next read is waiting against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deadline {
+    Idle,
+    FirstRequest,
+    Request,
+    Sasl,
+}
+
+impl Deadline {
+    fn reason(self) -> &'static str {
+        match self {
+            Deadline::Idle => "idle",
+            Deadline::FirstRequest => "no complete request within first_request_timeout_secs",
+            Deadline::Request => "request not completed within request_timeout_secs",
+            Deadline::Sasl => "login not completed within sasl_timeout_secs",
+        }
+    }
+}
+
+/// When the connection's clocks started: the times the deadlines count from.
+struct Clocks {
+    accepted: Instant,
+    /// Whether a complete request has arrived yet.
+    served: bool,
+    /// When the first bytes of the request still incomplete in the buffer arrived.
+    frame_started: Option<Instant>,
+    /// When the SASL exchange in progress started.
+    sasl_started: Option<Instant>,
+}
+
+impl Clocks {
+    /// The earliest deadline for the next read, and which one it is.
+    fn next(&self, broker: &Broker, now: Instant) -> (Instant, Deadline) {
+        let c = &broker.config;
+        let secs = std::time::Duration::from_secs;
+        let mut best = (now + c.idle_timeout(), Deadline::Idle);
+        let mut consider = |at: Instant, why: Deadline| {
+            if at < best.0 {
+                best = (at, why);
+            }
+        };
+        if !self.served {
+            consider(
+                self.accepted + secs(c.first_request_timeout_secs),
+                Deadline::FirstRequest,
+            );
+        }
+        if let Some(t) = self.frame_started {
+            consider(t + secs(c.request_timeout_secs), Deadline::Request);
+        }
+        if let Some(t) = self.sasl_started {
+            consider(t + secs(c.sasl_timeout_secs), Deadline::Sasl);
+        }
+        best
+    }
+}
+
+/// Serves one connection until the client leaves, misbehaves, idles out, misses a
+/// deadline or shutdown.
 pub async fn serve(
     broker: Arc<Broker>,
+    limits: Arc<Limits>,
     stream: TcpStream,
     peer: SocketAddr,
     mut shutdown: broadcast::Receiver<()>,
@@ -35,11 +101,20 @@ pub async fn serve(
     let mut session = Session::new(peer);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let limit = broker.config.max_request_bytes;
-    let idle = broker.config.idle_timeout();
+    let mut clocks = Clocks {
+        accepted: Instant::now(),
+        served: false,
+        frame_started: None,
+        sasl_started: None,
+    };
     'conn: loop {
         loop {
             let frame = match frame::take_frame(&mut buf, limit) {
-                Ok(Some(f)) => f,
+                Ok(Some(f)) => {
+                    clocks.served = true;
+                    clocks.frame_started = None;
+                    f
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(%peer, error = %e, "closing connection: bad frame");
@@ -78,6 +153,14 @@ pub async fn serve(
             if tx.send(reply).await.is_err() {
                 break 'conn;
             }
+            if matches!(
+                session.sasl,
+                SaslStage::Chosen(_) | SaslStage::ScramFinal(_)
+            ) {
+                clocks.sasl_started.get_or_insert_with(Instant::now);
+            } else {
+                clocks.sasl_started = None;
+            }
             if session.close {
                 tracing::info!(%peer, "closing connection after a failed login");
                 // Some clients (kafka-python) drop data that arrives together with the
@@ -94,16 +177,31 @@ pub async fn serve(
                 break 'conn;
             }
         }
+        let now = Instant::now();
+        if buf.is_empty() {
+            clocks.frame_started = None;
+        } else {
+            clocks.frame_started.get_or_insert(now);
+        }
+        let (deadline, why) = clocks.next(&broker, now);
         tokio::select! {
-            read = tokio::time::timeout(idle, rd.read_buf(&mut buf)) => match read {
+            read = tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "read failed");
                     break;
                 }
-                Err(_) => {
+                Err(_) if why == Deadline::Idle => {
                     tracing::info!(%peer, "closing idle connection");
+                    break;
+                }
+                Err(_) => {
+                    let reason = why.reason();
+                    tracing::debug!(%peer, reason, "closing connection: deadline passed");
+                    if let Some(left_out) = limits.deadline.hit() {
+                        tracing::info!(%peer, reason, left_out, "closing connection: deadline passed; further closings are logged at debug level");
+                    }
                     break;
                 }
             },

@@ -1,8 +1,9 @@
-//! The TCP listener: accepts connections up to the configured limit, runs one task per
-//! connection, and on shutdown stops accepting, lets in-flight requests finish within a
+//! The TCP listener: accepts connections up to the configured limits (in total and per
+//! client address), runs one task per connection, and on shutdown stops accepting, lets in-flight requests finish within a
 //! grace period, and waits for the flusher.
 
 mod connection;
+mod limits;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::broker::Broker;
 pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let (stop_tx, _) = broadcast::channel::<()>(1);
     let slots = Arc::new(Semaphore::new(broker.config.max_connections));
+    let limits = limits::Limits::new(&broker.config);
     let mut tasks = JoinSet::new();
     let maintenance = tokio::spawn(Arc::clone(&broker.logs).maintenance_loop(
         Duration::from_millis(broker.config.maintenance_interval_ms.max(100)),
@@ -37,16 +39,33 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
                         continue;
                     }
                 };
+                // Per address first, so an address at its limit takes no global slot.
+                let ip_slot = match limits.per_ip.try_acquire(peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(limit) => {
+                        tracing::debug!(%peer, limit, "refusing connection: too many connections from this address");
+                        if let Some(left_out) = limits.refused_per_ip.hit() {
+                            tracing::info!(%peer, limit, left_out, "refusing connection: too many connections from this address (max_connections_per_ip); further refusals are logged at debug level");
+                        }
+                        drop(stream);
+                        continue;
+                    }
+                };
                 let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-                    tracing::warn!(%peer, limit = broker.config.max_connections, "refusing connection: too many connections");
+                    tracing::debug!(%peer, limit = broker.config.max_connections, "refusing connection: too many connections");
+                    if let Some(left_out) = limits.refused_full.hit() {
+                        tracing::warn!(%peer, limit = broker.config.max_connections, left_out, "refusing connection: too many connections; further refusals are logged at debug level");
+                    }
                     drop(stream);
                     continue;
                 };
                 let b = Arc::clone(&broker);
+                let l = Arc::clone(&limits);
                 let stop = stop_tx.subscribe();
                 tasks.spawn(async move {
-                    connection::serve(b, stream, peer, stop).await;
+                    connection::serve(b, l, stream, peer, stop).await;
                     drop(permit);
+                    drop(ip_slot);
                 });
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
