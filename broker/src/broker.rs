@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use crate::auth::lock::DirLock;
@@ -11,10 +10,8 @@ use crate::auth::{Auth, Hooks, Operation, Principal, Resource, SaslStage};
 use crate::config::BrokerConfig;
 use crate::error::Result;
 use crate::group::GroupCoordinator;
-use crate::log::{Flusher, LogManager, StateLog};
-
-/// Producer ids are reserved from the state log in blocks this big.
-const PID_BLOCK: i64 = 1000;
+use crate::log::{Flusher, LogManager};
+use crate::producer_ids::ProducerIds;
 
 /// Per-connection facts handlers may need.
 #[derive(Debug, Clone)]
@@ -63,10 +60,8 @@ pub struct Broker {
     /// Held while the broker runs: one process per data directory.
     _lock: DirLock,
     data_dir: PathBuf,
-    pid_log: StateLog,
-    next_pid: AtomicI64,
-    pid_limit: AtomicI64,
-    pid_lock: tokio::sync::Mutex<()>,
+    /// Producer ids handed out and who owns each.
+    pub producer_ids: ProducerIds,
 }
 
 impl Broker {
@@ -91,18 +86,8 @@ impl Broker {
             &data_dir.join("internal"),
             flusher.clone(),
         )?;
-        let pid_log = StateLog::open(
-            &data_dir.join("internal"),
-            "__producer_ids",
-            flusher.clone(),
-        )?;
+        let producer_ids = ProducerIds::open(&data_dir.join("internal"), flusher.clone())?;
         let auth = Auth::open(config.auth.clone(), data_dir, config.listen, flusher, hooks)?;
-        let reserved = pid_log
-            .load::<String, i64>()?
-            .into_iter()
-            .find(|(k, _)| k == "limit")
-            .map(|(_, v)| v)
-            .unwrap_or(0);
         let advertised = config.advertised()?;
         let cluster_id = cluster_id(data_dir)?;
         Ok((
@@ -116,10 +101,7 @@ impl Broker {
                 auth,
                 _lock: lock,
                 data_dir: data_dir.to_path_buf(),
-                pid_log,
-                next_pid: AtomicI64::new(reserved),
-                pid_limit: AtomicI64::new(reserved),
-                pid_lock: tokio::sync::Mutex::new(()),
+                producer_ids,
             }),
             repairs,
         ))
@@ -156,19 +138,6 @@ impl Broker {
         } else {
             Err(resource.denied_code())
         }
-    }
-
-    /// Allocates a fresh producer id; ids are never reused, even across restarts.
-    pub async fn allocate_producer_id(&self) -> Result<i64> {
-        let _guard = self.pid_lock.lock().await;
-        let id = self.next_pid.load(Ordering::Acquire);
-        if id >= self.pid_limit.load(Ordering::Acquire) {
-            let limit = id + PID_BLOCK;
-            self.pid_log.put(&"limit".to_string(), Some(&limit)).await?;
-            self.pid_limit.store(limit, Ordering::Release);
-        }
-        self.next_pid.store(id + 1, Ordering::Release);
-        Ok(id)
     }
 }
 

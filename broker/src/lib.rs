@@ -14,6 +14,7 @@ pub mod error;
 pub mod group;
 pub mod handlers;
 pub mod log;
+pub mod producer_ids;
 pub mod protocol;
 pub mod record;
 pub mod server;

@@ -1,5 +1,4 @@
-//! Administration: CreateTopics, DeleteTopics, DescribeConfigs, and InitProducerId for
-//! idempotent producers.
+//! Administration: CreateTopics, DeleteTopics, DescribeConfigs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +12,7 @@ use kafka_protocol::messages::describe_configs_response::{
 };
 use kafka_protocol::messages::{
     CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse, InitProducerIdRequest, InitProducerIdResponse,
-    ProducerId,
+    DescribeConfigsRequest, DescribeConfigsResponse,
 };
 
 use super::{respond, sb, Reply};
@@ -28,42 +26,11 @@ use crate::protocol::{decode_body, Request};
 const INVALID_REPLICATION_FACTOR: i16 = 38;
 const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 const INVALID_REQUEST: i16 = 42;
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
 const SOURCE_TOPIC: i8 = 1;
 const SOURCE_STATIC_BROKER: i8 = 4;
 const SOURCE_DEFAULT: i8 = 5;
-
-pub(super) async fn init_producer_id(broker: &Arc<Broker>, req: &Request) -> Result<Reply> {
-    let r: InitProducerIdRequest = decode_body(req)?;
-    let mut resp = InitProducerIdResponse::default();
-    if r.transactional_id.is_some() {
-        resp.error_code = TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-        resp.producer_id = ProducerId(-1);
-        resp.producer_epoch = -1;
-        return respond(req, &resp);
-    }
-    if r.producer_id.0 >= 0 && r.producer_epoch >= 0 && r.producer_epoch < i16::MAX - 1 {
-        // KIP-360: a known producer bumps its epoch instead of taking a new id.
-        resp.producer_id = r.producer_id;
-        resp.producer_epoch = r.producer_epoch + 1;
-        return respond(req, &resp);
-    }
-    match broker.allocate_producer_id().await {
-        Ok(id) => {
-            resp.producer_id = ProducerId(id);
-            resp.producer_epoch = 0;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not allocate a producer id");
-            resp.error_code = 15; // COORDINATOR_NOT_AVAILABLE: retriable
-            resp.producer_id = ProducerId(-1);
-            resp.producer_epoch = -1;
-        }
-    }
-    respond(req, &resp)
-}
 
 pub(super) async fn create_topics(
     broker: &Arc<Broker>,

@@ -14,6 +14,7 @@ mod group_tests;
 mod meta;
 mod offsets;
 mod produce;
+mod producer_id;
 pub mod quotas;
 mod sasl;
 mod users;
@@ -79,7 +80,7 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
         ApiKey::Fetch => fetch::fetch(broker, s, req),
         ApiKey::ListOffsets => fetch::list_offsets(broker, s, &req),
         ApiKey::OffsetForLeaderEpoch => fetch::offset_for_leader_epoch(broker, s, &req),
-        ApiKey::InitProducerId => admin::init_producer_id(broker, &req).await,
+        ApiKey::InitProducerId => producer_id::init_producer_id(broker, s, &req).await,
         ApiKey::FindCoordinator => group::find_coordinator(broker, s, &req),
         ApiKey::JoinGroup => group::join_group(broker, session, req),
         ApiKey::SyncGroup => group::sync_group(broker, s, req),

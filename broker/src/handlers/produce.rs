@@ -124,6 +124,9 @@ pub(super) async fn produce(
             };
             let outcome = log.and_then(|(log, cfg)| {
                 let records = pd.records.as_deref().unwrap_or(&[]);
+                // Producer ids are checked before anything else looks at the records: the
+                // log's duplicate detection and the policy's re-stamping trust them.
+                super::producer_id::check_producers(broker, session, records)?;
                 let failures = log.failures();
                 let policy = broker
                     .auth
