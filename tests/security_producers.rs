@@ -88,7 +88,13 @@ fn batch(pid: i64, epoch: i16, seq: i32, value: &str) -> Bytes {
 
 /// Produces one batch to partition 0 of [`TOPIC`] (acks=all, v8) and returns the
 /// partition's answer.
-fn produce(c: &Connection, pid: i64, epoch: i16, seq: i32, value: &str) -> PartitionProduceResponse {
+fn produce(
+    c: &Connection,
+    pid: i64,
+    epoch: i16,
+    seq: i32,
+    value: &str,
+) -> PartitionProduceResponse {
     let mut part = PartitionProduceData::default();
     part.index = 0;
     part.records = Some(batch(pid, epoch, seq, value));
@@ -115,20 +121,29 @@ fn bump(c: &Connection, pid: i64, epoch: i16) -> InitProducerIdResponse {
     req.transaction_timeout_ms = 60_000;
     req.producer_id = ProducerId(pid);
     req.producer_epoch = epoch;
-    c.call(ApiKey::InitProducerId, 4, &req).expect("init producer id")
+    c.call(ApiKey::InitProducerId, 4, &req)
+        .expect("init producer id")
 }
 
 /// Asserts the answer is INVALID_PRODUCER_ID_MAPPING with a message saying why.
 fn assert_refused(r: &PartitionProduceResponse, what: &str, says: &str) {
     assert_eq!(r.error_code, INVALID_PRODUCER_ID_MAPPING, "{what}: {r:?}");
     assert_eq!(r.base_offset, -1, "{what}");
-    let msg = r.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default();
+    let msg = r
+        .error_message
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_default();
     assert!(msg.contains(says), "{what}: message {msg:?} lacks {says:?}");
 }
 
 fn read_as_alice(addr: &str) -> Vec<String> {
     let out = ok(
-        python("sec_idem.py", &[addr, "alice", "alice-secret", TOPIC, "read"], T),
+        python(
+            "sec_idem.py",
+            &[addr, "alice", "alice-secret", TOPIC, "read"],
+            T,
+        ),
         "read as alice",
     );
     out.lines().map(str::to_string).collect()
@@ -142,7 +157,15 @@ fn other_identities_cannot_use_or_bump_a_producer_id() {
     let out = ok(
         python(
             "sec_idem.py",
-            &[&s.addr, "alice", "alice-secret", TOPIC, "produce", "3", "alice"],
+            &[
+                &s.addr,
+                "alice",
+                "alice-secret",
+                TOPIC,
+                "produce",
+                "3",
+                "alice",
+            ],
             T,
         ),
         "alice's idempotent producer",
@@ -161,22 +184,44 @@ fn other_identities_cannot_use_or_bump_a_producer_id() {
     for (who, c) in [("bob", &bob), ("anonymous", &anon)] {
         // Alice's last batch again: today answered as her duplicate and dropped.
         let r = produce(c, pid, epoch, 2, &format!("{who}-dup"));
-        assert_refused(&r, &format!("{who} replaying alice's sequence"), "belongs to another client");
+        assert_refused(
+            &r,
+            &format!("{who} replaying alice's sequence"),
+            "belongs to another client",
+        );
         // Alice's next sequence: today appended as hers, and her own next batch then
         // dropped as a duplicate.
         let r = produce(c, pid, epoch, 3, &format!("{who}-next"));
-        assert_refused(&r, &format!("{who} writing alice's next sequence"), "belongs to another client");
+        assert_refused(
+            &r,
+            &format!("{who} writing alice's next sequence"),
+            "belongs to another client",
+        );
         // Bumping her epoch, then writing with it: today that fences alice.
         let b = bump(c, pid, epoch);
-        assert_eq!(b.error_code, INVALID_PRODUCER_ID_MAPPING, "{who} bumping alice's epoch: {b:?}");
+        assert_eq!(
+            b.error_code, INVALID_PRODUCER_ID_MAPPING,
+            "{who} bumping alice's epoch: {b:?}"
+        );
         assert_eq!(b.producer_id.0, -1, "{who} got no id");
         let r = produce(c, pid, epoch + 1, 0, &format!("{who}-bumped"));
-        assert_refused(&r, &format!("{who} writing with a bumped epoch"), "belongs to another client");
+        assert_refused(
+            &r,
+            &format!("{who} writing with a bumped epoch"),
+            "belongs to another client",
+        );
         // An id the server never issued.
         let r = produce(c, 4_242_424, 0, 0, &format!("{who}-forged"));
-        assert_refused(&r, &format!("{who} with a forged id"), "not issued by this server");
+        assert_refused(
+            &r,
+            &format!("{who} with a forged id"),
+            "not issued by this server",
+        );
         let b = bump(c, 4_242_424, 0);
-        assert_eq!(b.error_code, INVALID_PRODUCER_ID_MAPPING, "{who} bumping a forged id");
+        assert_eq!(
+            b.error_code, INVALID_PRODUCER_ID_MAPPING,
+            "{who} bumping a forged id"
+        );
     }
     assert!(s.wait_for_log("produce refused", Duration::from_secs(10)));
 
@@ -184,7 +229,11 @@ fn other_identities_cannot_use_or_bump_a_producer_id() {
     // written, not dropped as a duplicate, not fenced.
     let alice = connect(&s.addr, Some(("alice", "alice-secret")));
     let r = produce(&alice, pid, epoch, 3, "alice-3");
-    assert_eq!((r.error_code, r.base_offset), (0, 3), "alice's next batch: {r:?}");
+    assert_eq!(
+        (r.error_code, r.base_offset),
+        (0, 3),
+        "alice's next batch: {r:?}"
+    );
 
     // Ownership survives a restart: no window to take the id over.
     drop((bob, anon, alice));
@@ -194,25 +243,48 @@ fn other_identities_cannot_use_or_bump_a_producer_id() {
     assert_refused(&r, "bob after a restart", "belongs to another client");
     let alice = connect(&s.addr, Some(("alice", "alice-secret")));
     let r = produce(&alice, pid, epoch, 4, "alice-4");
-    assert_eq!((r.error_code, r.base_offset), (0, 4), "alice after a restart: {r:?}");
+    assert_eq!(
+        (r.error_code, r.base_offset),
+        (0, 4),
+        "alice after a restart: {r:?}"
+    );
     // A retry of that batch is still recognised as hers.
     let r = produce(&alice, pid, epoch, 4, "alice-4");
-    assert_eq!((r.error_code, r.base_offset), (0, 4), "alice's retry: {r:?}");
+    assert_eq!(
+        (r.error_code, r.base_offset),
+        (0, 4),
+        "alice's retry: {r:?}"
+    );
 
     // A fresh kafka-python producer of alice's still works too.
     ok(
         python(
             "sec_idem.py",
-            &[&s.addr, "alice", "alice-secret", TOPIC, "produce", "1", "alice-again"],
+            &[
+                &s.addr,
+                "alice",
+                "alice-secret",
+                TOPIC,
+                "produce",
+                "1",
+                "alice-again",
+            ],
             T,
         ),
         "alice's second producer",
     );
     let got = read_as_alice(&s.addr);
-    let want: Vec<String> = ["alice-0", "alice-1", "alice-2", "alice-3", "alice-4", "alice-again-0"]
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
+    let want: Vec<String> = [
+        "alice-0",
+        "alice-1",
+        "alice-2",
+        "alice-3",
+        "alice-4",
+        "alice-again-0",
+    ]
+    .iter()
+    .map(|v| v.to_string())
+    .collect();
     assert_eq!(got, want, "the topic as alice reads it");
 }
 
@@ -221,7 +293,11 @@ fn an_anonymous_producer_id_belongs_to_its_address() {
     let s = TestServer::start(&[]);
     add_user(&s.data, "bob", "bob-secret");
     let out = ok(
-        python("sec_idem.py", &[&s.addr, "-", "-", TOPIC, "produce", "2", "anon"], T),
+        python(
+            "sec_idem.py",
+            &[&s.addr, "-", "-", TOPIC, "produce", "2", "anon"],
+            T,
+        ),
         "anonymous idempotent producer",
     );
     let pid: i64 = out
@@ -233,15 +309,29 @@ fn an_anonymous_producer_id_belongs_to_its_address() {
     // A logged-in user may not write as the anonymous client.
     let bob = connect(&s.addr, Some(("bob", "bob-secret")));
     let r = produce(&bob, pid, 0, 2, "bob-as-anon");
-    assert_refused(&r, "bob with the anonymous client's id", "belongs to another client");
+    assert_refused(
+        &r,
+        "bob with the anonymous client's id",
+        "belongs to another client",
+    );
     let b = bump(&bob, pid, 0);
-    assert_eq!(b.error_code, INVALID_PRODUCER_ID_MAPPING, "bob bumping: {b:?}");
+    assert_eq!(
+        b.error_code, INVALID_PRODUCER_ID_MAPPING,
+        "bob bumping: {b:?}"
+    );
     // The anonymous client reconnecting from its address continues.
     let anon = connect(&s.addr, None);
     let r = produce(&anon, pid, 0, 2, "anon-2");
-    assert_eq!((r.error_code, r.base_offset), (0, 2), "anonymous reconnect: {r:?}");
+    assert_eq!(
+        (r.error_code, r.base_offset),
+        (0, 2),
+        "anonymous reconnect: {r:?}"
+    );
     let b = bump(&anon, pid, 0);
-    assert_eq!((b.error_code, b.producer_id.0, b.producer_epoch), (0, pid, 1));
+    assert_eq!(
+        (b.error_code, b.producer_id.0, b.producer_epoch),
+        (0, pid, 1)
+    );
     let out = ok(
         python("sec_idem.py", &[&s.addr, "-", "-", TOPIC, "read"], T),
         "read",

@@ -145,7 +145,10 @@ impl BrokerConfig {
         }
         self.connections_per_ip_overrides()?;
         for (name, secs) in [
-            ("first_request_timeout_secs", self.first_request_timeout_secs),
+            (
+                "first_request_timeout_secs",
+                self.first_request_timeout_secs,
+            ),
             ("request_timeout_secs", self.request_timeout_secs),
             ("sasl_timeout_secs", self.sasl_timeout_secs),
         ] {

@@ -37,6 +37,15 @@ enum Deadline {
 }
 
 impl Deadline {
+    /// Which of [`Limits::deadline`]'s throttles logs this kind.
+    fn throttle(self) -> usize {
+        match self {
+            Deadline::Idle | Deadline::FirstRequest => 0,
+            Deadline::Request => 1,
+            Deadline::Sasl => 2,
+        }
+    }
+
     fn reason(self) -> &'static str {
         match self {
             Deadline::Idle => "idle",
@@ -199,7 +208,7 @@ pub async fn serve(
                 Err(_) => {
                     let reason = why.reason();
                     tracing::debug!(%peer, reason, "closing connection: deadline passed");
-                    if let Some(left_out) = limits.deadline.hit() {
+                    if let Some(left_out) = limits.deadline[why.throttle()].hit() {
                         tracing::info!(%peer, reason, left_out, "closing connection: deadline passed; further closings are logged at debug level");
                     }
                     break;

@@ -112,8 +112,9 @@ pub struct Limits {
     pub refused_per_ip: Throttle,
     /// Refusals because the server is full.
     pub refused_full: Throttle,
-    /// Connections closed by a deadline (first request, request, SASL).
-    pub deadline: Throttle,
+    /// Connections closed by a deadline, one throttle per kind (first request, request,
+    /// SASL) so each kind shows up in the log.
+    pub deadline: [Throttle; 3],
 }
 
 impl Limits {
@@ -123,7 +124,7 @@ impl Limits {
             per_ip: PerIp::new(config),
             refused_per_ip: Throttle::default(),
             refused_full: Throttle::default(),
-            deadline: Throttle::default(),
+            deadline: Default::default(),
         })
     }
 }
