@@ -123,7 +123,10 @@ pub fn decode(records: &[u8]) -> Result<(Vec<PolicyRecord>, Vec<Shape>)> {
 
 /// Re-encodes replacement records. With the same count as the original, records are cut
 /// into batches of the original sizes, each keeping its producer id, epoch and sequences;
-/// otherwise (only allowed without idempotence) they become one batch.
+/// otherwise (only allowed without idempotence) they become one batch. The producer
+/// fields come from `shapes`, the request's own batch headers, which Produce has already
+/// checked against the connection's identity (a producer id is only written by its owner),
+/// so a re-stamped batch never carries a producer identity the client does not own.
 pub fn encode(replacement: &[PolicyRecord], shapes: &[Shape]) -> Result<BytesMut> {
     let original: usize = shapes.iter().map(|(_, n)| n).sum();
     let idempotent = shapes.iter().any(|(h, _)| h.producer_id >= 0);
