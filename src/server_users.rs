@@ -37,9 +37,15 @@ pub enum UsersAction {
         /// The account name.
         name: String,
     },
-    /// Delete an account's credentials.
+    /// Delete an account's credentials; its name stays retired (never registered again)
+    /// until `release`.
     Remove {
         /// The account name.
+        name: String,
+    },
+    /// Let a retired name (of a removed account) be registered again, by anyone.
+    Release {
+        /// The retired name.
         name: String,
     },
     /// Set a new password (from stdin or a prompt).
@@ -109,6 +115,9 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
                     if a.disabled { "disabled" } else { "enabled" }
                 );
             }
+            for (name, _) in store.retired() {
+                println!("{name}\tretired");
+            }
         }
         (Backend::Remote(c), UsersAction::List) => {
             for a in c.list().await? {
@@ -172,7 +181,14 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
                 Backend::Local(s) => s.remove(&name).await?,
                 Backend::Remote(c) => c.remove(&name).await?,
             }
-            println!("removed {name}");
+            println!("removed {name} (the name stays retired until `users release {name}`)");
+        }
+        (b, UsersAction::Release { name }) => {
+            match b {
+                Backend::Local(s) => s.release(&name).await?,
+                Backend::Remote(c) => c.release(&name).await?,
+            }
+            println!("released {name}");
         }
     }
     Ok(())
