@@ -58,7 +58,7 @@ pub enum UsersAction {
 /// Where the accounts are edited.
 enum Backend {
     /// The server is stopped: the credential log (the caller holds the directory lock).
-    Local(CredentialStore),
+    Local(Box<CredentialStore>),
     /// The server runs: its Kafka listener, logged in as the operator.
     Remote(AccountClient),
 }
@@ -88,7 +88,7 @@ async fn open(dir: &Path) -> Result<(Backend, Option<DirLock>)> {
             let store =
                 CredentialStore::open(&dir.join("internal"), Flusher::start(FlushPolicy::Always))
                     .context("opening the credential log")?;
-            Ok((Backend::Local(store), Some(lock)))
+            Ok((Backend::Local(Box::new(store)), Some(lock)))
         }
         Err(broker::Error::Locked(_)) => {
             let (secret, addr) = read_secret(dir)

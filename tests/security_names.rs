@@ -171,8 +171,10 @@ fn users_cmd(s: &TestServer, args: &[&str]) -> String {
 }
 
 /// alice registers, has a profile and gets mail from bob; then `remove` takes her
-/// account away (the operator, or alice herself). mallory may not take the name.
-fn recycle_attack(remove: impl FnOnce(&TestServer)) {
+/// account away (the operator, or alice herself). mallory may not take the name, before
+/// or after a restart. Then the operator releases it: on the running server, or
+/// (`offline`) with the server stopped, editing the credential log.
+fn recycle_attack(offline: bool, remove: impl FnOnce(&TestServer)) {
     let mut s = TestServer::start(&[]);
     let setup = steps(
         &s.addr,
@@ -234,14 +236,22 @@ fn recycle_attack(remove: impl FnOnce(&TestServer)) {
         }
     }
     // The operator releases the name explicitly; then it can be registered again.
+    if offline {
+        s.terminate();
+        let listed = users_cmd(&s, &["list"]);
+        assert!(listed.contains("alice\tretired"), "{listed}");
+    }
     let released = users_cmd(&s, &["release", "alice"]);
     assert!(released.contains("released alice"), "{released}");
+    if offline {
+        s.restart_after_kill();
+    }
     assert_eq!(steps(&s.addr, &[register("alice")]), ["register: OK"]);
 }
 
 #[test]
 fn removed_account_names_are_not_recycled() {
-    recycle_attack(|s| {
+    recycle_attack(false, |s| {
         let out = users_cmd(s, &["remove", "alice"]);
         assert!(out.contains("removed alice"), "{out}");
     });
@@ -249,7 +259,45 @@ fn removed_account_names_are_not_recycled() {
 
 #[test]
 fn self_deleted_account_names_are_not_recycled() {
-    recycle_attack(|s| {
+    recycle_attack(true, |s| {
         assert_eq!(steps(&s.addr, &[delete_self("alice")]), ["delete_self: OK"]);
     });
+}
+
+/// `bbs-server users add NAME` with the password on stdin.
+fn users_add(s: &TestServer, name: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-server"))
+        .arg("--data-dir")
+        .arg(&s.data)
+        .args(["users", "add", name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn bbs-server users add");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(b"a password\n").expect("password");
+    }
+    child.wait_with_output().expect("users add")
+}
+
+#[test]
+fn users_cli_refuses_look_alikes_online_and_offline() {
+    let mut s = TestServer::start(&[]);
+    assert_eq!(steps(&s.addr, &[register("alice")]), ["register: OK"]);
+    let online = users_add(&s, "Alice");
+    let err = String::from_utf8_lossy(&online.stderr).into_owned();
+    assert!(!online.status.success(), "online look-alike must fail");
+    assert!(err.contains("looks like the existing user alice"), "{err}");
+    let cjk = users_add(&s, "小明");
+    assert!(cjk.status.success(), "{cjk:?}");
+    s.terminate();
+    let offline = users_add(&s, "\u{430}lice");
+    let err = String::from_utf8_lossy(&offline.stderr).into_owned();
+    assert!(!offline.status.success(), "offline look-alike must fail");
+    assert!(err.contains("looks like the existing user alice"), "{err}");
+    let listed = users_cmd(&s, &["list"]);
+    assert_eq!(listed, "alice\tenabled\n小明\tenabled\n");
 }

@@ -195,14 +195,14 @@ mod tests {
             ("pаypal", "mixes scripts"),
             ("a\x1bb", "control"),
         ] {
-            let e = check_new("user name", n, |_| None).unwrap_err();
+            let e = check_new("user name", n, |_| None).expect_err("refused");
             assert!(e.contains(why), "{n:?}: {e}");
         }
         let taken = keys("NP");
         let e = check_new("board name", "ΝΡ", |k| {
             (k[0] == taken[0] || k[1] == taken[1]).then(|| "NP".to_string())
         })
-        .unwrap_err();
+        .expect_err("a look-alike");
         assert!(e.contains("looks like the existing board NP"), "{e}");
     }
 }

@@ -111,13 +111,13 @@ mod tests {
     fn fields_refuse_controls_by_shape() {
         assert!(check_field("title", "hello 世界", Shape::Line, 200).is_ok());
         assert!(check_field("content", "a\n\tb", Shape::Content, 200).is_ok());
-        let e = check_field("title", "a\nb", Shape::Line, 200).unwrap_err();
+        let e = check_field("title", "a\nb", Shape::Line, 200).expect_err("newline");
         assert!(e.contains("title") && e.contains("\\u{a}"), "{e}");
         assert!(check_field("content", "a\x1b[2J", Shape::Content, 200).is_err());
         assert!(check_field("content", "a\rb", Shape::Content, 200).is_err());
         assert!(check_field("title", "\u{2066}x", Shape::Line, 200).is_err());
         assert!(check_field("title", "\u{200f}x", Shape::Line, 200).is_err());
-        let e = check_field("title", &"x".repeat(201), Shape::Line, 200).unwrap_err();
+        let e = check_field("title", &"x".repeat(201), Shape::Line, 200).expect_err("too long");
         assert!(e.contains("201 characters"), "{e}");
     }
 }

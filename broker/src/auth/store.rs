@@ -57,6 +57,9 @@ pub struct CredentialStore {
     accounts: RwLock<BTreeMap<String, Account>>,
     /// Names of removed accounts, which stay taken until the operator releases them.
     retired: RwLock<BTreeMap<String, Retired>>,
+    /// The look-alike keys of every live and retired name, computed once, so checking a
+    /// new name against all of them is only string comparisons.
+    looks: RwLock<BTreeMap<String, [String; 2]>>,
     /// Serializes read-modify-write changes.
     write: tokio::sync::Mutex<()>,
 }
@@ -91,10 +94,16 @@ impl CredentialStore {
                 tracing::warn!(key, "skipping an undecodable credential record");
             }
         }
+        let looks = accounts
+            .keys()
+            .chain(retired.keys())
+            .map(|n| (n.clone(), crate::lookalike::keys(n)))
+            .collect();
         Ok(CredentialStore {
             log,
             accounts: RwLock::new(accounts),
             retired: RwLock::new(retired),
+            looks: RwLock::new(looks),
             write: tokio::sync::Mutex::new(()),
         })
     }
@@ -128,8 +137,12 @@ impl CredentialStore {
     /// The live or retired name that looks like a name with these look-alike keys, if
     /// any (live names first), marked `true` when it is retired.
     fn look_alike(&self, keys: &[String; 2]) -> Option<(String, bool)> {
+        let looks = self.looks.read().ok()?;
         let hit = |n: &String| {
-            let k = crate::lookalike::keys(n);
+            let k = match looks.get(n) {
+                Some(k) => std::borrow::Cow::Borrowed(k),
+                None => std::borrow::Cow::Owned(crate::lookalike::keys(n)),
+            };
             k[0] == keys[0] || k[1] == keys[1]
         };
         let live = self
@@ -197,7 +210,11 @@ impl CredentialStore {
             disabled: false,
             created_ms: crate::log::partition::now_ms(),
         };
-        self.store(name, Some(account)).await
+        self.store(name, Some(account)).await?;
+        if let Ok(mut looks) = self.looks.write() {
+            looks.insert(name.to_string(), crate::lookalike::keys(name));
+        }
+        Ok(())
     }
 
     /// Applies `change` to an existing account (RESOURCE_NOT_FOUND when there is none).
