@@ -37,9 +37,15 @@ pub enum UsersAction {
         /// The account name.
         name: String,
     },
-    /// Delete an account's credentials.
+    /// Delete an account's credentials; its name stays retired (never registered again)
+    /// until `release`.
     Remove {
         /// The account name.
+        name: String,
+    },
+    /// Let a retired name (of a removed account) be registered again, by anyone.
+    Release {
+        /// The retired name.
         name: String,
     },
     /// Set a new password (from stdin or a prompt).
@@ -52,7 +58,7 @@ pub enum UsersAction {
 /// Where the accounts are edited.
 enum Backend {
     /// The server is stopped: the credential log (the caller holds the directory lock).
-    Local(CredentialStore),
+    Local(Box<CredentialStore>),
     /// The server runs: its Kafka listener, logged in as the operator.
     Remote(AccountClient),
 }
@@ -82,7 +88,7 @@ async fn open(dir: &Path) -> Result<(Backend, Option<DirLock>)> {
             let store =
                 CredentialStore::open(&dir.join("internal"), Flusher::start(FlushPolicy::Always))
                     .context("opening the credential log")?;
-            Ok((Backend::Local(store), Some(lock)))
+            Ok((Backend::Local(Box::new(store)), Some(lock)))
         }
         Err(broker::Error::Locked(_)) => {
             let (secret, addr) = read_secret(dir)
@@ -108,6 +114,9 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
                     "{name}\t{}",
                     if a.disabled { "disabled" } else { "enabled" }
                 );
+            }
+            for (name, _) in store.retired() {
+                println!("{name}\tretired");
             }
         }
         (Backend::Remote(c), UsersAction::List) => {
@@ -172,7 +181,14 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
                 Backend::Local(s) => s.remove(&name).await?,
                 Backend::Remote(c) => c.remove(&name).await?,
             }
-            println!("removed {name}");
+            println!("removed {name} (the name stays retired until `users release {name}`)");
+        }
+        (b, UsersAction::Release { name }) => {
+            match b {
+                Backend::Local(s) => s.release(&name).await?,
+                Backend::Remote(c) => c.release(&name).await?,
+            }
+            println!("released {name}");
         }
     }
     Ok(())

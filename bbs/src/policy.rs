@@ -13,6 +13,10 @@
 //! server rebuilds the state from the topics before it accepts writes). The whole batch is
 //! accepted or rejected: a violation writes nothing. Topics outside the BBS namespaces are
 //! accepted untouched.
+//!
+//! Every field is also bounded and may hold no control or bidi character (content may
+//! hold `\n` and `\t`), and new board names must not look like existing ones: see
+//! [`fields`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,6 +25,8 @@ use crate::error::{Error, Failure};
 use crate::model::{Millis, PostId, SubTarget};
 use crate::names;
 use crate::view::State;
+
+pub mod fields;
 
 /// Who is writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,10 +91,16 @@ pub fn check(
     let mut next_id = state.max_post_id() + 1;
     let mut out = Vec::with_capacity(records.len());
     for wire in records {
+        if let Err(f) = fields::check_headers(wire) {
+            return Verdict::Reject(f);
+        }
         let mut entry = match codec::decode(topic, wire) {
             Ok(e) => e,
             Err(e) => return Verdict::Reject(Failure::Policy(e.to_string())),
         };
+        if let Err(f) = fields::check_record(&entry.record) {
+            return Verdict::Reject(f);
+        }
         if let Some(u) = user {
             let actor = entry.record.actor();
             if actor != u {
@@ -149,6 +161,7 @@ fn rule(
             if board_exists(p, name) {
                 return Err(Failure::BoardExists);
             }
+            fields::check_new_board(name, state, p.boards.iter())?;
             names::board_topic(name)?;
             p.boards.insert(name.clone());
         }

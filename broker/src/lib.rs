@@ -14,10 +14,12 @@ pub mod error;
 pub mod group;
 pub mod handlers;
 pub mod log;
+pub mod lookalike;
 pub mod producer_ids;
 pub mod protocol;
 pub mod record;
 pub mod server;
+pub mod text;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

@@ -66,9 +66,12 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
             s.register(user, email, password)?;
             one("Register successfully.")
         }
-        Command::Login { user, password } => one(format!("Welcome, {}.", s.login(user, password)?)),
-        Command::Logout => one(format!("Bye, {}.", s.logout()?)),
-        Command::Whoami => one(s.whoami()?),
+        Command::Login { user, password } => one(format!(
+            "Welcome, {}.",
+            broker::text::line(&s.login(user, password)?)
+        )),
+        Command::Logout => one(format!("Bye, {}.", broker::text::line(&s.logout()?))),
+        Command::Whoami => one(broker::text::line(&s.whoami()?).into_owned()),
         Command::CreateBoard { name } => {
             s.create_board(name)?;
             one("Create board successfully.")

@@ -1,6 +1,12 @@
 //! The formatter: results of the [`crate::session::Session`] API → the exact output lines of
 //! the classic command language (tabs, colons and dates as `classic-commands.md` fixes
 //! them). Lines carry no terminator.
+//!
+//! Every piece of stored text is shown through [`broker::text`]'s escaping (one-line fields
+//! with every control and bidi character escaped as `\u{..}`, content keeping `\n` and
+//! `\t`), so records that bypassed the policy cannot repaint a terminal or fake a row.
+
+use broker::text::{content, line};
 
 use crate::error::Error;
 use crate::model::{PostEvent, SubKind};
@@ -24,18 +30,22 @@ pub const PROMPT: &str = "% ";
 /// A failed command's line: the exact refusal, or `Error: ...` for a broken backend.
 pub fn error(e: &Error) -> String {
     match e {
-        Error::Refused(f) => f.to_string(),
-        other => format!("Error: {other}"),
+        Error::Refused(f) => line(&f.to_string()).into_owned(),
+        other => line(&format!("Error: {other}")).into_owned(),
     }
 }
 
 /// `list-board`.
 pub fn boards(rows: &[BoardRow]) -> Vec<String> {
     let mut out = vec!["\tIndex\tName\tModerator".to_string()];
-    out.extend(
-        rows.iter()
-            .map(|r| format!("\t{}\t{}\t{}", r.index, r.board.name, r.board.creator)),
-    );
+    out.extend(rows.iter().map(|r| {
+        format!(
+            "\t{}\t{}\t{}",
+            r.index,
+            line(&r.board.name),
+            line(&r.board.creator)
+        )
+    }));
     out
 }
 
@@ -46,8 +56,8 @@ pub fn posts(posts: &[Post]) -> Vec<String> {
         format!(
             "\t{}\t{}\t{}\t{}",
             p.id,
-            p.title,
-            p.author,
+            line(&p.title),
+            line(&p.author),
             month_day(p.time)
         )
     }));
@@ -55,14 +65,14 @@ pub fn posts(posts: &[Post]) -> Vec<String> {
 }
 
 fn body_lines(body: &str, out: &mut Vec<String>) {
-    out.extend(body.split('\n').map(|l| format!("\t{l}")));
+    out.extend(content(body).split('\n').map(|l| format!("\t{l}")));
 }
 
 /// `read`.
 pub fn post(p: &Post) -> Vec<String> {
     let mut out = vec![
-        format!("\tAuthor\t:{}", p.author),
-        format!("\tTitle\t:{}", p.title),
+        format!("\tAuthor\t:{}", line(&p.author)),
+        format!("\tTitle\t:{}", line(&p.title)),
         format!("\tDate\t:{}", full_date(p.time)),
         "\t--".to_string(),
     ];
@@ -71,7 +81,7 @@ pub fn post(p: &Post) -> Vec<String> {
     out.extend(
         p.comments
             .iter()
-            .map(|c| format!("\t{}: {}", c.author, c.body)),
+            .map(|c| format!("\t{}: {}", line(&c.author), line(&c.body))),
     );
     out
 }
@@ -83,8 +93,8 @@ pub fn mails(rows: &[MailRow]) -> Vec<String> {
         format!(
             "\t{}\t{}\t{}\t{}",
             r.number,
-            r.mail.subject,
-            r.mail.from,
+            line(&r.mail.subject),
+            line(&r.mail.from),
             month_day(r.mail.time)
         )
     }));
@@ -94,8 +104,8 @@ pub fn mails(rows: &[MailRow]) -> Vec<String> {
 /// `retr-mail`.
 pub fn mail(m: &Mail) -> Vec<String> {
     let mut out = vec![
-        format!("\tSubject\t:{}", m.subject),
-        format!("\tFrom\t:{}", m.from),
+        format!("\tSubject\t:{}", line(&m.subject)),
+        format!("\tFrom\t:{}", line(&m.from)),
         format!("\tDate\t:{}", full_date(m.time)),
         "\t--".to_string(),
     ];
@@ -117,7 +127,10 @@ pub fn subscriptions(subs: &[Subscription]) -> Vec<String> {
             let parts: Vec<String> = subs
                 .iter()
                 .filter(|s| s.target.kind == kind)
-                .map(|s| format!("{}: {}", s.target.name, s.keywords.join(", ")))
+                .map(|s| {
+                    let keywords: Vec<_> = s.keywords.iter().map(|k| line(k)).collect();
+                    format!("{}: {}", line(&s.target.name), keywords.join(", "))
+                })
                 .collect();
             format!("{}: {}", kind.word(), parts.join("; "))
         })
@@ -126,5 +139,10 @@ pub fn subscriptions(subs: &[Subscription]) -> Vec<String> {
 
 /// A live subscription notification.
 pub fn notification(ev: &PostEvent) -> String {
-    format!("*[{}] {} - by {}*", ev.board, ev.title, ev.author)
+    format!(
+        "*[{}] {} - by {}*",
+        line(&ev.board),
+        line(&ev.title),
+        line(&ev.author)
+    )
 }

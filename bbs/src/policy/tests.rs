@@ -334,3 +334,56 @@ fn ordinary_topics_pass_and_malformed_bbs_topics_do_not() {
         Verdict::Reject(Failure::Policy(_))
     ));
 }
+
+fn refusal(v: Verdict) -> String {
+    match v {
+        Verdict::Reject(f) => f.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn control_characters_and_oversized_fields_are_refused() {
+    let mut s = setup();
+    let e = refusal(s.produce(A, &[post("amy", "x\x1b[2J")]));
+    assert!(e.starts_with("the title contains \\u{1b}"), "{e}");
+    let e = refusal(s.produce(A, &[post("amy", &"t".repeat(201))]));
+    assert!(e.contains("at most 200"), "{e}");
+    let e = refusal(s.produce(A, &[board("a\u{202e}b", "amy")]));
+    assert!(e.contains("board name contains \\u{202e}"), "{e}");
+    let mut c = comment("amy", 1);
+    if let BbsRecord::Comment { body, .. } = &mut c {
+        *body = "two\nlines".into();
+    }
+    ok(s.produce(A, &[post("amy", "fine")]));
+    let e = refusal(s.produce(A, &[c]));
+    assert!(e.contains("comment contains \\u{a}"), "{e}");
+    // Content keeps newlines and tabs.
+    let multi = BbsRecord::Post {
+        board: "NP".into(),
+        id: None,
+        author: "amy".into(),
+        title: "t".into(),
+        body: "a\n\tb".into(),
+    };
+    ok(s.produce(A, &[multi]));
+}
+
+#[test]
+fn look_alike_boards_are_refused_also_within_one_batch() {
+    let mut s = setup();
+    for name in ["np", "\u{39d}\u{3a1}", "\u{ff2e}\u{ff30}"] {
+        let e = refusal(s.produce(B, &[board(name, "bob")]));
+        assert!(
+            e.contains("looks like the existing board NP"),
+            "{name}: {e}"
+        );
+    }
+    let e = refusal(s.produce(B, &[board("Rust", "bob"), board("rust", "bob")]));
+    assert!(e.contains("looks like the existing board Rust"), "{e}");
+    assert!(
+        s.state.board("Rust").is_none(),
+        "the whole batch is refused"
+    );
+    ok(s.produce(B, &[board("小明", "bob"), board("測試", "bob")]));
+}

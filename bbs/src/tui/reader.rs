@@ -48,8 +48,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     for line in text.split('\n') {
         let mut cur = String::new();
         let mut w = 0;
-        for c in line.chars() {
-            let c = if c.is_control() { ' ' } else { c };
+        // Control and bidi characters are shown escaped, never raw (a tab as a space).
+        for c in super::view::text::safe(line).chars() {
             let cw = char_width(c);
             if w + cw > width {
                 out.push(std::mem::take(&mut cur));

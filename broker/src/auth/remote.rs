@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 
 use super::scram::{self, random_bytes, salted_password, DEFAULT_ITERATIONS};
 use crate::error::{Error, IoContext, Result};
-use crate::handlers::quotas::DISABLED_KEY;
+use crate::handlers::quotas::{DISABLED_KEY, RETIRED_KEY};
 
 /// Largest response accepted.
 const MAX_RESPONSE: usize = 16 << 20;
@@ -214,6 +214,26 @@ impl AccountClient {
         op.key = StrBytes::from_static_str(DISABLED_KEY);
         op.value = if disabled { 1.0 } else { 0.0 };
         op.remove = !disabled;
+        let mut entry = alter_client_quotas_request::EntryData::default();
+        entry.entity = vec![ent];
+        entry.ops = vec![op];
+        let mut req = AlterClientQuotasRequest::default();
+        req.entries = vec![entry];
+        let r: AlterClientQuotasResponse = self.call(ApiKey::AlterClientQuotas, 0, &req).await?;
+        for e in &r.entries {
+            check(e.error_code, e.error_message.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// Releases a retired name so it can be registered again (operator only).
+    pub async fn release(&mut self, name: &str) -> Result<()> {
+        let mut ent = alter_client_quotas_request::EntityData::default();
+        ent.entity_type = StrBytes::from_static_str("user");
+        ent.entity_name = Some(StrBytes::from_string(name.to_string()));
+        let mut op = alter_client_quotas_request::OpData::default();
+        op.key = StrBytes::from_static_str(RETIRED_KEY);
+        op.remove = true;
         let mut entry = alter_client_quotas_request::EntryData::default();
         entry.entity = vec![ent];
         entry.ops = vec![op];

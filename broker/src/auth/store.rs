@@ -1,6 +1,12 @@
 //! The credential store: accounts (SCRAM keys and a disabled flag, never a password) kept
 //! in the internal state log `__credentials`, replayed into memory on open. Writers are
 //! serialized so "create if absent" is atomic; every change is durable before it returns.
+//!
+//! Names are not recycled: removing an account (by the operator, or its owner deleting
+//! their credential) writes a retired-name record (key `retired/<name>`, which no account
+//! name can be since `/` is not allowed in one) in the same batch as the removal. A
+//! retired name, and any name that looks like a live or retired one (see
+//! [`crate::lookalike`]), cannot be registered until the operator releases it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,12 +39,27 @@ pub struct Account {
     pub created_ms: i64,
 }
 
+/// A removed account's name, kept so it is never given to someone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retired {
+    /// When the account was removed (ms since the epoch), for listings.
+    pub retired_ms: i64,
+}
+
+/// Key prefix of retired-name records in `__credentials`.
+const RETIRED_PREFIX: &str = "retired/";
+
 /// Accounts in memory, backed by the `__credentials` state log.
 pub struct CredentialStore {
     /// The durable log.
     log: StateLog,
     /// The replayed accounts, by name.
     accounts: RwLock<BTreeMap<String, Account>>,
+    /// Names of removed accounts, which stay taken until the operator releases them.
+    retired: RwLock<BTreeMap<String, Retired>>,
+    /// The look-alike keys of every live and retired name, computed once, so checking a
+    /// new name against all of them is only string comparisons.
+    looks: RwLock<BTreeMap<String, [String; 2]>>,
     /// Serializes read-modify-write changes.
     write: tokio::sync::Mutex<()>,
 }
@@ -54,10 +75,35 @@ impl CredentialStore {
     /// Opens (and replays) `__credentials` under `internal_dir`. Needs a Tokio runtime.
     pub fn open(internal_dir: &Path, flusher: Flusher) -> Result<Self> {
         let log = StateLog::open(internal_dir, "__credentials", flusher)?;
-        let accounts = log.load::<String, Account>()?.into_iter().collect();
+        let mut accounts = BTreeMap::new();
+        let mut retired = BTreeMap::new();
+        for (k, v) in log.load_raw()? {
+            let Ok(key) = postcard::from_bytes::<String>(&k) else {
+                tracing::warn!("skipping an undecodable credential record");
+                continue;
+            };
+            let decoded = match key.strip_prefix(RETIRED_PREFIX) {
+                Some(name) => postcard::from_bytes::<Retired>(&v)
+                    .map(|r| retired.insert(name.to_string(), r))
+                    .is_ok(),
+                None => postcard::from_bytes::<Account>(&v)
+                    .map(|a| accounts.insert(key.clone(), a))
+                    .is_ok(),
+            };
+            if !decoded {
+                tracing::warn!(key, "skipping an undecodable credential record");
+            }
+        }
+        let looks = accounts
+            .keys()
+            .chain(retired.keys())
+            .map(|n| (n.clone(), crate::lookalike::keys(n)))
+            .collect();
         Ok(CredentialStore {
             log,
             accounts: RwLock::new(accounts),
+            retired: RwLock::new(retired),
+            looks: RwLock::new(looks),
             write: tokio::sync::Mutex::new(()),
         })
     }
@@ -73,6 +119,44 @@ impl CredentialStore {
             .read()
             .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default()
+    }
+
+    /// Retired names and when they were retired, by name.
+    pub fn retired(&self) -> Vec<(String, Retired)> {
+        self.retired
+            .read()
+            .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether `name` is a retired name.
+    pub fn is_retired(&self, name: &str) -> bool {
+        self.retired.read().is_ok_and(|r| r.contains_key(name))
+    }
+
+    /// The live or retired name that looks like a name with these look-alike keys, if
+    /// any (live names first), marked `true` when it is retired.
+    fn look_alike(&self, keys: &[String; 2]) -> Option<(String, bool)> {
+        let looks = self.looks.read().ok()?;
+        let hit = |n: &String| {
+            let k = match looks.get(n) {
+                Some(k) => std::borrow::Cow::Borrowed(k),
+                None => std::borrow::Cow::Owned(crate::lookalike::keys(n)),
+            };
+            k[0] == keys[0] || k[1] == keys[1]
+        };
+        let live = self
+            .accounts
+            .read()
+            .ok()
+            .and_then(|a| a.keys().find(|n| hit(n)).cloned());
+        live.map(|n| (n, false)).or_else(|| {
+            self.retired
+                .read()
+                .ok()
+                .and_then(|r| r.keys().find(|n| hit(n)).cloned())
+                .map(|n| (n, true))
+        })
     }
 
     async fn store(&self, name: &str, account: Option<Account>) -> Result<()> {
@@ -97,12 +181,40 @@ impl CredentialStore {
                 format!("user {name} already exists"),
             ));
         }
+        if self.is_retired(name) {
+            return Err(refused(
+                codes::DUPLICATE_RESOURCE,
+                format!(
+                    "the name {name} belonged to a removed account and is not given out again; \
+                     only the operator can release it"
+                ),
+            ));
+        }
+        let clash = std::cell::RefCell::new(None);
+        crate::lookalike::check_new("user name", name, |keys| {
+            let found = self.look_alike(keys);
+            let shown = found.as_ref().map(|(n, _)| n.clone());
+            *clash.borrow_mut() = found;
+            shown
+        })
+        .map_err(|m| match clash.borrow().as_ref() {
+            Some((_, true)) => refused(
+                codes::DUPLICATE_RESOURCE,
+                m.replace("the existing user", "the retired user name"),
+            ),
+            Some(_) => refused(codes::DUPLICATE_RESOURCE, m),
+            None => refused(codes::UNACCEPTABLE_CREDENTIAL, m),
+        })?;
         let account = Account {
             keys,
             disabled: false,
             created_ms: crate::log::partition::now_ms(),
         };
-        self.store(name, Some(account)).await
+        self.store(name, Some(account)).await?;
+        if let Ok(mut looks) = self.looks.write() {
+            looks.insert(name.to_string(), crate::lookalike::keys(name));
+        }
+        Ok(())
     }
 
     /// Applies `change` to an existing account (RESOURCE_NOT_FOUND when there is none).
@@ -115,7 +227,8 @@ impl CredentialStore {
         self.store(name, Some(account)).await
     }
 
-    /// Removes an account (RESOURCE_NOT_FOUND when there is none).
+    /// Removes an account (RESOURCE_NOT_FOUND when there is none) and retires its name,
+    /// durably and in one batch, so it is never registered again by someone else.
     pub async fn remove(&self, name: &str) -> Result<()> {
         let _w = self.write.lock().await;
         if self.get(name).is_none() {
@@ -124,7 +237,45 @@ impl CredentialStore {
                 format!("no user {name}"),
             ));
         }
-        self.store(name, None).await
+        let retired = Retired {
+            retired_ms: crate::log::partition::now_ms(),
+        };
+        let key = |k: &str| postcard::to_allocvec(&k.to_string()).map(bytes::Bytes::from);
+        self.log
+            .put_raw(vec![
+                (Some(key(name)?), None),
+                (
+                    Some(key(&format!("{RETIRED_PREFIX}{name}"))?),
+                    Some(bytes::Bytes::from(postcard::to_allocvec(&retired)?)),
+                ),
+            ])
+            .await?;
+        if let Ok(mut map) = self.accounts.write() {
+            map.remove(name);
+        }
+        if let Ok(mut map) = self.retired.write() {
+            map.insert(name.to_string(), retired);
+        }
+        Ok(())
+    }
+
+    /// Releases a retired name so it can be registered again (the operator's explicit
+    /// decision); RESOURCE_NOT_FOUND when the name is not retired.
+    pub async fn release(&self, name: &str) -> Result<()> {
+        let _w = self.write.lock().await;
+        if !self.is_retired(name) {
+            return Err(refused(
+                codes::RESOURCE_NOT_FOUND,
+                format!("{name} is not a retired name"),
+            ));
+        }
+        self.log
+            .put::<String, Retired>(&format!("{RETIRED_PREFIX}{name}"), None)
+            .await?;
+        if let Ok(mut map) = self.retired.write() {
+            map.remove(name);
+        }
+        Ok(())
     }
 }
 
@@ -175,6 +326,37 @@ mod tests {
                 entry.display()
             );
         }
+    }
+
+    #[tokio::test]
+    async fn removed_names_stay_retired_until_released() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let keys = ScramKeys::from_password(b"pw", 4096).expect("keys");
+        let code = |r: Result<()>| match r {
+            Err(Error::Refused { code, message }) => (code, message),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        {
+            let s = CredentialStore::open(dir.path(), Flusher::start(FlushPolicy::Always))
+                .expect("open");
+            s.create("alice", keys.clone()).await.expect("alice");
+            let (c, m) = code(s.create("Alice", keys.clone()).await);
+            assert_eq!(c, codes::DUPLICATE_RESOURCE);
+            assert!(m.contains("looks like the existing user alice"), "{m}");
+            s.remove("alice").await.expect("remove");
+            let (c, m) = code(s.create("alice", keys.clone()).await);
+            assert_eq!(c, codes::DUPLICATE_RESOURCE);
+            assert!(m.contains("not given out again"), "{m}");
+        }
+        let s =
+            CredentialStore::open(dir.path(), Flusher::start(FlushPolicy::Always)).expect("reopen");
+        assert!(s.get("alice").is_none());
+        let (_, m) = code(s.create("аlice", keys.clone()).await);
+        assert!(m.contains("retired user name alice"), "{m}");
+        assert!(s.release("bob").await.is_err());
+        s.release("alice").await.expect("release");
+        s.create("alice", keys.clone()).await.expect("alice again");
+        assert!(s.retired().is_empty());
     }
 
     fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -18,6 +18,9 @@ use crate::protocol::{decode_body, Request};
 
 /// The one quota key we understand.
 pub const DISABLED_KEY: &str = "bbs.disabled";
+/// Removing this key from entity `user=NAME` releases the retired name NAME (the
+/// operator's `users release`), so it can be registered again.
+pub const RETIRED_KEY: &str = "bbs.retired";
 const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
 const INVALID_REQUEST: i16 = 42;
 
@@ -49,11 +52,21 @@ pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request
                 "only the operator may change accounts".into(),
             )),
             (true, None) => Err((INVALID_REQUEST, "the entity must be one named user".into())),
-            (true, Some(_)) if entry.ops.iter().any(|o| o.key.as_str() != DISABLED_KEY) => Err((
-                INVALID_REQUEST,
-                format!("only the {DISABLED_KEY} key is supported"),
-            )),
+            (true, Some(_))
+                if entry
+                    .ops
+                    .iter()
+                    .any(|o| !matches!(o.key.as_str(), DISABLED_KEY | RETIRED_KEY)) =>
+            {
+                Err((
+                    INVALID_REQUEST,
+                    format!("only the {DISABLED_KEY} and {RETIRED_KEY} keys are supported"),
+                ))
+            }
             (true, Some(_)) if r.validate_only => Ok(()),
+            (true, Some(name)) if entry.ops.iter().any(|o| o.key.as_str() == RETIRED_KEY) => {
+                release(broker, session, &name, &entry.ops).await
+            }
             (true, Some(name)) => {
                 let disabled = entry.ops.last().map(|o| !o.remove && o.value != 0.0);
                 match disabled {
@@ -76,6 +89,29 @@ pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request
         resp.entries.push(out);
     }
     respond(req, &resp)
+}
+
+/// Releases a retired name: the only change of [`RETIRED_KEY`] is its removal.
+async fn release(
+    broker: &Broker,
+    session: &Session,
+    name: &str,
+    ops: &[kafka_protocol::messages::alter_client_quotas_request::OpData],
+) -> std::result::Result<(), (i16, String)> {
+    if ops.len() != 1 || !ops.iter().all(|o| o.remove) {
+        return Err((
+            INVALID_REQUEST,
+            format!("{RETIRED_KEY} can only be removed, alone (names are retired by removing the account)"),
+        ));
+    }
+    match broker.auth.store.release(name).await {
+        Ok(()) => {
+            tracing::info!(principal = %session.principal, user = %name, "retired name released");
+            Ok(())
+        }
+        Err(Error::Refused { code, message }) => Err((code, message)),
+        Err(e) => Err((56, e.to_string())),
+    }
 }
 
 pub(super) fn describe(broker: &Arc<Broker>, session: &Session, req: &Request) -> Result<Reply> {

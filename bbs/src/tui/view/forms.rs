@@ -196,7 +196,7 @@ pub fn composer(app: &App, c: &Composer, buf: &mut Buffer, area: Rect) {
     buf.set_style(area, t.base);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(" {} ", c.title()))
+        .title(format!(" {} ", super::text::safe(&c.title())))
         .border_style(t.unread);
     block.render(area, buf);
     let (inner, slots, hint_y) = composer_layout(c, area);

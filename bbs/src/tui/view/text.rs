@@ -1,6 +1,10 @@
 //! Width-aware text helpers for drawing: fitting a string into a number of columns
 //! (truncating with `…`, padding with spaces) and drawing it into the buffer. Everything is
 //! measured in display columns, so CJK names and titles line up.
+//!
+//! Every string drawn goes through [`put`] (and [`fit`]), which show control and bidi
+//! characters escaped with [`broker::text`]'s one escaping function (`\u{1b}`), never raw,
+//! so stored text cannot repaint the terminal; a tab becomes a space.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,8 +12,18 @@ use ratatui::style::Style;
 
 use crate::tui::editor::char_width;
 
+/// `s` as it may be drawn: tabs as spaces, other control and bidi characters escaped.
+pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\t') {
+        std::borrow::Cow::Owned(broker::text::line(&s.replace('\t', " ")).into_owned())
+    } else {
+        broker::text::line(s)
+    }
+}
+
 /// `s` cut to at most `width` columns (with `…` when cut) and padded to exactly `width`.
 pub fn fit(s: &str, width: usize) -> String {
+    let s = safe(s);
     let mut out = String::new();
     let mut w = 0;
     let total: usize = s.chars().map(char_width).sum();
@@ -19,7 +33,6 @@ pub fn fit(s: &str, width: usize) -> String {
         width
     };
     for c in s.chars() {
-        let c = if c.is_control() { ' ' } else { c };
         let cw = char_width(c);
         if w + cw > limit {
             break;
@@ -37,6 +50,8 @@ pub fn fit(s: &str, width: usize) -> String {
 
 /// `s` right-aligned in `width` columns.
 pub fn right(s: &str, width: usize) -> String {
+    let shown = safe(s);
+    let s: &str = &shown;
     let w: usize = s.chars().map(char_width).sum();
     if w >= width {
         return fit(s, width);
@@ -52,7 +67,7 @@ pub fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) 
         return x;
     }
     let max = usize::from(area.right() - x);
-    let (nx, _) = buf.set_stringn(x, y, s, max, style);
+    let (nx, _) = buf.set_stringn(x, y, safe(s), max, style);
     nx
 }
 
@@ -86,5 +101,18 @@ mod tests {
         assert_eq!(fit("中文字", 4), "中… ");
         assert_eq!(fit("中文", 4), "中文");
         assert_eq!(right("7", 3), "  7");
+    }
+
+    #[test]
+    fn controls_are_drawn_escaped() {
+        assert_eq!(fit("a\x1b[2Jb", 12), "a\\u{1b}[2Jb ");
+        assert_eq!(fit("x\ty", 4), "x y ");
+        assert_eq!(safe("\u{202e}abc"), "\\u{202e}abc");
+        let area = Rect::new(0, 0, 20, 1);
+        let mut buf = Buffer::empty(area);
+        put(&mut buf, area, 0, 0, "\rX\x07", Style::default());
+        let drawn: String = (0..20).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        assert!(drawn.starts_with("\\u{d}X\\u{7}"), "{drawn:?}");
+        assert!(!drawn.chars().any(char::is_control), "{drawn:?}");
     }
 }
