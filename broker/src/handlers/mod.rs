@@ -16,6 +16,7 @@ mod offsets;
 mod produce;
 pub mod quotas;
 mod sasl;
+mod topic_admin;
 mod users;
 
 use std::future::Future;
@@ -93,6 +94,12 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
         ApiKey::CreateTopics => admin::create_topics(broker, s, &req).await,
         ApiKey::DeleteTopics => admin::delete_topics(broker, s, &req).await,
         ApiKey::DescribeConfigs => admin::describe_configs(broker, s, &req),
+        ApiKey::AlterConfigs => topic_admin::alter_configs(broker, s, &req).await,
+        ApiKey::IncrementalAlterConfigs => {
+            topic_admin::incremental_alter_configs(broker, s, &req).await
+        }
+        ApiKey::CreatePartitions => topic_admin::create_partitions(broker, s, &req).await,
+        ApiKey::DeleteRecords => topic_admin::delete_records(broker, s, &req).await,
         other => Err(crate::error::Error::Malformed(format!(
             "{other:?} is not handled"
         ))),

@@ -5,6 +5,7 @@ pub mod compact;
 pub mod flusher;
 pub mod index;
 pub mod manager;
+pub mod owners;
 #[cfg(test)]
 mod model_tests;
 pub mod partition;
