@@ -227,6 +227,9 @@ impl RecordPolicy for BbsPolicy {
     }
 
     fn implied_topics(&self, topic: &str, records: &[PolicyRecord]) -> Vec<String> {
+        if !matches!(names::classify(topic), TopicKind::Boards | TopicKind::Users) {
+            return Vec::new();
+        }
         records
             .iter()
             .filter_map(|r| codec::decode(topic, &to_wire(r)).ok())
@@ -303,14 +306,14 @@ impl Authorizer for BbsAuthorizer {
         resource: &Resource<'_>,
     ) -> Option<String> {
         match resource {
-            Resource::Topic(topic) => bbs_topic_refusal(principal, op, topic).or_else(|| {
-                match names::classify(topic) {
+            Resource::Topic(topic) => {
+                bbs_topic_refusal(principal, op, topic).or_else(|| match names::classify(topic) {
                     TopicKind::Mail(owner) | TopicKind::Subs(owner) => {
                         Some(format!("{topic} belongs to {owner}"))
                     }
                     _ => self.inner.denial_reason(principal, op, resource),
-                }
-            }),
+                })
+            }
             Resource::Group(group) => match names::group_owner(group) {
                 Some(owner) => Some(format!("group {group} belongs to {owner}")),
                 None => self.inner.denial_reason(principal, op, resource),

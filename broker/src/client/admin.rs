@@ -229,8 +229,7 @@ impl Admin {
         let mut out = BTreeMap::new();
         for id in ids {
             let conn = self.cluster.conn(id)?;
-            let (_, resp): (_, ListGroupsResponse) =
-                conn.request(ApiKey::ListGroups, &request)?;
+            let (_, resp): (_, ListGroupsResponse) = conn.request(ApiKey::ListGroups, &request)?;
             if resp.error_code != 0 {
                 return Err(Error::kafka(resp.error_code, Some("ListGroups".into())));
             }

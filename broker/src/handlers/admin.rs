@@ -104,7 +104,9 @@ pub(super) async fn create_topics(
                     .auth
                     .authorizer
                     .denial_reason(&session.principal, Operation::Create, &resource)
-                    .unwrap_or_else(|| format!("{} may not create topic {name}", session.principal)),
+                    .unwrap_or_else(|| {
+                        format!("{} may not create topic {name}", session.principal)
+                    }),
             ))
         } else if !(t.replication_factor == -1 || t.replication_factor == 1) {
             Err((
@@ -218,7 +220,7 @@ pub(super) async fn delete_topics(
             ) {
                 Err(e) => Err(e),
                 Ok(()) => broker
-                .logs
+                    .logs
                     .delete_topic(n)
                     .await
                     .map_err(|e| (e.code, e.message)),

@@ -22,6 +22,7 @@ use crate::auth::{Operation, Principal, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::log::manager::codes;
+use crate::protocol::{decode_body, Request};
 
 /// TOPIC_AUTHORIZATION_FAILED.
 pub(super) const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
@@ -136,12 +137,7 @@ fn apply_op(
                 format!("config {name} is not a list; APPEND and SUBTRACT apply to lists only"),
             ))
         }
-        other => {
-            return Err((
-                INVALID_REQUEST,
-                format!("unknown config operation {other}"),
-            ))
-        }
+        other => return Err((INVALID_REQUEST, format!("unknown config operation {other}"))),
     }
     Ok(())
 }
@@ -159,7 +155,13 @@ pub(super) async fn alter_configs(
         let outcome = if res.resource_type != RESOURCE_TOPIC {
             Err(broker_resource(broker, session, res.resource_type))
         } else {
-            match may_manage(broker, session, &name, Operation::Alter, "alter the settings of") {
+            match may_manage(
+                broker,
+                session,
+                &name,
+                Operation::Alter,
+                "alter the settings of",
+            ) {
                 Err(e) => Err(e),
                 Ok(()) => {
                     let overrides = res
@@ -202,7 +204,13 @@ pub(super) async fn incremental_alter_configs(
         let outcome = if res.resource_type != RESOURCE_TOPIC {
             Err(broker_resource(broker, session, res.resource_type))
         } else {
-            match may_manage(broker, session, &name, Operation::Alter, "alter the settings of") {
+            match may_manage(
+                broker,
+                session,
+                &name,
+                Operation::Alter,
+                "alter the settings of",
+            ) {
                 Err(e) => Err(e),
                 Ok(()) => match broker.logs.topic(&name) {
                     None => Err((
@@ -255,8 +263,13 @@ pub(super) async fn create_partitions(
     let mut resp = CreatePartitionsResponse::default();
     for t in r.topics {
         let name = t.name.0.to_string();
-        let outcome = match may_manage(broker, session, &name, Operation::Alter, "add partitions to")
-        {
+        let outcome = match may_manage(
+            broker,
+            session,
+            &name,
+            Operation::Alter,
+            "add partitions to",
+        ) {
             Err(e) => Err(e),
             Ok(()) if t.assignments.as_ref().is_some_and(|a| !a.is_empty()) => Err((
                 INVALID_REQUEST,
@@ -293,7 +306,13 @@ pub(super) async fn delete_records(
     let mut resp = DeleteRecordsResponse::default();
     for t in r.topics {
         let name = t.name.0.to_string();
-        let allowed = may_manage(broker, session, &name, Operation::Delete, "delete records of");
+        let allowed = may_manage(
+            broker,
+            session,
+            &name,
+            Operation::Delete,
+            "delete records of",
+        );
         let mut out = DeleteRecordsTopicResult::default();
         out.name = t.name;
         for p in t.partitions {
@@ -325,5 +344,3 @@ pub(super) async fn delete_records(
     }
     respond(req, &resp)
 }
-
-use crate::protocol::{decode_body, Request};

@@ -5,9 +5,9 @@ pub mod compact;
 pub mod flusher;
 pub mod index;
 pub mod manager;
-pub mod owners;
 #[cfg(test)]
 mod model_tests;
+pub mod owners;
 pub mod partition;
 pub mod producers;
 pub mod segment;
