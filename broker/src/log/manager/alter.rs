@@ -108,3 +108,75 @@ impl LogManager {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{FlushPolicy, Flusher};
+
+    fn open(dir: &std::path::Path) -> LogManager {
+        let flusher = Flusher::start(FlushPolicy::Always);
+        LogManager::open(dir, TopicConfig::default(), flusher)
+            .expect("open")
+            .0
+    }
+
+    #[tokio::test]
+    async fn creators_settings_partitions_and_deleted_records_survive_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let logs = open(dir.path());
+        logs.set_name_defaults(Arc::new(|name: &str| {
+            let mut m = BTreeMap::new();
+            if name.starts_with("kept.") {
+                m.insert("retention.ms".to_string(), "-1".to_string());
+            }
+            m
+        }));
+        let wanted = BTreeMap::from([("retention.ms".to_string(), "1".to_string())]);
+        let kept = logs
+            .create_topic_as("kept.a", 1, wanted.clone(), false, Some("user:bob"))
+            .await
+            .expect("create");
+        assert_eq!(kept.config().retention_ms, -1, "the host's setting wins");
+        logs.create_topic_as("t", 1, BTreeMap::new(), false, Some("user:ana"))
+            .await
+            .expect("create");
+        logs.alter_topic_config("t", wanted.clone(), false)
+            .await
+            .expect("alter");
+        let altered = logs
+            .alter_topic_config("kept.a", wanted, false)
+            .await
+            .expect("alter");
+        assert_eq!(altered.config().retention_ms, -1, "the host's setting wins");
+        assert!(logs.add_partitions("t", 1, false).await.is_err());
+        logs.add_partitions("t", 3, false).await.expect("grow");
+        let p = logs.partition("t", 0).expect("partition");
+        let batch = crate::record::encode_simple(
+            &(0..5)
+                .map(|i| (None, Some(bytes::Bytes::from(format!("r{i}")))))
+                .collect::<Vec<_>>(),
+            1,
+        )
+        .expect("batch");
+        let appended = p
+            .append(&batch, &TopicConfig::default(), true)
+            .expect("append");
+        p.advance(appended.end_offset);
+        assert!(p.delete_records_before(9).is_err(), "past the end");
+        assert_eq!(p.delete_records_before(3).expect("delete"), 3);
+        assert!(p.read(2, 1 << 20).is_err());
+        drop((p, logs));
+
+        let logs = open(dir.path());
+        assert_eq!(logs.creator("t").as_deref(), Some("user:ana"));
+        assert_eq!(logs.creator("kept.a").as_deref(), Some("user:bob"));
+        let t = logs.topic("t").expect("t");
+        assert_eq!(t.partitions.len(), 3);
+        assert_eq!(t.config().retention_ms, 1);
+        assert_eq!(t.partitions[0].log_start(), 3);
+        assert_eq!(t.partitions[0].high_watermark(), 5);
+        logs.delete_topic("t").await.expect("delete");
+        assert_eq!(logs.creator("t"), None);
+    }
+}
