@@ -1,8 +1,9 @@
 //! What `bbs-server` installs into the broker: [`BbsPolicy`], the record policy over the
 //! server's own view of the BBS (rebuilt from the log at start, then folded forward with
-//! every accepted batch, under the broker's policy lock so it follows the log exactly), and
-//! [`BbsAuthorizer`], which keeps mailboxes and subscription lists private to their owners
-//! and otherwise defers to the broker's default rules.
+//! every accepted batch, under the broker's policy lock so it follows the log exactly),
+//! which also names the topics accepted records imply (the server creates them), and
+//! [`BbsAuthorizer`], which keeps BBS topics the server's, mailboxes, subscription lists
+//! and BBS groups their owners', and otherwise defers to the broker's default rules.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -70,11 +71,27 @@ pub fn topic_defaults(topic: &str) -> std::collections::BTreeMap<String, String>
     out
 }
 
+/// The BBS topics an accepted entry implies: a board record its board's topic, a user
+/// profile that user's mailbox and subscription list.
+fn implied_by(entry: &codec::Entry) -> Vec<String> {
+    match &entry.record {
+        codec::BbsRecord::Board { name, .. } => names::board_topic(name).ok().into_iter().collect(),
+        codec::BbsRecord::User { name, .. } => [names::mail_topic(name), names::subs_topic(name)]
+            .into_iter()
+            .filter_map(std::result::Result::ok)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The BBS record policy, as installed into the broker.
 #[derive(Default)]
 pub struct BbsPolicy {
     /// The server's view: what the checks consult and what accepted batches update.
     state: Mutex<State>,
+    /// Topics the records folded by [`BbsPolicy::load`] imply, for
+    /// [`BbsPolicy::create_topics`] (data written before the server created them).
+    implied_at_load: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl BbsPolicy {
@@ -91,6 +108,7 @@ impl BbsPolicy {
     /// users, mailboxes). Returns how many records were folded.
     pub fn load(&self, broker: &Broker) -> Result<usize> {
         let mut state = State::new();
+        let mut implied = std::collections::BTreeSet::new();
         let mut count = 0;
         for topic in broker.logs.topics() {
             if !names::is_bbs_namespace(&topic.name) {
@@ -120,6 +138,7 @@ impl BbsPolicy {
                                 .collect(),
                         };
                         if let Ok(entry) = codec::decode(&topic.name, &wire) {
+                            implied.extend(implied_by(&entry));
                             state.apply(
                                 Position {
                                     offset: rec.offset,
@@ -134,7 +153,39 @@ impl BbsPolicy {
             }
         }
         *self.lock() = state;
+        *self
+            .implied_at_load
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = implied;
         Ok(count)
+    }
+
+    /// Creates the directories (`bbs.boards`, `bbs.users`) and every topic the loaded
+    /// records imply that does not exist yet (boards and mailboxes of data written before
+    /// the server created them). Call after [`BbsPolicy::load`]. Returns how many were
+    /// created.
+    pub async fn create_topics(&self, broker: &Broker) -> Result<usize> {
+        let mut wanted: Vec<String> = vec![names::BOARDS_TOPIC.into(), names::USERS_TOPIC.into()];
+        wanted.extend(
+            self.implied_at_load
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
+        let mut created = 0;
+        for topic in wanted {
+            if broker.logs.topic(&topic).is_some() {
+                continue;
+            }
+            broker
+                .logs
+                .create_topic_as(&topic, 1, Default::default(), false, Some("server"))
+                .await
+                .map_err(|e| Error::Backend(format!("creating {topic}: {}", e.message)))?;
+            created += 1;
+        }
+        Ok(created)
     }
 
     /// The largest post id the server has assigned.
@@ -175,6 +226,17 @@ impl RecordPolicy for BbsPolicy {
         }
     }
 
+    fn implied_topics(&self, topic: &str, records: &[PolicyRecord]) -> Vec<String> {
+        if !matches!(names::classify(topic), TopicKind::Boards | TopicKind::Users) {
+            return Vec::new();
+        }
+        records
+            .iter()
+            .filter_map(|r| codec::decode(topic, &to_wire(r)).ok())
+            .flat_map(|e| implied_by(&e))
+            .collect()
+    }
+
     fn appended(&self, topic: &str, _partition: i32, base_offset: i64, records: &[PolicyRecord]) {
         let mut state = self.lock();
         for (i, r) in records.iter().enumerate() {
@@ -191,23 +253,96 @@ impl RecordPolicy for BbsPolicy {
     }
 }
 
-/// Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's: only
-/// the owner (or the operator) reads, alters or deletes them; any logged-in user may write
-/// (send) mail, through the record policy, and so describe a mailbox (a producer needs its
-/// metadata; in Kafka WRITE implies DESCRIBE). Everything else goes to `inner`.
+/// The BBS's access rules, before the broker's defaults (`inner`):
+/// - BBS topics (every name [`names::is_bbs_namespace`] claims) are the server's: no
+///   client creates or reconfigures them (the server creates them when the implying
+///   record is accepted, with its own settings); only the operator deletes a board,
+///   mailbox or subscription list, and nobody deletes the directories.
+/// - Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's:
+///   only the owner (or the operator) reads them; any logged-in user may write (send)
+///   mail, through the record policy, and so describe a mailbox (a producer needs its
+///   metadata; in Kafka WRITE implies DESCRIBE).
+/// - BBS groups (`bbs-…:<user>`, see [`names::group_owner`]) are the owner's: only they
+///   (within `inner`'s rules) or the operator join, commit to, fetch, describe or delete
+///   them. Session groups' names and states are listed to anyone (the online list).
 pub struct BbsAuthorizer {
     /// The broker's default rules (reserved names, configured ACLs, defaults).
     pub inner: Arc<dyn Authorizer>,
 }
 
+/// Why no client may `op` a BBS topic, or `None` when the namespace rules allow it.
+fn bbs_topic_refusal(principal: &BrokerPrincipal, op: Operation, topic: &str) -> Option<String> {
+    if !names::is_bbs_namespace(topic) {
+        return None;
+    }
+    let directory = matches!(names::classify(topic), TopicKind::Boards | TopicKind::Users);
+    match op {
+        Operation::Create => Some(format!(
+            "{topic} is a BBS topic: the server creates it, with its own settings, when the record that implies it is accepted"
+        )),
+        Operation::Alter => Some(format!(
+            "{topic} is a BBS topic: its settings are the server's and no client may change them"
+        )),
+        Operation::Delete if directory => Some(format!(
+            "{topic} is a BBS directory: no client may delete it"
+        )),
+        Operation::Delete if *principal != BrokerPrincipal::Operator => Some(format!(
+            "{topic} is a BBS topic: only the operator may delete it"
+        )),
+        _ => None,
+    }
+}
+
 impl Authorizer for BbsAuthorizer {
+    fn may_list_group(&self, principal: &BrokerPrincipal, group: &str) -> bool {
+        group.starts_with(names::SESSION_GROUP_PREFIX)
+            || self.authorize(principal, Operation::Describe, &Resource::Group(group))
+    }
+
+    fn denial_reason(
+        &self,
+        principal: &BrokerPrincipal,
+        op: Operation,
+        resource: &Resource<'_>,
+    ) -> Option<String> {
+        match resource {
+            Resource::Topic(topic) => {
+                bbs_topic_refusal(principal, op, topic).or_else(|| match names::classify(topic) {
+                    TopicKind::Mail(owner) | TopicKind::Subs(owner) => {
+                        Some(format!("{topic} belongs to {owner}"))
+                    }
+                    _ => self.inner.denial_reason(principal, op, resource),
+                })
+            }
+            Resource::Group(group) => match names::group_owner(group) {
+                Some(owner) => Some(format!("group {group} belongs to {owner}")),
+                None => self.inner.denial_reason(principal, op, resource),
+            },
+            Resource::Cluster => self.inner.denial_reason(principal, op, resource),
+        }
+    }
+
     fn authorize(
         &self,
         principal: &BrokerPrincipal,
         op: Operation,
         resource: &Resource<'_>,
     ) -> bool {
+        if let Resource::Group(group) = resource {
+            if let Some(owner) = names::group_owner(group) {
+                return match principal {
+                    BrokerPrincipal::Operator => true,
+                    BrokerPrincipal::User(u) if u == owner => {
+                        self.inner.authorize(principal, op, resource)
+                    }
+                    _ => false,
+                };
+            }
+        }
         if let Resource::Topic(topic) = resource {
+            if bbs_topic_refusal(principal, op, topic).is_some() {
+                return false;
+            }
             let owner = match names::classify(topic) {
                 TopicKind::Mail(owner) => Some((owner, true)),
                 TopicKind::Subs(owner) => Some((owner, false)),
@@ -218,15 +353,11 @@ impl Authorizer for BbsAuthorizer {
                     BrokerPrincipal::Operator => true,
                     BrokerPrincipal::Anonymous => false,
                     BrokerPrincipal::User(u) if *u == owner => true,
-                    // A sender writes (and may create) a mailbox; as in Kafka, where
+                    // A sender writes to a mailbox; as in Kafka, where
                     // WRITE implies DESCRIBE, it may also describe it (a producer needs
                     // the topic's metadata). Reading stays the owner's.
                     BrokerPrincipal::User(_) => {
-                        is_mail
-                            && matches!(
-                                op,
-                                Operation::Write | Operation::Create | Operation::Describe
-                            )
+                        is_mail && matches!(op, Operation::Write | Operation::Describe)
                     }
                 };
             }

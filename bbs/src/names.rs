@@ -146,6 +146,26 @@ pub fn is_bbs_namespace(topic: &str) -> bool {
             .any(|p| topic.starts_with(p))
 }
 
+/// Prefix of the consumer groups the BBS owns: `bbs-…:<user>` belongs to `<user>`.
+pub const GROUP_PREFIX: &str = "bbs-";
+/// Prefix of a link's feed group (`bbs-session-…`, with `:<user>` when logged in); their
+/// names and states are public (the online list), their members and offsets are not.
+pub const SESSION_GROUP_PREFIX: &str = "bbs-session-";
+
+/// The user a BBS group belongs to: the part after the first `:` of a `bbs-` group id
+/// (`bbs-prefs:<user>` holds read marks and favourites, `bbs-session-…:<user>` is a
+/// logged-in feed). `None` for groups nobody owns (anonymous feeds, ordinary groups).
+pub fn group_owner(group: &str) -> Option<&str> {
+    let rest = group.strip_prefix(GROUP_PREFIX)?;
+    let (_, owner) = rest.split_once(':')?;
+    (!owner.is_empty()).then_some(owner)
+}
+
+/// The prefs group of `user`.
+pub fn prefs_group(user: &str) -> String {
+    format!("{GROUP_PREFIX}prefs:{user}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +208,16 @@ mod tests {
         assert_eq!(classify("bbs.boards"), TopicKind::Boards);
         assert_eq!(classify("bbs.users"), TopicKind::Users);
         assert_eq!(classify("homework"), TopicKind::Other);
+    }
+
+    #[test]
+    fn bbs_groups_name_their_owner() {
+        assert_eq!(group_owner(&prefs_group("ana")), Some("ana"));
+        assert_eq!(group_owner("bbs-session-12-3-0000abcd:測試"), Some("測試"));
+        assert_eq!(group_owner("bbs-session-12-3-0000abcd"), None);
+        assert_eq!(group_owner("bbs-prefs:"), None);
+        assert_eq!(group_owner("hw4"), None);
+        assert_eq!(group_owner("x-bbs-prefs:ana"), None);
     }
 
     proptest! {

@@ -157,6 +157,12 @@ fn main() -> Result<()> {
         broker.logs.set_name_defaults(Arc::new(bbs::host::topic_defaults));
         let folded = policy.load(&broker).context("loading the BBS state from the log")?;
         tracing::info!(records = folded, last_post_id = policy.max_post_id(), "BBS state loaded");
+        // BBS topics are the server's: the directories exist from the start, and boards
+        // and mailboxes of records written before the server created them are made now.
+        let created = policy.create_topics(&broker).await.context("creating the BBS topics")?;
+        if created > 0 {
+            tracing::info!(created, "created BBS topics");
+        }
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
         // The classic port's sessions are ordinary clients of this server; they connect
         // lazily, and the listener above is already bound, so starting it here is safe.

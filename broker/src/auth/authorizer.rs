@@ -86,6 +86,25 @@ impl Resource<'_> {
 pub trait Authorizer: Send + Sync {
     /// True when `principal` may perform `op` on `resource`.
     fn authorize(&self, principal: &Principal, op: Operation, resource: &Resource<'_>) -> bool;
+
+    /// True when `principal` may see `group`'s name and state in ListGroups (not its
+    /// members or offsets). Defaults to DESCRIBE on the group; a host may list groups
+    /// whose names are public (the BBS's session groups make the online list) while
+    /// keeping their descriptions private.
+    fn may_list_group(&self, principal: &Principal, group: &str) -> bool {
+        self.authorize(principal, Operation::Describe, &Resource::Group(group))
+    }
+
+    /// Why `principal` may not `op` `resource`, when the host has a clearer reason than
+    /// the broker's generic "may not" (shown to clients that display error messages).
+    fn denial_reason(
+        &self,
+        _principal: &Principal,
+        _op: Operation,
+        _resource: &Resource<'_>,
+    ) -> Option<String> {
+        None
+    }
 }
 
 /// One ACL rule as written in the config file (`[[auth.acl]]`).

@@ -86,6 +86,14 @@ pub trait RecordPolicy: Send + Sync {
         _records: &[PolicyRecord],
     ) {
     }
+
+    /// Topics that accepted records of `topic` imply (a new board's topic, a new user's
+    /// mailbox): the broker creates those that do not exist yet, with the host's per-name
+    /// settings and `server` as their creator, before it acknowledges the produce. Called
+    /// after [`RecordPolicy::appended`] with the same records.
+    fn implied_topics(&self, _topic: &str, _records: &[PolicyRecord]) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One original batch's header and record count, kept to re-encode replacements alike.

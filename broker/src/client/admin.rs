@@ -67,6 +67,8 @@ pub struct GroupListing {
     pub group_id: String,
     /// "consumer" for consumer groups.
     pub protocol_type: String,
+    /// Its state ("Stable", "Empty", ...; empty from brokers older than ListGroups v4).
+    pub state: String,
 }
 
 /// One member of a described group.
@@ -213,23 +215,35 @@ impl Admin {
 
     /// Every group on every broker.
     pub fn list_groups(&self) -> Result<Vec<GroupListing>> {
+        self.list_groups_in_states(&[])
+    }
+
+    /// The groups in one of `states` (all groups when empty), on every broker; the
+    /// filter needs ListGroups v4 (brokers that ignore it are filtered here).
+    pub fn list_groups_in_states(&self, states: &[&str]) -> Result<Vec<GroupListing>> {
+        let mut request = ListGroupsRequest::default();
+        request.states_filter = states.iter().map(|s| sb(s)).collect();
         self.cluster.refresh()?;
         let mut ids: Vec<i32> = self.cluster.view().brokers.keys().copied().collect();
         ids.sort();
         let mut out = BTreeMap::new();
         for id in ids {
             let conn = self.cluster.conn(id)?;
-            let (_, resp): (_, ListGroupsResponse) =
-                conn.request(ApiKey::ListGroups, &ListGroupsRequest::default())?;
+            let (_, resp): (_, ListGroupsResponse) = conn.request(ApiKey::ListGroups, &request)?;
             if resp.error_code != 0 {
                 return Err(Error::kafka(resp.error_code, Some("ListGroups".into())));
             }
             for g in resp.groups {
+                let state = g.group_state.to_string();
+                if !states.is_empty() && !states.iter().any(|s| s.eq_ignore_ascii_case(&state)) {
+                    continue;
+                }
                 out.insert(
                     g.group_id.0.to_string(),
                     GroupListing {
                         group_id: g.group_id.0.to_string(),
                         protocol_type: g.protocol_type.to_string(),
+                        state,
                     },
                 );
             }

@@ -85,6 +85,9 @@ pub struct JoinRequest {
     pub client_id: String,
     /// The client's address, shown by DescribeGroups.
     pub client_host: String,
+    /// Who joined: DescribeGroups shows the address only to this principal and the
+    /// operator.
+    pub principal: crate::auth::Principal,
     /// How long the member may stay silent before it is removed.
     pub session_timeout_ms: i32,
     /// How long the group waits for the member to rejoin during a rebalance.
@@ -106,6 +109,9 @@ pub struct Member {
     pub client_id: String,
     /// Client address, for DescribeGroups.
     pub client_host: String,
+    /// Who joined (not persisted: a member restored after a restart is nobody's, so its
+    /// address is shown to the operator only).
+    pub principal: crate::auth::Principal,
     /// Silence allowed before the member is removed.
     pub session_timeout: Duration,
     /// Time allowed to rejoin during a rebalance.

@@ -130,6 +130,7 @@ impl Group {
                     instance_id: m.instance_id,
                     client_id: m.client_id,
                     client_host: m.client_host,
+                    principal: crate::auth::Principal::Anonymous,
                     session_timeout: Duration::from_millis(m.session_timeout_ms),
                     rebalance_timeout: Duration::from_millis(m.rebalance_timeout_ms),
                     protocols: vec![(protocol.clone(), Bytes::from(m.metadata))],

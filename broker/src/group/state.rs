@@ -218,6 +218,7 @@ impl Group {
                         instance_id: req.instance_id.clone(),
                         client_id: req.client_id.clone(),
                         client_host: req.client_host.clone(),
+                        principal: req.principal.clone(),
                         session_timeout,
                         rebalance_timeout,
                         protocols: Vec::new(),
@@ -261,6 +262,7 @@ impl Group {
         m.rebalance_timeout = rebalance_timeout;
         m.client_id = req.client_id;
         m.client_host = req.client_host;
+        m.principal = req.principal;
         m.last_seen = now;
         m.answer_join(JoinResult::error(REBALANCE_IN_PROGRESS, &m.id), now);
         m.join_waiter = Some(tx);

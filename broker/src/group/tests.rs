@@ -18,6 +18,7 @@ fn req(group: &str, member: &str, protocols: &[&str]) -> JoinRequest {
         instance_id: None,
         client_id: "test".into(),
         client_host: "/127.0.0.1".into(),
+        principal: crate::auth::Principal::Anonymous,
         session_timeout_ms: 6_000,
         rebalance_timeout_ms: 10_000,
         protocol_type: "consumer".into(),

@@ -42,6 +42,8 @@ pub struct MemberDescription {
     pub client_id: String,
     /// Client address.
     pub client_host: String,
+    /// Who joined it (decides who may see `client_host`).
+    pub principal: crate::auth::Principal,
     /// Subscription metadata (Stable groups only).
     pub metadata: Bytes,
     /// Assignment (Stable groups only).
@@ -92,6 +94,7 @@ impl GroupCoordinator {
                     instance_id: m.instance_id.clone(),
                     client_id: m.client_id.clone(),
                     client_host: m.client_host.clone(),
+                    principal: m.principal.clone(),
                     metadata: if stable {
                         m.metadata(&protocol)
                     } else {

@@ -64,9 +64,16 @@ pub(super) async fn create_topics(
                 format!("topic names starting with '__' are reserved: {name}"),
             ))
         } else if !broker.authorize(session, Operation::Create, Resource::Topic(&name)) {
+            let resource = Resource::Topic(&name);
             Err((
                 TOPIC_AUTHORIZATION_FAILED,
-                format!("{} may not create topic {name}", session.principal),
+                broker
+                    .auth
+                    .authorizer
+                    .denial_reason(&session.principal, Operation::Create, &resource)
+                    .unwrap_or_else(|| {
+                        format!("{} may not create topic {name}", session.principal)
+                    }),
             ))
         } else if !(t.replication_factor == -1 || t.replication_factor == 1) {
             Err((
@@ -86,7 +93,13 @@ pub(super) async fn create_topics(
         } else {
             broker
                 .logs
-                .create_topic(&name, partitions, overrides, r.validate_only)
+                .create_topic_as(
+                    &name,
+                    partitions,
+                    overrides,
+                    r.validate_only,
+                    Some(&session.principal.to_string()),
+                )
                 .await
                 .map_err(|e| (e.code, e.message))
         };
@@ -165,15 +178,20 @@ pub(super) async fn delete_topics(
         }
         let outcome = match &name {
             None => Err((100, "unknown topic id".to_string())),
-            Some(n) if !broker.authorize(session, Operation::Delete, Resource::Topic(n)) => Err((
-                TOPIC_AUTHORIZATION_FAILED,
-                format!("{} may not delete topic {n}", session.principal),
-            )),
-            Some(n) => broker
-                .logs
-                .delete_topic(n)
-                .await
-                .map_err(|e| (e.code, e.message)),
+            Some(n) => match super::topic_admin::may_manage(
+                broker,
+                session,
+                n,
+                Operation::Delete,
+                "delete",
+            ) {
+                Err(e) => Err(e),
+                Ok(()) => broker
+                    .logs
+                    .delete_topic(n)
+                    .await
+                    .map_err(|e| (e.code, e.message)),
+            },
         };
         if let Err((code, msg)) = outcome {
             res.error_code = code;

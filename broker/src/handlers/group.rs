@@ -82,6 +82,7 @@ pub(super) fn join_group(broker: &Arc<Broker>, session: &Session, req: Request) 
         instance_id: r.group_instance_id.map(|s| s.to_string()),
         client_id: session.client_id.clone(),
         client_host: format!("/{}", session.peer.ip()),
+        principal: session.principal.clone(),
         session_timeout_ms: r.session_timeout_ms,
         rebalance_timeout_ms: if req.version >= 1 {
             r.rebalance_timeout_ms

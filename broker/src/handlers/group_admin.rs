@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{respond, sb, Reply};
-use crate::auth::{Operation, Resource};
+use crate::auth::{Operation, Principal, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::group::errors::*;
@@ -34,7 +34,10 @@ pub(super) fn list_groups(broker: &Arc<Broker>, session: &Session, req: &Request
                 .any(|s| s.as_str().eq_ignore_ascii_case(g.state));
         if !(state_ok
             && type_ok
-            && broker.authorize(session, Operation::Describe, Resource::Group(&g.group_id)))
+            && broker
+                .auth
+                .authorizer
+                .may_list_group(&session.principal, &g.group_id))
         {
             continue;
         }
@@ -91,7 +94,14 @@ pub(super) fn describe_groups(
                             dm.group_instance_id = m.instance_id.as_deref().map(sb);
                         }
                         dm.client_id = sb(&m.client_id);
-                        dm.client_host = sb(&m.client_host);
+                        // A member's address is shown only to the principal that joined
+                        // it and to the operator (anonymous members are nobody's).
+                        let own = match &session.principal {
+                            Principal::Operator => true,
+                            Principal::User(u) => m.principal.user() == Some(u.as_str()),
+                            Principal::Anonymous => false,
+                        };
+                        dm.client_host = if own { sb(&m.client_host) } else { sb("") };
                         dm.member_metadata = m.metadata;
                         dm.member_assignment = m.assignment;
                         dm

@@ -156,11 +156,12 @@ pub(super) async fn metadata(
                         {
                             match broker
                                 .logs
-                                .create_topic(
+                                .create_topic_as(
                                     &name,
                                     broker.config.default_partitions,
                                     Default::default(),
                                     false,
+                                    Some(&session.principal.to_string()),
                                 )
                                 .await
                             {

@@ -17,6 +17,7 @@ mod produce;
 mod producer_id;
 pub mod quotas;
 mod sasl;
+mod topic_admin;
 mod users;
 
 use std::future::Future;
@@ -94,6 +95,12 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
         ApiKey::CreateTopics => admin::create_topics(broker, s, &req).await,
         ApiKey::DeleteTopics => admin::delete_topics(broker, s, &req).await,
         ApiKey::DescribeConfigs => admin::describe_configs(broker, s, &req),
+        ApiKey::AlterConfigs => topic_admin::alter_configs(broker, s, &req).await,
+        ApiKey::IncrementalAlterConfigs => {
+            topic_admin::incremental_alter_configs(broker, s, &req).await
+        }
+        ApiKey::CreatePartitions => topic_admin::create_partitions(broker, s, &req).await,
+        ApiKey::DeleteRecords => topic_admin::delete_records(broker, s, &req).await,
         other => Err(crate::error::Error::Malformed(format!(
             "{other:?} is not handled"
         ))),

@@ -45,11 +45,12 @@ pub(super) async fn topic_or_create(
     }
     match broker
         .logs
-        .create_topic(
+        .create_topic_as(
             name,
             broker.config.default_partitions,
             Default::default(),
             false,
+            Some(&session.principal.to_string()),
         )
         .await
     {
@@ -58,6 +59,27 @@ pub(super) async fn topic_or_create(
             .logs
             .topic(name)
             .ok_or(codes::UNKNOWN_TOPIC_OR_PARTITION),
+    }
+}
+
+/// Creates the topics a host's policy said accepted records imply (one partition, the
+/// host's settings, `server` as creator), so they exist once the produce is answered.
+async fn create_implied(broker: &Broker, implied: Vec<String>) {
+    for name in implied {
+        if broker.logs.topic(&name).is_some() {
+            continue;
+        }
+        match broker
+            .logs
+            .create_topic_as(&name, 1, Default::default(), false, Some("server"))
+            .await
+        {
+            Ok(_) => tracing::info!(topic = %name, "created a topic the host's records imply"),
+            Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => {}
+            Err(e) => {
+                tracing::error!(topic = %name, code = e.code, error = %e.message, "could not create an implied topic")
+            }
+        }
     }
 }
 
@@ -102,6 +124,8 @@ pub(super) async fn produce(
     let relaxed = broker.logs.flusher.relaxed();
     let mut resp = ProduceResponse::default();
     let mut waits = Vec::new();
+    // Topics the host's policy wants created because of accepted records.
+    let mut implied: Vec<String> = Vec::new();
     for (ti, td) in r.topic_data.into_iter().enumerate() {
         let name = td.name.0.to_string();
         let topic = if broker.authorize(session, Operation::Write, Resource::Topic(&name)) {
@@ -152,6 +176,7 @@ pub(super) async fn produce(
                     .map_err(|rej| (rej.code, Some(rej.message)))?;
                 if !appended.duplicate {
                     policy.appended(&name, pd.index, appended.base_offset, &written);
+                    implied.extend(policy.implied_topics(&name, &written));
                 }
                 Ok((log, appended, failures))
             });
@@ -186,6 +211,7 @@ pub(super) async fn produce(
         }
         resp.responses.push(tr);
     }
+    create_implied(broker, implied).await;
     if r.acks == 0 {
         return Ok(Reply::Nothing);
     }

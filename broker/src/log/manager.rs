@@ -15,6 +15,8 @@ use super::state::StateLog;
 use super::topic_config::TopicConfig;
 use crate::error::{IoContext, Result};
 
+mod alter;
+
 /// Kafka error codes for topic administration.
 pub mod codes {
     /// Topic exists already.
@@ -116,8 +118,12 @@ pub struct LogManager {
     pub produce_requests: std::sync::atomic::AtomicU64,
     admin: tokio::sync::Mutex<()>,
     /// Settings a host wants for topics by name (e.g. no retention for a namespace),
-    /// applied under explicit overrides when a topic is created and stored with it.
+    /// applied over explicit overrides when a topic is created or altered and stored
+    /// with it: a client's request never overrides the host's settings.
     name_defaults: RwLock<Option<NameDefaults>>,
+    /// Who created each topic (`user:NAME`, `anonymous`, `operator`, `server`), kept in
+    /// the internal `__topic_owners` log so deletion rights survive restarts.
+    owners: super::owners::Owners,
 }
 
 /// A host's per-name topic settings: given a new topic's name, Kafka-named configs.
@@ -135,6 +141,7 @@ impl LogManager {
         std::fs::create_dir_all(&topics_dir)
             .ctx(|| format!("creating {}", topics_dir.display()))?;
         let meta = StateLog::open(&root.join("internal"), "__cluster", flusher.clone())?;
+        let owners = super::owners::Owners::open(&root.join("internal"), flusher.clone())?;
         let data_arrived = Arc::new(Notify::new());
         let mut topics = BTreeMap::new();
         let mut repairs = Vec::new();
@@ -201,6 +208,7 @@ impl LogManager {
                 produce_requests: std::sync::atomic::AtomicU64::new(0),
                 admin: tokio::sync::Mutex::new(()),
                 name_defaults: RwLock::new(None),
+                owners,
             },
             repairs,
         ))
@@ -252,7 +260,8 @@ impl LogManager {
     }
 
     /// Creates a topic (durably recorded before its files exist). With `validate_only`
-    /// nothing is written.
+    /// nothing is written. The creator is recorded as unknown; see
+    /// [`LogManager::create_topic_as`].
     pub async fn create_topic(
         &self,
         name: &str,
@@ -260,17 +269,43 @@ impl LogManager {
         overrides: BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<Arc<Topic>, TopicError> {
+        self.create_topic_as(name, partitions, overrides, validate_only, None)
+            .await
+    }
+
+    /// `overrides` with the host's per-name settings applied over them.
+    fn with_name_defaults(
+        &self,
+        name: &str,
+        overrides: BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let hook = self
+            .name_defaults
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut merged = overrides;
+        merged.extend(hook.map(|f| f(name)).unwrap_or_default());
+        merged
+    }
+
+    /// Who created `name` (`user:NAME`, `anonymous`, `operator`, `server`), if recorded.
+    pub fn creator(&self, name: &str) -> Option<String> {
+        self.owners.get(name)
+    }
+
+    /// Creates a topic like [`LogManager::create_topic`], durably recording `creator`
+    /// (before the topic exists) so deletion rights can follow it.
+    pub async fn create_topic_as(
+        &self,
+        name: &str,
+        partitions: i32,
+        overrides: BTreeMap<String, String>,
+        validate_only: bool,
+        creator: Option<&str>,
+    ) -> Result<Arc<Topic>, TopicError> {
         validate_name(name)?;
-        let overrides = {
-            let hook = self
-                .name_defaults
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let mut merged = hook.map(|f| f(name)).unwrap_or_default();
-            merged.extend(overrides);
-            merged
-        };
+        let overrides = self.with_name_defaults(name, overrides);
         if !(1..=MAX_PARTITIONS).contains(&partitions) {
             return Err(terr(
                 codes::INVALID_PARTITIONS,
@@ -302,6 +337,10 @@ impl LogManager {
         if validate_only {
             return Ok(topic);
         }
+        self.owners
+            .set(name, creator)
+            .await
+            .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
         self.meta
             .put(&name.to_string(), Some(&meta))
             .await
@@ -352,6 +391,10 @@ impl LogManager {
                     tracing::warn!(error = %e, "could not remove partition files");
                 }
             }
+        }
+        if let Err(e) = self.owners.set(name, None).await {
+            // A stale owner is harmless: the next creation of the name overwrites it.
+            tracing::warn!(topic = name, error = %e, "could not forget the topic's creator");
         }
         tracing::info!(topic = name, "deleted topic");
         Ok(())

@@ -7,6 +7,7 @@ pub mod index;
 pub mod manager;
 #[cfg(test)]
 mod model_tests;
+pub mod owners;
 pub mod partition;
 pub mod producers;
 pub mod segment;

@@ -2,6 +2,8 @@
 //! high watermark and the idempotent-producer state. Appends validate and place batches;
 //! reads return whole raw batches below the high watermark; retention drops old segments.
 
+mod log_start;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -158,12 +160,18 @@ impl Partition {
         if segments.is_empty() {
             segments.insert(0, Segment::create(dir, 0, now)?);
         }
-        let log_start = segments.values().next().map(|s| s.base).unwrap_or(0);
         let next_offset = segments
             .values()
             .next_back()
             .map(|s| s.next_offset)
             .unwrap_or(0);
+        // DeleteRecords may have moved the start past the first segment's base.
+        let log_start = segments
+            .values()
+            .next()
+            .map(|s| s.base)
+            .unwrap_or(0)
+            .max(log_start::stored(dir).min(next_offset));
         let (durable, _) = watch::channel(Durable {
             hw: next_offset,
             failures: 0,
@@ -568,7 +576,7 @@ impl Partition {
         let mut batches = 0;
         let mut records = 0;
         let mut problems = Vec::new();
-        let mut expect = st.log_start;
+        let mut expect = st.segments.values().next().map_or(st.log_start, |s| s.base);
         for seg in st.segments.values() {
             let mut pos = 0u64;
             while pos < seg.size {

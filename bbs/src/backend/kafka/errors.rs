@@ -102,28 +102,22 @@ pub fn create_account(bootstrap: &str, user: &str, password: &str) -> Result<()>
     })
 }
 
-/// Users with a live feed right now: members of `bbs-session-…:<user>` groups.
+/// Group states in which a group has members.
+const LIVE_STATES: &[&str] = &["Stable", "PreparingRebalance", "CompletingRebalance"];
+
+/// Users with a live feed right now: the owners of `bbs-session-…:<user>` groups that
+/// have members. Only ListGroups (names and states) is needed, which the server answers
+/// for session groups to anyone; their members and offsets stay private to the owner.
 pub fn online(client: &Client) -> Result<Vec<String>> {
-    let admin = client.admin();
-    let groups = admin
-        .list_groups()
+    let groups = client
+        .admin()
+        .list_groups_in_states(LIVE_STATES)
         .map_err(|e| Error::Backend(e.to_string()))?;
-    let mut users = Vec::new();
-    let candidates: Vec<(String, String)> = groups
+    let mut users: Vec<String> = groups
         .into_iter()
-        .filter_map(|g| {
-            let rest = g.group_id.strip_prefix(SESSION_GROUP_PREFIX)?;
-            let (_, user) = rest.split_once(':')?;
-            Some((g.group_id.clone(), user.to_string()))
-        })
+        .filter(|g| g.group_id.starts_with(SESSION_GROUP_PREFIX))
+        .filter_map(|g| crate::names::group_owner(&g.group_id).map(str::to_string))
         .collect();
-    for (gid, user) in candidates {
-        match admin.describe_groups(&[gid.as_str()]) {
-            Ok(d) if d.iter().any(|g| !g.members.is_empty()) => users.push(user),
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, group = %gid, "describing a group"),
-        }
-    }
     users.sort();
     users.dedup();
     Ok(users)

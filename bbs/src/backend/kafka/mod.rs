@@ -11,7 +11,10 @@
 //! - Appends are produced with acks=all; the policy's refusal (Kafka error 44 with the
 //!   failure's exact line) comes back as `Error::Refused` with the same line.
 //! - The online list is the set of users of the live `bbs-session-` groups (the group id
-//!   carries the user after a `:`).
+//!   carries the user after a `:`): ListGroups filtered to the states with members, so
+//!   it needs only the groups' names (the server keeps their members private).
+//! - BBS topics are the server's: a board's topic, a user's mailbox and subscription list
+//!   are created by the server when the record implying them is accepted.
 //! - Per-user prefs are kept in [`prefs`] (committed offsets with metadata of a per-user
 //!   group `bbs-prefs:<user>`).
 //!
@@ -32,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use broker::client::{Client, ClientConfig, NewTopic, Producer, ProducerConfig, Record};
+use broker::client::{Client, ClientConfig, Producer, ProducerConfig, Record};
 
 use super::{Appended, Backend, EventSink, Link, RecordSink};
 use crate::codec::{self, BbsRecord, Entry};
@@ -50,7 +53,7 @@ const APPEND_WAIT: Duration = Duration::from_secs(10);
 /// How long a command waits for the view to catch up with others' writes.
 const SYNC_WAIT: Duration = Duration::from_secs(5);
 /// Group ids of feeds start with this; the user follows the first `:`.
-pub const SESSION_GROUP_PREFIX: &str = "bbs-session-";
+pub use names::SESSION_GROUP_PREFIX;
 
 /// The sinks of a link, shared with its feed thread (they survive feed rebuilds).
 #[derive(Clone, Default)]
@@ -237,17 +240,9 @@ impl Link for KafkaLink {
     fn append(&mut self, entry: Entry) -> Result<Appended> {
         let (topic, wire) = codec::encode(&entry)?;
         let conn = self.conn()?;
+        // The server creates a board's topic (a user's mailbox, ...) before it
+        // acknowledges the record that implies it, so nothing is created here.
         let (t, partition, offset) = produce(&conn.producer, &topic, wire.clone())?;
-        if let BbsRecord::Board { name, .. } = &entry.record {
-            // Create the board's topic now so every feed's pattern finds it early.
-            if let Ok(bt) = names::board_topic(name) {
-                if let Err(e) = conn.client.admin().create_topics(&[NewTopic::new(&bt, 1)]) {
-                    if e.kafka_code() != Some(36) {
-                        tracing::debug!(error = %e, topic = %bt, "creating a board topic");
-                    }
-                }
-            }
-        }
         if !feed::matches(&t, &conn.private) {
             // Someone else's mailbox: not in this view.
             let entry = codec::decode(&t, &wire).unwrap_or(entry);

@@ -18,7 +18,7 @@ use crate::prefs::{ReadMark, UserPrefs};
 const FAVOURITES_TOPIC: &str = "bbs.boards";
 
 fn group(user: &str) -> String {
-    format!("bbs-prefs:{user}")
+    names::prefs_group(user)
 }
 
 fn backend(e: broker::Error) -> Error {

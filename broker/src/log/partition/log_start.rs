@@ -1,0 +1,69 @@
+//! The durable log start offset set by DeleteRecords: kept in the partition directory's
+//! `log-start-offset` file (written to a temporary file, synced, renamed), read back at
+//! open so deleted records stay deleted across restarts, and enforced by [`Partition::read`].
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{storage_error, sync_dir, Partition, Rejected};
+use crate::error::{IoContext, Result};
+
+/// The file holding the offset.
+const FILE: &str = "log-start-offset";
+/// OFFSET_OUT_OF_RANGE.
+const OFFSET_OUT_OF_RANGE: i16 = 1;
+
+/// The stored log start offset of the partition in `dir` (0 when none or unreadable).
+pub(super) fn stored(dir: &Path) -> i64 {
+    std::fs::read_to_string(dir.join(FILE))
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|v| *v >= 0)
+        .unwrap_or(0)
+}
+
+fn store(dir: &Path, offset: i64) -> Result<()> {
+    let tmp = dir.join(format!("{FILE}.tmp"));
+    let mut f = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    f.write_all(offset.to_string().as_bytes())
+        .ctx(|| format!("writing {}", tmp.display()))?;
+    f.sync_all().ctx(|| format!("syncing {}", tmp.display()))?;
+    std::fs::rename(&tmp, dir.join(FILE)).ctx(|| format!("renaming {}", tmp.display()))?;
+    sync_dir(dir)
+}
+
+impl Partition {
+    /// DeleteRecords: makes every record below `offset` (-1: the high watermark)
+    /// unreadable, durably, and removes the segments wholly below it. Returns the new
+    /// log start offset (the low watermark).
+    pub fn delete_records_before(&self, offset: i64) -> std::result::Result<i64, Rejected> {
+        let hw = self.high_watermark();
+        let target = if offset == -1 { hw } else { offset };
+        let mut st = self.lock();
+        if target < 0 || target > hw {
+            return Err(Rejected {
+                code: OFFSET_OUT_OF_RANGE,
+                message: format!(
+                    "offset {offset} is outside [{}, {hw}] of {}-{}",
+                    st.log_start, self.topic, self.index
+                ),
+            });
+        }
+        if target <= st.log_start {
+            return Ok(st.log_start);
+        }
+        store(&self.dir, target).map_err(storage_error)?;
+        st.log_start = target;
+        let bases: Vec<i64> = st.segments.keys().copied().collect();
+        for pair in bases.windows(2) {
+            if pair[1] > target {
+                break;
+            }
+            if let Some(seg) = st.segments.remove(&pair[0]) {
+                seg.remove_files().map_err(storage_error)?;
+            }
+        }
+        tracing::info!(topic = %self.topic, partition = self.index, log_start = target, "deleted records");
+        Ok(target)
+    }
+}
