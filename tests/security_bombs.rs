@@ -146,8 +146,9 @@ fn try_end_offset(conn: &Connection, topic: &str) -> Option<i64> {
     let mut req = ListOffsetsRequest::default();
     req.replica_id = kafka_protocol::messages::BrokerId(-1);
     req.topics = vec![t];
-    let (_, resp): (_, ListOffsetsResponse) =
-        conn.request(ApiKey::ListOffsets, &req).expect("list offsets");
+    let (_, resp): (_, ListOffsetsResponse) = conn
+        .request(ApiKey::ListOffsets, &req)
+        .expect("list offsets");
     let p = &resp.topics[0].partitions[0];
     (p.error_code == 0).then_some(p.offset)
 }

@@ -152,8 +152,7 @@ pub fn decode(records: &[u8], limit: usize) -> Result<(Vec<PolicyRecord>, Vec<Sh
                 "transactional batches are not supported".into(),
             ));
         }
-        let recs =
-            record::bounded::decode_records(Bytes::copy_from_slice(&records[range]), limit)?;
+        let recs = record::bounded::decode_records(Bytes::copy_from_slice(&records[range]), limit)?;
         for r in &recs {
             check_headers(r)?;
         }

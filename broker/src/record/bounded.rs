@@ -138,7 +138,11 @@ fn codec_of(header: &BatchHeader) -> Result<Compression> {
         2 => Compression::Snappy,
         3 => Compression::Lz4,
         4 => Compression::Zstd,
-        c => return Err(Error::CorruptBatch(format!("unknown compression codec {c}"))),
+        c => {
+            return Err(Error::CorruptBatch(format!(
+                "unknown compression codec {c}"
+            )))
+        }
     })
 }
 
@@ -251,7 +255,10 @@ mod tests {
                 let err = check_batch(&b, &h, 50_000).expect_err("too large");
                 assert!(matches!(err, Error::Refused { code: 10, .. }), "{codec:?}");
                 let err = decode_records(b.freeze(), 50_000).expect_err("too large");
-                assert!(matches!(err, Error::Refused { code: 10, .. }), "{codec:?}: {err}");
+                assert!(
+                    matches!(err, Error::Refused { code: 10, .. }),
+                    "{codec:?}: {err}"
+                );
             }
         }
     }
