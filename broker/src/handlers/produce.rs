@@ -65,6 +65,9 @@ pub(super) async fn topic_or_create(
 /// append, or the error code and message to answer. Without a policy nothing is decoded.
 type Checked<'a> = (Cow<'a, [u8]>, Vec<policy::PolicyRecord>);
 
+/// A produce's records as the policy sees them, with each original batch's shape.
+type Decoded = (Vec<policy::PolicyRecord>, Vec<policy::Shape>);
+
 /// The policy's cheap checks and the bounded decode, done before the policy lock is
 /// taken: a refused principal costs no decompression, and a bomb is refused (MESSAGE_TOO_LARGE)
 /// without holding up anyone else's produce.
@@ -74,7 +77,7 @@ fn decode_for_policy(
     topic: &str,
     records: &[u8],
     max_message_bytes: usize,
-) -> Result<(Vec<policy::PolicyRecord>, Vec<policy::Shape>), (i16, Option<String>)> {
+) -> Result<Decoded, (i16, Option<String>)> {
     if let Some(Verdict::Reject { code, message }) = policy.admits(&session.principal, topic) {
         tracing::info!(peer = %session.peer, principal = %session.principal, topic, code, %message, "records refused before decoding");
         return Err((code, Some(message)));
@@ -95,7 +98,7 @@ fn apply_policy<'a>(
     topic: &str,
     partition: i32,
     records: &'a [u8],
-    (decoded, shapes): (Vec<policy::PolicyRecord>, Vec<policy::Shape>),
+    (decoded, shapes): Decoded,
 ) -> Result<Checked<'a>, (i16, Option<String>)> {
     match policy.check(&session.principal, topic, partition, &decoded) {
         Verdict::Accept => Ok((Cow::Borrowed(records), decoded)),
