@@ -120,7 +120,13 @@ fn accept_loop(
             let _ = stream.write_all(b"Too many sessions; try again later.\n");
             continue;
         }
-        let backend = Arc::clone(&backend);
+        // Vouch for the real client so the server's login and registration limits (and
+        // its logs) see this person's address, not the loopback all sessions share.
+        let backend = stream
+            .peer_addr()
+            .ok()
+            .and_then(|a| backend.for_peer(a))
+            .unwrap_or_else(|| Arc::clone(&backend));
         let sessions_done = Arc::clone(&sessions);
         let config = config.clone();
         let spawned = std::thread::Builder::new()

@@ -14,7 +14,7 @@ use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource
 use broker::Broker;
 
 use crate::codec::{self, WireRecord};
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::model::Millis;
 use crate::names::{self, TopicKind};
 use crate::policy::{self, Principal, Verdict};
@@ -197,6 +197,15 @@ impl BbsPolicy {
 impl RecordPolicy for BbsPolicy {
     fn applies_to(&self, topic: &str) -> bool {
         names::is_bbs_namespace(topic)
+    }
+
+    fn admits(&self, principal: &BrokerPrincipal, _topic: &str) -> Option<BrokerVerdict> {
+        // Every BBS record needs a logged-in author: refuse anonymous clients before the
+        // broker decompresses anything for them.
+        matches!(principal, BrokerPrincipal::Anonymous).then(|| BrokerVerdict::Reject {
+            code: POLICY_VIOLATION,
+            message: Failure::NotLoggedIn.to_string(),
+        })
     }
 
     fn check(

@@ -78,6 +78,7 @@ impl Broker {
         hooks: Hooks,
     ) -> Result<(Arc<Self>, Vec<String>)> {
         config.validate()?;
+        crate::record::bounded::set_server_cap(config.max_uncompressed_batch_bytes);
         let lock = DirLock::acquire(data_dir)?;
         let flusher = Flusher::start(config.flush_policy()?);
         let (logs, repairs) = LogManager::open(data_dir, config.topic_config()?, flusher.clone())?;

@@ -28,6 +28,11 @@ pub struct BrokerConfig {
     pub max_request_bytes: usize,
     /// Most simultaneous client connections.
     pub max_connections: usize,
+    /// Server-wide cap on the uncompressed records of one batch, in bytes: decompression
+    /// (append check, record policy, compaction) stops here even when a topic's
+    /// `max.message.bytes` is larger, so a small compressed request cannot make the
+    /// server allocate more.
+    pub max_uncompressed_batch_bytes: usize,
     /// Close connections idle for this many seconds.
     pub idle_timeout_secs: u64,
     /// Most simultaneous connections from one client address (Kafka's
@@ -88,6 +93,7 @@ impl Default for BrokerConfig {
             default_partitions: 1,
             max_request_bytes: 8 * 1024 * 1024,
             max_connections: 1024,
+            max_uncompressed_batch_bytes: crate::record::bounded::DEFAULT_SERVER_CAP,
             idle_timeout_secs: 600,
             max_connections_per_ip: 256,
             max_connections_per_ip_overrides: Default::default(),

@@ -141,6 +141,13 @@ fn main() -> Result<()> {
         // With port 0 the advertised address must be the port we actually got.
         let mut cfg = cfg;
         cfg.listen = local;
+        // A random secret per run that only the in-process classic port knows: with it,
+        // its loopback connections tell the broker each person's real address.
+        let proxy_secret = classic_listen
+            .map(|_| broker::auth::scram::random_bytes(24))
+            .transpose()?
+            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>());
+        cfg.auth.proxy_token = proxy_secret.clone();
         // The BBS rules: the record policy over the server's view, and private mailboxes.
         let policy = bbs::host::BbsPolicy::new();
         let hooks = broker::auth::Hooks {
@@ -167,7 +174,7 @@ fn main() -> Result<()> {
         // The classic port's sessions are ordinary clients of this server; they connect
         // lazily, and the listener above is already bound, so starting it here is safe.
         let _classic = match classic_listen {
-            Some(addr) => Some(start_classic(addr, local)?),
+            Some(addr) => Some(start_classic(addr, local, proxy_secret)?),
             None => None,
         };
         broker::server::run(broker, listener, shutdown_signal()).await;
@@ -179,6 +186,7 @@ fn main() -> Result<()> {
 fn start_classic(
     addr: std::net::SocketAddr,
     kafka: std::net::SocketAddr,
+    proxy_secret: Option<String>,
 ) -> Result<bbs::classic::ClassicHandle> {
     let mut target = kafka;
     if target.ip().is_unspecified() {
@@ -186,7 +194,9 @@ fn start_classic(
     }
     let listener = std::net::TcpListener::bind(addr)
         .with_context(|| format!("classic port: listening on {addr}"))?;
-    let backend = Arc::new(bbs::backend::kafka::KafkaBackend::new(&target.to_string()));
+    let mut backend = bbs::backend::kafka::KafkaBackend::new(&target.to_string());
+    backend.proxy_secret = proxy_secret;
+    let backend = Arc::new(backend);
     let handle = bbs::classic::spawn(listener, backend, bbs::classic::ClassicConfig::default())
         .context("starting the classic port")?;
     tracing::info!(classic = %handle.addr, "classic port ready");

@@ -118,6 +118,11 @@ impl TestServer {
         self.child = Some(child);
     }
 
+    /// The server process's id, while it runs (for reading `/proc/<pid>/status`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.addr

@@ -34,6 +34,13 @@ fn unsupported(what: &str) -> Error {
 pub trait Backend: Send + Sync {
     /// A new link, logged out.
     fn connect(&self) -> Result<Box<dyn Link>>;
+
+    /// This backend acting for a real client at `peer` (the classic port's person), so
+    /// the server applies its login and registration limits to that address; `None`
+    /// when the backend has no way to say so (its links then count as its own address).
+    fn for_peer(&self, _peer: std::net::SocketAddr) -> Option<Arc<dyn Backend>> {
+        None
+    }
 }
 
 /// What the policy accepted for one append.

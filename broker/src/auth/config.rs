@@ -56,12 +56,18 @@ pub struct AuthConfig {
     pub max_registrations: u32,
     /// The counting window for both limits (seconds).
     pub limit_window_secs: u64,
-    /// Count loopback clients (127.0.0.0/8, ::1) like any other address. Off by default:
-    /// the classic port's sessions all reach the broker from loopback, so one address
-    /// would stand for a whole class; loopback failures still wait the base delay.
+    /// Count loopback clients (127.0.0.0/8, ::1) like any other address. Off by default
+    /// so local tools are not throttled (loopback failures still wait the base delay);
+    /// classic-port sessions are counted on the real address the port vouches for.
     pub limit_loopback: bool,
     /// Allow/deny rules, first match wins, checked before the built-in defaults.
     pub acl: Vec<AclRule>,
+    /// Secret of the in-process proxy (the classic port): a loopback connection that
+    /// presents it with the `BBS-PROXY` SASL mechanism has its login limits and logs
+    /// keyed on the real client address it names. Set by the host at start (random per
+    /// run), never read from the file; `None` turns the mechanism off.
+    #[serde(skip)]
+    pub proxy_token: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -76,6 +82,7 @@ impl Default for AuthConfig {
             limit_window_secs: 300,
             limit_loopback: false,
             acl: Vec::new(),
+            proxy_token: None,
         }
     }
 }

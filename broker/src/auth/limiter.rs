@@ -1,9 +1,15 @@
-//! Per-address limits on login failures and registrations. A failed login is answered
-//! after a delay that doubles with each recent failure from the same address (capped);
-//! past `max_login_failures` in the window the address is refused outright until the
-//! window ends. Registrations are counted the same way.
+//! Limits on login failures and registrations. Failures are counted per address and per
+//! (account, address): a failed login is answered after a delay that doubles with each
+//! recent failure from the same address (capped); past `max_login_failures` in the window
+//! the address (or that account from that address) is refused outright until the window
+//! ends. Alternating accounts does not reset the address's count, a success clears only
+//! its own (account, address) count, and nothing is counted per account alone, so a third
+//! party can never lock a victim out of logins from the victim's own address. The address
+//! is the real client's: for the classic port's proxied connections it is the address the
+//! proxy vouched for (see `handlers::sasl`). Registrations are counted per address.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -13,30 +19,43 @@ const SWEEP_AT: usize = 10_000;
 /// The longest delay put on a failed login.
 const MAX_DELAY: Duration = Duration::from_secs(5);
 
-/// Counts events per address within a fixed window.
-#[derive(Debug, Default)]
-struct Counter {
-    /// Address → (window start, events in the window).
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+/// Counts events per key within a fixed window.
+#[derive(Debug)]
+struct Counter<K> {
+    /// Key → (window start, events in the window).
+    seen: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl Counter {
-    fn count(&self, ip: IpAddr, window: Duration) -> u32 {
-        let Ok(map) = self.seen.lock() else { return 0 };
-        match map.get(&ip) {
-            Some((start, n)) if start.elapsed() < window => *n,
-            _ => 0,
+impl<K> Default for Counter<K> {
+    fn default() -> Self {
+        Counter {
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq> Counter<K> {
+    /// Events in the current window and the time left in it.
+    fn count(&self, key: &K, window: Duration) -> (u32, Duration) {
+        let Ok(map) = self.seen.lock() else {
+            return (0, Duration::ZERO);
+        };
+        match map.get(key) {
+            Some((start, n)) if start.elapsed() < window => {
+                (*n, window.saturating_sub(start.elapsed()))
+            }
+            _ => (0, Duration::ZERO),
         }
     }
 
-    fn add(&self, ip: IpAddr, window: Duration) -> u32 {
+    fn add(&self, key: K, window: Duration) -> u32 {
         let Ok(mut map) = self.seen.lock() else {
             return 0;
         };
         if map.len() >= SWEEP_AT {
             map.retain(|_, (start, _)| start.elapsed() < window);
         }
-        let e = map.entry(ip).or_insert((Instant::now(), 0));
+        let e = map.entry(key).or_insert((Instant::now(), 0));
         if e.0.elapsed() >= window {
             *e = (Instant::now(), 0);
         }
@@ -44,9 +63,9 @@ impl Counter {
         e.1
     }
 
-    fn clear(&self, ip: IpAddr) {
+    fn clear(&self, key: &K) {
         if let Ok(mut map) = self.seen.lock() {
-            map.remove(&ip);
+            map.remove(key);
         }
     }
 }
@@ -54,10 +73,12 @@ impl Counter {
 /// The login and registration limiter shared by all connections.
 #[derive(Debug)]
 pub struct Limiter {
-    /// Recent login failures per address.
-    failures: Counter,
+    /// Recent login failures per address, whatever the account.
+    failures: Counter<IpAddr>,
+    /// Recent login failures per (account, address).
+    account_failures: Counter<(String, IpAddr)>,
     /// Recent registrations per address.
-    registrations: Counter,
+    registrations: Counter<IpAddr>,
     /// Delay after the first failure; doubles per further failure.
     base_delay: Duration,
     /// Failures allowed in a window before the address is refused.
@@ -80,6 +101,7 @@ impl Limiter {
     ) -> Self {
         Limiter {
             failures: Counter::default(),
+            account_failures: Counter::default(),
             registrations: Counter::default(),
             base_delay,
             max_failures,
@@ -99,24 +121,42 @@ impl Limiter {
         !self.limit_loopback && ip.is_loopback()
     }
 
-    /// True when `ip` has failed too often recently and must not even try.
-    pub fn login_blocked(&self, ip: IpAddr) -> bool {
-        !self.exempt(ip) && self.failures.count(ip, self.window) >= self.max_failures
+    /// When `ip` (or `user` from `ip`, if known) has failed too often recently: how long
+    /// until it may try again. `None` when it may try now.
+    pub fn login_blocked(&self, ip: IpAddr, user: Option<&str>) -> Option<Duration> {
+        if self.exempt(ip) {
+            return None;
+        }
+        let (n, left) = self.failures.count(&ip, self.window);
+        if n >= self.max_failures {
+            return Some(left);
+        }
+        let (n, left) = self
+            .account_failures
+            .count(&(user?.to_string(), ip), self.window);
+        (n >= self.max_failures).then_some(left)
     }
 
-    /// Records a failed login; returns how long to wait before answering.
-    pub fn login_failed(&self, ip: IpAddr) -> Duration {
+    /// Records a failed login of `user` (if known) from `ip`; returns how long to wait
+    /// before answering.
+    pub fn login_failed(&self, ip: IpAddr, user: Option<&str>) -> Duration {
         if self.exempt(ip) {
             return self.base_delay;
         }
         let n = self.failures.add(ip, self.window);
+        if let Some(user) = user {
+            self.account_failures
+                .add((user.to_string(), ip), self.window);
+        }
         let factor = 1u32 << n.saturating_sub(1).min(10);
         self.base_delay.saturating_mul(factor).min(MAX_DELAY)
     }
 
-    /// A successful login clears the address's failures.
-    pub fn login_succeeded(&self, ip: IpAddr) {
-        self.failures.clear(ip);
+    /// A successful login clears that account's failures from that address; the
+    /// address's own count stays until its window ends, so logging in to one's own
+    /// account between guesses at another does not reset anything.
+    pub fn login_succeeded(&self, ip: IpAddr, user: &str) {
+        self.account_failures.clear(&(user.to_string(), ip));
     }
 
     /// Counts a registration attempt; false when the address is over its limit.
@@ -124,7 +164,7 @@ impl Limiter {
         if self.exempt(ip) {
             return true;
         }
-        if self.registrations.count(ip, self.window) >= self.max_registrations {
+        if self.registrations.count(&ip, self.window).0 >= self.max_registrations {
             return false;
         }
         self.registrations.add(ip, self.window);
@@ -141,18 +181,21 @@ mod tests {
         let l = Limiter::new(Duration::from_millis(100), 3, 2, Duration::from_secs(60));
         let ip: IpAddr = [10, 0, 0, 1].into();
         let other: IpAddr = [10, 0, 0, 2].into();
-        assert_eq!(l.login_failed(ip), Duration::from_millis(100));
-        assert_eq!(l.login_failed(ip), Duration::from_millis(200));
-        assert!(!l.login_blocked(ip));
-        assert_eq!(l.login_failed(ip), Duration::from_millis(400));
-        assert!(l.login_blocked(ip));
-        assert!(!l.login_blocked(other));
-        l.login_succeeded(ip);
-        assert!(!l.login_blocked(ip));
+        assert_eq!(l.login_failed(ip, Some("a")), Duration::from_millis(100));
+        assert_eq!(l.login_failed(ip, Some("b")), Duration::from_millis(200));
+        assert!(l.login_blocked(ip, None).is_none());
+        // Alternating accounts keeps counting for the address.
+        assert_eq!(l.login_failed(ip, Some("c")), Duration::from_millis(400));
+        let left = l.login_blocked(ip, Some("d")).expect("blocked");
+        assert!(left <= Duration::from_secs(60) && left > Duration::from_secs(50));
+        assert!(l.login_blocked(other, Some("a")).is_none());
+        // A success clears only its own (account, address) count.
+        l.login_succeeded(ip, "a");
+        assert!(l.login_blocked(ip, Some("a")).is_some());
         for _ in 0..40 {
-            l.login_failed(other);
+            l.login_failed(other, None);
         }
-        assert_eq!(l.login_failed(other), MAX_DELAY);
+        assert_eq!(l.login_failed(other, None), MAX_DELAY);
     }
 
     #[test]
@@ -174,15 +217,15 @@ mod tests {
         let l = Limiter::new(Duration::from_millis(100), 2, 1, Duration::from_secs(60))
             .limit_loopback(false);
         for _ in 0..5 {
-            assert_eq!(l.login_failed(ip), Duration::from_millis(100));
+            assert_eq!(l.login_failed(ip, Some("u")), Duration::from_millis(100));
             assert!(l.allow_registration(ip));
         }
-        assert!(!l.login_blocked(ip));
+        assert!(l.login_blocked(ip, Some("u")).is_none());
         let strict = Limiter::new(Duration::from_millis(100), 2, 1, Duration::from_secs(60))
             .limit_loopback(true);
-        strict.login_failed(ip);
-        strict.login_failed(ip);
-        assert!(strict.login_blocked(ip));
+        strict.login_failed(ip, Some("u"));
+        strict.login_failed(ip, None);
+        assert!(strict.login_blocked(ip, None).is_some());
         assert!(strict.allow_registration(ip));
         assert!(!strict.allow_registration(ip));
     }

@@ -11,6 +11,7 @@ pub mod names;
 pub mod operator;
 pub mod plain;
 pub mod policy;
+pub mod proxy;
 pub mod remote;
 pub mod scram;
 pub mod store;
@@ -68,6 +69,12 @@ pub enum SaslStage {
     Chosen(Mechanism),
     /// SCRAM server-first was sent; client-final is expected.
     ScramFinal(Box<scram::ServerFirst>),
+    /// SaslHandshake chose the in-process proxy mechanism ([`proxy::MECHANISM`]); its
+    /// one token is expected.
+    ProxyChosen,
+    /// The in-process proxy vouched for the real client address (now the session's
+    /// peer); still anonymous, a real login may follow.
+    Proxied,
     /// Authentication finished; no further SASL is allowed.
     Done,
 }

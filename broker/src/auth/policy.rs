@@ -75,6 +75,13 @@ pub trait RecordPolicy: Send + Sync {
         true
     }
 
+    /// A cheap check before anything is decompressed or locked: `Some(Reject)` refuses
+    /// every record `principal` could send to `topic` (e.g. anonymous clients on a topic
+    /// that needs a logged-in author), so a refused client costs no decompression.
+    fn admits(&self, _principal: &Principal, _topic: &str) -> Option<Verdict> {
+        None
+    }
+
     /// Called after an accepted batch was appended, with the records as written and the
     /// offset of the first, so a host can fold them into the state its checks rely on.
     /// Check, append and this call happen under one lock, in log order.
@@ -99,10 +106,52 @@ pub trait RecordPolicy: Send + Sync {
 /// One original batch's header and record count, kept to re-encode replacements alike.
 pub type Shape = (BatchHeader, usize);
 
+/// Most headers one record of a policy-checked topic may carry (BBS records use a few).
+pub const MAX_HEADERS: usize = 32;
+/// Longest header key of a policy-checked record, in bytes.
+pub const MAX_HEADER_KEY_BYTES: usize = 256;
+/// Longest header value of a policy-checked record, in bytes.
+pub const MAX_HEADER_VALUE_BYTES: usize = 4096;
+
+fn check_headers(r: &kafka_protocol::records::Record) -> Result<()> {
+    let refuse = |message: String| Error::Refused {
+        code: INVALID_RECORD,
+        message,
+    };
+    if r.headers.len() > MAX_HEADERS {
+        return Err(refuse(format!(
+            "a record has {} headers; at most {MAX_HEADERS} are allowed",
+            r.headers.len()
+        )));
+    }
+    for (k, v) in &r.headers {
+        if k.len() > MAX_HEADER_KEY_BYTES {
+            return Err(refuse(format!(
+                "header key of {} bytes; at most {MAX_HEADER_KEY_BYTES} are allowed",
+                k.len()
+            )));
+        }
+        if v.as_ref().is_some_and(|v| v.len() > MAX_HEADER_VALUE_BYTES) {
+            return Err(refuse(format!(
+                "header {:?} has a value over {MAX_HEADER_VALUE_BYTES} bytes",
+                k.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Decodes a produce's record set (one or more v2 batches) for the policy, with each
-/// batch's header and record count.
-pub fn decode(records: &[u8]) -> Result<(Vec<PolicyRecord>, Vec<Shape>)> {
+/// batch's header and record count. Each batch's records are decompressed to at most
+/// `limit` bytes (MESSAGE_TOO_LARGE past it), and header count and sizes are bounded
+/// ([`MAX_HEADERS`], [`MAX_HEADER_KEY_BYTES`], [`MAX_HEADER_VALUE_BYTES`]).
+pub fn decode(records: &[u8], limit: usize) -> Result<(Vec<PolicyRecord>, Vec<Shape>)> {
     let batches = record::split_batches(records)?;
+    // Every batch is measured before any is kept, so the total stays within the limit
+    // per batch and nothing is allocated for a request that will be refused.
+    for (range, header) in &batches {
+        record::bounded::check_batch(&records[range.clone()], header, limit)?;
+    }
     let mut out = Vec::new();
     let mut shapes = Vec::new();
     for (range, header) in batches {
@@ -111,7 +160,10 @@ pub fn decode(records: &[u8]) -> Result<(Vec<PolicyRecord>, Vec<Shape>)> {
                 "transactional batches are not supported".into(),
             ));
         }
-        let recs = record::decode_records(Bytes::copy_from_slice(&records[range]))?;
+        let recs = record::bounded::decode_records(Bytes::copy_from_slice(&records[range]), limit)?;
+        for r in &recs {
+            check_headers(r)?;
+        }
         shapes.push((header, recs.len()));
         out.extend(recs.into_iter().map(|r| {
             PolicyRecord {
@@ -243,7 +295,7 @@ mod tests {
     fn decode_then_replace_keeps_producer_fields() {
         let original = vec![rec("a", "alice"), rec("b", "alice")];
         let bytes = batch(&original, 42, 7);
-        let (decoded, shapes) = decode(&bytes).expect("decode");
+        let (decoded, shapes) = decode(&bytes, 1 << 20).expect("decode");
         assert_eq!(decoded, original);
         assert_eq!(decoded[0].header("author"), Some("alice"));
         let mut stamped = decoded.clone();
@@ -252,7 +304,7 @@ mod tests {
                 .push(("id".into(), Some(Bytes::from(format!("{i}")))));
         }
         let out = encode(&stamped, &shapes).expect("re-encode");
-        let (again, shapes2) = decode(&out).expect("decode again");
+        let (again, shapes2) = decode(&out, 1 << 20).expect("decode again");
         assert_eq!(again, stamped);
         let h = shapes2[0].0;
         assert_eq!(
@@ -271,9 +323,9 @@ mod tests {
     #[test]
     fn non_idempotent_count_may_change() {
         let bytes = batch(&[rec("a", "x")], -1, -1);
-        let (_, shapes) = decode(&bytes).expect("decode");
+        let (_, shapes) = decode(&bytes, 1 << 20).expect("decode");
         let out = encode(&[rec("a", "x"), rec("b", "x")], &shapes).expect("encode");
-        assert_eq!(decode(&out).expect("decode").0.len(), 2);
-        assert!(decode(b"garbage that is not a batch").is_err());
+        assert_eq!(decode(&out, 1 << 20).expect("decode").0.len(), 2);
+        assert!(decode(b"garbage that is not a batch", 1 << 20).is_err());
     }
 }

@@ -82,6 +82,46 @@ impl AccountClient {
         })
     }
 
+    /// Connects anonymously from the local address `local` (a test or a multi-homed host
+    /// choosing which of its addresses the server sees).
+    pub async fn connect_from(addr: &str, local: std::net::IpAddr) -> Result<Self> {
+        let target: std::net::SocketAddr = tokio::net::lookup_host(addr)
+            .await
+            .ctx(|| format!("resolving {addr}"))?
+            .next()
+            .ok_or_else(|| Error::Malformed(format!("{addr} resolves to nothing")))?;
+        let socket = if target.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .ctx(|| "opening a socket".to_string())?;
+        socket
+            .bind(std::net::SocketAddr::new(local, 0))
+            .ctx(|| format!("binding {local}"))?;
+        let stream = socket
+            .connect(target)
+            .await
+            .ctx(|| format!("connecting to {addr}"))?;
+        Ok(AccountClient {
+            stream,
+            correlation: 0,
+        })
+    }
+
+    /// Vouches, as the in-process proxy holding `secret`, for the real client at `peer`
+    /// (see [`crate::auth::proxy`]): what follows is limited and logged as from `peer`.
+    pub async fn proxy(&mut self, secret: &str, peer: std::net::SocketAddr) -> Result<()> {
+        let mut hs = SaslHandshakeRequest::default();
+        hs.mechanism = StrBytes::from_static_str(super::proxy::MECHANISM);
+        let r: SaslHandshakeResponse = self.call(ApiKey::SaslHandshake, 1, &hs).await?;
+        check(r.error_code, None)?;
+        let mut a = SaslAuthenticateRequest::default();
+        a.auth_bytes = Bytes::from(super::proxy::token(secret, peer));
+        let r: SaslAuthenticateResponse = self.call(ApiKey::SaslAuthenticate, 1, &a).await?;
+        check(r.error_code, r.error_message.as_ref())
+    }
+
     async fn call<Req: Encodable, Resp: Decodable>(
         &mut self,
         key: ApiKey,

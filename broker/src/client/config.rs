@@ -65,6 +65,10 @@ pub struct ClientConfig {
     pub metadata_max_age: Duration,
     /// Largest response frame accepted; larger ones close the connection.
     pub max_response_size: usize,
+    /// In-process proxy: (secret, real client address) sent with the `BBS-PROXY`
+    /// mechanism before any login, so the broker limits and logs the real client (the
+    /// classic port sets it; see `auth::proxy`).
+    pub proxy: Option<(String, std::net::SocketAddr)>,
 }
 
 impl ClientConfig {
@@ -86,6 +90,7 @@ impl ClientConfig {
             metadata_refresh_backoff: Duration::from_millis(100),
             metadata_max_age: Duration::from_secs(5),
             max_response_size: 256 << 20,
+            proxy: None,
         }
     }
 
@@ -104,6 +109,12 @@ impl ClientConfig {
             username: username.into(),
             password: password.into(),
         });
+        self
+    }
+
+    /// Vouches, as the in-process proxy holding `secret`, for a real client at `peer`.
+    pub fn proxied_for(mut self, secret: &str, peer: std::net::SocketAddr) -> Self {
+        self.proxy = Some((secret.to_string(), peer));
         self
     }
 

@@ -190,6 +190,9 @@ impl Connection {
         });
         let versions = conn.api_versions()?;
         let _ = conn.versions.set(versions);
+        if let Some((secret, peer)) = &config.proxy {
+            super::sasl::proxy(&conn, secret, *peer)?;
+        }
         if let Some(sasl) = &config.sasl {
             super::sasl::authenticate(&conn, sasl)?;
         }

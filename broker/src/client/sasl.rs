@@ -52,6 +52,22 @@ pub fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
     }
 }
 
+/// Vouches for the real client at `peer` with the in-process `BBS-PROXY` mechanism
+/// (see `auth::proxy`); the connection stays anonymous until a login follows.
+pub fn proxy(conn: &Connection, secret: &str, peer: std::net::SocketAddr) -> Result<()> {
+    let mut hs = SaslHandshakeRequest::default();
+    hs.mechanism = sb(crate::auth::proxy::MECHANISM);
+    let (_, resp): (_, SaslHandshakeResponse) = conn.request(ApiKey::SaslHandshake, &hs)?;
+    if resp.error_code != 0 {
+        return Err(Error::Auth(format!(
+            "broker refused the proxy mechanism (error {})",
+            resp.error_code
+        )));
+    }
+    step(conn, crate::auth::proxy::token(secret, peer))?;
+    Ok(())
+}
+
 /// One SaslAuthenticate round trip; returns the server's bytes.
 fn step(conn: &Connection, token: Vec<u8>) -> Result<Vec<u8>> {
     let mut req = SaslAuthenticateRequest::default();

@@ -59,7 +59,7 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
     // Mid-exchange, only the rest of the exchange (and ApiVersions) may be sent.
     if matches!(
         session.sasl,
-        SaslStage::Chosen(_) | SaslStage::ScramFinal(_)
+        SaslStage::Chosen(_) | SaslStage::ScramFinal(_) | SaslStage::ProxyChosen
     ) && !matches!(req.api_key, ApiKey::SaslAuthenticate | ApiKey::ApiVersions)
     {
         return Err(crate::error::Error::Malformed(format!(

@@ -87,15 +87,41 @@ async fn create_implied(broker: &Broker, implied: Vec<String>) {
 /// append, or the error code and message to answer. Without a policy nothing is decoded.
 type Checked<'a> = (Cow<'a, [u8]>, Vec<policy::PolicyRecord>);
 
+/// A produce's records as the policy sees them, with each original batch's shape.
+type Decoded = (Vec<policy::PolicyRecord>, Vec<policy::Shape>);
+
+/// The policy's cheap checks and the bounded decode, done before the policy lock is
+/// taken: a refused principal costs no decompression, and a bomb is refused (MESSAGE_TOO_LARGE)
+/// without holding up anyone else's produce.
+fn decode_for_policy(
+    policy: &dyn policy::RecordPolicy,
+    session: &Session,
+    topic: &str,
+    records: &[u8],
+    max_message_bytes: usize,
+) -> Result<Decoded, (i16, Option<String>)> {
+    if let Some(Verdict::Reject { code, message }) = policy.admits(&session.principal, topic) {
+        tracing::info!(peer = %session.peer, principal = %session.principal, topic, code, %message, "records refused before decoding");
+        return Err((code, Some(message)));
+    }
+    let limit = crate::record::bounded::limit_for(max_message_bytes);
+    policy::decode(records, limit).map_err(|e| match e {
+        Error::Refused { code, message } => {
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic, code, %message, "records refused while decoding");
+            (code, Some(message))
+        }
+        e => (CORRUPT_MESSAGE, Some(e.to_string())),
+    })
+}
+
 fn apply_policy<'a>(
     policy: &dyn policy::RecordPolicy,
     session: &Session,
     topic: &str,
     partition: i32,
     records: &'a [u8],
+    (decoded, shapes): Decoded,
 ) -> Result<Checked<'a>, (i16, Option<String>)> {
-    let (decoded, shapes) =
-        policy::decode(records).map_err(|e| (CORRUPT_MESSAGE, Some(e.to_string())))?;
     match policy.check(&session.principal, topic, partition, &decoded) {
         Verdict::Accept => Ok((Cow::Borrowed(records), decoded)),
         Verdict::Reject { code, message } => {
@@ -163,6 +189,8 @@ pub(super) async fn produce(
                         .map(|a| (log, a, failures))
                         .map_err(|rej| (rej.code, Some(rej.message)));
                 };
+                let decoded =
+                    decode_for_policy(policy, session, &name, records, cfg.max_message_bytes)?;
                 // Check, append and fold happen under one lock so the host's state
                 // follows the log exactly (no two batches checked against the same state).
                 let _serial = broker
@@ -170,7 +198,8 @@ pub(super) async fn produce(
                     .policy_lock
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
-                let (bytes, written) = apply_policy(policy, session, &name, pd.index, records)?;
+                let (bytes, written) =
+                    apply_policy(policy, session, &name, pd.index, records, decoded)?;
                 let appended = log
                     .append(&bytes, &cfg, relaxed)
                     .map_err(|rej| (rej.code, Some(rej.message)))?;

@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 
 use super::{respond, sb, Reply};
 use crate::auth::operator::OPERATOR_USER;
-use crate::auth::{plain, scram, Mechanism, Principal, SaslStage};
+use crate::auth::{plain, proxy, scram, Mechanism, Principal, SaslStage};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::protocol::{self, decode_body, Request};
@@ -48,7 +48,19 @@ pub(super) fn handshake(
         resp.error_code = UNSUPPORTED_VERSION;
         session.close = true;
         tracing::warn!(peer = %session.peer, "SaslHandshake v0 (raw SASL framing) is not supported");
-    } else if !matches!(session.sasl, SaslStage::Idle) {
+    } else if wanted == proxy::MECHANISM {
+        // Only the in-process classic port knows the secret; it connects over loopback.
+        let allowed = broker.auth.config.proxy_token.is_some()
+            && session.peer.ip().is_loopback()
+            && matches!(session.sasl, SaslStage::Idle);
+        if allowed {
+            session.sasl = SaslStage::ProxyChosen;
+        } else {
+            resp.error_code = UNSUPPORTED_SASL_MECHANISM;
+            session.close = true;
+            tracing::warn!(peer = %session.peer, "BBS-PROXY refused");
+        }
+    } else if !matches!(session.sasl, SaslStage::Idle | SaslStage::Proxied) {
         resp.error_code = ILLEGAL_SASL_STATE;
         session.close = true;
         tracing::warn!(peer = %session.peer, "SaslHandshake out of order");
@@ -86,7 +98,7 @@ fn fail(
     session.close = true;
     session.sasl = SaslStage::Done;
     let delay = if code == SASL_AUTHENTICATION_FAILED {
-        broker.auth.limiter.login_failed(session.peer.ip())
+        broker.auth.limiter.login_failed(session.peer.ip(), user)
     } else {
         Duration::ZERO
     };
@@ -105,6 +117,27 @@ fn fail(
     })))
 }
 
+/// Refuses a login from an address (or account and address) over its failure limit,
+/// saying when it may try again; the refusal itself is not counted as a further failure.
+fn blocked_fail(
+    session: &mut Session,
+    req: &Request,
+    user: Option<&str>,
+    left: Option<Duration>,
+) -> Result<Reply> {
+    session.close = true;
+    session.sasl = SaslStage::Done;
+    let secs = left.map_or(1, |d| d.as_secs().max(1));
+    let message = format!("too many failed logins from this address; try again in {secs} s");
+    tracing::warn!(peer = %session.peer, user = ?user, retry_in_s = secs, "login refused: too many failures");
+    Ok(Reply::Now(answer(
+        req,
+        SASL_AUTHENTICATION_FAILED,
+        Some(message),
+        Bytes::new(),
+    )?))
+}
+
 fn succeed(
     broker: &Broker,
     session: &mut Session,
@@ -112,7 +145,12 @@ fn succeed(
     principal: Principal,
     bytes: Bytes,
 ) -> Result<Reply> {
-    broker.auth.limiter.login_succeeded(session.peer.ip());
+    let name = match &principal {
+        Principal::User(u) => u.as_str(),
+        Principal::Operator => OPERATOR_USER,
+        Principal::Anonymous => "",
+    };
+    broker.auth.limiter.login_succeeded(session.peer.ip(), name);
     tracing::info!(peer = %session.peer, %principal, "login");
     session.principal = principal;
     session.sasl = SaslStage::Done;
@@ -148,9 +186,22 @@ pub(super) async fn authenticate(
             "SASL token is too large",
         );
     }
-    let blocked = broker.auth.limiter.login_blocked(session.peer.ip());
+    let ip = session.peer.ip();
+    let blocked = |user: Option<&str>| broker.auth.limiter.login_blocked(ip, user);
     match std::mem::take(&mut session.sasl) {
-        SaslStage::Idle | SaslStage::Done => fail(
+        SaslStage::ProxyChosen => {
+            let secret = broker.auth.config.proxy_token.as_deref().unwrap_or("");
+            match proxy::verify(secret, &token) {
+                Ok(real) => {
+                    tracing::info!(peer = %session.peer, real = %real, "proxied connection");
+                    session.peer = real;
+                    session.sasl = SaslStage::Proxied;
+                    Ok(Reply::Now(answer(req, 0, None, Bytes::new())?))
+                }
+                Err(why) => fail(broker, session, req, SASL_AUTHENTICATION_FAILED, None, why),
+            }
+        }
+        SaslStage::Idle | SaslStage::Proxied | SaslStage::Done => fail(
             broker,
             session,
             req,
@@ -158,19 +209,17 @@ pub(super) async fn authenticate(
             None,
             "SaslAuthenticate without a SaslHandshake",
         ),
-        SaslStage::Chosen(_) | SaslStage::ScramFinal(_) if blocked => fail(
-            broker,
-            session,
-            req,
-            SASL_AUTHENTICATION_FAILED,
-            None,
-            "too many failed logins from this address; try again later",
-        ),
+        SaslStage::Chosen(_) if blocked(None).is_some() => {
+            blocked_fail(session, req, None, blocked(None))
+        }
         SaslStage::Chosen(Mechanism::Plain) => {
             let (user, password) = match plain::parse(&token) {
                 Ok(x) => x,
                 Err(e) => return fail(broker, session, req, SASL_AUTHENTICATION_FAILED, None, &e),
             };
+            if let Some(left) = blocked(Some(&user)) {
+                return blocked_fail(session, req, Some(&user), Some(left));
+            }
             let found = broker.auth.login_keys(&user);
             let ok = match &found {
                 Some((_, keys)) => {
@@ -207,6 +256,9 @@ pub(super) async fn authenticate(
             let bytes = answer(req, 0, None, Bytes::from(sf.message.clone()))?;
             session.sasl = SaslStage::ScramFinal(Box::new(sf));
             Ok(Reply::Now(bytes))
+        }
+        SaslStage::ScramFinal(sf) if blocked(Some(&sf.user)).is_some() => {
+            blocked_fail(session, req, Some(&sf.user), blocked(Some(&sf.user)))
         }
         SaslStage::ScramFinal(sf) => match sf.finish(&token) {
             Ok(server_final) => {

@@ -264,6 +264,15 @@ impl Partition {
                     "transactions are not supported",
                 ));
             }
+            // Bounded and outside the partition lock: a compressed bomb costs at most the
+            // limit's worth of decompression work and no memory, and is never stored.
+            let limit = record::bounded::limit_for(cfg.max_message_bytes);
+            record::bounded::check_batch(&records[range.clone()], h, limit).map_err(
+                |e| match e {
+                    Error::Refused { code, message } => Rejected::new(code, message),
+                    e => Rejected::new(codes::CORRUPT_MESSAGE, e.to_string()),
+                },
+            )?;
         }
         let now = now_ms();
         let mut st = self.lock();
@@ -635,8 +644,10 @@ pub(crate) fn scan_headers(seg: &Segment) -> Result<Vec<BatchHeader>> {
 }
 
 fn first_record_at_or_after(mut bytes: Bytes, ts: i64) -> Option<(i64, i64)> {
-    let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes).ok()?;
-    set.records
+    let header = record::parse_header(&bytes).ok()?;
+    let one = bytes.split_to(header.size.min(bytes.len()));
+    let records = record::decode_records(one).ok()?;
+    records
         .iter()
         .find(|r| r.timestamp >= ts)
         .map(|r| (r.offset, r.timestamp))

@@ -10,6 +10,8 @@
 
 use crate::error::{Error, Result};
 
+pub mod bounded;
+
 /// Size of the fixed batch header.
 pub const HEADER_LEN: usize = 61;
 /// Bytes before `batchLength`'s payload begins (base offset + length).
@@ -240,10 +242,8 @@ pub fn encode_simple(
     Ok(buf)
 }
 
-/// Decodes every record of a run of whole batches (decompressing as needed).
+/// Decodes every record of a run of whole batches, decompressing each batch to at most
+/// the server-wide cap ([`bounded::server_cap`]).
 pub fn decode_records(data: bytes::Bytes) -> Result<Vec<kafka_protocol::records::Record>> {
-    let mut buf = data;
-    let sets = kafka_protocol::records::RecordBatchDecoder::decode_all(&mut buf)
-        .map_err(|e| Error::CorruptBatch(e.to_string()))?;
-    Ok(sets.into_iter().flat_map(|s| s.records).collect())
+    bounded::decode_records(data, bounded::server_cap())
 }

@@ -65,10 +65,27 @@ pub fn append_error(e: broker::Error) -> Error {
     }
 }
 
-/// A failed connect: with credentials, an authentication error is `LoginFailed`.
+/// The server's text for a refusal by the login/registration limits, if `e` is one
+/// (shown as it is, so the user learns when to try again).
+fn limit_message(e: &broker::Error) -> Option<String> {
+    let text = match e {
+        broker::Error::Auth(m) => Some(m.clone()),
+        _ => kafka_parts(e).and_then(|(_, m)| m),
+    }?;
+    let at = text
+        .find("too many failed logins")
+        .or_else(|| text.find("too many registrations"))?;
+    Some(text[at..].to_string())
+}
+
+/// A failed connect: with credentials, an authentication error is `LoginFailed`, or the
+/// server's "too many failed logins …; try again in N s" when the limits refused it.
 pub fn connect_error(e: broker::Error, creds: Option<(&str, &str)>) -> Error {
     let auth = matches!(e, broker::Error::Auth(_))
         || kafka_parts(&e).is_some_and(|(c, _)| c == SASL_FAILED);
+    if let (Some(_), true, Some(m)) = (creds, auth, limit_message(&e)) {
+        return Failure::Policy(m).into();
+    }
     if creds.is_some() && auth {
         Failure::LoginFailed.into()
     } else {
@@ -78,7 +95,14 @@ pub fn connect_error(e: broker::Error, creds: Option<(&str, &str)>) -> Error {
 
 /// Creates the account `user` anonymously (open registration). The server refuses a name
 /// that exists: `UsernameTaken`.
-pub fn create_account(bootstrap: &str, user: &str, password: &str) -> Result<()> {
+/// With `proxy` (secret, real client) the server counts the registration against the
+/// real client's address (see `broker::auth::proxy`).
+pub fn create_account(
+    bootstrap: &str,
+    proxy: Option<(&str, std::net::SocketAddr)>,
+    user: &str,
+    password: &str,
+) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -86,6 +110,12 @@ pub fn create_account(bootstrap: &str, user: &str, password: &str) -> Result<()>
         let mut accounts = broker::auth::remote::AccountClient::connect(bootstrap)
             .await
             .map_err(|e| Error::Backend(e.to_string()))?;
+        if let Some((secret, peer)) = proxy {
+            accounts
+                .proxy(secret, peer)
+                .await
+                .map_err(|e| Error::Backend(e.to_string()))?;
+        }
         if accounts.exists(user).await.unwrap_or(false) {
             return Err(Failure::UsernameTaken.into());
         }
@@ -96,7 +126,10 @@ pub fn create_account(bootstrap: &str, user: &str, password: &str) -> Result<()>
             }
             Err(e) => {
                 tracing::info!(error = %e, user, "registration refused");
-                Err(Failure::UsernameTaken.into())
+                match limit_message(&e) {
+                    Some(m) => Err(Failure::Policy(m).into()),
+                    None => Err(Failure::UsernameTaken.into()),
+                }
             }
         }
     })

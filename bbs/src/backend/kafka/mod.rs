@@ -75,10 +75,27 @@ impl Sinks {
 }
 
 /// A BBS on a Kafka server at `bootstrap` (`host:port`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KafkaBackend {
     /// The server's address.
     pub bootstrap: String,
+    /// The in-process proxy secret (`bbs-server`'s classic port), letting
+    /// [`Backend::for_peer`] vouch for real client addresses.
+    pub proxy_secret: Option<String>,
+    /// The real client this backend acts for (set by `for_peer`), sent with the secret
+    /// on every connection.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+impl std::fmt::Debug for KafkaBackend {
+    // By hand so the proxy secret never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaBackend")
+            .field("bootstrap", &self.bootstrap)
+            .field("proxied", &self.proxy_secret.is_some())
+            .field("peer", &self.peer)
+            .finish()
+    }
 }
 
 impl KafkaBackend {
@@ -86,17 +103,36 @@ impl KafkaBackend {
     pub fn new(bootstrap: &str) -> KafkaBackend {
         KafkaBackend {
             bootstrap: bootstrap.to_string(),
+            proxy_secret: None,
+            peer: None,
         }
     }
 
+    /// The proxy (secret, real client) of this backend's connections, if any.
+    fn proxy(&self) -> Option<(&str, std::net::SocketAddr)> {
+        Some((self.proxy_secret.as_deref()?, self.peer?))
+    }
+
     fn config(&self) -> ClientConfig {
-        ClientConfig::new(&self.bootstrap)
+        let config = ClientConfig::new(&self.bootstrap)
             .client_id("bbs")
-            .metadata_max_age(METADATA_MAX_AGE)
+            .metadata_max_age(METADATA_MAX_AGE);
+        match self.proxy() {
+            Some((secret, peer)) => config.proxied_for(secret, peer),
+            None => config,
+        }
     }
 }
 
 impl Backend for KafkaBackend {
+    fn for_peer(&self, peer: std::net::SocketAddr) -> Option<Arc<dyn Backend>> {
+        self.proxy_secret.as_ref()?;
+        Some(Arc::new(KafkaBackend {
+            peer: Some(peer),
+            ..self.clone()
+        }))
+    }
+
     fn connect(&self) -> Result<Box<dyn Link>> {
         let mut link = KafkaLink {
             backend: self.clone(),
@@ -202,7 +238,12 @@ impl Link for KafkaLink {
             name: user.to_string(),
             email: email.to_string(),
         }))?;
-        errors::create_account(&self.backend.bootstrap, user, password)?;
+        errors::create_account(
+            &self.backend.bootstrap,
+            self.backend.proxy(),
+            user,
+            password,
+        )?;
         let client = Client::connect(self.backend.config().sasl_scram(user, password))
             .map_err(|e| errors::connect_error(e, Some((user, password))))?;
         let producer = client
