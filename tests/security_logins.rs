@@ -213,3 +213,40 @@ fn classic_port_registrations_are_limited_per_real_address() {
     );
     assert_eq!(kafka_login(&s, "127.0.0.3", "vicky", "pw-vicky"), Ok(()));
 }
+
+/// The per-address connection limit counts each classic user on their real address: the
+/// classic port's own connections all come from loopback, but each moves its count to the
+/// address the port vouches for, so a class on the classic port is not capped by
+/// loopback's `max_connections_per_ip`, and one classic user cannot use up the others'.
+#[test]
+fn classic_sessions_count_against_their_real_address_not_loopback() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[broker]\nmax_connections_per_ip = 12\n").expect("cfg");
+    let s = TestServer::start(&[
+        "--config",
+        cfg.to_str().expect("utf8"),
+        "--classic-listen",
+        "127.0.0.1:0",
+    ]);
+    register(&s, "127.0.0.9", &["u1", "u2", "u3", "u4", "u5", "u6"]);
+    // Six people, each logged in with a live feed: together they hold far more than 12
+    // connections to the broker, all from the port's loopback socket address.
+    let mut sessions = Vec::new();
+    for i in 1..=6 {
+        let mut c = Classic::open(&s, &format!("127.0.0.{}", 20 + i));
+        assert_eq!(
+            c.cmd(&format!("login u{i} pw-u{i}")),
+            format!("Welcome, u{i}.")
+        );
+        assert!(c.cmd("list-board").contains("Moderator"));
+        sessions.push(c);
+    }
+    // Everyone is still served, and the first one posts and is seen by the last.
+    assert_eq!(
+        sessions[0].cmd("create-board NP"),
+        "Create board successfully."
+    );
+    assert!(sessions[5].cmd("list-board").contains("NP"));
+    assert_eq!(kafka_login(&s, "127.0.0.3", "u1", "pw-u1"), Ok(()));
+}

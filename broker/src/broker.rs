@@ -14,7 +14,7 @@ use crate::log::{Flusher, LogManager};
 use crate::producer_ids::ProducerIds;
 
 /// Per-connection facts handlers may need.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Session {
     /// The client's address.
     pub peer: SocketAddr,
@@ -26,6 +26,11 @@ pub struct Session {
     pub sasl: SaslStage,
     /// Set by a handler when the connection must close after its reply (failed login).
     pub close: bool,
+    /// This connection's place in the per-address connection count: taken at accept
+    /// for the socket's address, moved to the real client address when the classic
+    /// port vouches for one (BBS-PROXY), so classic users, who all reach the broker
+    /// from loopback, are counted as themselves and do not share loopback's limit.
+    pub ip_slot: Option<crate::server::limits::IpSlot>,
 }
 
 impl Session {
@@ -37,6 +42,7 @@ impl Session {
             principal: Principal::Anonymous,
             sasl: SaslStage::Idle,
             close: false,
+            ip_slot: None,
         }
     }
 }

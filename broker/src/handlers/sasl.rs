@@ -194,6 +194,24 @@ pub(super) async fn authenticate(
             match proxy::verify(secret, &token) {
                 Ok(real) => {
                     tracing::info!(peer = %session.peer, real = %real, "proxied connection");
+                    if let Some(slot) = session.ip_slot.take() {
+                        match slot.rebind(real.ip()) {
+                            Ok(slot) => session.ip_slot = Some(slot),
+                            Err(limit) => {
+                                tracing::info!(real = %real, limit, "refusing proxied connection: too many connections from this address");
+                                // Not a failed login: nothing is counted against anyone.
+                                session.close = true;
+                                session.sasl = SaslStage::Done;
+                                let message = "too many connections from this address".to_string();
+                                return Ok(Reply::Now(answer(
+                                    req,
+                                    SASL_AUTHENTICATION_FAILED,
+                                    Some(message),
+                                    Bytes::new(),
+                                )?));
+                            }
+                        }
+                    }
                     session.peer = real;
                     session.sasl = SaslStage::Proxied;
                     Ok(Reply::Now(answer(req, 0, None, Bytes::new())?))

@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use tokio::time::Instant;
 
-use super::limits::Limits;
+use super::limits::{IpSlot, Limits};
 use crate::auth::SaslStage;
 use crate::broker::{Broker, Session};
 use crate::handlers::{self, Reply};
@@ -101,6 +101,7 @@ pub async fn serve(
     limits: Arc<Limits>,
     stream: TcpStream,
     peer: SocketAddr,
+    ip_slot: IpSlot,
     mut shutdown: broadcast::Receiver<()>,
 ) {
     let _ = stream.set_nodelay(true);
@@ -108,6 +109,7 @@ pub async fn serve(
     let (tx, rx) = mpsc::channel::<Reply>(IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx, peer));
     let mut session = Session::new(peer);
+    session.ip_slot = Some(ip_slot);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let limit = broker.config.max_request_bytes;
     let mut clocks = Clocks {

@@ -65,6 +65,23 @@ impl PerIp {
     }
 }
 
+impl std::fmt::Debug for IpSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpSlot").field("ip", &self.ip).finish()
+    }
+}
+
+impl IpSlot {
+    /// Moves this connection's count to `ip` (the real client address of a proxied
+    /// connection), or returns the limit `ip` is already at; the old slot is freed
+    /// either way.
+    pub fn rebind(self, ip: IpAddr) -> Result<IpSlot, usize> {
+        let table = Arc::clone(&self.table);
+        drop(self);
+        table.try_acquire(ip)
+    }
+}
+
 impl Drop for IpSlot {
     fn drop(&mut self) {
         let mut counts = self.table.counts.lock().unwrap_or_else(|p| p.into_inner());

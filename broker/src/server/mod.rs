@@ -3,7 +3,7 @@
 //! grace period, and waits for the flusher.
 
 mod connection;
-mod limits;
+pub mod limits;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -63,9 +63,8 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
                 let l = Arc::clone(&limits);
                 let stop = stop_tx.subscribe();
                 tasks.spawn(async move {
-                    connection::serve(b, l, stream, peer, stop).await;
+                    connection::serve(b, l, stream, peer, ip_slot, stop).await;
                     drop(permit);
-                    drop(ip_slot);
                 });
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
