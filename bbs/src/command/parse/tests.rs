@@ -157,7 +157,13 @@ fn push_extension() {
     assert_eq!(ok("push 3 → fyi"), p("3", Push::Arrow, "fyi"));
     assert_eq!(ok("push 3 > fyi"), p("3", Push::Arrow, "fyi"));
     let u = "Usage: push <post-id> <推|噓|→> <text>";
-    for bad in ["push", "push 1", "push 1 推", "push 1 yes great", "push 1 推推 x"] {
+    for bad in [
+        "push",
+        "push 1",
+        "push 1 推",
+        "push 1 yes great",
+        "push 1 推推 x",
+    ] {
         assert_eq!(err(bad), u, "{bad}");
     }
 }
