@@ -217,7 +217,7 @@ fn dates_follow_the_session_zone() {
     taipei.set_zone(Zone::parse("Asia/Taipei").expect("zone"));
     let mut utc = Session::new(backend.connect().expect("connect"));
     utc.set_zone(Zone::utc());
-    let mut run = |s: &mut Session, line: &str| run_line(s, line).lines;
+    let run = |s: &mut Session, line: &str| run_line(s, line).lines;
     run(&mut taipei, "register tw tw@example.com twpw");
     run(&mut taipei, "login tw twpw");
     run(&mut taipei, "create-board TZ");
