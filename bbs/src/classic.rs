@@ -24,6 +24,8 @@ pub struct ClassicConfig {
     pub idle_timeout: Duration,
     /// A client that does not read its output for this long is dropped.
     pub write_timeout: Duration,
+    /// The zone of the dates sessions print (`[bbs] timezone`; default: the local zone).
+    pub zone: crate::time::Zone,
 }
 
 impl Default for ClassicConfig {
@@ -32,6 +34,7 @@ impl Default for ClassicConfig {
             max_sessions: 512,
             idle_timeout: Duration::from_secs(30 * 60),
             write_timeout: Duration::from_secs(30),
+            zone: crate::time::Zone::local(),
         }
     }
 }
@@ -151,7 +154,13 @@ fn session(stream: TcpStream, backend: &dyn Backend, config: &ClassicConfig) -> 
     stream.set_write_timeout(Some(config.write_timeout))?;
     let _ = stream.set_nodelay(true);
     let reader = stream.try_clone()?;
-    let result = crate::driver::serve(backend, reader, &stream, NoticeStyle::Newline);
+    let result = crate::driver::serve(
+        backend,
+        reader,
+        &stream,
+        NoticeStyle::Newline,
+        config.zone.clone(),
+    );
     let _ = stream.shutdown(std::net::Shutdown::Both);
     result
 }

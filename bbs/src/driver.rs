@@ -104,14 +104,22 @@ pub fn spawn_reader<R: Read + Send + 'static>(mut r: R, tx: Sender<Input>) -> Jo
     })
 }
 
-/// Opens a session on `backend` and runs it over `reader`/`writer` until it ends.
-pub fn serve<R, W>(backend: &dyn Backend, reader: R, writer: W, style: NoticeStyle) -> Result<()>
+/// Opens a session on `backend` and runs it over `reader`/`writer` until it ends, showing
+/// dates in `zone`.
+pub fn serve<R, W>(
+    backend: &dyn Backend,
+    reader: R,
+    writer: W,
+    style: NoticeStyle,
+    zone: crate::time::Zone,
+) -> Result<()>
 where
     R: Read + Send + 'static,
     W: Write,
 {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut session = Session::new(backend.connect()?);
+    session.set_zone(zone);
     let events = tx.clone();
     session.set_event_sink(Arc::new(move |ev: &PostEvent| {
         let _ = events.send(Input::Event(ev.clone()));

@@ -14,6 +14,7 @@ pub mod model;
 pub mod names;
 pub mod policy;
 pub mod prefs;
+pub mod search;
 pub mod session;
 pub mod time;
 pub mod tui;

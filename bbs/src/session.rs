@@ -13,6 +13,7 @@ use crate::error::{Failure, Result};
 use crate::model::{Change, PostEvent, PostId, Push, SubTarget};
 use crate::names;
 use crate::prefs::{ReadMark, UserPrefs};
+use crate::time::Zone;
 use crate::view::{Board, Mail, Post, State, Subscription};
 
 /// A row of `list-board`.
@@ -46,6 +47,8 @@ pub struct Session {
     login_mark: PostId,
     /// Posts already notified in this session.
     notified: HashSet<PostId>,
+    /// The zone dates are shown in (the server stores UTC; users read their own clock).
+    zone: Zone,
 }
 
 fn post_id(s: &str) -> Result<PostId> {
@@ -61,7 +64,18 @@ impl Session {
             since: HashMap::new(),
             login_mark: 0,
             notified: HashSet::new(),
+            zone: Zone::local(),
         }
+    }
+
+    /// Shows dates in `zone` from now on (the default is the local zone).
+    pub fn set_zone(&mut self, zone: Zone) {
+        self.zone = zone;
+    }
+
+    /// The zone dates are shown in.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
     }
 
     /// Runs `f` on the current view.

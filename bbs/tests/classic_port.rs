@@ -118,6 +118,7 @@ fn limits_bound_what_a_client_costs() {
         max_sessions: 2,
         idle_timeout: Duration::from_millis(500),
         write_timeout: Duration::from_secs(5),
+        ..ClassicConfig::default()
     });
     let mut a = Client::connect(h.addr);
     a.until_prompt();

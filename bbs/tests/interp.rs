@@ -159,7 +159,14 @@ fn spawn_session(b: &MemoryBackend) -> (Sender<Vec<u8>>, Shared, std::thread::Jo
     let out = Shared::default();
     let (b, o) = (b.clone(), out.clone());
     let t = std::thread::spawn(move || {
-        serve(&b, ChanReader(rx, Vec::new()), o, NoticeStyle::Newline).expect("serve");
+        serve(
+            &b,
+            ChanReader(rx, Vec::new()),
+            o,
+            NoticeStyle::Newline,
+            bbs::time::Zone::utc(),
+        )
+        .expect("serve");
     });
     (tx, out, t)
 }

@@ -22,6 +22,7 @@ use bbs::driver::{run, Input, Sink, UnitKind};
 use bbs::interp::{Interpreter, NoticeStyle};
 use bbs::model::PostEvent;
 use bbs::session::Session;
+use bbs::time::Zone;
 
 /// Forwards output units to the test.
 struct ChannelSink(Sender<(UnitKind, String)>);
@@ -45,6 +46,8 @@ impl Client {
         let (tx, rx) = channel();
         let (out_tx, out_rx) = channel();
         let mut session = Session::new(backend.connect().expect("connect"));
+        // Classic transcripts run in a fixed zone, whatever the machine's.
+        session.set_zone(Zone::utc());
         let events = tx.clone();
         session.set_event_sink(Arc::new(move |ev: &PostEvent| {
             let _ = events.send(Input::Event(ev.clone()));
@@ -202,4 +205,31 @@ fn normalise_dates() {
     assert_eq!(normalise("\t1\tt\tbob\t03/21"), "\t1\tt\tbob\tMM/DD");
     assert_eq!(normalise("\tDate\t:2024-03-21"), "\tDate\t:YYYY-MM-DD");
     assert_eq!(normalise("12/345 and 2024-3-21"), "12/345 and 2024-3-21");
+}
+
+/// Item 9: line mode shows dates in the session's zone (`timezone` in the configs); the
+/// record keeps the server's UTC time. 2024-03-21 20:30 UTC is the 22nd in Taipei.
+#[test]
+fn dates_follow_the_session_zone() {
+    use bbs::command::exec::run_line;
+    let backend = MemoryBackend::with_clock(Arc::new(|| 1_711_053_000_000));
+    let mut taipei = Session::new(backend.connect().expect("connect"));
+    taipei.set_zone(Zone::parse("Asia/Taipei").expect("zone"));
+    let mut utc = Session::new(backend.connect().expect("connect"));
+    utc.set_zone(Zone::utc());
+    let run = |s: &mut Session, line: &str| run_line(s, line).lines;
+    run(&mut taipei, "register tw tw@example.com twpw");
+    run(&mut taipei, "login tw twpw");
+    run(&mut taipei, "create-board TZ");
+    assert_eq!(
+        run(&mut taipei, "create-post TZ --title late --content night"),
+        ["Create post successfully."]
+    );
+    run(&mut taipei, "mail-to tw --subject late --content night");
+    assert_eq!(run(&mut taipei, "list-post TZ")[1], "\t1\tlate\ttw\t03/22");
+    assert_eq!(run(&mut utc, "list-post TZ")[1], "\t1\tlate\ttw\t03/21");
+    assert_eq!(run(&mut taipei, "read 1")[2], "\tDate\t:2024-03-22");
+    assert_eq!(run(&mut utc, "read 1")[2], "\tDate\t:2024-03-21");
+    assert_eq!(run(&mut taipei, "list-mail")[1], "\t1\tlate\ttw\t03/22");
+    assert_eq!(run(&mut taipei, "retr-mail 1")[2], "\tDate\t:2024-03-22");
 }

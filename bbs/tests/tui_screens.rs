@@ -181,6 +181,56 @@ fn search_by_title_and_author_and_next_unread() {
     );
 }
 
+/// Item 9: `[ui] timezone` decides the dates and times shown; records stay UTC. NOW is
+/// 2024-12-24 00:26 UTC, still 12/23 16:26 in Los Angeles.
+#[test]
+fn times_follow_the_timezone_setting() {
+    let b = bbs();
+    let cfg = Config::parse("[ui]\ntimezone = \"America/Los_Angeles\"\n").expect("config");
+    let mut h = Harness::with(Arc::new(b.clone()), &cfg, LocalState::default(), 100, 30);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    h.keys(&["j", "Enter"]);
+    assert_eq!(h.app.screen(), Screen::Posts);
+    let list = h.screen();
+    assert!(
+        list.contains(" 12/23 ") && !list.contains(" 12/24 "),
+        "{list}"
+    );
+    h.keys(&["g", "Enter"]);
+    assert_eq!(h.app.screen(), Screen::Reader);
+    let view = h.screen();
+    assert!(view.contains("2024-12-23 16:26"), "{view}");
+    assert_snapshot!("post_view_los_angeles", view);
+}
+
+#[test]
+fn search_ignores_case_and_width_and_says_no_match() {
+    let b = bbs();
+    let mut h = logged_in(&b, 100, 30);
+    h.keys(&["j", "Enter", "/"]);
+    h.type_text("kafka");
+    h.key("Enter");
+    assert_eq!(h.app.posts.len(), 1);
+    h.keys(&["Ctrl-l", "/"]);
+    h.type_text("ＫＡＦＫＡ");
+    h.key("Enter");
+    assert_eq!(h.app.posts.len(), 1);
+    h.keys(&["Ctrl-l", "a"]);
+    h.type_text("ALICE");
+    h.key("Enter");
+    assert_eq!(h.app.posts.len(), 2);
+    h.keys(&["Ctrl-l", "/"]);
+    h.type_text("no such title");
+    h.key("Enter");
+    assert_eq!(h.app.posts.len(), 0);
+    assert_snapshot!("posts_search_no_match", h.screen());
+    h.key("Ctrl-l");
+    assert_eq!(h.app.posts.len(), 2);
+}
+
 #[test]
 fn composer_with_cjk_text_places_the_cursor_by_display_width() {
     let b = bbs();

@@ -110,7 +110,15 @@ fn main() -> Result<()> {
         } else {
             bbs::interp::NoticeStyle::Newline
         };
-        bbs::driver::serve(backend.as_ref(), std::io::stdin(), std::io::stdout(), style)?;
+        // Config::load already checked the setting.
+        let zone = bbs::time::Zone::parse(&config.ui.timezone).map_err(anyhow::Error::msg)?;
+        bbs::driver::serve(
+            backend.as_ref(),
+            std::io::stdin(),
+            std::io::stdout(),
+            style,
+            zone,
+        )?;
         return Ok(());
     }
     if !args.demo {

@@ -65,10 +65,15 @@ struct FileConfig {
 struct BbsTable {
     /// Where the classic port listens (none: no classic port).
     classic_listen: Option<std::net::SocketAddr>,
+    /// Zone of the dates the classic port prints (none: the server's local zone).
+    timezone: Option<String>,
 }
 
-fn load_config(args: &Args) -> Result<(BrokerConfig, Option<std::net::SocketAddr>)> {
+fn load_config(
+    args: &Args,
+) -> Result<(BrokerConfig, Option<std::net::SocketAddr>, bbs::time::Zone)> {
     let mut classic = None;
+    let mut zone = bbs::time::Zone::local();
     let mut cfg = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -78,6 +83,13 @@ fn load_config(args: &Args) -> Result<(BrokerConfig, Option<std::net::SocketAddr
             let mut broker = file.broker;
             broker.auth = file.auth;
             classic = file.bbs.classic_listen;
+            if let Some(tz) = &file.bbs.timezone {
+                zone = bbs::time::Zone::parse(tz)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| {
+                        format!("in config file {}: [bbs] timezone", path.display())
+                    })?;
+            }
             broker
         }
         None => BrokerConfig::default(),
@@ -92,7 +104,7 @@ fn load_config(args: &Args) -> Result<(BrokerConfig, Option<std::net::SocketAddr
         cfg.data_dir = Some(d.clone());
     }
     cfg.validate().context("invalid settings")?;
-    Ok((cfg, args.classic_listen.or(classic)))
+    Ok((cfg, args.classic_listen.or(classic), zone))
 }
 
 fn data_dir(cfg: &BrokerConfig) -> Result<PathBuf> {
@@ -115,7 +127,7 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let (cfg, classic_listen) = load_config(&args)?;
+    let (cfg, classic_listen, zone) = load_config(&args)?;
     let dir = data_dir(&cfg)?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
@@ -174,7 +186,7 @@ fn main() -> Result<()> {
         // The classic port's sessions are ordinary clients of this server; they connect
         // lazily, and the listener above is already bound, so starting it here is safe.
         let _classic = match classic_listen {
-            Some(addr) => Some(start_classic(addr, local, proxy_secret)?),
+            Some(addr) => Some(start_classic(addr, local, proxy_secret, zone)?),
             None => None,
         };
         broker::server::run(broker, listener, shutdown_signal()).await;
@@ -187,6 +199,7 @@ fn start_classic(
     addr: std::net::SocketAddr,
     kafka: std::net::SocketAddr,
     proxy_secret: Option<String>,
+    zone: bbs::time::Zone,
 ) -> Result<bbs::classic::ClassicHandle> {
     let mut target = kafka;
     if target.ip().is_unspecified() {
@@ -197,8 +210,15 @@ fn start_classic(
     let mut backend = bbs::backend::kafka::KafkaBackend::new(&target.to_string());
     backend.proxy_secret = proxy_secret;
     let backend = Arc::new(backend);
-    let handle = bbs::classic::spawn(listener, backend, bbs::classic::ClassicConfig::default())
-        .context("starting the classic port")?;
+    let handle = bbs::classic::spawn(
+        listener,
+        backend,
+        bbs::classic::ClassicConfig {
+            zone,
+            ..bbs::classic::ClassicConfig::default()
+        },
+    )
+    .context("starting the classic port")?;
     tracing::info!(classic = %handle.addr, "classic port ready");
     Ok(handle)
 }

@@ -86,9 +86,11 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
         }
         Command::ListBoard { filter } => Ok(format::boards(&s.boards(filter.as_deref()))),
         Command::ListPost { board, filter } => {
-            Ok(format::posts(&s.posts(board, filter.as_deref())?))
+            let scored = s.posts(board, None)?.iter().any(|p| !p.pushes.is_empty());
+            let rows = s.posts(board, filter.as_deref())?;
+            Ok(format::posts(&rows, scored, s.zone()))
         }
-        Command::Read { post } => Ok(format::post(&s.read(post)?)),
+        Command::Read { post } => Ok(format::post(&s.read(post)?, s.zone())),
         Command::UpdatePost { post, change } => {
             s.update_post(post, change.clone())?;
             one("Update successfully.")
@@ -101,6 +103,10 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
             s.comment(post, text)?;
             one("Comment successfully.")
         }
+        Command::Push { post, push, text } => {
+            s.push(post, *push, text)?;
+            one("Push successfully.")
+        }
         Command::MailTo {
             user,
             subject,
@@ -109,8 +115,8 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
             s.mail_to(user, subject, content)?;
             one("Sent successfully.")
         }
-        Command::ListMail => Ok(format::mails(&s.mails()?)),
-        Command::RetrMail { n } => Ok(format::mail(&s.retr_mail(n)?)),
+        Command::ListMail => Ok(format::mails(&s.mails()?, s.zone())),
+        Command::RetrMail { n } => Ok(format::mail(&s.retr_mail(n)?, s.zone())),
         Command::DeleteMail { n } => {
             s.delete_mail(n)?;
             one("Mail deleted.")

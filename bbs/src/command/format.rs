@@ -1,6 +1,8 @@
 //! The formatter: results of the [`crate::session::Session`] API → the exact output lines of
 //! the classic command language (tabs, colons and dates as `classic-commands.md` fixes
-//! them). Lines carry no terminator.
+//! them; dates in the session's [`Zone`]). Lines carry no terminator. Extensions (pushes
+//! in `read`, the `Score` column of `list-post`) are documented in
+//! `docs/line-mode-extensions.md` and print nothing where there are no pushes.
 //!
 //! Every piece of stored text is shown through [`broker::text`]'s escaping (one-line fields
 //! with every control and bidi character escaped as `\u{..}`, content keeping `\n` and
@@ -11,7 +13,7 @@ use broker::text::{content, line};
 use crate::error::Error;
 use crate::model::{PostEvent, SubKind};
 use crate::session::{BoardRow, MailRow};
-use crate::time::{full_date, month_day};
+use crate::time::{full_date, month_day, Zone};
 use crate::view::{Mail, Post, Subscription};
 
 /// The three banner lines printed on connect.
@@ -49,19 +51,38 @@ pub fn boards(rows: &[BoardRow]) -> Vec<String> {
     out
 }
 
-/// `list-post`.
-pub fn posts(posts: &[Post]) -> Vec<String> {
-    let mut out = vec!["\tID\tTitle\tAuthor\tDate".to_string()];
+/// `list-post`. With `scored` (the board has pushes) every row ends with a `Score` column,
+/// the post's push score (`+2`, `0`, `-1`): an extension, so boards without pushes print
+/// exactly the classic table.
+pub fn posts(posts: &[Post], scored: bool, zone: &Zone) -> Vec<String> {
+    let mut header = "\tID\tTitle\tAuthor\tDate".to_string();
+    if scored {
+        header.push_str("\tScore");
+    }
+    let mut out = vec![header];
     out.extend(posts.iter().map(|p| {
-        format!(
+        let mut row = format!(
             "\t{}\t{}\t{}\t{}",
             p.id,
             line(&p.title),
             line(&p.author),
-            month_day(p.time)
-        )
+            month_day(p.time, zone)
+        );
+        if scored {
+            row.push_str(&score(p.score));
+        }
+        row
     }));
     out
+}
+
+/// A push score as a column: `\t+2`, `\t0`, `\t-1`.
+fn score(n: i64) -> String {
+    if n > 0 {
+        format!("\t+{n}")
+    } else {
+        format!("\t{n}")
+    }
 }
 
 fn body_lines(body: &str, out: &mut Vec<String>) {
@@ -69,11 +90,11 @@ fn body_lines(body: &str, out: &mut Vec<String>) {
 }
 
 /// `read`.
-pub fn post(p: &Post) -> Vec<String> {
+pub fn post(p: &Post, zone: &Zone) -> Vec<String> {
     let mut out = vec![
         format!("\tAuthor\t:{}", line(&p.author)),
         format!("\tTitle\t:{}", line(&p.title)),
-        format!("\tDate\t:{}", full_date(p.time)),
+        format!("\tDate\t:{}", full_date(p.time, zone)),
         "\t--".to_string(),
     ];
     body_lines(&p.body, &mut out);
@@ -83,11 +104,20 @@ pub fn post(p: &Post) -> Vec<String> {
             .iter()
             .map(|c| format!("\t{}: {}", line(&c.author), line(&c.body))),
     );
+    // Extension: pushes after the comments, one line each, `\t<mark> <user>: <text>`.
+    out.extend(p.pushes.iter().map(|x| {
+        format!(
+            "\t{} {}: {}",
+            x.push.symbol(),
+            line(&x.author),
+            line(&x.body)
+        )
+    }));
     out
 }
 
 /// `list-mail`.
-pub fn mails(rows: &[MailRow]) -> Vec<String> {
+pub fn mails(rows: &[MailRow], zone: &Zone) -> Vec<String> {
     let mut out = vec!["\tID\tSubject\tFrom\tDate".to_string()];
     out.extend(rows.iter().map(|r| {
         format!(
@@ -95,18 +125,18 @@ pub fn mails(rows: &[MailRow]) -> Vec<String> {
             r.number,
             line(&r.mail.subject),
             line(&r.mail.from),
-            month_day(r.mail.time)
+            month_day(r.mail.time, zone)
         )
     }));
     out
 }
 
 /// `retr-mail`.
-pub fn mail(m: &Mail) -> Vec<String> {
+pub fn mail(m: &Mail, zone: &Zone) -> Vec<String> {
     let mut out = vec![
         format!("\tSubject\t:{}", line(&m.subject)),
         format!("\tFrom\t:{}", line(&m.from)),
-        format!("\tDate\t:{}", full_date(m.time)),
+        format!("\tDate\t:{}", full_date(m.time, zone)),
         "\t--".to_string(),
     ];
     body_lines(&m.body, &mut out);

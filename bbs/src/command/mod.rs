@@ -6,7 +6,7 @@ pub mod exec;
 pub mod format;
 pub mod parse;
 
-use crate::model::{Change, SubKind, SubTarget};
+use crate::model::{Change, Push, SubKind, SubTarget};
 
 /// One command line, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +83,15 @@ pub enum Command {
         /// The id as typed.
         post: String,
         /// The comment (rest of the line).
+        text: String,
+    },
+    /// `push <post-id> <推|噓|→> <text>` (extension: a reaction with a score)
+    Push {
+        /// The id as typed.
+        post: String,
+        /// 推 (+1), 噓 (-1) or → (0).
+        push: Push,
+        /// The remark (rest of the line).
         text: String,
     },
     /// `mail-to <username> --subject <subject> --content <content>`

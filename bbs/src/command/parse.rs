@@ -9,7 +9,7 @@
 //! `<br>` becomes a line break.
 
 use super::{Command, ParseError};
-use crate::model::{Change, SubKind, SubTarget};
+use crate::model::{Change, Push, SubKind, SubTarget};
 
 const U_REGISTER: &str = "register <username> <email> <password>";
 const U_LOGIN: &str = "login <username> <password>";
@@ -21,6 +21,7 @@ const U_READ: &str = "read <post-id>";
 const U_UPDATE: &str = "update-post <post-id> --title <new> | --content <new>";
 const U_DELETE: &str = "delete-post <post-id>";
 const U_COMMENT: &str = "comment <post-id> <comment>";
+const U_PUSH: &str = "push <post-id> <推|噓|→> <text>";
 const U_MAIL_TO: &str = "mail-to <username> --subject <subject> --content <content>";
 const U_RETR: &str = "retr-mail <n>";
 const U_DELETE_MAIL: &str = "delete-mail <n>";
@@ -206,6 +207,14 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
             },
             _ => return Err(usage(U_COMMENT)),
         },
+        "push" => match first_word(rest).and_then(|(id, r)| Some((id, first_word(r)?))) {
+            Some((id, (mark, text))) if !text.is_empty() => Command::Push {
+                post: id.into(),
+                push: push_mark(mark).ok_or(usage(U_PUSH))?,
+                text: text.into(),
+            },
+            _ => return Err(usage(U_PUSH)),
+        },
         "mail-to" => {
             let o = Options::split(rest, &["subject", "content"]);
             let user: Vec<&str> = o.head.split_whitespace().collect();
@@ -259,6 +268,16 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         }
         other => return Err(ParseError::Unknown(other.to_string())),
     })
+}
+
+/// The kind of a `push`: the PTT marks, or `+` / `-` / `>` for keyboards without them.
+fn push_mark(mark: &str) -> Option<Push> {
+    match mark {
+        "推" | "+" => Some(Push::Up),
+        "噓" | "-" => Some(Push::Down),
+        "→" | ">" => Some(Push::Arrow),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -120,6 +120,8 @@ pub struct Settings {
     pub mouse: bool,
     /// How long toasts stay.
     pub toast: Duration,
+    /// The zone dates and times are shown in (`[ui] timezone`).
+    pub zone: crate::time::Zone,
 }
 
 /// The whole UI state.
@@ -184,6 +186,10 @@ impl App {
                 .or_else(|| Theme::by_name(&config.ui.theme))
                 .unwrap_or_else(Theme::dark)
         };
+        let (zone, zone_error) = match crate::time::Zone::parse(&config.ui.timezone) {
+            Ok(z) => (z, None),
+            Err(e) => (crate::time::Zone::local(), Some(e)),
+        };
         let mut login = LoginForm::default();
         if let Some(u) = &local.last_user {
             login.user.set_text(u);
@@ -213,12 +219,14 @@ impl App {
                 bell: config.ui.bell,
                 mouse: config.ui.mouse,
                 toast: Duration::from_secs(config.ui.toast_seconds.max(1)),
+                zone,
             },
             local,
             size: (80, 24),
         };
         app.posts.newest_first = config.ui.order == Order::NewestFirst;
-        for w in warnings {
+        app.reader.zone = app.settings.zone.clone();
+        for w in warnings.into_iter().chain(zone_error) {
             app.toast(ToastKind::Error, w);
         }
         app

@@ -36,6 +36,9 @@ pub struct UiConfig {
     pub order: Order,
     /// Toast lifetime in seconds.
     pub toast_seconds: u64,
+    /// Zone for dates and times: `local`, `UTC`, an IANA name or an offset (the server
+    /// stores UTC; each user reads their own clock).
+    pub timezone: String,
 }
 
 /// The whole file.
@@ -63,6 +66,7 @@ impl Default for Config {
                 bell: false,
                 order: Order::OldestFirst,
                 toast_seconds: 6,
+                timezone: "local".into(),
             },
             keys: Overrides::new(),
         })
@@ -88,9 +92,11 @@ impl Config {
             .map_err(|e| format!("built-in defaults: {e}"))?;
         let over: toml::Table = user.parse().map_err(|e| format!("{e}"))?;
         merge(&mut base, over);
-        toml::Value::Table(base)
+        let config: Config = toml::Value::Table(base)
             .try_into()
-            .map_err(|e: toml::de::Error| e.to_string())
+            .map_err(|e: toml::de::Error| e.to_string())?;
+        crate::time::Zone::parse(&config.ui.timezone).map_err(|e| format!("[ui] timezone: {e}"))?;
+        Ok(config)
     }
 
     /// Loads `path`, or the default location when `None` (a missing default file is not
@@ -148,5 +154,13 @@ mod tests {
         assert_eq!(c.ui.toast_seconds, d.ui.toast_seconds);
         assert_eq!(c.keys["nav"]["down"], vec!["x".to_string()]);
         assert!(Config::parse("[ui]\nmouse = 3").is_err());
+        assert_eq!(d.ui.timezone, "local");
+        let tz = Config::parse("[ui]\ntimezone = \"Asia/Taipei\"").expect("zone");
+        assert_eq!(tz.ui.timezone, "Asia/Taipei");
+        let bad = Config::parse("[ui]\ntimezone = \"Mars/Base\"").expect_err("bad zone");
+        assert!(
+            bad.contains("[ui] timezone") && bad.contains("Mars/Base"),
+            "{bad}"
+        );
     }
 }

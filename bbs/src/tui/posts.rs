@@ -12,17 +12,17 @@ use crate::prefs::ReadMark;
 /// What a search matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Search {
-    /// Title contains the text.
+    /// Title contains the text (ignoring case and width, see [`crate::search`]).
     Title(String),
-    /// Author contains the text.
+    /// Author contains the text (ignoring case and width).
     Author(String),
 }
 
 impl Search {
     fn matches(&self, row: &PostRow) -> bool {
         match self {
-            Search::Title(t) => row.title.contains(t.as_str()),
-            Search::Author(a) => row.author.contains(a.as_str()),
+            Search::Title(t) => crate::search::contains(&row.title, t),
+            Search::Author(a) => crate::search::contains(&row.author, a),
         }
     }
 }

@@ -35,10 +35,13 @@ pub struct RLine {
     pub text: String,
 }
 
-/// `MM/DD HH:MM` in UTC.
-pub fn stamp(ms: Millis) -> String {
-    let mins = ms.div_euclid(60_000).rem_euclid(1440);
-    format!("{} {:02}:{:02}", time::month_day(ms), mins / 60, mins % 60)
+/// `MM/DD HH:MM` in `zone`.
+pub fn stamp(ms: Millis, zone: &time::Zone) -> String {
+    format!(
+        "{} {}",
+        time::month_day(ms, zone),
+        time::hour_minute(ms, zone)
+    )
 }
 
 /// Splits `text` into pieces of at most `width` columns (wide characters never split).
@@ -76,6 +79,8 @@ pub struct Reader {
     width: usize,
     /// First visible line.
     pub scroll: usize,
+    /// The zone dates and times are shown in.
+    pub zone: time::Zone,
 }
 
 impl Reader {
@@ -146,9 +151,14 @@ impl Reader {
         push(LineKind::Meta("作者 Author"), p.author.clone());
         push(LineKind::Meta("看板 Board"), p.board.clone());
         push(LineKind::Meta("標題 Title"), p.title.clone());
-        let mut when = format!("{} {}", time::full_date(p.time), &stamp(p.time)[6..]);
+        let zone = &self.zone;
+        let mut when = format!(
+            "{} {}",
+            time::full_date(p.time, zone),
+            time::hour_minute(p.time, zone)
+        );
         if let Some(e) = p.edited {
-            when.push_str(&format!("  (edited {})", stamp(e)));
+            when.push_str(&format!("  (edited {})", stamp(e, zone)));
         }
         push(LineKind::Meta("時間 Date"), when);
         push(LineKind::Rule, String::new());
@@ -180,7 +190,7 @@ impl Reader {
                 let x = &p.pushes[i];
                 i += 1;
                 push(
-                    LineKind::Push(x.push, x.author.clone(), stamp(x.time)),
+                    LineKind::Push(x.push, x.author.clone(), stamp(x.time, zone)),
                     x.body.replace('\n', " "),
                 );
             } else {
@@ -190,7 +200,7 @@ impl Reader {
                 let pieces = wrap(&c.body, width.saturating_sub(indent).max(8));
                 for (k, piece) in pieces.into_iter().enumerate() {
                     let author = (k == 0).then(|| c.author.clone());
-                    push(LineKind::Comment(author, stamp(c.time)), piece);
+                    push(LineKind::Comment(author, stamp(c.time, zone)), piece);
                 }
             }
         }
@@ -209,10 +219,10 @@ mod tests {
     }
 
     #[test]
-    fn stamps_are_utc() {
-        assert_eq!(
-            stamp(1_584_748_800_000 + 3_600_000 * 13 + 60_000 * 7),
-            "03/21 13:07"
-        );
+    fn stamps_follow_the_zone() {
+        let ms = 1_584_748_800_000 + 3_600_000 * 13 + 60_000 * 7;
+        assert_eq!(stamp(ms, &time::Zone::utc()), "03/21 13:07");
+        let taipei = time::Zone::parse("Asia/Taipei").expect("zone");
+        assert_eq!(stamp(ms, &taipei), "03/21 21:07");
     }
 }

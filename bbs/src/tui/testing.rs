@@ -63,6 +63,12 @@ impl Harness {
             }),
         );
         let mut app = App::new(config, local, "test:9092");
+        if config.ui.timezone == "local" {
+            // Screens must not depend on the machine's zone: pin UTC unless a test
+            // names a zone.
+            app.settings.zone = crate::time::Zone::utc();
+            app.reader.zone = crate::time::Zone::utc();
+        }
         app.resize(w, h);
         let terminal = match Terminal::new(TestBackend::new(w, h)) {
             Ok(t) => t,

@@ -145,6 +145,30 @@ fn boards_and_posts() {
 }
 
 #[test]
+fn push_extension() {
+    use crate::model::Push;
+    let p = |post: &str, push, text: &str| Command::Push {
+        post: post.into(),
+        push,
+        text: text.into(),
+    };
+    assert_eq!(ok("push 1 推 good  job"), p("1", Push::Up, "good  job"));
+    assert_eq!(ok("push 2 - no"), p("2", Push::Down, "no"));
+    assert_eq!(ok("push 3 → fyi"), p("3", Push::Arrow, "fyi"));
+    assert_eq!(ok("push 3 > fyi"), p("3", Push::Arrow, "fyi"));
+    let u = "Usage: push <post-id> <推|噓|→> <text>";
+    for bad in [
+        "push",
+        "push 1",
+        "push 1 推",
+        "push 1 yes great",
+        "push 1 推推 x",
+    ] {
+        assert_eq!(err(bad), u, "{bad}");
+    }
+}
+
+#[test]
 fn mail() {
     assert_eq!(
         ok("mail-to Sam --subject Hello there --content Hi<br>Sam"),

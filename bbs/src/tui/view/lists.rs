@@ -113,7 +113,7 @@ pub fn boards(app: &App, buf: &mut Buffer, area: Rect) {
                     area,
                     x,
                     y,
-                    &format!(" {}", time::month_day(b.last)),
+                    &format!(" {}", time::month_day(b.last, &app.settings.zone)),
                     style,
                 );
             }
@@ -170,7 +170,7 @@ fn post_row(
         area,
         x,
         y,
-        &format!(" {} ", time::month_day(r.time)),
+        &format!(" {} ", time::month_day(r.time, &app.settings.zone)),
         style,
     );
     x = put(buf, area, x, y, &fit(&r.author, author_w), style);
@@ -197,10 +197,18 @@ pub fn posts(app: &App, buf: &mut Buffer, area: Rect) {
         };
         header.push_str(&format!("  [{k}: {t}] {}/{}", p.len(), p.total()));
     }
-    let empty = if p.loaded {
-        "No posts. Press p to write one."
-    } else {
+    let no_match;
+    let empty = if !p.loaded {
         "Loading…"
+    } else if p.search.is_some() && p.total() > 0 {
+        let clear = app.keymap.key_of(
+            crate::tui::action::Context::Posts,
+            crate::tui::action::Action::ClearFilter,
+        );
+        no_match = format!("No match. Press {clear} to clear the search.");
+        no_match.as_str()
+    } else {
+        "No posts. Press p to write one."
     };
     list(
         app,
@@ -241,7 +249,7 @@ pub fn mailbox(app: &App, buf: &mut Buffer, area: Rect) {
                 "{sel} {} {} {} {}",
                 right(&r.number.to_string(), 4),
                 fit(&r.mail.from, 12),
-                time::month_day(r.mail.time),
+                time::month_day(r.mail.time, &app.settings.zone),
                 r.mail.subject
             );
             put(buf, area, area.x, y, &line, style);

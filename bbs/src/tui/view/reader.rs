@@ -117,7 +117,10 @@ pub fn mail(app: &App, buf: &mut Buffer, area: Rect) {
         (true, format!(" 主題 Subject {}", m.mail.subject)),
         (
             true,
-            format!(" 時間 Date    {}", time::full_date(m.mail.time)),
+            format!(
+                " 時間 Date    {}",
+                time::full_date(m.mail.time, &app.settings.zone)
+            ),
         ),
         (false, "─".repeat(usize::from(area.width))),
     ];
