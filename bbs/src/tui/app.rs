@@ -24,6 +24,7 @@ use crate::view::Subscription;
 fn is_outage(text: &str) -> bool {
     [
         "unreachable",
+        "not sent (",
         "not connected",
         "connection reset",
         "connection refused",
@@ -486,10 +487,12 @@ impl App {
             Op::Login | Op::Register => {
                 self.login.busy = false;
                 self.login.info = None;
-                self.login.error = Some(msg);
                 // A refused password is never left in the field to be resent or seen.
-                self.login.password.set_text("");
-                self.login.focus = 1;
+                if op == Op::Login {
+                    self.login.password.set_text("");
+                    self.login.focus = 1;
+                }
+                self.login.error = Some(msg);
             }
             Op::Send if self.composer.is_some() => {
                 if let Some(c) = self.composer.as_mut() {

@@ -99,8 +99,13 @@ impl App {
                 return Vec::new();
             }
         };
+        // Clamped to the last page, so Up moves at once after scrolling past the end.
+        let rows = super::view::help_rows(self.size.1);
+        let max = super::view::help_lines(&self.keymap)
+            .len()
+            .saturating_sub(rows);
         let s = self.help.unwrap_or(0) as isize + step;
-        self.help = Some(s.max(0) as usize);
+        self.help = Some((s.max(0) as usize).min(max));
         Vec::new()
     }
 

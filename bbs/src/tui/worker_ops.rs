@@ -40,7 +40,8 @@ pub(super) struct Worker {
 /// What a send that could not reach the server says: short, complete, and what happens to
 /// the text.
 pub(super) fn not_sent(why: &str) -> String {
-    format!("Not sent: server unreachable ({why}). Kept as a draft; Ctrl-s retries.")
+    let why = why.strip_prefix("backend: ").unwrap_or(why);
+    format!("Not sent ({why}); kept as a draft.")
 }
 
 fn message(e: &Error) -> String {
