@@ -919,7 +919,7 @@ fn small_terminal_toasts_help_and_long_titles() {
     h.app.toasts.clear();
     h.key("Enter");
     let post = h.screen();
-    assert!(post.lines().nth(0).is_some_and(|l| l.ends_with('…')));
+    assert!(post.lines().next().is_some_and(|l| l.ends_with('…')));
     assert_snapshot!("small_post_long_title", post);
     h.key("?");
     assert_snapshot!("small_help", h.screen());
