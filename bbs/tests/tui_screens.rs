@@ -756,3 +756,295 @@ fn an_idle_client_notices_the_server_going_away_and_coming_back() {
         Reply::Conn(bbs::tui::msg::ConnState::Online)
     )));
 }
+
+// ---- Issue 11: the rough edges users hit (items 7, 8, 10, 13-17) ----
+
+fn unread_of(h: &Harness, board: &str) -> Option<usize> {
+    h.app
+        .boards
+        .position(board)
+        .and_then(|i| h.app.boards.row_at(i))
+        .map(|r| r.unread)
+}
+
+fn all_unread(h: &Harness) -> Vec<(String, usize)> {
+    (0..h.app.boards.len())
+        .filter_map(|i| h.app.boards.row_at(i))
+        .map(|r| (r.name.clone(), r.unread))
+        .collect()
+}
+
+#[test]
+fn unread_counts_are_exact_on_the_board_list_and_across_sessions() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    let before = unread_of(&h, "Rust");
+    // A post created and deleted while the user is on the board list leaves no unread.
+    let mut alice = as_user(&b, "alice");
+    let id = alice
+        .create_post("Rust", "here and gone", "x")
+        .expect("post");
+    assert!(h.wait_for(Duration::from_secs(10), |r| matches!(
+        r,
+        Reply::NewPost { .. }
+    )));
+    alice.delete_post(&id.to_string()).expect("delete");
+    assert!(h.wait_for(Duration::from_secs(10), |r| matches!(
+        r,
+        Reply::PostChanged { row: None, .. }
+    )));
+    h.settle();
+    assert_eq!(h.app.screen(), Screen::Boards);
+    assert_eq!(unread_of(&h, "Rust"), before);
+    // Two sessions of the same user: one reads, the other's board list agrees.
+    let mut h2 = logged_in(&b, 80, 24);
+    h.keys(&["j", "Enter", "g", "Enter", "q", "q"]);
+    h2.keys(&["Enter", "q"]);
+    assert_eq!(h2.app.screen(), Screen::Boards);
+    assert_eq!(all_unread(&h2), all_unread(&h));
+    assert_eq!(unread_of(&h2, "NTU_CSIE"), Some(1));
+}
+
+#[test]
+fn reply_by_mail_opens_a_fresh_composer_and_keeps_other_drafts() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["m", "p"]);
+    h.type_text("bob\nplans\nhalf-written");
+    h.key("Esc");
+    assert!(h.app.composer.is_none());
+    h.keys(&["q", "j", "Enter", "g", "Enter"]);
+    let post = h.app.reader.post.clone().expect("post");
+    h.key("r");
+    let c = h.app.composer.as_ref().expect("reply composer");
+    assert_eq!(
+        c.texts(),
+        vec![
+            post.author.clone(),
+            format!("Re: {}", post.title),
+            String::new()
+        ]
+    );
+    assert_snapshot!("reply_by_mail_fresh", h.screen());
+    h.type_text("see you");
+    h.key("Esc");
+    // The draft for bob is still a draft, untouched.
+    h.keys(&["q", "q", "m", "p"]);
+    let c = h.app.composer.as_ref().expect("mail composer");
+    assert_eq!(
+        c.texts(),
+        vec!["bob".to_string(), "plans".into(), "half-written".into()]
+    );
+    // And replying again brings back the reply's own text.
+    h.keys(&["Esc", "q", "Enter", "g", "Enter", "r"]);
+    let c = h.app.composer.as_ref().expect("reply composer");
+    assert_eq!(c.texts()[2], "see you");
+}
+
+#[test]
+fn an_outage_while_typing_shows_reconnecting_keeps_a_draft_and_clears_stale_errors() {
+    let b = bbs();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flaky = Flaky {
+        inner: b.clone(),
+        down: down.clone(),
+    };
+    let mut h = Harness::new(Arc::new(flaky), 80, 24);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("guest");
+    h.key("Enter");
+    h.keys(&["G", "Enter", "p"]);
+    h.type_text("typed\nwhile the server left");
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Typing, no request: the worker's own link check notices.
+    assert!(h.wait_for(Duration::from_secs(10), |r| matches!(
+        r,
+        Reply::Conn(bbs::tui::msg::ConnState::Reconnecting(..))
+    )));
+    assert!(h.screen().contains("reconnecting"));
+    h.key("Ctrl-s");
+    let c = h.app.composer.as_ref().expect("the composer stays open");
+    let err = c.error.clone().unwrap_or_default();
+    assert!(
+        err.starts_with("Not sent (") && err.ends_with("; kept as a draft."),
+        "{err}"
+    );
+    assert_eq!(
+        h.app.local.drafts.get("post:Rust"),
+        Some(&vec![
+            "typed".to_string(),
+            "while the server left".to_string()
+        ])
+    );
+    assert_snapshot!("send_during_outage", h.screen());
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(h.wait_for(Duration::from_secs(15), |r| matches!(
+        r,
+        Reply::Conn(bbs::tui::msg::ConnState::Online)
+    )));
+    h.settle();
+    let c = h.app.composer.as_ref().expect("composer");
+    assert_eq!(c.error, None, "the outage error is stale once online");
+    assert!(!h.screen().contains("unreachable"));
+}
+
+#[test]
+fn leaving_the_top_screen_needs_a_second_press_and_ctrl_c_quits_at_once() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.key("q");
+    assert!(!h.quit, "one q does not quit");
+    assert!(h
+        .app
+        .toasts
+        .iter()
+        .any(|t| t.text.contains("again to quit")));
+    assert_snapshot!("quit_asks_again", h.screen());
+    // Too late: the first press has expired and this one asks again.
+    h.app.quit_armed = std::time::Instant::now().checked_sub(Duration::from_secs(3));
+    h.key("Esc");
+    assert!(!h.quit);
+    h.key("Esc");
+    assert!(h.quit, "a second press within 2 s quits");
+    let mut h = logged_in(&b, 80, 24);
+    h.key("Ctrl-c");
+    assert!(h.quit, "Ctrl-c quits at once");
+    let mut h = Harness::new(Arc::new(b.clone()), 80, 24);
+    h.key("Esc");
+    assert!(!h.quit, "Esc on the login screen asks too");
+    h.key("Esc");
+    assert!(h.quit);
+}
+
+#[test]
+fn failed_login_clears_the_password_and_foreign_posts_are_refused_at_once() {
+    let b = bbs();
+    let mut h = Harness::new(Arc::new(b.clone()), 80, 24);
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("wrong");
+    h.key("Enter");
+    assert_eq!(h.app.login.error.as_deref(), Some("Login failed."));
+    assert_eq!(h.app.login.password.text(), "");
+    assert_eq!(h.app.login.focus, 1);
+    h.type_text("guest");
+    h.key("Enter");
+    assert_eq!(h.app.screen(), Screen::Boards);
+    // Another user's post: delete is refused like edit, before any question.
+    h.keys(&["j", "Enter", "g"]);
+    h.key("d");
+    assert!(
+        h.app.prompt.is_none(),
+        "no confirmation for a refused delete"
+    );
+    assert!(h.app.toasts.iter().any(|t| t.text == "Not the post owner."));
+    h.keys(&["Enter", "d"]);
+    assert!(h.app.prompt.is_none());
+    assert_snapshot!("delete_refused_at_once", h.screen());
+    assert_eq!(h.app.posts.len(), 2, "nothing was deleted");
+}
+
+#[test]
+fn small_terminal_toasts_help_and_long_titles() {
+    let b = bbs();
+    let mut alice = as_user(&b, "alice");
+    alice
+        .create_post(
+            "Rust",
+            "A very long title that cannot possibly fit in forty columns",
+            "body",
+        )
+        .expect("post");
+    let mut h = logged_in(&b, 40, 12);
+    h.keys(&["G", "Enter", "G"]);
+    let quiet = h.screen();
+    assert!(quiet.contains('…'), "{quiet}");
+    h.key("f"); // a toast
+    assert!(!h.app.toasts.is_empty());
+    let loud = h.screen();
+    let body = |s: &str| s.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(body(&loud), body(&quiet), "the toast covers no content");
+    assert_snapshot!("small_toast", loud);
+    h.app.toasts.clear();
+    h.key("Enter");
+    let post = h.screen();
+    assert!(post.lines().next().is_some_and(|l| l.ends_with('…')));
+    assert_snapshot!("small_post_long_title", post);
+    h.key("?");
+    assert_snapshot!("small_help", h.screen());
+    for _ in 0..100 {
+        h.key("PageDown");
+    }
+    let end = h.app.help.expect("help open");
+    assert!(h.screen().contains("Any other key closes this help."));
+    h.key("k");
+    assert_eq!(h.app.help, Some(end - 1), "Up moves at once after the end");
+    assert!(h.screen().lines().all(|l| l.chars().count() <= 40));
+}
+
+#[test]
+fn client_config_mistakes_are_reported_with_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("bbs-t11-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cases = [
+        (
+            "unknown.toml",
+            "[ui]\nbell = true\ncolour = \"x\"\n",
+            ":3:",
+            "colour",
+        ),
+        ("theme.toml", "[ui]\ntheme = \"neon\"\n", ":2:", "neon"),
+        (
+            "shadow.toml",
+            "[ui]\nbell = true\n\n[keys.nav]\ndown = [\"q\"]\n",
+            ":5:",
+            "shadow",
+        ),
+    ];
+    for (name, text, line, what) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        let err = Config::load(Some(&path)).expect_err(name);
+        let want = format!("{}{line}", path.display());
+        assert!(err.starts_with(&want) && err.contains(what), "{err}");
+    }
+    let ok = dir.join("ok.toml");
+    std::fs::write(
+        &ok,
+        "[ui]\ntheme = \"light\"\n[keys.nav]\ndown = [\"j\", \"Down\"]\n",
+    )
+    .expect("write");
+    assert!(Config::load(Some(&ok)).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn multi_line_comments_are_refused_in_the_composer() {
+    let b = bbs();
+    let mut h = logged_in(&b, 80, 24);
+    h.keys(&["j", "Enter", "g", "Enter"]);
+    let comments = h.app.reader.post.as_ref().map(|p| p.comments.len());
+    h.key("c");
+    h.type_text("first line");
+    h.key("Ctrl-j");
+    let c = h.app.composer.as_ref().expect("composer");
+    assert_eq!(
+        c.error.as_deref(),
+        Some(bbs::tui::compose::ONE_LINE_COMMENT)
+    );
+    assert_eq!(c.texts(), vec!["first line".to_string()]);
+    assert_snapshot!("comment_one_line", h.screen());
+    // Pasted line breaks are refused at send, and the text stays.
+    h.app.on_paste("\nsecond line");
+    h.key("Enter");
+    let c = h.app.composer.as_ref().expect("composer kept");
+    assert_eq!(
+        c.error.as_deref(),
+        Some(bbs::tui::compose::ONE_LINE_COMMENT)
+    );
+    assert_eq!(
+        h.app.reader.post.as_ref().map(|p| p.comments.len()),
+        comments
+    );
+}

@@ -20,6 +20,19 @@ use crate::model::PostEvent;
 use crate::session::MailRow;
 use crate::view::Subscription;
 
+/// Whether an error text is about the server being unreachable (stale once online).
+fn is_outage(text: &str) -> bool {
+    [
+        "unreachable",
+        "not sent (",
+        "not connected",
+        "connection reset",
+        "connection refused",
+    ]
+    .iter()
+    .any(|w| text.to_lowercase().contains(w))
+}
+
 /// A screen (the stack of open screens is [`App::screens`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -170,7 +183,13 @@ pub struct App {
     pub local: LocalState,
     /// Terminal size (columns, rows) as of the last resize.
     pub size: (u16, u16),
+    /// When `q`/`Esc` was last pressed on the top-level screen: a second press before
+    /// [`QUIT_AGAIN`] has passed quits, so one stray key never ends the session.
+    pub quit_armed: Option<Instant>,
 }
+
+/// How long a first `q`/`Esc` on the top-level screen waits for the second.
+pub const QUIT_AGAIN: Duration = Duration::from_secs(2);
 
 impl App {
     /// A fresh app on the login screen.
@@ -223,6 +242,7 @@ impl App {
             },
             local,
             size: (80, 24),
+            quit_armed: None,
         };
         app.posts.newest_first = config.ui.order == Order::NewestFirst;
         app.reader.zone = app.settings.zone.clone();
@@ -281,6 +301,25 @@ impl App {
         self.mail.cursor.clamp(self.mail.rows.len(), lh);
     }
 
+    /// `q`/`Esc` on the top-level screen: the first press asks, a second one within
+    /// [`QUIT_AGAIN`] quits (Ctrl-c and `Q` quit at once through [`super::action::Action::Quit`]).
+    pub fn quit_twice(&mut self) -> Vec<Effect> {
+        let now = Instant::now();
+        if self
+            .quit_armed
+            .is_some_and(|t| now.saturating_duration_since(t) < QUIT_AGAIN)
+        {
+            self.quit_armed = None;
+            return self.update(super::action::Action::Quit);
+        }
+        self.quit_armed = Some(now);
+        self.toast(
+            ToastKind::Info,
+            "Press q or Esc again to quit (Ctrl-c quits at once).",
+        );
+        Vec::new()
+    }
+
     /// Pushes a screen.
     pub fn push_screen(&mut self, s: Screen) {
         if self.screen() != s {
@@ -298,6 +337,17 @@ impl App {
                     && matches!(self.conn, ConnState::Reconnecting(..))
                 {
                     self.toast(ToastKind::Info, "Reconnected to the server.");
+                    // Errors about the outage are stale now that the link is back.
+                    self.toasts
+                        .retain(|t| !(t.kind == ToastKind::Error && is_outage(&t.text)));
+                    if let Some(c) = self.composer.as_mut() {
+                        if c.error.as_deref().is_some_and(is_outage) {
+                            c.error = None;
+                        }
+                    }
+                    if self.login.error.as_deref().is_some_and(is_outage) {
+                        self.login.error = None;
+                    }
                     if self.user.is_some() {
                         fx.push(Effect::Request(Request::Boards));
                     }
@@ -402,7 +452,7 @@ impl App {
                 self.online.cursor.clamp(self.online.rows.len(), lh);
             }
             Reply::Done(op, msg) => self.done(op, msg, &mut fx),
-            Reply::Failed(op, msg) => self.failed(op, msg),
+            Reply::Failed(op, msg) => self.failed(op, msg, &mut fx),
             Reply::Pong(_) => {}
         }
         fx
@@ -440,11 +490,16 @@ impl App {
         self.toast(ToastKind::Info, msg);
     }
 
-    fn failed(&mut self, op: Op, msg: String) {
+    fn failed(&mut self, op: Op, msg: String, fx: &mut Vec<Effect>) {
         match op {
             Op::Login | Op::Register => {
                 self.login.busy = false;
                 self.login.info = None;
+                // A refused password is never left in the field to be resent or seen.
+                if op == Op::Login {
+                    self.login.password.set_text("");
+                    self.login.focus = 1;
+                }
                 self.login.error = Some(msg);
             }
             Op::Send if self.composer.is_some() => {
@@ -452,6 +507,9 @@ impl App {
                     c.sending = false;
                     c.error = Some(msg);
                 }
+                // Whatever the refusal, the text is kept as a draft as well.
+                self.stash_draft();
+                fx.push(Effect::SaveLocal);
             }
             _ => self.toast(ToastKind::Error, msg),
         }

@@ -22,6 +22,11 @@ pub enum ComposeKind {
     Mail,
 }
 
+/// Why a comment with a line break is refused (the server and the classic format keep
+/// one line per comment).
+pub const ONE_LINE_COMMENT: &str =
+    "A comment is one line: remove the line breaks (or write a post or a mail).";
+
 /// A labelled field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -44,6 +49,9 @@ pub struct Composer {
     pub error: Option<String>,
     /// Sent and waiting for the answer.
     pub sending: bool,
+    /// The draft key of a reply by mail (`mail:<to>:<subject>`), so a reply never takes
+    /// over or overwrites the draft of another mail.
+    pub reply_key: Option<String>,
 }
 
 fn field(label: &'static str, single: bool, text: &str) -> Field {
@@ -93,11 +101,15 @@ impl Composer {
             focus,
             error: None,
             sending: false,
+            reply_key: None,
         }
     }
 
     /// The key of this composer's draft.
     pub fn draft_key(&self) -> String {
+        if let Some(k) = &self.reply_key {
+            return k.clone();
+        }
         match &self.kind {
             ComposeKind::Post(b) => format!("post:{b}"),
             ComposeKind::Comment(id) => format!("comment:{id}"),
@@ -155,7 +167,13 @@ impl Composer {
                 title: need(0, "The title")?.trim().to_string(),
                 body: need(1, "The content")?,
             },
-            ComposeKind::Comment(id) => Request::Comment(*id, need(0, "The comment")?),
+            ComposeKind::Comment(id) => {
+                let text = need(0, "The comment")?;
+                if text.trim().contains('\n') {
+                    return Err(ONE_LINE_COMMENT.into());
+                }
+                Request::Comment(*id, text.trim().to_string())
+            }
             ComposeKind::Push(id, p) => Request::Push(*id, *p, need(0, "The remark")?),
             ComposeKind::Edit(id, title, body) => {
                 let new_title = need(0, "The title")?.trim().to_string();

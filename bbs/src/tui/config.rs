@@ -90,6 +90,7 @@ impl Config {
         let mut base: toml::Table = DEFAULT_CONFIG
             .parse()
             .map_err(|e| format!("built-in defaults: {e}"))?;
+        super::config_check::check(user)?;
         let over: toml::Table = user.parse().map_err(|e| format!("{e}"))?;
         merge(&mut base, over);
         let config: Config = toml::Value::Table(base)
@@ -110,7 +111,11 @@ impl Config {
             return Config::parse("");
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => Config::parse(&text).map_err(|e| match e.strip_prefix("line ") {
+                // `FILE:LINE: what`, as compilers and the server say it.
+                Some(rest) => format!("{}:{rest}", path.display()),
+                None => format!("{}: {e}", path.display()),
+            }),
             Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => Config::parse(""),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }

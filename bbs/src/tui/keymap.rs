@@ -263,6 +263,72 @@ impl KeyMap {
         (KeyMap { map, listing }, warnings)
     }
 
+    /// The lookup chains the app uses (a context is only ever looked up in these).
+    pub fn chains() -> Vec<Vec<Context>> {
+        let mut out = vec![
+            vec![Context::Login, Context::Edit],
+            vec![Context::Composer, Context::Edit],
+            vec![Context::Prompt, Context::Edit],
+        ];
+        for c in [
+            Context::Boards,
+            Context::Posts,
+            Context::Reader,
+            Context::Mail,
+            Context::MailRead,
+            Context::Subs,
+            Context::Notifications,
+            Context::Online,
+        ] {
+            out.push(vec![c, Context::Nav, Context::Global]);
+        }
+        out
+    }
+
+    /// Overridden keys that shadow another binding (or are shadowed by one) somewhere
+    /// they are looked up: `(context, action, message)` for each, so a config file that
+    /// would silently lose a key is refused instead.
+    pub fn shadowing(overrides: &Overrides) -> Vec<(String, String, String)> {
+        let (km, _) = KeyMap::new(overrides);
+        let mut out = Vec::new();
+        for (ctx_name, actions) in overrides {
+            let Some(ctx) = Context::from_name(ctx_name) else {
+                continue;
+            };
+            for (action_name, keys) in actions {
+                let Some(action) = Action::from_name(action_name) else {
+                    continue;
+                };
+                for key in keys.iter().filter_map(|k| Key::parse(k)) {
+                    let clash = Self::chains()
+                        .into_iter()
+                        .filter(|ch| ch.contains(&ctx))
+                        .flatten()
+                        .find_map(|c2| {
+                            km.listing.get(&c2).and_then(|l| {
+                                l.iter()
+                                    .find(|(a, ks)| *a != action && ks.contains(&key))
+                                    .map(|(a, _)| (c2, *a))
+                            })
+                        });
+                    if let Some((c2, a2)) = clash {
+                        out.push((
+                            ctx_name.clone(),
+                            action_name.clone(),
+                            format!(
+                                "key {key} for {action_name} in [keys.{ctx_name}] shadows \
+                                 (or is shadowed by) {} in [keys.{}]",
+                                a2.name(),
+                                c2.name()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The action of `key` in the first context of `chain` that binds it.
     pub fn lookup(&self, chain: &[Context], key: Key) -> Option<Action> {
         chain.iter().find_map(|c| self.map.get(&(*c, key)).copied())

@@ -18,6 +18,7 @@ pub mod app;
 pub mod boards;
 pub mod compose;
 pub mod config;
+mod config_check;
 pub mod demo;
 pub mod editor;
 pub mod keymap;

@@ -174,7 +174,7 @@ impl App {
                 } else {
                     format!("Re: {subject}")
                 };
-                self.compose(ComposeKind::Mail, &to, &subject);
+                self.reply_mail(&to, &subject);
             }
             Action::AddSub => self.prompt = Some(Prompt::new(PromptKind::AddSub, "")),
             _ => {}
@@ -184,16 +184,32 @@ impl App {
 
     fn go_back(&mut self) -> Vec<Effect> {
         match self.screen() {
-            Screen::Boards | Screen::Login => self.update(Action::Quit),
+            Screen::Boards | Screen::Login => self.quit_twice(),
             Screen::Reader => {
                 self.back();
                 vec![Effect::Request(Request::ClosePost)]
             }
             _ => {
                 self.back();
+                if self.screen() == Screen::Boards {
+                    // Back on the board list: recount (another session may have read).
+                    return vec![Effect::Request(Request::Boards)];
+                }
                 Vec::new()
             }
         }
+    }
+
+    /// A reply by mail: always a fresh composer addressed to `to` with `subject`, with a
+    /// draft of its own (keyed by recipient and subject), so a kept draft of another mail
+    /// is neither shown here nor overwritten.
+    fn reply_mail(&mut self, to: &str, subject: &str) {
+        let mut c = Composer::new(ComposeKind::Mail, to, subject);
+        c.reply_key = Some(format!("mail:{to}:{subject}"));
+        if let Some(d) = self.local.drafts.get(&c.draft_key()) {
+            c.restore(d);
+        }
+        self.composer = Some(c);
     }
 
     fn compose(&mut self, kind: ComposeKind, to: &str, subject: &str) {
@@ -208,6 +224,17 @@ impl App {
     }
 
     fn ask_delete(&mut self) {
+        let me = self.user.clone().unwrap_or_default();
+        let owner = match self.screen() {
+            Screen::Posts => self.posts.selected().map(|r| r.author.clone()),
+            Screen::Reader => self.reader.post.as_ref().map(|p| p.author.clone()),
+            _ => None,
+        };
+        if owner.is_some_and(|a| a != me) {
+            // Refused the same way as an edit: at once, before any question.
+            self.toast(ToastKind::Error, "Not the post owner.");
+            return;
+        }
         let kind = match self.screen() {
             Screen::Posts => self
                 .posts

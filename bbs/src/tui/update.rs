@@ -9,7 +9,7 @@ use ratatui::crossterm::event::{
 
 use super::action::{Action, Context};
 use super::app::{App, Effect, Screen};
-use super::compose::{parse_sub, PromptKind};
+use super::compose::{parse_sub, ComposeKind, PromptKind, ONE_LINE_COMMENT};
 use super::editor::TextArea;
 use super::keymap::Key;
 use super::msg::Request;
@@ -99,8 +99,13 @@ impl App {
                 return Vec::new();
             }
         };
+        // Clamped to the last page, so Up moves at once after scrolling past the end.
+        let rows = super::view::help_rows(self.size.1);
+        let max = super::view::help_lines(&self.keymap)
+            .len()
+            .saturating_sub(rows);
         let s = self.help.unwrap_or(0) as isize + step;
-        self.help = Some(s.max(0) as usize);
+        self.help = Some((s.max(0) as usize).min(max));
         Vec::new()
     }
 
@@ -108,6 +113,7 @@ impl App {
         let action = self.keymap.lookup(&[Context::Login, Context::Edit], key);
         let f = &mut self.login;
         match action {
+            Some(Action::Quit) if key.code == KeyCode::Esc => return self.quit_twice(),
             Some(Action::Quit) => return vec![Effect::SaveLocal, Effect::Quit],
             Some(Action::Send) => {
                 if f.busy {
@@ -247,6 +253,10 @@ impl App {
                         Vec::new()
                     }
                 };
+            }
+            Some(Action::Newline) if matches!(c.kind, ComposeKind::Comment(_)) => {
+                c.error = Some(ONE_LINE_COMMENT.into());
+                return Vec::new();
             }
             Some(Action::Newline) => {
                 if c.on_last_field() {

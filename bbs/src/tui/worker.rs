@@ -9,7 +9,7 @@
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::msg::{ConnState, Op, Reply, Request};
 use super::worker_ops::Worker;
@@ -67,7 +67,9 @@ pub fn spawn(backend: Arc<dyn Backend>, out: Output) -> WorkerHandle {
 }
 
 /// How often an idle worker checks that the server is still there.
-const HEALTH_EVERY: Duration = Duration::from_secs(3);
+/// (Every second, whether or not requests keep arriving, so "reconnecting" shows within
+/// 3 s of the server going away while the user types, sends or idles.)
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
 /// Backoff between reconnect attempts.
 fn backoff(attempt: u32) -> Duration {
@@ -76,14 +78,16 @@ fn backoff(attempt: u32) -> Duration {
 
 fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
     w.connect();
+    let mut checked = Instant::now();
     loop {
+        if w.retry_attempt().is_none() && checked.elapsed() >= HEALTH_EVERY {
+            w.health_check();
+            checked = Instant::now();
+        }
         let msg = match w.retry_attempt() {
             None => match rx.recv_timeout(HEALTH_EVERY) {
                 Ok(m) => Some(m),
-                Err(RecvTimeoutError::Timeout) => {
-                    w.health_check();
-                    continue;
-                }
+                Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             },
             Some(attempt) => match rx.recv_timeout(backoff(attempt)) {
@@ -107,7 +111,13 @@ fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
                     w.reconnect();
                 }
                 if w.retry_attempt().is_some() && !matches!(req, Request::Ping(_)) {
-                    w.send(Reply::Failed(op_of(&req), w.offline_message()));
+                    let op = op_of(&req);
+                    let msg = if op == Op::Send {
+                        super::worker_ops::not_sent(&w.last_error())
+                    } else {
+                        w.offline_message()
+                    };
+                    w.send(Reply::Failed(op, msg));
                     continue;
                 }
                 w.request(req);

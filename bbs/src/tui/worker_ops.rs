@@ -37,6 +37,13 @@ pub(super) struct Worker {
     last_error: String,
 }
 
+/// What a send that could not reach the server says: short, complete, and what happens to
+/// the text.
+pub(super) fn not_sent(why: &str) -> String {
+    let why = why.strip_prefix("backend: ").unwrap_or(why);
+    format!("Not sent ({why}); kept as a draft.")
+}
+
 fn message(e: &Error) -> String {
     match e {
         Error::Refused(f) => f.to_string(),
@@ -72,6 +79,11 @@ impl Worker {
     /// `Some(attempt)` while a reconnect is pending.
     pub(super) fn retry_attempt(&self) -> Option<u32> {
         self.retry
+    }
+
+    /// The last connection error.
+    pub(super) fn last_error(&self) -> String {
+        self.last_error.clone()
     }
 
     /// What to tell the user about a request made while disconnected.
@@ -162,8 +174,14 @@ impl Worker {
         let op = op_of(&req);
         if let Err(e) = self.try_request(req) {
             tracing::debug!(error = %e, ?op, "request failed");
-            self.send(Reply::Failed(op, message(&e)));
-            if matches!(e, Error::Backend(_) | Error::Io(_)) {
+            let lost = matches!(e, Error::Backend(_) | Error::Io(_));
+            let msg = if lost && op == Op::Send {
+                not_sent(&e.to_string())
+            } else {
+                message(&e)
+            };
+            self.send(Reply::Failed(op, msg));
+            if lost {
                 self.retry = Some(0);
                 self.last_error = e.to_string();
                 self.session = None;
@@ -209,7 +227,15 @@ impl Worker {
                 self.prefs = UserPrefs::default();
                 self.send(Reply::LoggedOut);
             }
-            Request::Boards => self.boards()?,
+            Request::Boards => {
+                // Another session of the same user may have read posts: take the read
+                // marks from the server so both sessions count the same.
+                match self.session()?.prefs() {
+                    Ok(p) => self.prefs.read = p.read,
+                    Err(e) => tracing::debug!(error = %e, "read marks not reloaded"),
+                }
+                self.boards()?
+            }
             Request::OpenBoard(board) => {
                 let rows = self
                     .session()?
@@ -360,6 +386,18 @@ impl Worker {
 
     /// A record the link folded into its view: tell the UI what changed.
     pub(super) fn record(&mut self, entry: &Entry) {
+        self.record_inner(entry);
+        // A post created or deleted changes a board's counts: recount them from the view
+        // and the read marks, so the board list is exact whatever screen is shown.
+        if matches!(
+            entry.record,
+            BbsRecord::Post { .. } | BbsRecord::Delete { .. }
+        ) {
+            let _ = self.boards();
+        }
+    }
+
+    fn record_inner(&mut self, entry: &Entry) {
         let me = self.me();
         let Some(s) = self.session.as_mut() else {
             return;

@@ -10,7 +10,7 @@ mod overlay;
 mod reader;
 pub mod text;
 
-pub use overlay::help_lines;
+pub use overlay::{help_lines, help_rows};
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
@@ -19,7 +19,7 @@ use ratatui::Frame;
 
 use super::app::{App, Screen};
 use super::msg::ConnState;
-use text::{bar, put};
+use text::{bar, fit, put};
 
 /// Draws the app and places the cursor.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -123,7 +123,7 @@ impl Widget for &App {
             area,
             area.x,
             area.y,
-            &format!(" bbs │ {}", title(self)),
+            &fit(&format!(" bbs │ {}", title(self)), usize::from(area.width)),
             self.theme.title,
         );
         let b = body(area);

@@ -32,34 +32,69 @@ pub fn help_lines(keymap: &KeyMap) -> Vec<(bool, String)> {
     out
 }
 
-/// The help overlay.
+/// Rows of help text the overlay shows on a terminal of `rows` rows.
+pub fn help_rows(rows: u16) -> usize {
+    usize::from(rows.saturating_sub(4)).max(1)
+}
+
+/// The help overlay: fits the terminal (lines end with `…` when cut) and scrolls; the
+/// title says which lines are shown.
 pub fn help(app: &App, scroll: usize, buf: &mut Buffer, area: Rect) {
     let w = area.width.saturating_sub(2).min(78);
     let h = area.height.saturating_sub(2);
     let b = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
     Clear.render(b, buf);
     buf.set_style(b, app.theme.base);
+    let lines = help_lines(&app.keymap);
+    let height = help_rows(area.height);
+    let top = scroll.min(lines.len().saturating_sub(height));
+    let last = (top + height).min(lines.len());
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" 說明 Help — keys ")
+        .title(format!(" 說明 Help {}-{last}/{} ", top + 1, lines.len()))
         .border_style(app.theme.unread);
     let inner = block.inner(b);
     block.render(b, buf);
-    let lines = help_lines(&app.keymap);
-    let height = usize::from(inner.height);
-    let top = scroll.min(lines.len().saturating_sub(height));
+    let width = usize::from(inner.width);
     for (k, (head, text)) in lines.iter().skip(top).take(height).enumerate() {
         let style = if *head {
             app.theme.unread
         } else {
             app.theme.base
         };
-        put(buf, inner, inner.x, inner.y + k as u16, text, style);
+        put(
+            buf,
+            inner,
+            inner.x,
+            inner.y + k as u16,
+            &fit(text, width),
+            style,
+        );
     }
 }
 
-/// Toasts, newest at the bottom of the stack, in the top-right corner.
+/// Whether the terminal is too small for toasts in the corner: they then take the title
+/// bar, so they never cover what the user is reading or typing.
+pub fn small(area: Rect) -> bool {
+    area.width < 60 || area.height < 16
+}
+
+/// Toasts, newest at the bottom of the stack, in the top-right corner (on a small
+/// terminal: the newest one on the title bar).
 pub fn toasts(app: &App, buf: &mut Buffer, area: Rect) {
+    let style_of = |k: ToastKind| match k {
+        ToastKind::Error => app.theme.error,
+        ToastKind::Info | ToastKind::Notice => app.theme.accent,
+    };
+    if small(area) {
+        if let Some(t) = app.toasts.back() {
+            let maxw = usize::from(area.width);
+            let text = fit(&format!(" {} ", t.text), maxw.min(str_width(&t.text) + 2));
+            let x = area.right().saturating_sub(str_width(&text) as u16);
+            put(buf, area, x, area.y, &text, style_of(t.kind));
+        }
+        return;
+    }
     let maxw = usize::from(area.width.saturating_sub(2)).min(60);
     for (k, t) in app.toasts.iter().enumerate() {
         let y = area.y + 1 + k as u16;
@@ -69,10 +104,6 @@ pub fn toasts(app: &App, buf: &mut Buffer, area: Rect) {
         let text = fit(&format!(" {} ", t.text), maxw.min(str_width(&t.text) + 2));
         let w = str_width(&text) as u16;
         let x = area.right().saturating_sub(w + 1);
-        let style = match t.kind {
-            ToastKind::Error => app.theme.error,
-            ToastKind::Info | ToastKind::Notice => app.theme.accent,
-        };
-        put(buf, area, x, y, &text, style);
+        put(buf, area, x, y, &text, style_of(t.kind));
     }
 }

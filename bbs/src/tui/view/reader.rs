@@ -24,7 +24,9 @@ fn line(app: &App, buf: &mut Buffer, area: Rect, y: u16, l: &RLine) {
                 &format!(" {} ", fit(label, 11)),
                 t.header,
             );
-            put(buf, area, x, y, &format!(" {}", l.text), t.base);
+            // A long title (or board, author) ends with `…` instead of being cut mid-word.
+            let rest = usize::from(area.right().saturating_sub(x));
+            put(buf, area, x, y, &fit(&format!(" {}", l.text), rest), t.base);
         }
         LineKind::Body => {
             put(buf, area, area.x, y, &l.text, t.base);
