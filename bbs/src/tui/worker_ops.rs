@@ -391,7 +391,8 @@ impl Worker {
             BbsRecord::Comment { board, post, .. }
             | BbsRecord::Push { board, post, .. }
             | BbsRecord::Edit { board, post, .. }
-            | BbsRecord::Delete { board, post, .. } => {
+            | BbsRecord::Delete { board, post, .. }
+            | BbsRecord::Remove { board, post, .. } => {
                 let live = s.view(|st| st.live_post(*post).cloned());
                 (self.out)(Reply::PostChanged {
                     board: board.clone(),
