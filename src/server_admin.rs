@@ -1,7 +1,8 @@
 //! `bbs-server admin ...`: the operator's moderation commands against the running server.
 //! They log in over the Kafka protocol as the operator (`__operator`, with the secret the
 //! server wrote to `<data>/operator.secret`, like `users`), so every action is an ordinary
-//! BBS record checked by the record policy, and replays after a restart.
+//! BBS record checked by the record policy, and replays after a restart. `backup` is the
+//! exception: it copies the data directory's logs while holding the directory lock.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -12,6 +13,7 @@ use bbs::backend::Backend;
 use bbs::codec::OPERATOR;
 use bbs::session::Session;
 use bbs::view::Post;
+use broker::auth::lock::DirLock;
 use broker::auth::operator::read_secret;
 use clap::Subcommand;
 
@@ -38,12 +40,19 @@ pub enum AdminAction {
         /// The board name.
         board: String,
     },
+    /// Copy the data directory's logs to DIR (which must not exist yet). The server must
+    /// be stopped: the copy holds the data directory's lock, so no write happens during it
+    /// and the copy is a consistent state (every log ends on a whole, fsynced batch).
+    Backup {
+        /// Where the copy goes.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Logs in to the running server of data directory `dir` as the operator.
 fn operator_session(dir: &Path) -> Result<Session> {
-    let (secret, addr) = read_secret(dir)
-        .context("is the server running? its operator secret is unreadable")?;
+    let (secret, addr) =
+        read_secret(dir).context("is the server running? its operator secret is unreadable")?;
     let link = KafkaBackend::new(&addr)
         .connect()
         .map_err(|e| anyhow!("connecting to {addr}: {e}"))?;
@@ -57,6 +66,9 @@ fn operator_session(dir: &Path) -> Result<Session> {
 /// Runs one `admin` command against the server of data directory `dir` (blocking: call it
 /// outside an async runtime).
 pub fn run(dir: &Path, action: AdminAction) -> Result<()> {
+    if let AdminAction::Backup { dir: to } = &action {
+        return backup(dir, to);
+    }
     let mut session = operator_session(dir)?;
     let result = match action {
         AdminAction::Online => session.online().map(|users| {
@@ -70,6 +82,7 @@ pub fn run(dir: &Path, action: AdminAction) -> Result<()> {
         AdminAction::RemoveComment { id, n } => session.remove_comment(&id, &n).map(|()| {
             println!("comment {n} of post {id} removed");
         }),
+        AdminAction::Backup { .. } => Ok(()),
         AdminAction::ExportBoard { board } => session.posts(&board, None).map(|posts| {
             for p in &posts {
                 println!("{}", post_json(p));
@@ -81,6 +94,47 @@ pub fn run(dir: &Path, action: AdminAction) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) => bail!("{e}"),
     }
+}
+
+/// Copies the data directory `from` to `to` under the directory lock (see
+/// [`AdminAction::Backup`]); the lock file and the operator secret are not copied.
+fn backup(from: &Path, to: &Path) -> Result<()> {
+    let _lock = match DirLock::acquire(from) {
+        Ok(lock) => lock,
+        Err(broker::Error::Locked(_)) => bail!(
+            "the server is running on {}: stop it first (the backup holds the data \
+             directory's lock so that nothing writes while it copies)",
+            from.display()
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    if to.exists() {
+        bail!("{} already exists: give a new directory", to.display());
+    }
+    let (mut files, mut bytes) = (0u64, 0u64);
+    copy_tree(from, to, &mut files, &mut bytes)?;
+    println!("backup: {files} files, {bytes} bytes to {}", to.display());
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path, files: &mut u64, bytes: &mut u64) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "lock" || name == "operator.secret" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            copy_tree(&src, &dst, files, bytes)?;
+        } else {
+            *bytes +=
+                std::fs::copy(&src, &dst).with_context(|| format!("copying {}", src.display()))?;
+            *files += 1;
+        }
+    }
+    Ok(())
 }
 
 /// One post as a JSON object (a line).

@@ -706,3 +706,58 @@ fn an_idle_client_notices_the_server_going_away_and_coming_back() {
         Reply::Conn(bbs::tui::msg::ConnState::Online)
     )));
 }
+
+#[test]
+fn moderator_removes_a_post_with_x_and_others_are_refused() {
+    let b = bbs();
+    // guest does not moderate NTU_CSIE (alice created it): refused, nothing changes.
+    let mut h = logged_in(&b, 100, 30);
+    h.keys(&["j", "Enter", "g", "Enter"]);
+    let post = h.app.reader.post.clone().expect("post");
+    h.keys(&["X", "y"]);
+    assert!(h
+        .app
+        .toasts
+        .iter()
+        .any(|t| t.text == "Not the board moderator."));
+    let alice = as_user(&b, "alice");
+    assert_eq!(
+        alice.read(&post.id.to_string()).expect("read").body,
+        post.body
+    );
+    // alice, the moderator, removes it (after confirming).
+    let mut h = Harness::new(Arc::new(b.clone()), 100, 30);
+    h.type_text("alice");
+    h.key("Tab");
+    h.type_text("alice");
+    h.key("Enter");
+    h.keys(&["j", "Enter", "g", "Enter", "X"]);
+    assert_snapshot!("remove_confirm", h.screen());
+    h.key("y");
+    let removed = |h: &Harness| {
+        h.app
+            .reader
+            .post
+            .as_ref()
+            .is_some_and(|p| p.removed_by.is_some())
+    };
+    if !removed(&h) {
+        h.wait_for(
+            Duration::from_secs(5),
+            |r| matches!(r, Reply::Post(p) if p.removed_by.is_some()),
+        );
+    }
+    assert!(removed(&h), "the reader never showed the removal");
+    let shown = h.screen();
+    assert!(
+        shown.contains("removed by the moderator (alice)"),
+        "{shown}"
+    );
+    let first_line = post
+        .body
+        .lines()
+        .find(|l| l.trim().len() > 3)
+        .unwrap_or("-");
+    assert!(!shown.contains(first_line), "{shown}");
+    assert_snapshot!("removed_post_view", shown);
+}

@@ -262,6 +262,10 @@ impl Worker {
                 self.session()?.delete_post(&id.to_string())?;
                 self.send(Reply::Done(Op::Delete, format!("Post #{id} deleted.")));
             }
+            Request::Remove(id) => {
+                self.session()?.remove_post(&id.to_string())?;
+                self.send(Reply::Done(Op::Delete, format!("Post #{id} removed.")));
+            }
             Request::MarkAllRead(board) => {
                 let max = self
                     .session()?
