@@ -31,6 +31,12 @@ pub enum Failure {
     /// Editing or deleting someone else's post.
     #[error("Not the post owner.")]
     NotOwner,
+    /// Removing a post or comment on a board one does not moderate.
+    #[error("Not the board moderator.")]
+    NotModerator,
+    /// A comment number that the post does not have.
+    #[error("No such comment.")]
+    NoSuchComment,
     /// Mail to a user that does not exist.
     #[error("{0} does not exist.")]
     NoSuchUser(String),

@@ -7,7 +7,9 @@
 //! Rules: the author header must equal the principal; only a post's author edits or deletes
 //! it; comments, edits, deletes and pushes must reference a live post on the same board;
 //! posts go only to existing boards; mail goes only to existing users; only the owner
-//! deletes mail or changes subscriptions; board names are unique. Accepted BBS records are
+//! deletes mail or changes subscriptions; board names are unique; only a board's moderator
+//! (its creator) or the operator removes a post or comment there (`remove`), and a removed
+//! post can no longer be edited. Accepted BBS records are
 //! always replaced by stamped copies: `bbs.time` = server time, and posts get the next
 //! global id (the counter is `state.max_post_id() + 1`, so it survives restarts because the
 //! server rebuilds the state from the topics before it accepts writes). The whole batch is
@@ -192,6 +194,32 @@ fn rule(
         } => {
             if live(p, board, *post)? != *author && !server {
                 return Err(Failure::NotOwner);
+            }
+            if state
+                .live_post(*post)
+                .is_some_and(|x| x.removed_by.is_some())
+            {
+                return Err(Failure::Policy(
+                    "The post was removed by the moderator.".to_string(),
+                ));
+            }
+        }
+        BbsRecord::Remove {
+            board,
+            post,
+            comment,
+            author,
+        } => {
+            let moderator = state.board(board).map(|b| b.creator.as_str());
+            if !server && moderator != Some(author.as_str()) {
+                return Err(Failure::NotModerator);
+            }
+            live(p, board, *post)?;
+            if let Some(n) = comment {
+                let count = state.live_post(*post).map_or(0, |x| x.comments.len());
+                if *n == 0 || *n as usize > count {
+                    return Err(Failure::NoSuchComment);
+                }
             }
         }
         BbsRecord::Delete {

@@ -252,6 +252,45 @@ impl Session {
         Ok(())
     }
 
+    /// Login, then existence, then the right to moderate the post's board (its creator or
+    /// the operator); returns the post.
+    fn moderated_post(&self, post: &str) -> Result<(String, Post)> {
+        let (me, p) = self.target_post(post, false)?;
+        let creator = self.view(|s| s.board(&p.board).map(|b| b.creator.clone()));
+        if me != crate::codec::OPERATOR && creator.as_deref() != Some(me.as_str()) {
+            return Err(Failure::NotModerator.into());
+        }
+        Ok((me, p))
+    }
+
+    /// `remove-post` (extension): the moderator removes a post from their board.
+    pub fn remove_post(&mut self, post: &str) -> Result<()> {
+        let (me, p) = self.moderated_post(post)?;
+        self.append(BbsRecord::Remove {
+            board: p.board,
+            post: p.id,
+            comment: None,
+            author: me,
+        })?;
+        Ok(())
+    }
+
+    /// `remove-comment` (extension): the moderator removes the `n`-th comment of a post.
+    pub fn remove_comment(&mut self, post: &str, n: &str) -> Result<()> {
+        let (me, p) = self.moderated_post(post)?;
+        let n: u32 = match n.parse() {
+            Ok(n) if n >= 1 && n as usize <= p.comments.len() => n,
+            _ => return Err(Failure::NoSuchComment.into()),
+        };
+        self.append(BbsRecord::Remove {
+            board: p.board,
+            post: p.id,
+            comment: Some(n),
+            author: me,
+        })?;
+        Ok(())
+    }
+
     /// `delete-post`.
     pub fn delete_post(&mut self, post: &str) -> Result<()> {
         let (me, p) = self.target_post(post, true)?;

@@ -895,6 +895,15 @@ fn leaving_the_top_screen_needs_a_second_press_and_ctrl_c_quits_at_once() {
     let mut h = logged_in(&b, 80, 24);
     h.key("q");
     assert!(!h.quit, "one q does not quit");
+
+#[test]
+fn moderator_removes_a_post_with_x_and_others_are_refused() {
+    let b = bbs();
+    // guest does not moderate NTU_CSIE (alice created it): refused, nothing changes.
+    let mut h = logged_in(&b, 100, 30);
+    h.keys(&["j", "Enter", "g", "Enter"]);
+    let post = h.app.reader.post.clone().expect("post");
+    h.keys(&["X", "y"]);
     assert!(h
         .app
         .toasts
@@ -1047,4 +1056,38 @@ fn multi_line_comments_are_refused_in_the_composer() {
         h.app.reader.post.as_ref().map(|p| p.comments.len()),
         comments
     );
+
+        .any(|t| t.text == "Not the board moderator."));
+    let alice = as_user(&b, "alice");
+    assert_eq!(
+        alice.read(&post.id.to_string()).expect("read").body,
+        post.body
+    );
+    // alice, the moderator, removes it (after confirming).
+    let mut h = Harness::new(Arc::new(b.clone()), 100, 30);
+    h.type_text("alice");
+    h.key("Tab");
+    h.type_text("alice");
+    h.key("Enter");
+    h.keys(&["j", "Enter", "g", "Enter", "X"]);
+    assert_snapshot!("remove_confirm", h.screen());
+    h.key("y");
+    // Like a delete, the removal returns to the list, where the post keeps its place.
+    assert_eq!(h.app.screen(), Screen::Posts);
+    assert!(h.app.toasts.iter().any(|t| t.text.ends_with("removed.")));
+    assert_snapshot!("posts_with_a_removed_post", h.screen());
+    h.key("Enter");
+    assert_eq!(h.app.screen(), Screen::Reader);
+    let shown = h.screen();
+    assert!(
+        shown.contains("removed by the moderator (alice)"),
+        "{shown}"
+    );
+    let first_line = post
+        .body
+        .lines()
+        .find(|l| l.trim().len() > 3)
+        .unwrap_or("-");
+    assert!(!shown.contains(first_line), "{shown}");
+    assert_snapshot!("removed_post_view", shown);
 }

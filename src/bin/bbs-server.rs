@@ -1,6 +1,8 @@
 //! `bbs-server`: runs the Kafka-compatible broker (and, later, the BBS hooks) on the
 //! embedded defaults, a config file and flags.
 
+#[path = "../server_admin.rs"]
+mod admin;
 #[path = "../server_users.rs"]
 mod users;
 
@@ -47,6 +49,12 @@ enum Command {
     Users {
         #[command(subcommand)]
         action: users::UsersAction,
+    },
+    /// Moderate the running server as the operator: online, remove-post, remove-comment,
+    /// export-board.
+    Admin {
+        #[command(subcommand)]
+        action: admin::AdminAction,
     },
 }
 
@@ -131,6 +139,9 @@ fn main() -> Result<()> {
     let dir = data_dir(&cfg)?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
+    if let Some(Command::Admin { action }) = args.command {
+        return admin::run(&dir, action);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

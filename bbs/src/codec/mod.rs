@@ -36,6 +36,12 @@ pub const H_SUBJECT: &str = "bbs.subject";
 pub const H_TOPIC: &str = "bbs.topic";
 /// Header: the offset (in the mailbox topic) of the mail a `mail-delete` removes.
 pub const H_MAIL: &str = "bbs.mail";
+/// Header: on a `remove`, the position (from 1) of the comment removed; absent when the
+/// whole post is removed.
+pub const H_COMMENT: &str = "bbs.comment";
+/// The account name the operator writes moderation records as (the broker's operator
+/// principal; the record policy accepts its records on every board).
+pub const OPERATOR: &str = broker::auth::operator::OPERATOR_USER;
 
 /// A Kafka record as the BBS sees it: everything but offsets and the record timestamp.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -144,6 +150,18 @@ pub enum BbsRecord {
         /// Who deletes (must be the post's author).
         author: String,
     },
+    /// A moderator (the board's creator) or the operator removes a post, or one of its
+    /// comments, on their board: readers no longer see the author's text.
+    Remove {
+        /// Board name.
+        board: String,
+        /// The post removed (or whose comment is removed).
+        post: PostId,
+        /// The comment's position among the post's comments (from 1); `None` = the post.
+        comment: Option<u32>,
+        /// Who removes (the board's moderator or [`OPERATOR`]).
+        author: String,
+    },
     /// A push (推/噓/→) on a post.
     Push {
         /// Board name.
@@ -203,6 +221,7 @@ impl BbsRecord {
             | BbsRecord::Comment { author, .. }
             | BbsRecord::Edit { author, .. }
             | BbsRecord::Delete { author, .. }
+            | BbsRecord::Remove { author, .. }
             | BbsRecord::Push { author, .. } => author,
             BbsRecord::Mail { from, .. } => from,
             BbsRecord::MailDelete { owner, .. }
@@ -220,6 +239,7 @@ impl BbsRecord {
             | BbsRecord::Comment { board, .. }
             | BbsRecord::Edit { board, .. }
             | BbsRecord::Delete { board, .. }
+            | BbsRecord::Remove { board, .. }
             | BbsRecord::Push { board, .. } => names::board_topic(board)?,
             BbsRecord::Mail { to, .. } => names::mail_topic(to)?,
             BbsRecord::MailDelete { owner, .. } => names::mail_topic(owner)?,
@@ -285,6 +305,11 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
             w.value = Some(Vec::new());
             "delete"
         }
+        BbsRecord::Remove { post, .. } => {
+            w.key = text(&post.to_string());
+            w.value = Some(Vec::new());
+            "remove"
+        }
         BbsRecord::Push { post, body, .. } => {
             w.key = text(&post.to_string());
             w.value = text(body);
@@ -337,6 +362,12 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
         BbsRecord::Push { post, push, .. } => {
             w.push_header(H_POST, &post.to_string());
             w.push_header(H_PUSH, push.as_header());
+        }
+        BbsRecord::Remove { post, comment, .. } => {
+            w.push_header(H_POST, &post.to_string());
+            if let Some(c) = comment {
+                w.push_header(H_COMMENT, &c.to_string());
+            }
         }
         BbsRecord::Mail { subject, .. } => w.push_header(H_SUBJECT, subject),
         BbsRecord::MailDelete { mail, .. } => w.push_header(H_MAIL, &mail.to_string()),
@@ -410,6 +441,15 @@ pub fn decode(topic: &str, w: &WireRecord) -> Result<Entry> {
         (TopicKind::Board(board), "delete") => BbsRecord::Delete {
             board,
             post: post()?,
+            author: author()?,
+        },
+        (TopicKind::Board(board), "remove") => BbsRecord::Remove {
+            board,
+            post: post()?,
+            comment: w
+                .header(H_COMMENT)?
+                .map(|c| number(c, H_COMMENT))
+                .transpose()?,
             author: author()?,
         },
         (TopicKind::Board(board), "push") => BbsRecord::Push {

@@ -99,6 +99,14 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
             s.delete_post(post)?;
             one("Delete successfully.")
         }
+        Command::RemovePost { post } => {
+            s.remove_post(post)?;
+            one("Post removed.")
+        }
+        Command::RemoveComment { post, n } => {
+            s.remove_comment(post, n)?;
+            one("Comment removed.")
+        }
         Command::Comment { post, text } => {
             s.comment(post, text)?;
             one("Comment successfully.")

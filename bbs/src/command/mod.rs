@@ -78,6 +78,19 @@ pub enum Command {
         /// The id as typed.
         post: String,
     },
+    /// `remove-post <post-id>` (extension): the board's moderator removes a post.
+    RemovePost {
+        /// The id as typed.
+        post: String,
+    },
+    /// `remove-comment <post-id> <n>` (extension): the moderator removes the n-th comment
+    /// (from 1, as `read` lists them).
+    RemoveComment {
+        /// The id as typed.
+        post: String,
+        /// The comment number as typed.
+        n: String,
+    },
     /// `comment <post-id> <comment>`
     Comment {
         /// The id as typed.

@@ -25,6 +25,8 @@ const U_PUSH: &str = "push <post-id> <推|噓|→> <text>";
 const U_MAIL_TO: &str = "mail-to <username> --subject <subject> --content <content>";
 const U_RETR: &str = "retr-mail <n>";
 const U_DELETE_MAIL: &str = "delete-mail <n>";
+const U_REMOVE_POST: &str = "remove-post <post-id>";
+const U_REMOVE_COMMENT: &str = "remove-comment <post-id> <comment-number>";
 const U_UNSUB: &str = "unsubscribe --board <board-name> | --author <author-name>";
 
 /// A line split into the text before the first option and the options' values.
@@ -176,6 +178,20 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
                 post: id.to_string(),
             },
             None => return Err(usage(U_DELETE)),
+        },
+        // Extension (moderation): not in the classic language.
+        "remove-post" => match words[..] {
+            [id] => Command::RemovePost {
+                post: id.to_string(),
+            },
+            _ => return Err(usage(U_REMOVE_POST)),
+        },
+        "remove-comment" => match words[..] {
+            [id, n] => Command::RemoveComment {
+                post: id.to_string(),
+                n: n.to_string(),
+            },
+            _ => return Err(usage(U_REMOVE_COMMENT)),
         },
         "retr-mail" => match words.first() {
             Some(n) => Command::RetrMail { n: n.to_string() },

@@ -112,7 +112,7 @@ pub fn check_record(record: &BbsRecord) -> Result<(), Failure> {
             Shape::Line,
             MAX_BOARD_NAME_CHARS.max(MAX_USER_NAME_CHARS),
         )?,
-        BbsRecord::Delete { .. } | BbsRecord::MailDelete { .. } => {}
+        BbsRecord::Delete { .. } | BbsRecord::Remove { .. } | BbsRecord::MailDelete { .. } => {}
     }
     Ok(())
 }

@@ -387,3 +387,70 @@ fn look_alike_boards_are_refused_also_within_one_batch() {
     );
     ok(s.produce(B, &[board("小明", "bob"), board("測試", "bob")]));
 }
+
+fn remove(author: &str, id: PostId, comment: Option<u32>) -> BbsRecord {
+    BbsRecord::Remove {
+        board: "NP".into(),
+        post: id,
+        comment,
+        author: author.into(),
+    }
+}
+
+#[test]
+fn only_the_moderator_or_the_operator_removes_and_removals_survive_restart() {
+    let mut s = setup();
+    ok(s.produce(B, &[post("bob", "secret plan")]));
+    ok(s.produce(B, &[comment("bob", 1)]));
+    // bob wrote the post but does not moderate NP (amy created it).
+    assert_eq!(
+        s.produce(B, &[remove("bob", 1, None)]),
+        Verdict::Reject(Failure::NotModerator)
+    );
+    assert_eq!(
+        s.produce(B, &[remove("bob", 1, Some(1))]),
+        Verdict::Reject(Failure::NotModerator)
+    );
+    assert_eq!(
+        s.state.live_post(1).map(|p| p.title.as_str()),
+        Some("secret plan")
+    );
+    // Comment numbers are checked.
+    assert_eq!(
+        s.produce(A, &[remove("amy", 1, Some(2))]),
+        Verdict::Reject(Failure::NoSuchComment)
+    );
+    ok(s.produce(A, &[remove("amy", 1, Some(1))]));
+    assert_eq!(
+        s.state.live_post(1).map(|p| p.comments[0].body.as_str()),
+        Some(crate::view::REMOVED_COMMENT)
+    );
+    ok(s.produce(A, &[remove("amy", 1, None)]));
+    let check = |s: &Server| {
+        let p = s.state.live_post(1).expect("a removed post stays listed");
+        assert_eq!(p.title, crate::view::REMOVED_TITLE);
+        assert!(
+            !p.body.contains('b') || p.body.contains("amy"),
+            "{}",
+            p.body
+        );
+        assert_eq!(p.removed_by.as_deref(), Some("amy"));
+    };
+    check(&s);
+    // The author can no longer edit the removed post back.
+    assert!(matches!(
+        s.produce(B, &[edit("bob", 1)]),
+        Verdict::Reject(_)
+    ));
+    check(&s.restart());
+    // The operator moderates every board.
+    ok(s.produce(B, &[post("bob", "another")]));
+    ok(s.produce(Principal::Server, &[remove(codec::OPERATOR, 2, None)]));
+    assert_eq!(
+        s.state
+            .live_post(2)
+            .and_then(|p| p.removed_by.clone())
+            .as_deref(),
+        Some(codec::OPERATOR)
+    );
+}

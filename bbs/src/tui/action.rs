@@ -156,6 +156,7 @@ actions! {
     PushArrow => "push_arrow", "Remark → (0)";
     Edit => "edit", "Edit your post";
     Delete => "delete", "Delete (your post, a mail, a subscription)";
+    Remove => "remove", "Remove a post on a board you moderate";
     NextPost => "next_post", "Read the next post";
     PrevPost => "prev_post", "Read the previous post";
     SubscribeBoard => "subscribe_board", "Subscribe to this board with a keyword";

@@ -227,6 +227,8 @@ pub enum PromptKind {
     AddSub,
     /// Delete post? (y/n)
     ConfirmDelete(PostId),
+    /// Remove post (as the moderator)? (y/n)
+    ConfirmRemove(PostId),
     /// Delete mail? (y/n)
     ConfirmDeleteMail(i64),
     /// Unsubscribe? (y/n)
@@ -239,6 +241,7 @@ impl PromptKind {
         matches!(
             self,
             PromptKind::ConfirmDelete(_)
+                | PromptKind::ConfirmRemove(_)
                 | PromptKind::ConfirmDeleteMail(_)
                 | PromptKind::ConfirmUnsubscribe(_)
         )
@@ -254,6 +257,9 @@ impl PromptKind {
             PromptKind::Subscribe(t) => format!("Keyword for {t}: "),
             PromptKind::AddSub => "Subscribe (board|author NAME KEYWORD): ".into(),
             PromptKind::ConfirmDelete(id) => format!("Delete post #{id}? (y/N) "),
+            PromptKind::ConfirmRemove(id) => {
+                format!("Remove post #{id} as the moderator? (y/N) ")
+            }
             PromptKind::ConfirmDeleteMail(_) => "Delete this mail? (y/N) ".into(),
             PromptKind::ConfirmUnsubscribe(t) => format!("Unsubscribe {t}? (y/N) "),
         }

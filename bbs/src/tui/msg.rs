@@ -133,6 +133,8 @@ pub enum Request {
     Edit(PostId, Vec<Change>),
     /// Delete a post.
     Delete(PostId),
+    /// Remove a post as its board's moderator.
+    Remove(PostId),
     /// Mark every post of a board read.
     MarkAllRead(String),
     /// Store the favourites list.

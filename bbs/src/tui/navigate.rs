@@ -138,6 +138,7 @@ impl App {
                 }
             }
             Action::Delete => self.ask_delete(),
+            Action::Remove => self.ask_remove(),
             Action::NextPost | Action::PrevPost => {
                 return self.next_post(action == Action::NextPost)
             }
@@ -258,6 +259,17 @@ impl App {
             _ => None,
         };
         self.prompt = kind.map(|k| Prompt::new(k, ""));
+    }
+
+    /// Asks to confirm removing the selected (or open) post as its board's moderator; the
+    /// server refuses anyone else (`Not the board moderator.`).
+    fn ask_remove(&mut self) {
+        let id = match self.screen() {
+            Screen::Posts => self.posts.selected().map(|r| r.id),
+            Screen::Reader => self.reader.post.as_ref().map(|p| p.id),
+            _ => None,
+        };
+        self.prompt = id.map(|id| Prompt::new(PromptKind::ConfirmRemove(id), ""));
     }
 
     fn cursor_of(&mut self) -> Option<(&mut Cursor, usize)> {

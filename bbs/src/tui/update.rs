@@ -165,6 +165,7 @@ impl App {
             if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 return vec![Effect::Request(match kind {
                     PromptKind::ConfirmDelete(id) => Request::Delete(id),
+                    PromptKind::ConfirmRemove(id) => Request::Remove(id),
                     PromptKind::ConfirmDeleteMail(off) => Request::DeleteMail(off),
                     PromptKind::ConfirmUnsubscribe(t) => Request::Unsubscribe(t),
                     _ => return Vec::new(),

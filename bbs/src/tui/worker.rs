@@ -140,7 +140,7 @@ pub(super) fn op_of(req: &Request) -> Op {
         | Request::Push(..)
         | Request::Edit(..)
         | Request::Mail { .. } => Op::Send,
-        Request::Delete(_) => Op::Delete,
+        Request::Delete(_) | Request::Remove(_) => Op::Delete,
         Request::DeleteMail(_) => Op::DeleteMail,
         Request::Subscribe(..) | Request::Unsubscribe(_) => Op::Subscribe,
         _ => Op::Other,

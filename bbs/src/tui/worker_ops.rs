@@ -288,6 +288,10 @@ impl Worker {
                 self.session()?.delete_post(&id.to_string())?;
                 self.send(Reply::Done(Op::Delete, format!("Post #{id} deleted.")));
             }
+            Request::Remove(id) => {
+                self.session()?.remove_post(&id.to_string())?;
+                self.send(Reply::Done(Op::Delete, format!("Post #{id} removed.")));
+            }
             Request::MarkAllRead(board) => {
                 let max = self
                     .session()?
@@ -429,7 +433,8 @@ impl Worker {
             BbsRecord::Comment { board, post, .. }
             | BbsRecord::Push { board, post, .. }
             | BbsRecord::Edit { board, post, .. }
-            | BbsRecord::Delete { board, post, .. } => {
+            | BbsRecord::Delete { board, post, .. }
+            | BbsRecord::Remove { board, post, .. } => {
                 let live = s.view(|st| st.live_post(*post).cloned());
                 (self.out)(Reply::PostChanged {
                     board: board.clone(),

@@ -86,6 +86,21 @@ pub struct Post {
     /// Deleted posts are kept (so their id is never reused and late references are ignored)
     /// but are not shown.
     pub deleted: bool,
+    /// Who removed the post (its board's moderator or the operator), if removed: the post
+    /// stays listed (so ids and comments keep their place) but its title and content are
+    /// replaced by [`REMOVED_TITLE`] / [`removed_body`], so no client serves the author's
+    /// text.
+    pub removed_by: Option<String>,
+}
+
+/// The title a removed post shows instead of its own.
+pub const REMOVED_TITLE: &str = "[removed by the moderator]";
+/// The text a removed comment shows instead of its own.
+pub const REMOVED_COMMENT: &str = "[removed by the moderator]";
+
+/// The content a post removed by `by` shows instead of its own.
+pub fn removed_body(by: &str) -> String {
+    format!("This post was removed by the moderator ({by}).")
 }
 
 /// A mail in a mailbox.
@@ -197,6 +212,7 @@ impl State {
                         score: 0,
                         edited: None,
                         deleted: false,
+                        removed_by: None,
                     },
                 );
                 let ids = self.board_posts.entry(board.clone()).or_default();
@@ -243,7 +259,7 @@ impl State {
                 change,
             } => {
                 if let Some(p) = self.live_post_on_mut(board, *post) {
-                    if p.author == *author {
+                    if p.author == *author && p.removed_by.is_none() {
                         match change {
                             Change::Title(t) => p.title = t.clone(),
                             Change::Content(c) => p.body = c.clone(),
@@ -263,6 +279,12 @@ impl State {
                     }
                 }
             }
+            BbsRecord::Remove {
+                board,
+                post,
+                comment,
+                author,
+            } => self.remove(board, *post, *comment, author),
             BbsRecord::Mail {
                 to,
                 from,
@@ -298,6 +320,33 @@ impl State {
             BbsRecord::Unsubscribe { owner, target } => {
                 if let Some(subs) = self.subs.get_mut(owner) {
                     subs.retain(|s| s.target != *target);
+                }
+            }
+        }
+    }
+
+    /// Applies a moderator's removal when `by` may moderate `board` (its creator or the
+    /// operator). A board whose record has not arrived yet (topics interleave freely) is
+    /// trusted to the server's policy, which checked the remover before writing.
+    fn remove(&mut self, board: &str, post: PostId, comment: Option<u32>, by: &str) {
+        let allowed =
+            by == crate::codec::OPERATOR || self.board(board).is_none_or(|b| b.creator == by);
+        if !allowed {
+            return;
+        }
+        let Some(p) = self.live_post_on_mut(board, post) else {
+            return;
+        };
+        match comment {
+            None => {
+                p.title = REMOVED_TITLE.to_string();
+                p.body = removed_body(by);
+                p.removed_by = Some(by.to_string());
+            }
+            Some(n) => {
+                let at = (n as usize).checked_sub(1);
+                if let Some(c) = at.and_then(|i| p.comments.get_mut(i)) {
+                    c.body = REMOVED_COMMENT.to_string();
                 }
             }
         }
