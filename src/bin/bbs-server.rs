@@ -3,6 +3,8 @@
 
 #[path = "../server_users.rs"]
 mod users;
+#[path = "../server_users_import.rs"]
+mod users_import;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -169,6 +171,14 @@ fn main() -> Result<()> {
         let created = policy.create_topics(&broker).await.context("creating the BBS topics")?;
         if created > 0 {
             tracing::info!(created, "created BBS topics");
+        }
+        // Accounts made while the server was stopped (or by older versions) get their
+        // profile and private topics now: one notion of "a user exists".
+        for (name, account) in broker.auth.store.list() {
+            let email = account.email.unwrap_or_default();
+            if let Err(e) = policy.ensure_profile(&broker, &name, &email).await {
+                tracing::error!(user = %name, error = %e, "could not complete the account");
+            }
         }
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
         // The classic port's sessions are ordinary clients of this server; they connect

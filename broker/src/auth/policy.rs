@@ -101,7 +101,19 @@ pub trait RecordPolicy: Send + Sync {
     fn implied_topics(&self, _topic: &str, _records: &[PolicyRecord]) -> Vec<String> {
         Vec::new()
     }
+
+    /// Called once an account was created over the Kafka protocol (registration or the
+    /// operator's `users add`), before the creation is answered, so the host can make
+    /// what its own notion of a user needs (the BBS: a profile and private topics) and a
+    /// client sees a complete user as soon as it hears "created". Failures are the
+    /// host's to log; the account stays created.
+    fn account_created<'a>(&'a self, _broker: &'a crate::Broker, _name: &'a str) -> HookFuture<'a> {
+        Box::pin(async {})
+    }
 }
+
+/// What [`RecordPolicy::account_created`] returns: work the broker awaits.
+pub type HookFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// One original batch's header and record count, kept to re-encode replacements alike.
 pub type Shape = (BatchHeader, usize);
