@@ -1,6 +1,8 @@
 //! `bbs-server`: runs the Kafka-compatible broker (and, later, the BBS hooks) on the
 //! embedded defaults, a config file and flags.
 
+#[path = "../server_net.rs"]
+mod net;
 #[path = "../server_users.rs"]
 mod users;
 #[path = "../server_users_import.rs"]
@@ -34,6 +36,9 @@ struct Args {
     /// TOML config file (see assets/bbs-server.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Also append the log to FILE (created if missing), without colours.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -109,14 +114,7 @@ fn data_dir(cfg: &BrokerConfig) -> Result<PathBuf> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_logging(args.log_file.as_deref())?;
     let (cfg, classic_listen) = load_config(&args)?;
     let dir = data_dir(&cfg)?;
     std::fs::create_dir_all(&dir)
@@ -143,6 +141,11 @@ fn main() -> Result<()> {
         // With port 0 the advertised address must be the port we actually got.
         let mut cfg = cfg;
         cfg.listen = local;
+        if cfg.advertise.is_none() && local.ip().is_unspecified() {
+            let host = net::primary_address(local.ip())?;
+            println!("advertising {host}:{} (listening on {local}); pass --advertise HOST:PORT to choose", local.port());
+            cfg.advertise = Some(std::net::SocketAddr::new(host, local.port()).to_string());
+        }
         // A random secret per run that only the in-process classic port knows: with it,
         // its loopback connections tell the broker each person's real address.
         let proxy_secret = classic_listen
@@ -190,6 +193,35 @@ fn main() -> Result<()> {
         broker::server::run(broker, listener, shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Logs to stderr and, with `--log-file`, also appends to that file (no colours there).
+fn init_logging(file: Option<&std::path::Path>) -> Result<()> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    match file {
+        None => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_env_filter(filter())
+            .init(),
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the log file {}", path.display()))?;
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr.and(std::sync::Mutex::new(f)))
+                .with_ansi(false)
+                .with_env_filter(filter())
+                .init()
+        }
+    }
+    Ok(())
 }
 
 /// Opens the classic port on `addr`, its sessions connecting to this server at `kafka`.

@@ -102,6 +102,18 @@ pub trait RecordPolicy: Send + Sync {
         Vec::new()
     }
 
+    /// Called after [`RecordPolicy::appended`], outside nothing the host must hold, with
+    /// who wrote the records and from where (the real client address, also for
+    /// proxied connections), so the host can log what happened in its own terms.
+    fn audit(
+        &self,
+        _principal: &Principal,
+        _peer: std::net::SocketAddr,
+        _topic: &str,
+        _records: &[PolicyRecord],
+    ) {
+    }
+
     /// Called once an account was created over the Kafka protocol (registration or the
     /// operator's `users add`), before the creation is answered, so the host can make
     /// what its own notion of a user needs (the BBS: a profile and private topics) and a
