@@ -17,6 +17,7 @@ use broker::auth::{names, CredentialStore};
 use broker::log::{FlushPolicy, Flusher};
 use clap::Subcommand;
 
+use crate::pending_emails;
 use crate::users_import as import;
 
 /// What to do to accounts.
@@ -210,8 +211,8 @@ pub(crate) async fn exists(b: &mut Backend, name: &str) -> Result<bool> {
     })
 }
 
-/// Creates the account `name`. Offline the e-mail address is kept with the account and
-/// the server writes the profile at its next start; online the server writes the
+/// Creates the account `name`. Offline the e-mail address is kept in
+/// `DIR/pending-emails.tsv` and the server writes the profile at its next start; online the server writes the
 /// profile as it creates the account, and the address is then set by logging in as the
 /// new user (a user may update their own profile).
 pub(crate) async fn add(
@@ -229,8 +230,7 @@ pub(crate) async fn add(
             )
             .await?;
             if !email.is_empty() {
-                let email = email.to_string();
-                s.update(name, |a| a.email = Some(email)).await?;
+                pending_emails::add(dir, name, email)?;
             }
         }
         Backend::Remote(c) => {

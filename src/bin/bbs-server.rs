@@ -3,6 +3,8 @@
 
 #[path = "../server_net.rs"]
 mod net;
+#[path = "../server_pending_emails.rs"]
+mod pending_emails;
 #[path = "../server_users.rs"]
 mod users;
 #[path = "../server_users_import.rs"]
@@ -177,11 +179,17 @@ fn main() -> Result<()> {
         }
         // Accounts made while the server was stopped (or by older versions) get their
         // profile and private topics now: one notion of "a user exists".
-        for (name, account) in broker.auth.store.list() {
-            let email = account.email.unwrap_or_default();
-            if let Err(e) = policy.ensure_profile(&broker, &name, &email).await {
+        let emails = pending_emails::load(&dir);
+        let mut complete = true;
+        for (name, _) in broker.auth.store.list() {
+            let email = emails.get(&name).map_or("", String::as_str);
+            if let Err(e) = policy.ensure_profile(&broker, &name, email).await {
+                complete = false;
                 tracing::error!(user = %name, error = %e, "could not complete the account");
             }
+        }
+        if complete {
+            pending_emails::clear(&dir);
         }
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
         // The classic port's sessions are ordinary clients of this server; they connect

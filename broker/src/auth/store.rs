@@ -37,10 +37,6 @@ pub struct Account {
     pub disabled: bool,
     /// When the account was created (ms since the epoch), for listings.
     pub created_ms: i64,
-    /// The e-mail address the operator gave (`users add --email`, `users import`) while
-    /// the server was stopped, so the server can write it into the user's profile at start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
 }
 
 /// A removed account's name, kept so it is never given to someone else.
@@ -213,7 +209,6 @@ impl CredentialStore {
             keys,
             disabled: false,
             created_ms: crate::log::partition::now_ms(),
-            email: None,
         };
         self.store(name, Some(account)).await?;
         if let Ok(mut looks) = self.looks.write() {
