@@ -17,6 +17,9 @@ use broker::auth::{names, CredentialStore};
 use broker::log::{FlushPolicy, Flusher};
 use clap::Subcommand;
 
+use crate::pending_emails;
+use crate::users_import as import;
+
 /// What to do to accounts.
 #[derive(Subcommand, Debug)]
 pub enum UsersAction {
@@ -26,6 +29,16 @@ pub enum UsersAction {
     Add {
         /// The account name.
         name: String,
+        /// The user's e-mail address, written into their profile.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Create accounts from a CSV file of `name,email[,password]` lines; prints a
+    /// generated password for lines without one. Existing accounts are left alone, so
+    /// running it twice is safe.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
     },
     /// Stop an account from logging in (keeps its data).
     Disable {
@@ -56,7 +69,7 @@ pub enum UsersAction {
 }
 
 /// Where the accounts are edited.
-enum Backend {
+pub(crate) enum Backend {
     /// The server is stopped: the credential log (the caller holds the directory lock).
     Local(Box<CredentialStore>),
     /// The server runs: its Kafka listener, logged in as the operator.
@@ -128,28 +141,16 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
                 );
             }
         }
-        (b, UsersAction::Add { name }) => {
+        (b, UsersAction::Add { name, email }) => {
             names::validate_name(&name).map_err(anyhow::Error::msg)?;
-            let exists = match b {
-                Backend::Local(s) => s.get(&name).is_some(),
-                Backend::Remote(c) => c.exists(&name).await?,
-            };
-            if exists {
+            if exists(b, &name).await? {
                 bail!("user {name} already exists");
             }
             let password = read_password(&name)?;
-            match b {
-                Backend::Local(s) => {
-                    s.create(
-                        &name,
-                        ScramKeys::from_password(password.as_bytes(), DEFAULT_ITERATIONS)?,
-                    )
-                    .await?
-                }
-                Backend::Remote(c) => c.set_password(&name, &password).await?,
-            }
+            add(b, dir, &name, email.as_deref().unwrap_or(""), &password).await?;
             println!("added {name}");
         }
+        (b, UsersAction::Import { file }) => import::run(b, dir, &file).await?,
         (b, UsersAction::ResetPassword { name }) => {
             let exists = match b {
                 Backend::Local(s) => s.get(&name).is_some(),
@@ -200,4 +201,64 @@ async fn set_disabled(b: &mut Backend, name: &str, disabled: bool) -> Result<()>
         Backend::Remote(c) => c.set_disabled(name, disabled).await?,
     }
     Ok(())
+}
+
+/// Whether `name` has an account.
+pub(crate) async fn exists(b: &mut Backend, name: &str) -> Result<bool> {
+    Ok(match b {
+        Backend::Local(s) => s.get(name).is_some(),
+        Backend::Remote(c) => c.exists(name).await?,
+    })
+}
+
+/// Creates the account `name`. Offline the e-mail address is kept in
+/// `DIR/pending-emails.tsv` and the server writes the profile at its next start; online the server writes the
+/// profile as it creates the account, and the address is then set by logging in as the
+/// new user (a user may update their own profile).
+pub(crate) async fn add(
+    b: &mut Backend,
+    dir: &Path,
+    name: &str,
+    email: &str,
+    password: &str,
+) -> Result<()> {
+    match b {
+        Backend::Local(s) => {
+            s.create(
+                name,
+                ScramKeys::from_password(password.as_bytes(), DEFAULT_ITERATIONS)?,
+            )
+            .await?;
+            if !email.is_empty() {
+                pending_emails::add(dir, name, email)?;
+            }
+        }
+        Backend::Remote(c) => {
+            c.set_password(name, password).await?;
+            if !email.is_empty() {
+                set_email_online(dir, name, email, password).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Logs in to the running server as `name` and writes its profile with `email`.
+async fn set_email_online(dir: &Path, name: &str, email: &str, password: &str) -> Result<()> {
+    use bbs::backend::Backend as _;
+    let (_, addr) = read_secret(dir).context("reading the running server's address")?;
+    let (name, email, password) = (name.to_string(), email.to_string(), password.to_string());
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let backend = bbs::backend::kafka::KafkaBackend::new(&addr);
+        let mut link = backend.connect()?;
+        link.login(&name, &password)?;
+        link.append(bbs::codec::Entry::new(bbs::codec::BbsRecord::User {
+            name: name.clone(),
+            email,
+        }))?;
+        let _ = link.logout();
+        Ok(())
+    })
+    .await
+    .context("setting the e-mail address")?
 }

@@ -5,10 +5,15 @@
 //! [`BbsAuthorizer`], which keeps BBS topics the server's, mailboxes, subscription lists
 //! and BBS groups their owners', and otherwise defers to the broker's default rules.
 
+mod audit;
+mod profiles;
+
+pub use audit::audit;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use broker::auth::policy::{
-    PolicyRecord, RecordPolicy, Verdict as BrokerVerdict, POLICY_VIOLATION,
+    HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict, POLICY_VIOLATION,
 };
 use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource};
 use broker::Broker;
@@ -244,6 +249,33 @@ impl RecordPolicy for BbsPolicy {
             .filter_map(|r| codec::decode(topic, &to_wire(r)).ok())
             .flat_map(|e| implied_by(&e))
             .collect()
+    }
+
+    fn audit(
+        &self,
+        principal: &BrokerPrincipal,
+        peer: std::net::SocketAddr,
+        topic: &str,
+        records: &[PolicyRecord],
+    ) {
+        let user = match principal {
+            BrokerPrincipal::User(u) => u.as_str(),
+            BrokerPrincipal::Operator => "operator",
+            BrokerPrincipal::Anonymous => return,
+        };
+        for r in records {
+            if let Ok(entry) = codec::decode(topic, &to_wire(r)) {
+                audit::record(user, peer, &entry);
+            }
+        }
+    }
+
+    fn account_created<'a>(&'a self, broker: &'a Broker, name: &'a str) -> HookFuture<'a> {
+        Box::pin(async move {
+            if let Err(e) = self.ensure_profile(broker, name, "").await {
+                tracing::error!(user = name, error = %e, "could not write the new account's profile");
+            }
+        })
     }
 
     fn appended(&self, topic: &str, _partition: i32, base_offset: i64, records: &[PolicyRecord]) {

@@ -3,8 +3,14 @@
 
 #[path = "../server_admin.rs"]
 mod admin;
+#[path = "../server_net.rs"]
+mod net;
+#[path = "../server_pending_emails.rs"]
+mod pending_emails;
 #[path = "../server_users.rs"]
 mod users;
+#[path = "../server_users_import.rs"]
+mod users_import;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +40,9 @@ struct Args {
     /// TOML config file (see assets/bbs-server.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Also append the log to FILE (created if missing), without colours.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -127,14 +136,7 @@ fn data_dir(cfg: &BrokerConfig) -> Result<PathBuf> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_logging(args.log_file.as_deref())?;
     let (cfg, classic_listen, zone) = load_config(&args)?;
     let dir = data_dir(&cfg)?;
     std::fs::create_dir_all(&dir)
@@ -164,6 +166,11 @@ fn main() -> Result<()> {
         // With port 0 the advertised address must be the port we actually got.
         let mut cfg = cfg;
         cfg.listen = local;
+        if cfg.advertise.is_none() && local.ip().is_unspecified() {
+            let host = net::primary_address(local.ip())?;
+            println!("advertising {host}:{} (listening on {local}); pass --advertise HOST:PORT to choose", local.port());
+            cfg.advertise = Some(std::net::SocketAddr::new(host, local.port()).to_string());
+        }
         // A random secret per run that only the in-process classic port knows: with it,
         // its loopback connections tell the broker each person's real address.
         let proxy_secret = classic_listen
@@ -193,6 +200,20 @@ fn main() -> Result<()> {
         if created > 0 {
             tracing::info!(created, "created BBS topics");
         }
+        // Accounts made while the server was stopped (or by older versions) get their
+        // profile and private topics now: one notion of "a user exists".
+        let emails = pending_emails::load(&dir);
+        let mut complete = true;
+        for (name, _) in broker.auth.store.list() {
+            let email = emails.get(&name).map_or("", String::as_str);
+            if let Err(e) = policy.ensure_profile(&broker, &name, email).await {
+                complete = false;
+                tracing::error!(user = %name, error = %e, "could not complete the account");
+            }
+        }
+        if complete {
+            pending_emails::clear(&dir);
+        }
         tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
         // The classic port's sessions are ordinary clients of this server; they connect
         // lazily, and the listener above is already bound, so starting it here is safe.
@@ -203,6 +224,35 @@ fn main() -> Result<()> {
         broker::server::run(broker, listener, shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Logs to stderr and, with `--log-file`, also appends to that file (no colours there).
+fn init_logging(file: Option<&std::path::Path>) -> Result<()> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    match file {
+        None => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_env_filter(filter())
+            .init(),
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the log file {}", path.display()))?;
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr.and(std::sync::Mutex::new(f)))
+                .with_ansi(false)
+                .with_env_filter(filter())
+                .init()
+        }
+    }
+    Ok(())
 }
 
 /// Opens the classic port on `addr`, its sessions connecting to this server at `kafka`.

@@ -101,7 +101,31 @@ pub trait RecordPolicy: Send + Sync {
     fn implied_topics(&self, _topic: &str, _records: &[PolicyRecord]) -> Vec<String> {
         Vec::new()
     }
+
+    /// Called after [`RecordPolicy::appended`], outside nothing the host must hold, with
+    /// who wrote the records and from where (the real client address, also for
+    /// proxied connections), so the host can log what happened in its own terms.
+    fn audit(
+        &self,
+        _principal: &Principal,
+        _peer: std::net::SocketAddr,
+        _topic: &str,
+        _records: &[PolicyRecord],
+    ) {
+    }
+
+    /// Called once an account was created over the Kafka protocol (registration or the
+    /// operator's `users add`), before the creation is answered, so the host can make
+    /// what its own notion of a user needs (the BBS: a profile and private topics) and a
+    /// client sees a complete user as soon as it hears "created". Failures are the
+    /// host's to log; the account stays created.
+    fn account_created<'a>(&'a self, _broker: &'a crate::Broker, _name: &'a str) -> HookFuture<'a> {
+        Box::pin(async {})
+    }
 }
+
+/// What [`RecordPolicy::account_created`] returns: work the broker awaits.
+pub type HookFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// One original batch's header and record count, kept to re-encode replacements alike.
 pub type Shape = (BatchHeader, usize);

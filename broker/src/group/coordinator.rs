@@ -294,7 +294,7 @@ impl GroupCoordinator {
         let entries = tombstones(&g, g.offsets.keys().cloned().collect(), true);
         g.kill();
         map.remove(group_id);
-        tracing::info!(group = group_id, "group deleted");
+        tracing::debug!(group = group_id, "group deleted");
         Ok(CommitWait(self.store.as_ref().map(|s| s.write(entries))))
     }
 

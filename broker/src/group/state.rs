@@ -320,7 +320,7 @@ impl Group {
         }
         self.rebalance_deadline = Some(now + timeout);
         self.set_state(GroupState::PreparingRebalance);
-        tracing::info!(group = %self.id, members = self.members.len(), generation = self.generation, "rebalance started");
+        tracing::debug!(group = %self.id, members = self.members.len(), generation = self.generation, "rebalance started");
         self.try_complete_join(now);
     }
 
@@ -345,7 +345,7 @@ impl Group {
         let before = self.members.len();
         self.members.retain(Member::awaiting_join);
         if self.members.len() < before {
-            tracing::info!(group = %self.id, removed = before - self.members.len(), "members that did not rejoin were removed");
+            tracing::debug!(group = %self.id, removed = before - self.members.len(), "members that did not rejoin were removed");
         }
         self.generation += 1;
         let protocol = select_protocol(&self.members);
@@ -372,7 +372,7 @@ impl Group {
             m.last_seen = now;
             m.answer_join(answer, now);
         }
-        tracing::info!(group = %self.id, generation = self.generation, members = self.members.len(), protocol = ?self.protocol, leader = ?self.leader, "join phase complete");
+        tracing::debug!(group = %self.id, generation = self.generation, members = self.members.len(), protocol = ?self.protocol, leader = ?self.leader, "join phase complete");
     }
 
     fn become_empty(&mut self) {
@@ -420,7 +420,7 @@ impl Group {
         let group = &self.id;
         self.members.retain(|m| match m.session_deadline() {
             Some(d) if d <= now => {
-                tracing::info!(%group, member = %m.id, "member session expired");
+                tracing::debug!(%group, member = %m.id, "member session expired");
                 false
             }
             _ => true,

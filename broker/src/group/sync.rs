@@ -71,7 +71,7 @@ impl Group {
                 let answer = self.sync_answer(i);
                 self.members[i].answer_sync(answer, now);
             }
-            tracing::info!(group = %self.id, generation = self.generation, "group stable");
+            tracing::debug!(group = %self.id, generation = self.generation, "group stable");
         }
         rx
     }
@@ -131,7 +131,7 @@ impl Group {
             }
         };
         let mut m = self.members.remove(idx);
-        tracing::info!(group = %self.id, member = %m.id, "member left");
+        tracing::debug!(group = %self.id, member = %m.id, "member left");
         m.answer_join(JoinResult::error(UNKNOWN_MEMBER_ID, &m.id), now);
         m.answer_sync(SyncResult::error(UNKNOWN_MEMBER_ID), now);
         self.members_removed(now);

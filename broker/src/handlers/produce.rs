@@ -205,6 +205,7 @@ pub(super) async fn produce(
                     .map_err(|rej| (rej.code, Some(rej.message)))?;
                 if !appended.duplicate {
                     policy.appended(&name, pd.index, appended.base_offset, &written);
+                    policy.audit(&session.principal, session.peer, &name, &written);
                     implied.extend(policy.implied_topics(&name, &written));
                 }
                 Ok((log, appended, failures))

@@ -106,6 +106,9 @@ async fn upsert(
     let r = from_store(broker.auth.store.create(name, keys).await);
     if r.is_ok() {
         tracing::info!(peer = %session.peer, principal = %session.principal, user = name, "account created");
+        if let Some(policy) = &broker.auth.policy {
+            policy.account_created(broker, name).await;
+        }
     }
     r
 }

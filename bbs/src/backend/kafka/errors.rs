@@ -126,13 +126,29 @@ pub fn create_account(
             }
             Err(e) => {
                 tracing::info!(error = %e, user, "registration refused");
-                match limit_message(&e) {
-                    Some(m) => Err(Failure::Policy(m).into()),
-                    None => Err(Failure::UsernameTaken.into()),
-                }
+                Err(registration_refusal(&e).into())
             }
         }
     })
+}
+
+/// Why the server refused a registration, as the user should read it: rate limited
+/// (the server's "too many registrations …"), an invalid name (`Invalid name: …`), a
+/// name that looks like or once was another user's (the server's sentence), or simply
+/// taken (`Username is already used.`).
+fn registration_refusal(e: &broker::Error) -> Failure {
+    use broker::auth::store::codes::{DUPLICATE_RESOURCE, UNACCEPTABLE_CREDENTIAL};
+    if let Some(m) = limit_message(e) {
+        return Failure::Policy(m);
+    }
+    match kafka_parts(e) {
+        Some((UNACCEPTABLE_CREDENTIAL, Some(m))) => {
+            Failure::BadName(m.trim_end_matches('.').to_string())
+        }
+        Some((DUPLICATE_RESOURCE, Some(m))) if !m.ends_with("already exists") => Failure::Policy(m),
+        Some((code, Some(m))) if code != DUPLICATE_RESOURCE && !m.is_empty() => Failure::Policy(m),
+        _ => Failure::UsernameTaken,
+    }
 }
 
 /// Group states in which a group has members.

@@ -1,0 +1,106 @@
+//! One notion of "a user exists": every account gets a `bbs.users` profile and its
+//! private topics (mailbox, subscription list), whichever route created the account
+//! (registration over Kafka, `bbs-server users add`/`import`, online or offline). The
+//! server writes the profile itself, as the `server` principal, through the same record
+//! policy a produce goes through, under the broker's policy lock.
+
+use std::sync::Arc;
+
+use broker::auth::policy::{self as broker_policy, RecordPolicy};
+use broker::log::partition::Partition;
+use broker::Broker;
+
+use super::{implied_by, now_ms, to_policy, BbsPolicy};
+use crate::codec::{self, BbsRecord, Entry};
+use crate::error::{Error, Result};
+use crate::names;
+use crate::policy::{self, Principal, Verdict};
+
+/// An appended profile still to be made durable: the partition, the offset after it and
+/// the flush-failure count before it (see [`Partition::wait_durable`]).
+type Pending = (Arc<Partition>, i64, u64);
+
+impl BbsPolicy {
+    /// Makes `name` a complete BBS user: writes its profile (with `email`) when it has
+    /// none, then creates its mailbox and subscription list if missing. Returns whether a
+    /// profile was written. An existing profile is left as it is (its owner's email wins).
+    pub async fn ensure_profile(&self, broker: &Broker, name: &str, email: &str) -> Result<bool> {
+        let written = self.append_profile(broker, name, email)?;
+        if let Some((log, end, failures)) = &written {
+            if !broker.logs.flusher.relaxed() {
+                log.wait_durable(*end, *failures)
+                    .await
+                    .map_err(|r| Error::Backend(format!("profile of {name}: {}", r.message)))?;
+            }
+        }
+        let entry = Entry::new(BbsRecord::User {
+            name: name.to_string(),
+            email: String::new(),
+        });
+        for topic in implied_by(&entry) {
+            if broker.logs.topic(&topic).is_some() {
+                continue;
+            }
+            match broker
+                .logs
+                .create_topic_as(&topic, 1, Default::default(), false, Some("server"))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if broker.logs.topic(&topic).is_some() => {
+                    tracing::debug!(topic = %topic, error = %e.message, "created meanwhile")
+                }
+                Err(e) => return Err(Error::Backend(format!("creating {topic}: {}", e.message))),
+            }
+        }
+        if written.is_some() {
+            tracing::info!(user = name, "wrote the profile of an account that had none");
+        }
+        Ok(written.is_some())
+    }
+
+    /// Checks and appends the profile record under the policy lock (so it is folded in
+    /// log order); `None` when the user already has a profile.
+    fn append_profile(&self, broker: &Broker, name: &str, email: &str) -> Result<Option<Pending>> {
+        let _serial = broker
+            .auth
+            .policy_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if self.lock().user(name).is_some() {
+            return Ok(None);
+        }
+        let (topic, wire) = codec::encode(&Entry::new(BbsRecord::User {
+            name: name.to_string(),
+            email: email.to_string(),
+        }))?;
+        let now = now_ms();
+        let stamped = match policy::check(Principal::Server, &topic, &[wire], &self.lock(), now) {
+            Verdict::Replace(stamped) => stamped,
+            Verdict::Accept => return Ok(None),
+            Verdict::Reject(f) => {
+                return Err(Error::Backend(format!("profile of {name} refused: {f}")))
+            }
+        };
+        let records: Vec<_> = stamped.into_iter().map(|w| to_policy(w, now)).collect();
+        let bytes = broker_policy::encode(&records, &[])
+            .map_err(|e| Error::Backend(format!("encoding the profile of {name}: {e}")))?;
+        let t = broker
+            .logs
+            .topic(names::USERS_TOPIC)
+            .ok_or_else(|| Error::Backend(format!("{} does not exist", names::USERS_TOPIC)))?;
+        let log =
+            t.partitions.first().cloned().ok_or_else(|| {
+                Error::Backend(format!("{} has no partition", names::USERS_TOPIC))
+            })?;
+        let failures = log.failures();
+        let appended = log
+            .append(&bytes, &t.config(), broker.logs.flusher.relaxed())
+            .map_err(|r| {
+                Error::Backend(format!("appending the profile of {name}: {}", r.message))
+            })?;
+        self.appended(names::USERS_TOPIC, 0, appended.base_offset, &records);
+        broker.logs.flusher.mark_dirty(&log);
+        Ok(Some((log, appended.end_offset, failures)))
+    }
+}
