@@ -32,6 +32,21 @@ pub(super) fn record(user: &str, peer: SocketAddr, entry: &Entry) {
         BbsRecord::Edit { board, post, .. } => ("edit", format!("board={board} post={post}")),
         BbsRecord::Delete { board, post, .. } => ("delete", format!("board={board} post={post}")),
         BbsRecord::Push { board, post, .. } => ("push", format!("board={board} post={post}")),
+        BbsRecord::Remove {
+            board,
+            post,
+            comment: None,
+            ..
+        } => ("remove post", format!("board={board} post={post}")),
+        BbsRecord::Remove {
+            board,
+            post,
+            comment: Some(n),
+            ..
+        } => (
+            "remove comment",
+            format!("board={board} post={post} comment={n}"),
+        ),
         BbsRecord::Mail { to, .. } => ("mail", format!("to={to}")),
         BbsRecord::MailDelete { mail, .. } => ("delete mail", format!("mail={mail}")),
         // Subscription-list changes are preferences, not actions a TA follows.
