@@ -39,6 +39,8 @@ struct UserUi {
     bell: Option<bool>,
     order: Option<super::config::Order>,
     toast_seconds: Option<u64>,
+    /// Checked against the time-zone database.
+    timezone: Option<Spanned<String>>,
 }
 
 /// The 1-based line of byte offset `at` in `text`.
@@ -53,6 +55,14 @@ pub fn check(text: &str) -> Result<(), String> {
         let line = e.span().map_or(1, |s| line_of(text, s.start));
         format!("line {line}: {}", e.message().trim())
     })?;
+    if let Some(tz) = file.ui.as_ref().and_then(|u| u.timezone.as_ref()) {
+        if let Err(e) = crate::time::Zone::parse(tz.get_ref()) {
+            return Err(format!(
+                "line {}: [ui] timezone: {e}",
+                line_of(text, tz.span().start)
+            ));
+        }
+    }
     if let Some(theme) = file.ui.as_ref().and_then(|u| u.theme.as_ref()) {
         if Theme::by_name(theme.get_ref()).is_none() {
             return Err(format!(
