@@ -90,6 +90,18 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
             let rows = s.posts(board, filter.as_deref())?;
             Ok(format::posts(&rows, scored, s.zone()))
         }
+        Command::Search { board, key } => {
+            let all = s.posts(board, None)?;
+            let scored = all.iter().any(|p| !p.pushes.is_empty());
+            let rows: Vec<_> = all
+                .into_iter()
+                .filter(|p| crate::search::contains(&p.title, key))
+                .collect();
+            if rows.is_empty() {
+                return one(format!("No match for \"{}\".", broker::text::line(key)));
+            }
+            Ok(format::posts(&rows, scored, s.zone()))
+        }
         Command::Read { post } => Ok(format::post(&s.read(post)?, s.zone())),
         Command::UpdatePost { post, change } => {
             s.update_post(post, change.clone())?;

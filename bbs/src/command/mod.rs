@@ -61,6 +61,15 @@ pub enum Command {
         /// Substring filter on titles.
         filter: Option<String>,
     },
+    /// `search <board> <key>` (extension): `list-post` of the titles containing `key`,
+    /// ignoring case and fullwidth forms (see [`crate::search`]); `##<key>` stays the
+    /// classic case-sensitive filter.
+    Search {
+        /// Board name (the first word).
+        board: String,
+        /// The text looked for (the rest of the line, spaces included).
+        key: String,
+    },
     /// `read <post-id>`
     Read {
         /// The id as typed (a non-number is a post that does not exist).

@@ -17,6 +17,7 @@ const U_CREATE_BOARD: &str = "create-board <name>";
 const U_CREATE_POST: &str = "create-post <board> --title <title> --content <content>";
 const U_LIST_BOARD: &str = "list-board [##<key>]";
 const U_LIST_POST: &str = "list-post <board> [##<key>]";
+const U_SEARCH: &str = "search <board> <key>";
 const U_READ: &str = "read <post-id>";
 const U_UPDATE: &str = "update-post <post-id> --title <new> | --content <new>";
 const U_DELETE: &str = "delete-post <post-id>";
@@ -166,6 +167,14 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
                 board: board.into(),
                 filter,
             },
+        },
+        // Extension (search ignoring case and width): not in the classic language.
+        "search" => match first_word(rest) {
+            Some((board, key)) if !key.is_empty() => Command::Search {
+                board: board.into(),
+                key: key.into(),
+            },
+            _ => return Err(usage(U_SEARCH)),
         },
         "read" => match words.first() {
             Some(id) => Command::Read {

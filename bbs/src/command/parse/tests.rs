@@ -109,6 +109,15 @@ fn boards_and_posts() {
     );
     assert_eq!(err("list-post"), "Usage: list-post <board> [##<key>]");
     assert_eq!(err("list-post ##x"), "Usage: list-post <board> [##<key>]");
+    assert_eq!(
+        ok("search NP_HW hw 3 ＦＩＮＡＬ"),
+        Command::Search {
+            board: "NP_HW".into(),
+            key: "hw 3 ＦＩＮＡＬ".into()
+        }
+    );
+    assert_eq!(err("search NP_HW"), "Usage: search <board> <key>");
+    assert_eq!(err("search"), "Usage: search <board> <key>");
     assert_eq!(ok("read 12"), Command::Read { post: "12".into() });
     assert_eq!(err("read"), "Usage: read <post-id>");
     assert_eq!(
