@@ -1095,3 +1095,214 @@ fn moderator_removes_a_post_with_x_and_others_are_refused() {
     assert!(!shown.contains(first_line), "{shown}");
     assert_snapshot!("removed_post_view", shown);
 }
+
+#[test]
+fn moderator_picks_and_removes_a_comment_and_others_are_refused_at_once() {
+    let b = bbs();
+    // guest does not moderate NTU_CSIE (alice created it): refused before any pick or
+    // question, with the server's words.
+    let mut h = logged_in(&b, 100, 30);
+    h.keys(&["j", "Enter", "g", "Enter"]);
+    let post = h.app.reader.post.clone().expect("post");
+    assert_eq!(post.comments.len(), 2);
+    h.key("x");
+    assert!(h.app.reader.pick.is_none(), "no pick for a non-moderator");
+    assert!(h.app.prompt.is_none(), "no question for a non-moderator");
+    assert!(h
+        .app
+        .toasts
+        .iter()
+        .any(|t| t.text == "Not the board moderator."));
+    // The post's X is refused the same way, at once.
+    h.key("X");
+    assert!(h.app.prompt.is_none(), "no question for a refused removal");
+    // alice, the moderator, picks the first comment, moves, comes back, confirms.
+    let mut h = Harness::new(Arc::new(b.clone()), 100, 30);
+    h.type_text("alice");
+    h.key("Tab");
+    h.type_text("alice");
+    h.key("Enter");
+    h.keys(&["j", "Enter", "g", "Enter", "x"]);
+    assert_eq!(h.app.reader.pick, Some(0));
+    assert_snapshot!("remove_comment_pick", h.screen());
+    h.key("j");
+    assert_eq!(h.app.reader.pick, Some(1));
+    h.keys(&["j", "k"]);
+    assert_eq!(h.app.reader.pick, Some(0), "the pick stays on the comments");
+    h.key("Enter");
+    assert!(h.app.prompt.is_some());
+    assert_snapshot!("remove_comment_confirm", h.screen());
+    h.key("y");
+    assert!(h.app.reader.pick.is_none());
+    assert_eq!(
+        h.app.screen(),
+        Screen::Reader,
+        "a comment removal stays on the post"
+    );
+    assert!(h.app.toasts.iter().any(|t| t.text == "Comment 1 removed."));
+    let shown = h.screen();
+    assert!(shown.contains("[removed by the moderator]"), "{shown}");
+    assert!(!shown.contains(&post.comments[0].body), "{shown}");
+    assert!(shown.contains(&post.comments[1].body), "{shown}");
+    assert_snapshot!("remove_comment_result", shown);
+    // The record reached the backend: another user's session reads the removal.
+    let bob = as_user(&b, "bob");
+    let read = bob.read(&post.id.to_string()).expect("read");
+    assert_eq!(read.comments[0].body, "[removed by the moderator]");
+    assert_eq!(read.comments[1].body, post.comments[1].body);
+    // Esc leaves a pick without removing anything.
+    h.keys(&["x", "j", "Esc"]);
+    assert!(h.app.reader.pick.is_none());
+    assert!(h.app.prompt.is_none());
+    assert_eq!(h.app.screen(), Screen::Reader);
+    let read = bob.read(&post.id.to_string()).expect("read");
+    assert_eq!(read.comments[1].body, post.comments[1].body);
+}
+
+#[test]
+fn board_filter_ignores_case_and_width_and_says_no_match() {
+    let b = bbs();
+    as_user(&b, "bob").create_board("NP_HW").expect("board");
+    let mut h = logged_in(&b, 80, 24);
+    h.key("/");
+    h.type_text("np");
+    h.key("Enter");
+    let names = |h: &Harness| {
+        (0..h.app.boards.len())
+            .filter_map(|i| h.app.boards.row_at(i).map(|r| r.name.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&h), ["NP_HW"]);
+    assert_snapshot!("boards_filter_ignores_case", h.screen());
+    h.keys(&["Ctrl-l", "/"]);
+    h.type_text("ＮＰ＿ｈｗ");
+    h.key("Enter");
+    assert_eq!(names(&h), ["NP_HW"]);
+    h.keys(&["Ctrl-l", "/"]);
+    h.type_text("zz");
+    h.key("Enter");
+    assert!(names(&h).is_empty());
+    let shown = h.screen();
+    assert!(
+        shown.contains("No match. Press Ctrl-l to clear the filter."),
+        "{shown}"
+    );
+    assert_snapshot!("boards_filter_no_match", shown);
+    h.key("Ctrl-l");
+    assert_eq!(h.app.boards.len(), 5);
+}
+
+/// A backend whose account calls answer the way the real server's refusals arrive
+/// through the Kafka backend (`bbs::backend::kafka` maps them to these failures).
+struct Refusing(MemoryBackend);
+struct RefusingLink(Box<dyn Link>);
+
+impl Backend for Refusing {
+    fn connect(&self) -> bbs::Result<Box<dyn Link>> {
+        Ok(Box::new(RefusingLink(self.0.connect()?)))
+    }
+}
+
+const LIMITED_REGISTRATION: &str = "too many registrations from this address; try again later";
+const LIMITED_LOGIN: &str = "too many failed logins from this address; try again in 27 s";
+
+impl Link for RefusingLink {
+    fn register(&mut self, u: &str, e: &str, p: &str) -> bbs::Result<()> {
+        use bbs::error::Failure;
+        match u {
+            "flood" => Err(Failure::Policy(LIMITED_REGISTRATION.into()).into()),
+            "__admin" => Err(Failure::BadName("'__admin' is reserved".into()).into()),
+            _ => self.0.register(u, e, p),
+        }
+    }
+    fn login(&mut self, u: &str, p: &str) -> bbs::Result<()> {
+        match u {
+            "slowed" => Err(bbs::error::Failure::Policy(LIMITED_LOGIN.into()).into()),
+            _ => self.0.login(u, p),
+        }
+    }
+    fn logout(&mut self) -> bbs::Result<()> {
+        self.0.logout()
+    }
+    fn append(&mut self, e: bbs::codec::Entry) -> bbs::Result<bbs::backend::Appended> {
+        self.0.append(e)
+    }
+    fn with_view(&self, f: &mut dyn FnMut(&bbs::view::State)) {
+        self.0.with_view(f)
+    }
+    fn sync(&self) -> bbs::Result<()> {
+        self.0.sync()
+    }
+    fn set_event_sink(&mut self, s: bbs::backend::EventSink) {
+        self.0.set_event_sink(s)
+    }
+    fn set_record_sink(&mut self, s: bbs::backend::RecordSink) {
+        self.0.set_record_sink(s)
+    }
+    fn prefs(&self) -> bbs::Result<bbs::prefs::UserPrefs> {
+        self.0.prefs()
+    }
+}
+
+fn register(h: &mut Harness, user: &str) -> String {
+    if !h.app.login.register {
+        h.key("Ctrl-r");
+    }
+    while h.app.login.focus != 0 {
+        h.key("Shift-Tab");
+    }
+    // Empty the three fields (user, password, email).
+    for _ in 0..3 {
+        h.key("Ctrl-u");
+        h.key("Tab");
+    }
+    while h.app.login.focus != 0 {
+        h.key("Shift-Tab");
+    }
+    h.type_text(user);
+    h.key("Tab");
+    h.type_text("pw");
+    h.key("Tab");
+    h.type_text("x@y");
+    h.key("Enter");
+    h.app.login.error.clone().unwrap_or_default()
+}
+
+#[test]
+fn registration_and_login_refusals_say_what_happened() {
+    let b = bbs();
+    let mut h = Harness::new(Arc::new(Refusing(b.clone())), 80, 24);
+    let limited = register(&mut h, "flood");
+    assert_eq!(limited, LIMITED_REGISTRATION);
+    assert_snapshot!("register_rate_limited", h.screen());
+    let invalid = register(&mut h, "__admin");
+    assert_eq!(invalid, "Invalid name: '__admin' is reserved.");
+    assert_snapshot!("register_invalid_name", h.screen());
+    let taken = register(&mut h, "alice");
+    assert_eq!(taken, "Username is already used.");
+    // Three refusals, three messages.
+    assert!(limited != invalid && invalid != taken && limited != taken);
+
+    // Login: slowed down for too many failures is not a wrong password.
+    h.key("Ctrl-r");
+    assert!(!h.app.login.register);
+    while h.app.login.focus != 0 {
+        h.key("Shift-Tab");
+    }
+    h.key("Ctrl-u");
+    h.type_text("slowed");
+    h.key("Tab");
+    h.type_text("pw");
+    h.key("Enter");
+    let slowed = h.app.login.error.clone().unwrap_or_default();
+    assert_eq!(slowed, LIMITED_LOGIN);
+    assert_snapshot!("login_slowed_down", h.screen());
+    h.key("Shift-Tab");
+    h.key("Ctrl-u");
+    h.type_text("guest");
+    h.key("Tab");
+    h.type_text("wrong");
+    h.key("Enter");
+    assert_eq!(h.app.login.error.as_deref(), Some("Login failed."));
+    assert_ne!(slowed, "Login failed.");
+}

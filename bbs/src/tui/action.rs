@@ -157,6 +157,7 @@ actions! {
     Edit => "edit", "Edit your post";
     Delete => "delete", "Delete (your post, a mail, a subscription)";
     Remove => "remove", "Remove a post on a board you moderate";
+    RemoveComment => "remove_comment", "Pick a comment to remove (moderators)";
     NextPost => "next_post", "Read the next post";
     PrevPost => "prev_post", "Read the previous post";
     SubscribeBoard => "subscribe_board", "Subscribe to this board with a keyword";

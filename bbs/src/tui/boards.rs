@@ -12,7 +12,7 @@ pub struct BoardList {
     all: Vec<BoardInfo>,
     /// Favourite board names, in the order added.
     pub favourites: Vec<String>,
-    /// The name filter (substring).
+    /// The name filter (substring, ignoring case and width; see [`crate::search`]).
     pub filter: String,
     /// Indices into `all` in display order (favourites first, then filtered).
     shown: Vec<usize>,
@@ -46,12 +46,23 @@ impl BoardList {
             }
         }
         let filter = self.filter.as_str();
-        shown.retain(|&i| filter.is_empty() || self.all[i].name.contains(filter));
+        // Like the post searches: case and fullwidth forms are ignored (`np` finds `NP_HW`).
+        shown.retain(|&i| crate::search::contains(&self.all[i].name, filter));
         self.shown = shown;
         if let Some(i) = keep.and_then(|name| self.position(&name)) {
             self.cursor.sel = i;
         }
         self.cursor.clamp(self.shown.len(), height);
+    }
+
+    /// Boards known, filtered or not (to tell "no match" from "no boards").
+    pub fn total(&self) -> usize {
+        self.all.len()
+    }
+
+    /// The board called `name`, shown or filtered out.
+    pub fn by_name(&self, name: &str) -> Option<&BoardInfo> {
+        self.all.iter().find(|b| b.name == name)
     }
 
     /// Rows shown.

@@ -229,6 +229,8 @@ pub enum PromptKind {
     ConfirmDelete(PostId),
     /// Remove post (as the moderator)? (y/n)
     ConfirmRemove(PostId),
+    /// Remove comment n (from 1) of a post (as the moderator)? (y/n)
+    ConfirmRemoveComment(PostId, u32),
     /// Delete mail? (y/n)
     ConfirmDeleteMail(i64),
     /// Unsubscribe? (y/n)
@@ -242,6 +244,7 @@ impl PromptKind {
             self,
             PromptKind::ConfirmDelete(_)
                 | PromptKind::ConfirmRemove(_)
+                | PromptKind::ConfirmRemoveComment(..)
                 | PromptKind::ConfirmDeleteMail(_)
                 | PromptKind::ConfirmUnsubscribe(_)
         )
@@ -259,6 +262,9 @@ impl PromptKind {
             PromptKind::ConfirmDelete(id) => format!("Delete post #{id}? (y/N) "),
             PromptKind::ConfirmRemove(id) => {
                 format!("Remove post #{id} as the moderator? (y/N) ")
+            }
+            PromptKind::ConfirmRemoveComment(id, n) => {
+                format!("Remove comment {n} of post #{id} as the moderator? (y/N) ")
             }
             PromptKind::ConfirmDeleteMail(_) => "Delete this mail? (y/N) ".into(),
             PromptKind::ConfirmUnsubscribe(t) => format!("Unsubscribe {t}? (y/N) "),

@@ -168,6 +168,7 @@ const DEFAULTS: &[(Context, Action, &[&str])] = &[
     (Context::Reader, Action::Edit, &["e"]),
     (Context::Reader, Action::Delete, &["d"]),
     (Context::Reader, Action::Remove, &["X"]),
+    (Context::Reader, Action::RemoveComment, &["x"]),
     (Context::Reader, Action::NextPost, &["]", "n"]),
     (Context::Reader, Action::PrevPost, &["["]),
     (Context::Reader, Action::SubscribeAuthor, &["s"]),

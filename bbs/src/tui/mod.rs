@@ -23,6 +23,7 @@ pub mod demo;
 pub mod editor;
 pub mod keymap;
 pub mod local;
+pub mod moderate;
 pub mod msg;
 mod navigate;
 pub mod posts;

@@ -135,6 +135,8 @@ pub enum Request {
     Delete(PostId),
     /// Remove a post as its board's moderator.
     Remove(PostId),
+    /// Remove the n-th comment (from 1) of a post as its board's moderator.
+    RemoveComment(PostId, u32),
     /// Mark every post of a board read.
     MarkAllRead(String),
     /// Store the favourites list.

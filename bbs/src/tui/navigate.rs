@@ -4,6 +4,7 @@
 use super::action::Action;
 use super::app::{App, Effect, Screen, ToastKind};
 use super::compose::{ComposeKind, Composer, Prompt, PromptKind};
+use super::moderate::NOT_MODERATOR;
 use super::msg::Request;
 use super::scroll::{clamp_scroll, Cursor};
 use crate::model::{Push, SubTarget};
@@ -139,6 +140,7 @@ impl App {
             }
             Action::Delete => self.ask_delete(),
             Action::Remove => self.ask_remove(),
+            Action::RemoveComment => self.start_pick(),
             Action::NextPost | Action::PrevPost => {
                 return self.next_post(action == Action::NextPost)
             }
@@ -264,11 +266,16 @@ impl App {
     /// Asks to confirm removing the selected (or open) post as its board's moderator; the
     /// server refuses anyone else (`Not the board moderator.`).
     fn ask_remove(&mut self) {
-        let id = match self.screen() {
-            Screen::Posts => self.posts.selected().map(|r| r.id),
-            Screen::Reader => self.reader.post.as_ref().map(|p| p.id),
-            _ => None,
+        let (id, board) = match (self.screen(), &self.reader.post) {
+            (Screen::Posts, _) => (self.posts.selected().map(|r| r.id), &self.posts.board),
+            (Screen::Reader, Some(p)) => (Some(p.id), &p.board),
+            _ => (None, &self.posts.board),
         };
+        if id.is_some() && !self.moderates(board) {
+            // Refused like an edit of another's post: at once, before any question.
+            self.toast(ToastKind::Error, NOT_MODERATOR);
+            return;
+        }
         self.prompt = id.map(|id| Prompt::new(PromptKind::ConfirmRemove(id), ""));
     }
 

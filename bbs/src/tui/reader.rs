@@ -81,6 +81,9 @@ pub struct Reader {
     pub scroll: usize,
     /// The zone dates and times are shown in.
     pub zone: time::Zone,
+    /// The comment (index into the post's comments) a moderator is picking to remove;
+    /// `None` when not picking.
+    pub pick: Option<usize>,
 }
 
 impl Reader {
@@ -90,6 +93,7 @@ impl Reader {
             self.post = None;
             self.lines.clear();
             self.scroll = 0;
+            self.pick = None;
         }
         self.want = Some(id);
     }
@@ -110,6 +114,45 @@ impl Reader {
             self.scroll = self.max_scroll(height);
         }
         self.scroll = clamp_scroll(self.scroll, self.lines.len(), height);
+        // A pick stays on a comment the post still has.
+        let n = self.post.as_ref().map_or(0, |p| p.comments.len());
+        self.pick = self.pick.filter(|_| n > 0).map(|k| k.min(n - 1));
+    }
+
+    /// The laid-out lines of the picked comment (its first line and continuations).
+    pub fn picked_lines(&self) -> Option<std::ops::Range<usize>> {
+        let k = self.pick?;
+        let start = self
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(l.kind, LineKind::Comment(Some(_), _)))
+            .nth(k)?
+            .0;
+        let len = self.lines[start + 1..]
+            .iter()
+            .take_while(|l| matches!(l.kind, LineKind::Comment(None, _)))
+            .count();
+        Some(start..start + 1 + len)
+    }
+
+    /// Moves the pick by `delta` comments (clamped) and scrolls it into view.
+    pub fn pick_step(&mut self, delta: isize, height: usize) {
+        let n = self.post.as_ref().map_or(0, |p| p.comments.len());
+        let Some(k) = self.pick.filter(|_| n > 0) else {
+            return;
+        };
+        let k = (k as isize).saturating_add(delta).clamp(0, n as isize - 1);
+        self.pick = Some(k as usize);
+        if let Some(r) = self.picked_lines() {
+            let height = height.max(1);
+            if r.start < self.scroll {
+                self.scroll = r.start;
+            } else if r.end > self.scroll + height {
+                self.scroll = r.end.saturating_sub(height);
+            }
+            self.scroll = clamp_scroll(self.scroll, self.lines.len(), height);
+        }
     }
 
     /// Lays the post out again if the width changed.

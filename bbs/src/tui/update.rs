@@ -79,6 +79,9 @@ impl App {
         if self.screen() == Screen::Login {
             return self.login_key(key, &ev);
         }
+        if self.screen() == Screen::Reader && self.reader.pick.is_some() {
+            return self.pick_key(key);
+        }
         let chain = [screen_context(self.screen()), Context::Nav, Context::Global];
         match self.keymap.lookup(&chain, key) {
             Some(a) => self.update(a),
@@ -166,6 +169,10 @@ impl App {
                 return vec![Effect::Request(match kind {
                     PromptKind::ConfirmDelete(id) => Request::Delete(id),
                     PromptKind::ConfirmRemove(id) => Request::Remove(id),
+                    PromptKind::ConfirmRemoveComment(id, n) => {
+                        self.end_pick();
+                        Request::RemoveComment(id, n)
+                    }
                     PromptKind::ConfirmDeleteMail(off) => Request::DeleteMail(off),
                     PromptKind::ConfirmUnsubscribe(t) => Request::Unsubscribe(t),
                     _ => return Vec::new(),

@@ -292,6 +292,11 @@ impl Worker {
                 self.session()?.remove_post(&id.to_string())?;
                 self.send(Reply::Done(Op::Delete, format!("Post #{id} removed.")));
             }
+            Request::RemoveComment(id, n) => {
+                self.session()?
+                    .remove_comment(&id.to_string(), &n.to_string())?;
+                self.send(Reply::Done(Op::Other, format!("Comment {n} removed.")));
+            }
             Request::MarkAllRead(board) => {
                 let max = self
                     .session()?

@@ -68,6 +68,18 @@ pub fn boards(app: &App, buf: &mut Buffer, area: Rect) {
     if !app.boards.filter.is_empty() {
         hint = format!("  (filter: {})", app.boards.filter);
     }
+    // A filter that hides every board says so, and how to clear it (like the searches).
+    let no_match;
+    let empty = if !app.boards.filter.is_empty() && app.boards.total() > 0 {
+        let clear = app.keymap.key_of(
+            crate::tui::action::Context::Boards,
+            crate::tui::action::Action::ClearFilter,
+        );
+        no_match = format!("No match. Press {clear} to clear the filter.");
+        no_match.as_str()
+    } else {
+        "No boards yet. Press c to create one."
+    };
     list(
         app,
         buf,
@@ -75,7 +87,7 @@ pub fn boards(app: &App, buf: &mut Buffer, area: Rect) {
         &format!("{header}{hint}"),
         &app.boards.cursor,
         app.boards.len(),
-        "No boards yet. Press c to create one.",
+        empty,
         |buf, i, y, style| {
             let Some(b) = app.boards.row_at(i) else {
                 return;

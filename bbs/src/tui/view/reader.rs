@@ -4,14 +4,15 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::text::{fit, put, right};
+use super::text::{bar, fit, put, right};
 use crate::model::Push;
 use crate::time;
 use crate::tui::app::App;
 use crate::tui::reader::{wrap, LineKind, RLine};
 use crate::tui::scroll::clamp_scroll;
 
-fn line(app: &App, buf: &mut Buffer, area: Rect, y: u16, l: &RLine) {
+/// Draws one laid-out line; `picked` marks the comment a moderator is picking (`>>`).
+fn line(app: &App, buf: &mut Buffer, area: Rect, y: u16, l: &RLine, picked: bool) {
     let t = &app.theme;
     let w = usize::from(area.width);
     match &l.kind {
@@ -61,16 +62,22 @@ fn line(app: &App, buf: &mut Buffer, area: Rect, y: u16, l: &RLine) {
         }
         LineKind::Comment(author, date) => {
             let mut x = area.x;
+            let (mark, dim, name, base) = if picked {
+                bar(buf, area, y, t.selected);
+                (">> ", t.selected, t.selected, t.selected)
+            } else {
+                ("留 ", t.dim, t.unread, t.base)
+            };
             match author {
                 Some(a) => {
-                    x = put(buf, area, x, y, "留 ", t.dim);
-                    x = put(buf, area, x, y, a, t.unread);
-                    x = put(buf, area, x, y, &format!(" {date}"), t.dim);
-                    x = put(buf, area, x, y, ": ", t.dim);
+                    x = put(buf, area, x, y, mark, dim);
+                    x = put(buf, area, x, y, a, name);
+                    x = put(buf, area, x, y, &format!(" {date}"), dim);
+                    x = put(buf, area, x, y, ": ", dim);
                 }
-                None => x = put(buf, area, x, y, "    ", t.dim),
+                None => x = put(buf, area, x, y, "    ", dim),
             }
-            put(buf, area, x, y, &l.text, t.base);
+            put(buf, area, x, y, &l.text, base);
         }
     }
 }
@@ -86,12 +93,14 @@ pub fn post(app: &App, buf: &mut Buffer, area: Rect) {
     // A layout for another width (resize in flight) is still drawn, clipped.
     let lines = r.lines();
     let top = clamp_scroll(r.scroll, lines.len(), height);
+    let picked = r.picked_lines().unwrap_or(0..0);
     for (k, l) in lines[top.min(lines.len())..]
         .iter()
         .take(height)
         .enumerate()
     {
-        line(app, buf, area, area.y + k as u16, l);
+        let here = picked.contains(&(top + k));
+        line(app, buf, area, area.y + k as u16, l, here);
     }
     if lines.len() > height && area.width > 8 {
         let pct = ((top + height).min(lines.len()) * 100) / lines.len().max(1);
