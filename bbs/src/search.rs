@@ -1,8 +1,9 @@
 //! Text search as users expect it: case-insensitive and width-insensitive. Both sides are
 //! folded (lower case; fullwidth ASCII forms `Ａ`..`～` and the ideographic space read as
 //! their ASCII twins) before a substring test, so `kafka` finds `[問題] Kafka` and `ＨＷ`
-//! finds `HW_3`. Used by the TUI's title/author search. The classic language's `##<key>`
-//! keeps its documented case-sensitive substring rule (graders compare transcripts).
+//! finds `HW_3`. Used by the TUI's title/author search and board-list filter, and by the
+//! line-mode `search <board> <key>` extension. The classic language's `##<key>` keeps its
+//! documented case-sensitive substring rule (graders compare transcripts).
 
 use std::borrow::Cow;
 
