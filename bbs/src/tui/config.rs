@@ -151,13 +151,13 @@ mod tests {
         assert_eq!(d.ui.theme, "dark");
         assert!(!d.ui.mouse);
         let c = Config::parse(
-            "server = \"h:1\"\n[ui]\ntheme = \"light\"\n[keys.nav]\ndown = [\"x\"]\n",
+            "server = \"h:1\"\n[ui]\ntheme = \"light\"\n[keys.nav]\ndown = [\"Ctrl-n\"]\n",
         )
         .expect("user");
         assert_eq!(c.server.as_deref(), Some("h:1"));
         assert_eq!(c.ui.theme, "light");
         assert_eq!(c.ui.toast_seconds, d.ui.toast_seconds);
-        assert_eq!(c.keys["nav"]["down"], vec!["x".to_string()]);
+        assert_eq!(c.keys["nav"]["down"], vec!["Ctrl-n".to_string()]);
         assert!(Config::parse("[ui]\nmouse = 3").is_err());
         assert_eq!(d.ui.timezone, "local");
         let tz = Config::parse("[ui]\ntimezone = \"Asia/Taipei\"").expect("zone");
