@@ -47,6 +47,10 @@ pub struct PartitionFetch {
     pub next_offset: i64,
     /// A decode failure (corrupt batch), if any.
     pub decode_error: Option<String>,
+    /// Why an answer without an error code cannot be used (the partition is missing from
+    /// the response, or its bytes hold no whole batch), so the consumer can say so instead
+    /// of fetching the same offset for ever.
+    pub unusable: Option<String>,
 }
 
 /// A finished (or failed) fetch from one broker.
@@ -138,7 +142,7 @@ fn parse(
     if resp.error_code != 0 {
         return Err(Error::kafka(resp.error_code, Some("fetch".into())));
     }
-    let mut out = Vec::new();
+    let mut out: Vec<PartitionFetch> = Vec::new();
     for t in resp.responses {
         let topic = t.topic.0.to_string();
         for p in t.partitions {
@@ -149,11 +153,19 @@ fn parse(
             let mut records = Vec::new();
             let mut next_offset = requested;
             let mut decode_error = None;
+            let mut unusable = None;
             if p.error_code == 0 {
                 if let Some(data) = p.records {
+                    let len = data.len();
                     match decode_batches(&topic, p.partition_index, data, requested, &mut records) {
                         Ok(n) => next_offset = n.max(requested),
                         Err(e) => decode_error = Some(e.to_string()),
+                    }
+                    if len > 0 && next_offset == requested && decode_error.is_none() {
+                        unusable = Some(format!(
+                            "{len} bytes of records at offset {requested} hold no whole \
+                             batch (a batch larger than the fetch size, or bad framing)"
+                        ));
                     }
                 }
             }
@@ -165,8 +177,85 @@ fn parse(
                 records,
                 next_offset,
                 decode_error,
+                unusable,
+            });
+        }
+    }
+    for (tp, requested) in asked {
+        if !out.iter().any(|r| r.tp == *tp) {
+            out.push(PartitionFetch {
+                tp: tp.clone(),
+                requested: *requested,
+                error: 0,
+                high_watermark: -1,
+                records: Vec::new(),
+                next_offset: *requested,
+                decode_error: None,
+                unusable: Some("the broker's fetch response left this partition out".into()),
             });
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::records::{BatchBuilder, Compression};
+    use bytes::BytesMut;
+    use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+    use kafka_protocol::protocol::Encodable;
+
+    fn body(partitions: Vec<PartitionData>) -> Bytes {
+        let mut t = FetchableTopicResponse::default();
+        t.topic = tn("t");
+        t.partitions = partitions;
+        let mut resp = FetchResponse::default();
+        resp.responses = vec![t];
+        let mut out = BytesMut::new();
+        resp.encode(&mut out, 12).expect("encode");
+        out.freeze()
+    }
+
+    fn batch() -> Bytes {
+        let mut b = BatchBuilder::new(256);
+        b.append(1, None, Some(b"one"), &[]);
+        b.append(2, None, Some(b"two"), &[]);
+        b.seal(-1, -1, -1, Compression::None).expect("seal")
+    }
+
+    #[test]
+    fn whole_batches_are_usable() {
+        let mut p = PartitionData::default();
+        p.records = Some(batch());
+        p.high_watermark = 2;
+        let asked = vec![(TopicPartition::new("t", 0), 0)];
+        let out = parse("b", 12, body(vec![p]), &asked).expect("parse");
+        assert_eq!(out[0].records.len(), 2);
+        assert_eq!(out[0].next_offset, 2);
+        assert!(out[0].unusable.is_none());
+    }
+
+    #[test]
+    fn a_partition_left_out_or_a_partial_batch_is_reported() {
+        let mut p = PartitionData::default();
+        p.records = Some(batch().slice(..40)); // cut inside the first batch
+        let asked = vec![
+            (TopicPartition::new("t", 0), 0),
+            (TopicPartition::new("t", 1), 5),
+        ];
+        let out = parse("b", 12, body(vec![p]), &asked).expect("parse");
+        let cut = out.iter().find(|r| r.tp.partition == 0).expect("p0");
+        assert!(cut.records.is_empty());
+        assert!(cut
+            .unusable
+            .as_deref()
+            .is_some_and(|r| r.contains("no whole batch")));
+        let missing = out.iter().find(|r| r.tp.partition == 1).expect("p1");
+        assert_eq!(missing.next_offset, 5);
+        assert!(missing
+            .unusable
+            .as_deref()
+            .is_some_and(|r| r.contains("left this partition out")));
+    }
 }

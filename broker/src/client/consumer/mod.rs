@@ -98,6 +98,8 @@ struct PartState {
     inflight: bool,
     /// Last high watermark seen (for lag).
     high_watermark: i64,
+    /// Answers in a row that could not be used (see `PartitionFetch::unusable`).
+    unusable: u32,
 }
 
 /// A consumer. Use it from one thread (`poll` takes `&mut self`).
@@ -130,6 +132,10 @@ pub struct Consumer {
     committed: HashMap<TopicPartition, i64>,
     /// Where the last returned records came from, for fairness.
     rr_cursor: usize,
+    /// Fetch responses in a row that could not be decoded at all.
+    bad_responses: u32,
+    /// Missing topics already warned about.
+    warned_missing: HashSet<String>,
     /// Set by close.
     closed: bool,
 }
@@ -172,6 +178,8 @@ impl Consumer {
             listener: None,
             committed: HashMap::new(),
             rr_cursor: 0,
+            bad_responses: 0,
+            warned_missing: HashSet::new(),
             closed: false,
             config,
         };

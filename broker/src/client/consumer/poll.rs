@@ -9,6 +9,10 @@ use super::{offsets, Consumer, OffsetReset, PartState, Subscription, TopicPartit
 use crate::client::records::ConsumerRecord;
 use crate::error::{Error, Result};
 
+/// Unusable fetch answers in a row (for one partition, or whole responses) before `poll`
+/// returns an error instead of retrying.
+const UNUSABLE_LIMIT: u32 = 3;
+
 /// Partitions with more buffered records than this are not fetched again yet.
 const PREFETCH_LIMIT: usize = 20_000;
 
@@ -63,6 +67,7 @@ impl Consumer {
                 self.rebalance()?;
             }
         }
+        self.warn_missing_topics();
         self.update_positions()?;
         if self.config.auto_commit
             && self.config.group_id.is_some()
@@ -74,6 +79,30 @@ impl Consumer {
             }
         }
         Ok(())
+    }
+
+    /// Says once per topic when a named topic does not exist: a broker that does not create
+    /// topics on first use (Tansu, Kafka with auto-create off) would otherwise leave the
+    /// consumer waiting in silence.
+    fn warn_missing_topics(&mut self) {
+        let named: Vec<String> = match &self.config.subscription {
+            Subscription::Topics(t) => t.clone(),
+            Subscription::Manual(ps) => ps.iter().map(|p| p.topic.clone()).collect(),
+            _ => return,
+        };
+        let view = self.cluster.view();
+        for topic in named {
+            let missing = view.topics.get(&topic).is_some_and(|t| t.error == 3);
+            if missing && self.warned_missing.insert(topic.clone()) {
+                tracing::warn!(
+                    %topic,
+                    "topic does not exist on the cluster: the consumer waits for it (create it \
+                     first if the broker does not create topics on first use)"
+                );
+            } else if !missing {
+                self.warned_missing.remove(&topic);
+            }
+        }
     }
 
     /// The topics the subscription stands for now.
@@ -261,7 +290,21 @@ impl Consumer {
             }
         }
         let results = match done.result {
-            Ok(r) => r,
+            Ok(r) => {
+                self.bad_responses = 0;
+                r
+            }
+            Err(e @ Error::BadResponse { .. }) => {
+                // Not a lost connection: the broker answers, and we cannot read it. Say so,
+                // and give up after a few in a row rather than fetch nothing for ever.
+                self.bad_responses += 1;
+                tracing::warn!(leader = done.leader, error = %e, "unusable fetch response");
+                if self.bad_responses >= UNUSABLE_LIMIT {
+                    return Err(e);
+                }
+                self.cluster.invalidate();
+                return Ok(());
+            }
             Err(e) => {
                 tracing::debug!(leader = done.leader, error = %e, "fetch failed");
                 self.cluster.invalidate();
@@ -277,8 +320,22 @@ impl Consumer {
                 continue; // made stale by a seek or reset
             }
             match r.error {
+                0 if r.unusable.is_some() => {
+                    p.unusable += 1;
+                    let reason = r.unusable.unwrap_or_default();
+                    if p.unusable == 1 {
+                        tracing::warn!(tp = %r.tp, leader = done.leader, %reason, "unusable fetch answer");
+                    }
+                    if p.unusable >= UNUSABLE_LIMIT {
+                        return Err(Error::BadResponse {
+                            addr: format!("node {}", done.leader),
+                            reason: format!("fetch of {}: {reason}", r.tp),
+                        });
+                    }
+                }
                 0 => {
                     p.high_watermark = r.high_watermark;
+                    p.unusable = 0;
                     if let Some(e) = r.decode_error {
                         return Err(Error::CorruptBatch(format!("{}: {e}", r.tp)));
                     }

@@ -288,6 +288,27 @@ impl Producer {
         Ok(DeliveryHandle { outcome, index, tp })
     }
 
+    /// Turns "the broker still has no metadata for `topic`" into an error that says what to
+    /// do: brokers that do not create topics on first use (Tansu, Kafka with
+    /// `auto.create.topics.enable=false`) answer UNKNOWN_TOPIC_OR_PARTITION for ever.
+    fn missing_topic(&self, topic: &str, err: Error) -> Error {
+        if err.kafka_code() != Some(3) {
+            return err;
+        }
+        let why = if self.shared.config.auto_create_topics {
+            "and the broker did not create it on first use (it does not auto-create topics)"
+        } else {
+            "(auto_create_topics is off)"
+        };
+        Error::kafka(
+            3,
+            Some(format!(
+                "topic {topic} does not exist {why}: create it first, e.g. with \
+                 Admin::create_topics"
+            )),
+        )
+    }
+
     /// Number of partitions of `topic`, fetching metadata if needed (up to `max_block`).
     fn partition_count(&self, topic: &str) -> Result<usize> {
         let cluster = &self.shared.cluster;
@@ -321,7 +342,7 @@ impl Producer {
                 },
             };
             if Instant::now() + wait > deadline {
-                return Err(err);
+                return Err(self.missing_topic(topic, err));
             }
             std::thread::sleep(wait);
             wait = (wait * 2).min(Duration::from_millis(500));

@@ -1,0 +1,51 @@
+//! `bbs-bench`: measurement and interoperability tools that run against any
+//! Kafka-compatible broker (our `bbs-server`, Tansu, Apache Kafka).
+//!
+//! - `interop`: our client's produce and consume paths, with a verdict;
+//! - `fanout`: one producer, N consumers each in its own group, latency percentiles;
+//! - `capture`: a recording proxy whose files `tests/client_replay.rs` replays.
+
+mod capture;
+mod fanout;
+mod interop;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bbs-bench",
+    about = "Benchmarks and interop checks for bbs and any Kafka broker"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Produce and consume (manual, group from earliest, group from latest) with a verdict.
+    Interop(interop::InteropArgs),
+    /// Fan-out latency: one producer, N consumers each in its own group.
+    Fanout(fanout::FanoutArgs),
+    /// A recording proxy: forwards Kafka frames and writes them to a capture file.
+    Capture(capture::CaptureArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Interop(a) => interop::run(a),
+        Command::Fanout(a) => fanout::run(a),
+        Command::Capture(a) => capture::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("bbs-bench: {e:#}");
+        std::process::exit(1);
+    }
+}

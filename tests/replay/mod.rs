@@ -1,0 +1,257 @@
+//! A scripted fake broker that replays a capture made by `bbs-bench capture` (the real
+//! exchange between our client and an independent broker such as Tansu). Each request is
+//! answered with the recorded response to the same request: the same API, version and body
+//! (header aside) when one was recorded, served in recorded order with the last one
+//! repeating; otherwise the next unused recorded response of the same API and version
+//! (bodies that carry times, like Produce, differ from run to run). Metadata and
+//! FindCoordinator responses are rewritten to advertise the fake's own address. The fake
+//! keeps a log of what it could not match, for the test's failure message.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, FindCoordinatorResponse, MetadataResponse};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+/// One recorded request and the response it got.
+#[derive(Debug, Clone)]
+struct Pair {
+    api: i16,
+    version: i16,
+    /// The request body after its header.
+    request: Bytes,
+    /// The response body after its header.
+    response: Bytes,
+}
+
+/// Recorded responses, consumed as requests arrive.
+#[derive(Default)]
+struct Script {
+    pairs: Vec<Pair>,
+    /// How many times each pair was served.
+    served: Vec<usize>,
+    /// Requests that had no recorded response of their API and version.
+    unmatched: Vec<String>,
+}
+
+/// A running replay on a port of its own.
+pub struct Replay {
+    pub addr: String,
+    script: Arc<Mutex<Script>>,
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+/// The header length of a request frame (api key, version, correlation id, client id, and
+/// tagged fields for flexible headers), and its api key and version.
+fn request_header(frame: &[u8]) -> Option<(i16, i16, i32, usize)> {
+    let mut b = frame;
+    if b.len() < 10 {
+        return None;
+    }
+    let api = b.get_i16();
+    let version = b.get_i16();
+    let correlation = b.get_i32();
+    let id_len = b.get_i16();
+    let mut len = 10 + id_len.max(0) as usize;
+    let key = ApiKey::try_from(api).ok()?;
+    if key.request_header_version(version) >= 2 {
+        len += 1; // an empty tagged-field section, as every client sends
+    }
+    (len <= frame.len()).then_some((api, version, correlation, len))
+}
+
+/// The header length of a response frame for `api` at `version`.
+fn response_header_len(api: i16, version: i16) -> usize {
+    match ApiKey::try_from(api) {
+        Ok(k) if k.response_header_version(version) >= 1 => 5,
+        _ => 4,
+    }
+}
+
+/// Parses a capture file into request/response pairs (matched by connection and
+/// correlation id).
+fn load(path: &Path) -> Vec<Pair> {
+    let text = std::fs::read_to_string(path).expect("capture file");
+    let mut open: HashMap<(u64, i32), (i16, i16, Bytes)> = HashMap::new();
+    let mut pairs = Vec::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ' ');
+        let (Some(dir), Some(conn), Some(hex)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(conn) = conn.parse::<u64>() else {
+            continue;
+        };
+        let frame = Bytes::from(unhex(hex));
+        match dir {
+            ">" => {
+                if let Some((api, version, corr, hlen)) = request_header(&frame) {
+                    open.insert((conn, corr), (api, version, frame.slice(hlen..)));
+                }
+            }
+            "<" if frame.len() >= 4 => {
+                let corr = (&frame[..4]).get_i32();
+                if let Some((api, version, request)) = open.remove(&(conn, corr)) {
+                    let hlen = response_header_len(api, version).min(frame.len());
+                    pairs.push(Pair {
+                        api,
+                        version,
+                        request,
+                        response: frame.slice(hlen..),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    pairs
+}
+
+impl Replay {
+    /// Starts replaying the capture at `path` on a free loopback port.
+    pub fn start(path: &Path) -> Replay {
+        let pairs = load(path);
+        assert!(!pairs.is_empty(), "no exchanges in {}", path.display());
+        let served = vec![0; pairs.len()];
+        let script = Arc::new(Mutex::new(Script {
+            pairs,
+            served,
+            unmatched: Vec::new(),
+        }));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let (s, a) = (script.clone(), addr.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (s, a) = (s.clone(), a.clone());
+                thread::spawn(move || serve(conn, &s, &a));
+            }
+        });
+        Replay { addr, script }
+    }
+
+    /// Requests that found no recorded response, as `api vVERSION` lines.
+    pub fn unmatched(&self) -> Vec<String> {
+        self.script
+            .lock()
+            .map(|s| s.unmatched.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn serve(mut conn: TcpStream, script: &Mutex<Script>, addr: &str) {
+    let _ = conn.set_nodelay(true);
+    loop {
+        let mut len = [0u8; 4];
+        if conn.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+        if conn.read_exact(&mut frame).is_err() {
+            return;
+        }
+        let Some((api, version, corr, hlen)) = request_header(&frame) else {
+            return;
+        };
+        let Some(body) = answer(script, api, version, &frame[hlen..], addr) else {
+            return;
+        };
+        let mut out = BytesMut::new();
+        out.put_i32(corr);
+        if response_header_len(api, version) == 5 {
+            out.put_u8(0);
+        }
+        out.extend_from_slice(&body);
+        let mut framed = Vec::with_capacity(out.len() + 4);
+        framed.extend_from_slice(&(out.len() as u32).to_be_bytes());
+        framed.extend_from_slice(&out);
+        if conn.write_all(&framed).is_err() {
+            return;
+        }
+    }
+}
+
+/// The recorded response for one request (see the module docs), rewritten for this address.
+fn answer(
+    script: &Mutex<Script>,
+    api: i16,
+    version: i16,
+    body: &[u8],
+    addr: &str,
+) -> Option<Bytes> {
+    let mut s = script.lock().ok()?;
+    let same = |p: &Pair| p.api == api && p.version == version;
+    let exact: Vec<usize> = (0..s.pairs.len())
+        .filter(|&i| same(&s.pairs[i]) && s.pairs[i].request == body)
+        .collect();
+    let pick = if !exact.is_empty() {
+        exact
+            .iter()
+            .copied()
+            .find(|&i| s.served[i] == 0)
+            .unwrap_or(exact[exact.len() - 1])
+    } else {
+        let any: Vec<usize> = (0..s.pairs.len()).filter(|&i| same(&s.pairs[i])).collect();
+        match any.iter().copied().find(|&i| s.served[i] == 0) {
+            Some(i) => i,
+            None => match any.last() {
+                Some(&i) => i,
+                None => {
+                    s.unmatched.push(format!("{api} v{version}"));
+                    return None;
+                }
+            },
+        }
+    };
+    s.served[pick] += 1;
+    let response = s.pairs[pick].response.clone();
+    drop(s);
+    Some(rewrite(api, version, response, addr))
+}
+
+/// Points the brokers and coordinators of a Metadata or FindCoordinator response at `addr`.
+fn rewrite(api: i16, version: i16, body: Bytes, addr: &str) -> Bytes {
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return body;
+    };
+    let port: i32 = port.parse().unwrap_or(0);
+    let host = StrBytes::from_string(host.to_string());
+    let encode = |r: &dyn Fn(&mut BytesMut) -> anyhow::Result<()>| -> Option<Bytes> {
+        let mut out = BytesMut::new();
+        r(&mut out).ok().map(|()| out.freeze())
+    };
+    if api == ApiKey::Metadata as i16 {
+        let Ok(mut m) = MetadataResponse::decode(&mut body.clone(), version) else {
+            return body;
+        };
+        for b in &mut m.brokers {
+            b.host = host.clone();
+            b.port = port;
+        }
+        return encode(&|out| m.encode(out, version)).unwrap_or(body);
+    }
+    if api == ApiKey::FindCoordinator as i16 {
+        let Ok(mut f) = FindCoordinatorResponse::decode(&mut body.clone(), version) else {
+            return body;
+        };
+        f.host = host.clone();
+        f.port = port;
+        for c in &mut f.coordinators {
+            c.host = host.clone();
+            c.port = port;
+        }
+        return encode(&|out| f.encode(out, version)).unwrap_or(body);
+    }
+    body
+}
