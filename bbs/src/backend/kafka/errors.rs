@@ -26,6 +26,9 @@ pub fn failure_from_line(line: &str) -> Failure {
         Failure::NotOwner,
         Failure::NoSuchMail,
         Failure::AlreadySubscribed,
+        Failure::NotModerator,
+        Failure::NoSuchComment,
+        Failure::NotOperator,
     ];
     if let Some(f) = fixed.into_iter().find(|f| f.to_string() == line) {
         return f;
@@ -65,8 +68,9 @@ pub fn append_error(e: broker::Error) -> Error {
     }
 }
 
-/// The server's text for a refusal by the login/registration limits, if `e` is one
-/// (shown as it is, so the user learns when to try again).
+/// The server's text for a refusal by the login/registration limits, or of a login to an
+/// account the operator disabled, if `e` is one (shown as it is, so the user learns when
+/// to try again, or that a wrong password is not the problem).
 fn limit_message(e: &broker::Error) -> Option<String> {
     let text = match e {
         broker::Error::Auth(m) => Some(m.clone()),
@@ -74,7 +78,11 @@ fn limit_message(e: &broker::Error) -> Option<String> {
     }?;
     let at = text
         .find("too many failed logins")
-        .or_else(|| text.find("too many registrations"))?;
+        .or_else(|| text.find("too many registrations"))
+        .or_else(|| {
+            text.find("The account ")
+                .filter(|_| text.contains("disabled"))
+        })?;
     Some(text[at..].to_string())
 }
 
