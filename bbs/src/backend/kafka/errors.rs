@@ -61,10 +61,15 @@ fn kafka_parts(e: &broker::Error) -> Option<(i16, Option<String>)> {
 }
 
 /// A failed produce: a policy refusal becomes `Error::Refused` with the same line.
+/// A refused login on the producer's connection (the operator disabled the account since
+/// the session logged in) is the server's sentence too.
 pub fn append_error(e: broker::Error) -> Error {
     match kafka_parts(&e) {
         Some((POLICY_VIOLATION, Some(msg))) => Error::Refused(failure_from_line(&msg)),
-        _ => Error::Backend(e.to_string()),
+        _ => match limit_message(&e) {
+            Some(m) => Error::Refused(Failure::Policy(m)),
+            None => Error::Backend(e.to_string()),
+        },
     }
 }
 
@@ -74,6 +79,7 @@ pub fn append_error(e: broker::Error) -> Error {
 fn limit_message(e: &broker::Error) -> Option<String> {
     let text = match e {
         broker::Error::Auth(m) => Some(m.clone()),
+        broker::Error::Delivery { source, .. } => return limit_message(source),
         _ => kafka_parts(e).and_then(|(_, m)| m),
     }?;
     let at = text
