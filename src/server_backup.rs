@@ -109,7 +109,15 @@ pub fn run(from: &Path, to: &Path, config: &BrokerConfig) -> Result<()> {
             String::new()
         }
     );
-    for r in &repairs {
+    // Indexes are not copied, so rebuilding them is expected: count those, show the rest
+    // (a torn tail cut off, caught mid-write).
+    let (indexes, others): (Vec<&String>, Vec<&String>) = repairs
+        .iter()
+        .partition(|r| r.ends_with("rebuilt missing or stale index"));
+    if !indexes.is_empty() {
+        println!("recovery: {} indexes rebuilt", indexes.len());
+    }
+    for r in others {
         println!("recovery: {r}");
     }
     println!("verified: {checked}");

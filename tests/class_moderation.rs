@@ -159,7 +159,7 @@ fn the_operator_removes_exports_and_backs_up_with_admin_commands() {
         server_cmd(&["admin", "backup", &copy.to_string_lossy()], &server.data),
         "admin backup",
     );
-    assert!(out.starts_with("backup: "), "{out}");
+    assert!(out.starts_with("backup (server stopped): "), "{out}");
     let restored = TestServer::start_with_data(&copy, &[]);
     assert!(read_post(&restored, 1).contains(SECRET));
     let read = read_post(&restored, 2);
