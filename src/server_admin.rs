@@ -40,13 +40,17 @@ pub enum AdminAction {
         /// The board name.
         board: String,
     },
-    /// Delete a board: it leaves the board list, its posts are no longer served, posts
+    /// Delete a board for good (operator only).
+    ///
+    /// It leaves the board list, its posts are no longer served, posts
     /// to it are refused, and its name is never used again (the records stay in the log).
     DeleteBoard {
         /// The board name.
         board: String,
     },
-    /// Disable a user: they cannot log in ("The account NAME is disabled by the
+    /// Disable a user: no login, no writes, their posts hidden.
+    ///
+    /// They cannot log in ("The account NAME is disabled by the
     /// operator."), their live sessions can no longer write, and their posts, comments
     /// and pushes are hidden from everyone until `enable-user`.
     DisableUser {
@@ -58,8 +62,9 @@ pub enum AdminAction {
         /// The user name.
         name: String,
     },
-    /// Copy the data directory to DIR (which must not exist yet), while the server runs or
-    /// while it is stopped. Each file is copied up to its size when opened, in an order in
+    /// Copy the data directory to DIR (new), while the server runs or is stopped.
+    ///
+    /// Each file is copied up to its size when opened, in an order in
     /// which nothing copied refers to data not copied (internal state, then boards,
     /// mailboxes and subscription lists, then the board and user directories); files
     /// removed by retention meanwhile are skipped. The copy is then recovered as after a

@@ -61,8 +61,9 @@ enum Command {
         #[command(subcommand)]
         action: users::UsersAction,
     },
-    /// Moderate the running server as the operator: online, remove-post, remove-comment,
-    /// export-board.
+    /// Moderate the running server as the operator (online, remove-post, remove-comment,
+    /// export-board, delete-board, disable-user, enable-user) and back up the data
+    /// directory (running or stopped).
     Admin {
         #[command(subcommand)]
         action: admin::AdminAction,
