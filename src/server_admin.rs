@@ -2,7 +2,7 @@
 //! They log in over the Kafka protocol as the operator (`__operator`, with the secret the
 //! server wrote to `<data>/operator.secret`, like `users`), so every action is an ordinary
 //! BBS record checked by the record policy, and replays after a restart. `backup` is the
-//! exception: it copies the data directory's logs while holding the directory lock.
+//! exception: it copies the data directory's files (see `server_backup.rs`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,8 +13,8 @@ use bbs::backend::Backend;
 use bbs::codec::OPERATOR;
 use bbs::session::Session;
 use bbs::view::Post;
-use broker::auth::lock::DirLock;
 use broker::auth::operator::read_secret;
+use broker::BrokerConfig;
 use clap::Subcommand;
 
 /// What the operator does.
@@ -40,9 +40,36 @@ pub enum AdminAction {
         /// The board name.
         board: String,
     },
-    /// Copy the data directory's logs to DIR (which must not exist yet). The server must
-    /// be stopped: the copy holds the data directory's lock, so no write happens during it
-    /// and the copy is a consistent state (every log ends on a whole, fsynced batch).
+    /// Delete a board for good (operator only).
+    ///
+    /// It leaves the board list, its posts are no longer served, posts
+    /// to it are refused, and its name is never used again (the records stay in the log).
+    DeleteBoard {
+        /// The board name.
+        board: String,
+    },
+    /// Disable a user: no login, no writes, their posts hidden.
+    ///
+    /// They cannot log in ("The account NAME is disabled by the
+    /// operator."), their live sessions can no longer write, and their posts, comments
+    /// and pushes are hidden from everyone until `enable-user`.
+    DisableUser {
+        /// The user name.
+        name: String,
+    },
+    /// Enable a disabled user again: they log in, and what they wrote is shown again.
+    EnableUser {
+        /// The user name.
+        name: String,
+    },
+    /// Copy the data directory to DIR (new), while the server runs or is stopped.
+    ///
+    /// Each file is copied up to its size when opened, in an order in
+    /// which nothing copied refers to data not copied (internal state, then boards,
+    /// mailboxes and subscription lists, then the board and user directories); files
+    /// removed by retention meanwhile are skipped. The copy is then recovered as after a
+    /// crash (a torn tail is cut) and verified. It holds every record acknowledged before
+    /// the backup started; start a server on it, or check it with `bbs-server check`.
     Backup {
         /// Where the copy goes.
         dir: std::path::PathBuf,
@@ -65,9 +92,9 @@ fn operator_session(dir: &Path) -> Result<Session> {
 
 /// Runs one `admin` command against the server of data directory `dir` (blocking: call it
 /// outside an async runtime).
-pub fn run(dir: &Path, action: AdminAction) -> Result<()> {
+pub fn run(dir: &Path, action: AdminAction, config: &BrokerConfig) -> Result<()> {
     if let AdminAction::Backup { dir: to } = &action {
-        return backup(dir, to);
+        return crate::backup::run(dir, to, config);
     }
     let mut session = operator_session(dir)?;
     let result = match action {
@@ -82,6 +109,15 @@ pub fn run(dir: &Path, action: AdminAction) -> Result<()> {
         AdminAction::RemoveComment { id, n } => session.remove_comment(&id, &n).map(|()| {
             println!("comment {n} of post {id} removed");
         }),
+        AdminAction::DeleteBoard { board } => session.delete_board(&board).map(|()| {
+            println!("board {board} deleted");
+        }),
+        AdminAction::DisableUser { name } => session.set_user_disabled(&name, true).map(|()| {
+            println!("{name} disabled");
+        }),
+        AdminAction::EnableUser { name } => session.set_user_disabled(&name, false).map(|()| {
+            println!("{name} enabled");
+        }),
         AdminAction::Backup { .. } => Ok(()),
         AdminAction::ExportBoard { board } => session.posts(&board, None).map(|posts| {
             for p in &posts {
@@ -94,47 +130,6 @@ pub fn run(dir: &Path, action: AdminAction) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) => bail!("{e}"),
     }
-}
-
-/// Copies the data directory `from` to `to` under the directory lock (see
-/// [`AdminAction::Backup`]); the lock file and the operator secret are not copied.
-fn backup(from: &Path, to: &Path) -> Result<()> {
-    let _lock = match DirLock::acquire(from) {
-        Ok(lock) => lock,
-        Err(broker::Error::Locked(_)) => bail!(
-            "the server is running on {}: stop it first (the backup holds the data \
-             directory's lock so that nothing writes while it copies)",
-            from.display()
-        ),
-        Err(e) => return Err(e.into()),
-    };
-    if to.exists() {
-        bail!("{} already exists: give a new directory", to.display());
-    }
-    let (mut files, mut bytes) = (0u64, 0u64);
-    copy_tree(from, to, &mut files, &mut bytes)?;
-    println!("backup: {files} files, {bytes} bytes to {}", to.display());
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path, files: &mut u64, bytes: &mut u64) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "lock" || name == "operator.secret" {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        if entry.file_type()?.is_dir() {
-            copy_tree(&src, &dst, files, bytes)?;
-        } else {
-            *bytes +=
-                std::fs::copy(&src, &dst).with_context(|| format!("copying {}", src.display()))?;
-            *files += 1;
-        }
-    }
-    Ok(())
 }
 
 /// One post as a JSON object (a line).

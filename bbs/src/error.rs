@@ -34,6 +34,9 @@ pub enum Failure {
     /// Removing a post or comment on a board one does not moderate.
     #[error("Not the board moderator.")]
     NotModerator,
+    /// An operator-only action (`delete-board`, `disable-user`) by someone else.
+    #[error("Not the operator.")]
+    NotOperator,
     /// A comment number that the post does not have.
     #[error("No such comment.")]
     NoSuchComment,

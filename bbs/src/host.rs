@@ -270,6 +270,12 @@ impl RecordPolicy for BbsPolicy {
         }
     }
 
+    fn login_refusal(&self, user: &str) -> Option<String> {
+        self.lock()
+            .is_disabled(user)
+            .then(|| policy::disabled_message(user))
+    }
+
     fn account_created<'a>(&'a self, broker: &'a Broker, name: &'a str) -> HookFuture<'a> {
         Box::pin(async move {
             if let Err(e) = self.ensure_profile(broker, name, "").await {

@@ -9,7 +9,9 @@
 //! posts go only to existing boards; mail goes only to existing users; only the owner
 //! deletes mail or changes subscriptions; board names are unique; only a board's moderator
 //! (its creator) or the operator removes a post or comment there (`remove`), and a removed
-//! post can no longer be edited. Accepted BBS records are
+//! post can no longer be edited; only the operator deletes a board (`board-delete`, whose
+//! name is then never used again) or disables and enables a user (`disable`/`enable`),
+//! and a disabled user writes nothing at all. Accepted BBS records are
 //! always replaced by stamped copies: `bbs.time` = server time, and posts get the next
 //! global id (the counter is `state.max_post_id() + 1`, so it survives restarts because the
 //! server rebuilds the state from the topics before it accepts writes). The whole batch is
@@ -58,6 +60,8 @@ pub enum Verdict {
 struct Pending {
     /// Boards created in this batch.
     boards: HashSet<String>,
+    /// Boards the operator deleted in this batch.
+    boards_deleted: HashSet<String>,
     /// Users created in this batch.
     users: HashSet<String>,
     /// Posts created in this batch: id → (board, author).
@@ -89,6 +93,9 @@ pub fn check(
         Principal::User(u) => Some(u),
         Principal::Server => None,
     };
+    if let Some(u) = user.filter(|u| state.is_disabled(u)) {
+        return Verdict::Reject(Failure::Policy(disabled_message(u)));
+    }
     let mut pending = Pending::default();
     let mut next_id = state.max_post_id() + 1;
     let mut out = Vec::with_capacity(records.len());
@@ -131,6 +138,11 @@ pub fn check(
     Verdict::Replace(out)
 }
 
+/// What a disabled user is told when they try to log in or write.
+pub fn disabled_message(user: &str) -> String {
+    format!("The account {user} is disabled by the operator.")
+}
+
 /// Checks one record against the state and the batch so far; stamps post ids.
 fn rule(
     entry: &mut Entry,
@@ -156,12 +168,19 @@ fn rule(
             _ => Err(Failure::NoSuchPost),
         }
     };
-    let board_exists = |p: &Pending, b: &str| state.board(b).is_some() || p.boards.contains(b);
+    let board_exists = |p: &Pending, b: &str| {
+        (state.board(b).is_some() || p.boards.contains(b)) && !p.boards_deleted.contains(b)
+    };
     let user_exists = |p: &Pending, u: &str| state.user(u).is_some() || p.users.contains(u);
     match &mut entry.record {
         BbsRecord::Board { name, .. } => {
             if board_exists(p, name) {
                 return Err(Failure::BoardExists);
+            }
+            if state.board_deleted(name) || p.boards_deleted.contains(name) {
+                return Err(Failure::Policy(format!(
+                    "The board name {name} belonged to a deleted board and cannot be used again."
+                )));
             }
             fields::check_new_board(name, state, p.boards.iter())?;
             names::board_topic(name)?;
@@ -231,6 +250,23 @@ fn rule(
                 return Err(Failure::NotOwner);
             }
             p.deleted.insert(*post);
+        }
+        BbsRecord::BoardDelete { name, .. } => {
+            if !server {
+                return Err(Failure::NotOperator);
+            }
+            if !board_exists(p, name) {
+                return Err(Failure::NoSuchBoard);
+            }
+            p.boards_deleted.insert(name.clone());
+        }
+        BbsRecord::UserStatus { name, .. } => {
+            if !server {
+                return Err(Failure::NotOperator);
+            }
+            if !user_exists(p, name) {
+                return Err(Failure::NoSuchUser(name.clone()));
+            }
         }
         BbsRecord::Mail { to, .. } => {
             if !user_exists(p, to) {

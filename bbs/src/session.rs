@@ -218,7 +218,7 @@ impl Session {
             }
             Ok(s.board_posts(board)
                 .filter(|p| filter.is_none_or(|k| p.title.contains(k)))
-                .cloned()
+                .map(|p| s.shown(p))
                 .collect())
         })
     }
@@ -226,7 +226,7 @@ impl Session {
     /// `read`.
     pub fn read(&self, post: &str) -> Result<Post> {
         let id = post_id(post)?;
-        self.view(|s| s.live_post(id).cloned())
+        self.view(|s| s.shown_post(id))
             .ok_or_else(|| Failure::NoSuchPost.into())
     }
 
@@ -278,10 +278,15 @@ impl Session {
     /// `remove-comment` (extension): the moderator removes the `n`-th comment of a post.
     pub fn remove_comment(&mut self, post: &str, n: &str) -> Result<()> {
         let (me, p) = self.moderated_post(post)?;
-        let n: u32 = match n.parse() {
-            Ok(n) if n >= 1 && n as usize <= p.comments.len() => n,
-            _ => return Err(Failure::NoSuchComment.into()),
-        };
+        // `n` counts the comments shown (not those of disabled users); the record names
+        // the comment's position among all of them.
+        let shown: Option<usize> = n.parse().ok();
+        let n = self
+            .view(|s| {
+                let all = s.live_post(p.id)?;
+                s.comment_position(all, shown?)
+            })
+            .ok_or(Failure::NoSuchComment)?;
         self.append(BbsRecord::Remove {
             board: p.board,
             post: p.id,
@@ -289,6 +294,43 @@ impl Session {
             author: me,
         })?;
         Ok(())
+    }
+
+    /// `delete-board <name>` (extension): the operator deletes a board.
+    pub fn delete_board(&mut self, name: &str) -> Result<()> {
+        let me = self.operator()?;
+        if self.view(|s| s.board(name).is_none()) {
+            return Err(Failure::NoSuchBoard.into());
+        }
+        self.append(BbsRecord::BoardDelete {
+            name: name.into(),
+            author: me,
+        })?;
+        Ok(())
+    }
+
+    /// `disable-user <name>` / `enable-user <name>` (extensions): the operator disables a
+    /// user (no login, no writes, their posts hidden) or enables them again.
+    pub fn set_user_disabled(&mut self, name: &str, disabled: bool) -> Result<()> {
+        let me = self.operator()?;
+        if self.view(|s| s.user(name).is_none()) {
+            return Err(Failure::NoSuchUser(name.into()).into());
+        }
+        self.append(BbsRecord::UserStatus {
+            name: name.into(),
+            disabled,
+            author: me,
+        })?;
+        Ok(())
+    }
+
+    /// Login, then the operator's right.
+    fn operator(&self) -> Result<String> {
+        let me = self.me()?;
+        if me != crate::codec::OPERATOR {
+            return Err(Failure::NotOperator.into());
+        }
+        Ok(me)
     }
 
     /// `delete-post`.
@@ -458,6 +500,10 @@ impl Session {
             return false;
         };
         if ev.author == me || self.notified.contains(&ev.id) {
+            return false;
+        }
+        // A hidden post (disabled author, deleted board) notifies nobody.
+        if self.view(|s| s.live_post(ev.id).is_none() && s.any_post(ev.id).is_some()) {
             return false;
         }
         let hit = self.view(|s| {

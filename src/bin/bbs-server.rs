@@ -3,6 +3,8 @@
 
 #[path = "../server_admin.rs"]
 mod admin;
+#[path = "../server_backup.rs"]
+mod backup;
 #[path = "../server_net.rs"]
 mod net;
 #[path = "../server_pending_emails.rs"]
@@ -59,8 +61,9 @@ enum Command {
         #[command(subcommand)]
         action: users::UsersAction,
     },
-    /// Moderate the running server as the operator: online, remove-post, remove-comment,
-    /// export-board.
+    /// Moderate the running server as the operator (online, remove-post, remove-comment,
+    /// export-board, delete-board, disable-user, enable-user) and back up the data
+    /// directory (running or stopped).
     Admin {
         #[command(subcommand)]
         action: admin::AdminAction,
@@ -142,7 +145,7 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
     if let Some(Command::Admin { action }) = args.command {
-        return admin::run(&dir, action);
+        return admin::run(&dir, action, &cfg);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -225,6 +225,10 @@ impl Link for MemoryLink {
     fn login(&mut self, user: &str, password: &str) -> Result<()> {
         let store = self.backend.lock();
         match store.passwords.get(user) {
+            // As the server does: the password first, then the operator's switch.
+            Some(p) if p == password && store.state.is_disabled(user) => {
+                Err(Failure::Policy(policy::disabled_message(user)).into())
+            }
             Some(p) if p == password => {
                 self.user = Some(user.to_string());
                 drop(store);

@@ -13,8 +13,9 @@ use crate::names::{self, TopicKind};
 #[cfg(test)]
 mod tests;
 
-/// Header: the record kind (`post`, `comment`, `edit`, `delete`, `push`, `board`, `user`,
-/// `mail`, `mail-delete`, `subscribe`, `unsubscribe`).
+/// Header: the record kind (`post`, `comment`, `edit`, `delete`, `remove`, `push`,
+/// `board`, `board-delete`, `user`, `disable`, `enable`, `mail`, `mail-delete`,
+/// `subscribe`, `unsubscribe`).
 pub const H_KIND: &str = "bbs.kind";
 /// Header: the author (or creator, sender, owner): must equal the authenticated user.
 pub const H_AUTHOR: &str = "bbs.author";
@@ -42,6 +43,10 @@ pub const H_COMMENT: &str = "bbs.comment";
 /// The account name the operator writes moderation records as (the broker's operator
 /// principal; the record policy accepts its records on every board).
 pub const OPERATOR: &str = broker::auth::operator::OPERATOR_USER;
+
+/// The key prefix of `disable`/`enable` records on `bbs.users` (account names cannot hold
+/// `:`, so these keys never collide with a profile's key, and compaction keeps both).
+pub const STATUS_KEY_PREFIX: &str = "status:";
 
 /// A Kafka record as the BBS sees it: everything but offsets and the record timestamp.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -162,6 +167,25 @@ pub enum BbsRecord {
         /// Who removes (the board's moderator or [`OPERATOR`]).
         author: String,
     },
+    /// The operator deletes a board (`bbs.boards`, key = name): it leaves the board list,
+    /// its posts are no longer served, and its name is never used again.
+    BoardDelete {
+        /// Board name.
+        name: String,
+        /// Who deletes ([`OPERATOR`]).
+        author: String,
+    },
+    /// The operator disables (or enables again) a user (`bbs.users`, key =
+    /// `status:<name>`, so compaction keeps it beside the profile): a disabled user cannot
+    /// log in or write, and their posts, comments and pushes are hidden.
+    UserStatus {
+        /// The user.
+        name: String,
+        /// `true` for `disable`, `false` for `enable`.
+        disabled: bool,
+        /// Who decides ([`OPERATOR`]).
+        author: String,
+    },
     /// A push (推/噓/→) on a post.
     Push {
         /// Board name.
@@ -222,6 +246,8 @@ impl BbsRecord {
             | BbsRecord::Edit { author, .. }
             | BbsRecord::Delete { author, .. }
             | BbsRecord::Remove { author, .. }
+            | BbsRecord::BoardDelete { author, .. }
+            | BbsRecord::UserStatus { author, .. }
             | BbsRecord::Push { author, .. } => author,
             BbsRecord::Mail { from, .. } => from,
             BbsRecord::MailDelete { owner, .. }
@@ -233,8 +259,10 @@ impl BbsRecord {
     /// The topic this record lives on.
     pub fn topic(&self) -> Result<String> {
         Ok(match self {
-            BbsRecord::Board { .. } => names::BOARDS_TOPIC.to_string(),
-            BbsRecord::User { .. } => names::USERS_TOPIC.to_string(),
+            BbsRecord::Board { .. } | BbsRecord::BoardDelete { .. } => {
+                names::BOARDS_TOPIC.to_string()
+            }
+            BbsRecord::User { .. } | BbsRecord::UserStatus { .. } => names::USERS_TOPIC.to_string(),
             BbsRecord::Post { board, .. }
             | BbsRecord::Comment { board, .. }
             | BbsRecord::Edit { board, .. }
@@ -315,6 +343,20 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
             w.value = text(body);
             "push"
         }
+        BbsRecord::BoardDelete { name, .. } => {
+            w.key = text(name);
+            w.value = Some(Vec::new());
+            "board-delete"
+        }
+        BbsRecord::UserStatus { name, disabled, .. } => {
+            w.key = text(&format!("{STATUS_KEY_PREFIX}{name}"));
+            w.value = Some(Vec::new());
+            if *disabled {
+                "disable"
+            } else {
+                "enable"
+            }
+        }
         BbsRecord::Mail { body, .. } => {
             w.value = text(body);
             "mail"
@@ -371,7 +413,11 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
         }
         BbsRecord::Mail { subject, .. } => w.push_header(H_SUBJECT, subject),
         BbsRecord::MailDelete { mail, .. } => w.push_header(H_MAIL, &mail.to_string()),
-        BbsRecord::User { .. } | BbsRecord::Subscribe { .. } | BbsRecord::Unsubscribe { .. } => {}
+        BbsRecord::User { .. }
+        | BbsRecord::Subscribe { .. }
+        | BbsRecord::Unsubscribe { .. }
+        | BbsRecord::BoardDelete { .. }
+        | BbsRecord::UserStatus { .. } => {}
     }
     if let Some(t) = entry.time {
         w.push_header(H_TIME, &t.to_string());
@@ -413,6 +459,23 @@ pub fn decode(topic: &str, w: &WireRecord) -> Result<Entry> {
             BbsRecord::User {
                 name,
                 email: w.value_text()?,
+            }
+        }
+        (TopicKind::Boards, "board-delete") => BbsRecord::BoardDelete {
+            name: w.key_text()?,
+            author: author()?,
+        },
+        (TopicKind::Users, kind @ ("disable" | "enable")) => {
+            let key = w.key_text()?;
+            let name = key.strip_prefix(STATUS_KEY_PREFIX).ok_or_else(|| {
+                Error::Codec(format!(
+                    "the key of a {kind} record is {STATUS_KEY_PREFIX}<user>"
+                ))
+            })?;
+            BbsRecord::UserStatus {
+                name: name.to_string(),
+                disabled: kind == "disable",
+                author: author()?,
             }
         }
         (TopicKind::Board(board), "post") => BbsRecord::Post {

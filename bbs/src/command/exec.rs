@@ -119,6 +119,18 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
             s.remove_comment(post, n)?;
             one("Comment removed.")
         }
+        Command::DeleteBoard { board } => {
+            s.delete_board(board)?;
+            one("Board deleted.")
+        }
+        Command::SetUserDisabled { user, disabled } => {
+            s.set_user_disabled(user, *disabled)?;
+            one(if *disabled {
+                "User disabled."
+            } else {
+                "User enabled."
+            })
+        }
         Command::Comment { post, text } => {
             s.comment(post, text)?;
             one("Comment successfully.")

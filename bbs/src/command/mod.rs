@@ -100,6 +100,19 @@ pub enum Command {
         /// The comment number as typed.
         n: String,
     },
+    /// `delete-board <name>` (extension): the operator deletes a board.
+    DeleteBoard {
+        /// The board name (rest of the line).
+        board: String,
+    },
+    /// `disable-user <name>` / `enable-user <name>` (extensions): the operator disables
+    /// or enables a user.
+    SetUserDisabled {
+        /// The user name.
+        user: String,
+        /// `true` for `disable-user`.
+        disabled: bool,
+    },
     /// `comment <post-id> <comment>`
     Comment {
         /// The id as typed.

@@ -28,6 +28,9 @@ const U_RETR: &str = "retr-mail <n>";
 const U_DELETE_MAIL: &str = "delete-mail <n>";
 const U_REMOVE_POST: &str = "remove-post <post-id>";
 const U_REMOVE_COMMENT: &str = "remove-comment <post-id> <comment-number>";
+const U_DELETE_BOARD: &str = "delete-board <name>";
+const U_DISABLE_USER: &str = "disable-user <username>";
+const U_ENABLE_USER: &str = "enable-user <username>";
 const U_UNSUB: &str = "unsubscribe --board <board-name> | --author <author-name>";
 
 /// A line split into the text before the first option and the options' values.
@@ -201,6 +204,17 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
                 n: n.to_string(),
             },
             _ => return Err(usage(U_REMOVE_COMMENT)),
+        },
+        // Extensions (the operator's moderation).
+        "delete-board" if !rest.is_empty() => Command::DeleteBoard { board: rest.into() },
+        "delete-board" => return Err(usage(U_DELETE_BOARD)),
+        "disable-user" | "enable-user" => match words[..] {
+            [user] => Command::SetUserDisabled {
+                user: user.to_string(),
+                disabled: word == "disable-user",
+            },
+            _ if word == "disable-user" => return Err(usage(U_DISABLE_USER)),
+            _ => return Err(usage(U_ENABLE_USER)),
         },
         "retr-mail" => match words.first() {
             Some(n) => Command::RetrMail { n: n.to_string() },

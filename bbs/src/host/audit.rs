@@ -47,6 +47,13 @@ pub(super) fn record(user: &str, peer: SocketAddr, entry: &Entry) {
             "remove comment",
             format!("board={board} post={post} comment={n}"),
         ),
+        BbsRecord::BoardDelete { name, .. } => ("delete board", format!("board={name}")),
+        BbsRecord::UserStatus {
+            name,
+            disabled: true,
+            ..
+        } => ("disable user", format!("user={name}")),
+        BbsRecord::UserStatus { name, .. } => ("enable user", format!("user={name}")),
         BbsRecord::Mail { to, .. } => ("mail", format!("to={to}")),
         BbsRecord::MailDelete { mail, .. } => ("delete mail", format!("mail={mail}")),
         // Subscription-list changes are preferences, not actions a TA follows.

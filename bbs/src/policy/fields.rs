@@ -73,6 +73,10 @@ pub fn check_record(record: &BbsRecord) -> Result<(), Failure> {
         BbsRecord::Board { name, .. } => {
             field("board name", name, Shape::Line, MAX_BOARD_NAME_CHARS)?
         }
+        BbsRecord::BoardDelete { name, .. } => {
+            field("board name", name, Shape::Line, MAX_BOARD_NAME_CHARS)?
+        }
+        BbsRecord::UserStatus { name, .. } => user("user name", name)?,
         BbsRecord::User { name, email } => {
             user("user name", name)?;
             field("e-mail address", email, Shape::Line, MAX_EMAIL_CHARS)?;

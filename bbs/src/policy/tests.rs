@@ -58,8 +58,8 @@ fn ok(v: Verdict) -> Vec<Entry> {
                 // needs the right namespace; re-derive it from the kind header.
                 let kind = w.header(codec::H_KIND).expect("utf8").expect("kind");
                 let topic = match kind {
-                    "board" => "bbs.boards",
-                    "user" => "bbs.users",
+                    "board" | "board-delete" => "bbs.boards",
+                    "user" | "disable" | "enable" => "bbs.users",
                     "mail" | "mail-delete" => "mail.bob",
                     "subscribe" | "unsubscribe" => "subs.bob",
                     _ => "board.NP",
@@ -452,5 +452,93 @@ fn only_the_moderator_or_the_operator_removes_and_removals_survive_restart() {
             .and_then(|p| p.removed_by.clone())
             .as_deref(),
         Some(codec::OPERATOR)
+    );
+}
+
+fn board_delete(author: &str) -> BbsRecord {
+    BbsRecord::BoardDelete {
+        name: "NP".into(),
+        author: author.into(),
+    }
+}
+
+fn status(author: &str, name: &str, disabled: bool) -> BbsRecord {
+    BbsRecord::UserStatus {
+        name: name.into(),
+        disabled,
+        author: author.into(),
+    }
+}
+
+#[test]
+fn only_the_operator_deletes_boards_and_names_are_not_reused() {
+    let mut s = setup();
+    ok(s.produce(B, &[post("bob", "p")]));
+    // Not even the board's moderator deletes it.
+    assert_eq!(
+        s.produce(A, &[board_delete("amy")]),
+        Verdict::Reject(Failure::NotOperator)
+    );
+    assert!(s.state.board("NP").is_some());
+    ok(s.produce(Principal::Server, &[board_delete(codec::OPERATOR)]));
+    for st in [&s.state, &s.restart().state] {
+        assert!(st.board("NP").is_none() && st.board_deleted("NP"));
+        assert!(st.live_post(1).is_none());
+        assert_eq!(st.max_post_id(), 1);
+    }
+    assert_eq!(
+        s.produce(B, &[comment("bob", 1)]),
+        Verdict::Reject(Failure::NoSuchPost)
+    );
+    assert_eq!(
+        s.produce(B, &[post("bob", "again")]),
+        Verdict::Reject(Failure::NoSuchBoard)
+    );
+    assert!(matches!(
+        s.produce(A, &[board("NP", "amy")]),
+        Verdict::Reject(Failure::Policy(m)) if m.contains("cannot be used again")
+    ));
+    assert_eq!(
+        s.produce(Principal::Server, &[board_delete(codec::OPERATOR)]),
+        Verdict::Reject(Failure::NoSuchBoard)
+    );
+}
+
+#[test]
+fn a_disabled_user_writes_nothing_and_is_hidden_until_enabled() {
+    let mut s = setup();
+    ok(s.produce(A, &[post("amy", "rules")]));
+    ok(s.produce(B, &[post("bob", "spam")]));
+    ok(s.produce(B, &[comment("bob", 1)]));
+    ok(s.produce(A, &[comment("amy", 1)]));
+    assert_eq!(
+        s.produce(A, &[status("amy", "bob", true)]),
+        Verdict::Reject(Failure::NotOperator)
+    );
+    ok(s.produce(Principal::Server, &[status(codec::OPERATOR, "bob", true)]));
+    let hidden = |st: &State| {
+        assert!(st.is_disabled("bob"));
+        assert!(st.live_post(2).is_none());
+        let shown = st.shown_post(1).expect("amy's post");
+        assert_eq!(shown.comments.len(), 1);
+        assert_eq!(shown.comments[0].author, "amy");
+        let all = st.live_post(1).expect("post");
+        assert_eq!(st.comment_position(all, 1), Some(2));
+    };
+    hidden(&s.state);
+    hidden(&s.restart().state);
+    assert_eq!(
+        s.produce(B, &[comment("bob", 1)]),
+        Verdict::Reject(Failure::Policy(disabled_message("bob")))
+    );
+    ok(s.produce(Principal::Server, &[status(codec::OPERATOR, "bob", false)]));
+    assert!(s.state.live_post(2).is_some());
+    ok(s.produce(B, &[comment("bob", 1)]));
+    assert_eq!(
+        s.produce(
+            Principal::Server,
+            &[status(codec::OPERATOR, "nobody", true)]
+        ),
+        Verdict::Reject(Failure::NoSuchUser("nobody".into()))
     );
 }

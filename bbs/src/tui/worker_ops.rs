@@ -237,9 +237,11 @@ impl Worker {
                 self.boards()?
             }
             Request::OpenBoard(board) => {
-                let rows = self
-                    .session()?
-                    .view(|s| s.board_posts(&board).map(PostRow::of).collect());
+                let rows = self.session()?.view(|s| {
+                    s.board_posts(&board)
+                        .map(|p| PostRow::of(&s.shown(p)))
+                        .collect()
+                });
                 let read = self.prefs.read.get(&board).cloned().unwrap_or_default();
                 self.send(Reply::Posts { board, rows, read });
             }
@@ -440,7 +442,7 @@ impl Worker {
             | BbsRecord::Edit { board, post, .. }
             | BbsRecord::Delete { board, post, .. }
             | BbsRecord::Remove { board, post, .. } => {
-                let live = s.view(|st| st.live_post(*post).cloned());
+                let live = s.view(|st| st.shown_post(*post));
                 (self.out)(Reply::PostChanged {
                     board: board.clone(),
                     id: *post,
@@ -452,7 +454,10 @@ impl Worker {
                     }
                 }
             }
-            BbsRecord::Board { .. } => {
+            // A board deleted or a user disabled changes the board list and its counts.
+            BbsRecord::Board { .. }
+            | BbsRecord::BoardDelete { .. }
+            | BbsRecord::UserStatus { .. } => {
                 let _ = self.boards();
             }
             BbsRecord::Mail {

@@ -8,7 +8,7 @@
 //! partition), so nothing here depends on cross-topic order: posts are kept per board even
 //! before the board's metadata arrives.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::codec::{BbsRecord, Entry};
 use crate::model::{Change, Millis, PostId, Push, SubKind, SubTarget};
@@ -157,6 +157,12 @@ pub struct State {
     subs: HashMap<String, Vec<Subscription>>,
     /// The largest post id seen: the server's counter restarts from here.
     max_post_id: PostId,
+    /// Boards the operator deleted: gone from the list, their posts no longer served, and
+    /// their names never used again (so a new board cannot resurrect old posts).
+    deleted_boards: HashSet<String>,
+    /// Users the operator disabled: they cannot log in or write, and what they wrote
+    /// (posts, comments, pushes) is hidden until they are enabled again.
+    disabled: HashSet<String>,
 }
 
 impl State {
@@ -170,7 +176,7 @@ impl State {
         let time = entry.time.unwrap_or(at.timestamp);
         match &entry.record {
             BbsRecord::Board { name, creator } => {
-                if !self.board_pos.contains_key(name) {
+                if !self.board_pos.contains_key(name) && !self.deleted_boards.contains(name) {
                     self.board_pos.insert(name.clone(), self.boards.len());
                     self.boards.push(Board {
                         name: name.clone(),
@@ -285,6 +291,24 @@ impl State {
                 comment,
                 author,
             } => self.remove(board, *post, *comment, author),
+            BbsRecord::BoardDelete { name, author } => {
+                if author == crate::codec::OPERATOR {
+                    self.delete_board(name);
+                }
+            }
+            BbsRecord::UserStatus {
+                name,
+                disabled,
+                author,
+            } => {
+                if author == crate::codec::OPERATOR {
+                    if *disabled {
+                        self.disabled.insert(name.clone());
+                    } else {
+                        self.disabled.remove(name);
+                    }
+                }
+            }
             BbsRecord::Mail {
                 to,
                 from,
@@ -352,6 +376,22 @@ impl State {
         }
     }
 
+    /// The operator deletes `name`: the remaining boards move up (the classic index is
+    /// the position among live boards, which compaction of `bbs.boards` keeps), and the
+    /// name is remembered even when its board record is not (compacted away).
+    fn delete_board(&mut self, name: &str) {
+        self.deleted_boards.insert(name.to_string());
+        if self.board_pos.remove(name).is_some() {
+            self.boards.retain(|b| b.name != name);
+            self.board_pos = self
+                .boards
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.name.clone(), i))
+                .collect();
+        }
+    }
+
     fn live_post_on_mut(&mut self, board: &str, id: PostId) -> Option<&mut Post> {
         self.posts
             .get_mut(&id)
@@ -368,9 +408,56 @@ impl State {
         self.board_pos.get(name).map(|&i| &self.boards[i])
     }
 
-    /// A post that exists and is not deleted.
+    /// A post that exists, is not deleted, is not on a deleted board and whose author is
+    /// not disabled. Its comments and pushes are all there (comment numbers in `remove`
+    /// records count them all); show it through [`State::shown`].
     pub fn live_post(&self, id: PostId) -> Option<&Post> {
-        self.posts.get(&id).filter(|p| !p.deleted)
+        self.posts.get(&id).filter(|p| {
+            !p.deleted
+                && !self.deleted_boards.contains(&p.board)
+                && !self.disabled.contains(&p.author)
+        })
+    }
+
+    /// A post as readers see it: without the comments and pushes of disabled users (the
+    /// score counts only the pushes shown).
+    pub fn shown(&self, p: &Post) -> Post {
+        let mut out = p.clone();
+        if self.disabled.is_empty() {
+            return out;
+        }
+        out.comments.retain(|c| !self.disabled.contains(&c.author));
+        out.pushes.retain(|x| !self.disabled.contains(&x.author));
+        out.score = out.pushes.iter().map(|x| x.push.score()).sum();
+        out
+    }
+
+    /// [`State::live_post`] as readers see it ([`State::shown`]).
+    pub fn shown_post(&self, id: PostId) -> Option<Post> {
+        self.live_post(id).map(|p| self.shown(p))
+    }
+
+    /// The position (from 1) among all of a post's comments of the `n`-th comment shown
+    /// to readers (comments of disabled users are not shown, so numbers differ).
+    pub fn comment_position(&self, p: &Post, n: usize) -> Option<u32> {
+        let real = p
+            .comments
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !self.disabled.contains(&c.author))
+            .nth(n.checked_sub(1)?)?
+            .0;
+        u32::try_from(real + 1).ok()
+    }
+
+    /// Whether the operator deleted a board of this name (it can never be created again).
+    pub fn board_deleted(&self, name: &str) -> bool {
+        self.deleted_boards.contains(name)
+    }
+
+    /// Whether the operator disabled this user.
+    pub fn is_disabled(&self, user: &str) -> bool {
+        self.disabled.contains(user)
     }
 
     /// Any post ever made, deleted or not.

@@ -114,6 +114,13 @@ pub trait RecordPolicy: Send + Sync {
     ) {
     }
 
+    /// Asked when `user` has just proved their password: `Some(message)` refuses the login
+    /// all the same (the host disabled the account), with a message the client shows.
+    /// Not counted as a failed login.
+    fn login_refusal(&self, _user: &str) -> Option<String> {
+        None
+    }
+
     /// Called once an account was created over the Kafka protocol (registration or the
     /// operator's `users add`), before the creation is answered, so the host can make
     /// what its own notion of a user needs (the BBS: a profile and private topics) and a

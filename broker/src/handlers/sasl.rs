@@ -151,6 +151,22 @@ fn succeed(
         Principal::Anonymous => "",
     };
     broker.auth.limiter.login_succeeded(session.peer.ip(), name);
+    let refusal = match (&principal, &broker.auth.policy) {
+        (Principal::User(u), Some(policy)) => policy.login_refusal(u),
+        _ => None,
+    };
+    if let Some(why) = refusal {
+        // The password was right: not a failed login, nothing is counted or delayed.
+        session.close = true;
+        session.sasl = SaslStage::Done;
+        tracing::info!(peer = %session.peer, %principal, reason = %why, "login refused");
+        return Ok(Reply::Now(answer(
+            req,
+            SASL_AUTHENTICATION_FAILED,
+            Some(format!("Authentication failed: {why}")),
+            Bytes::new(),
+        )?));
+    }
     tracing::info!(peer = %session.peer, %principal, "login");
     session.principal = principal;
     session.sasl = SaslStage::Done;

@@ -26,6 +26,9 @@ pub fn failure_from_line(line: &str) -> Failure {
         Failure::NotOwner,
         Failure::NoSuchMail,
         Failure::AlreadySubscribed,
+        Failure::NotModerator,
+        Failure::NoSuchComment,
+        Failure::NotOperator,
     ];
     if let Some(f) = fixed.into_iter().find(|f| f.to_string() == line) {
         return f;
@@ -58,23 +61,34 @@ fn kafka_parts(e: &broker::Error) -> Option<(i16, Option<String>)> {
 }
 
 /// A failed produce: a policy refusal becomes `Error::Refused` with the same line.
+/// A refused login on the producer's connection (the operator disabled the account since
+/// the session logged in) is the server's sentence too.
 pub fn append_error(e: broker::Error) -> Error {
     match kafka_parts(&e) {
         Some((POLICY_VIOLATION, Some(msg))) => Error::Refused(failure_from_line(&msg)),
-        _ => Error::Backend(e.to_string()),
+        _ => match limit_message(&e) {
+            Some(m) => Error::Refused(Failure::Policy(m)),
+            None => Error::Backend(e.to_string()),
+        },
     }
 }
 
-/// The server's text for a refusal by the login/registration limits, if `e` is one
-/// (shown as it is, so the user learns when to try again).
+/// The server's text for a refusal by the login/registration limits, or of a login to an
+/// account the operator disabled, if `e` is one (shown as it is, so the user learns when
+/// to try again, or that a wrong password is not the problem).
 fn limit_message(e: &broker::Error) -> Option<String> {
     let text = match e {
         broker::Error::Auth(m) => Some(m.clone()),
+        broker::Error::Delivery { source, .. } => return limit_message(source),
         _ => kafka_parts(e).and_then(|(_, m)| m),
     }?;
     let at = text
         .find("too many failed logins")
-        .or_else(|| text.find("too many registrations"))?;
+        .or_else(|| text.find("too many registrations"))
+        .or_else(|| {
+            text.find("The account ")
+                .filter(|_| text.contains("disabled"))
+        })?;
     Some(text[at..].to_string())
 }
 
