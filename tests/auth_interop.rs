@@ -312,9 +312,13 @@ fn users_cli_with_server_stopped_and_running() {
     let list = ok(users(&s.data, &["list"], ""), "online list");
     assert_eq!(list, "dave\tenabled\nerin\tdisabled\n");
     let erin = sasl(&s.addr, "SCRAM-SHA-256", "erin", "pw-erin");
+    let refused = kcat_as(&erin, &["-L", "-m", "3"], None);
+    assert!(!refused.status.success(), "a disabled account logged in");
+    // The right password is told why, not "wrong password".
+    let why = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        !kcat_as(&erin, &["-L", "-m", "3"], None).status.success(),
-        "a disabled account logged in"
+        why.contains("The account erin is disabled by the operator."),
+        "no clear refusal for a disabled account: {why}"
     );
     ok(users(&s.data, &["enable", "erin"], ""), "online enable");
     ok(kcat_as(&erin, &["-L"], None), "erin logs in once enabled");

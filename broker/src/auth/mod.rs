@@ -149,15 +149,27 @@ impl Auth {
         })
     }
 
-    /// The SCRAM keys `user` may log in with, if any (none for unknown or disabled users).
+    /// The SCRAM keys `user` logs in with, if any (none for unknown users). A disabled
+    /// account keeps its keys so that the right password is told "disabled" (see
+    /// [`Auth::login_refusal`]) rather than a misleading "wrong password".
     pub fn login_keys(&self, user: &str) -> Option<(Principal, scram::ScramKeys)> {
         if user == operator::OPERATOR_USER {
             return Some((Principal::Operator, self.operator.clone()));
         }
         let account = self.store.get(user)?;
-        if account.disabled {
-            return None;
-        }
         Some((Principal::User(user.to_string()), account.keys))
+    }
+
+    /// Why `principal`, whose password was right, may still not log in: its credential is
+    /// disabled (`bbs-server users disable`), or the record policy refuses it (the BBS's
+    /// `admin disable-user`). Both say the same sentence.
+    pub fn login_refusal(&self, principal: &Principal) -> Option<String> {
+        let Principal::User(u) = principal else {
+            return None;
+        };
+        if self.store.get(u).is_some_and(|a| a.disabled) {
+            return Some(format!("The account {u} is disabled by the operator."));
+        }
+        self.policy.as_ref().and_then(|p| p.login_refusal(u))
     }
 }

@@ -151,10 +151,7 @@ fn succeed(
         Principal::Anonymous => "",
     };
     broker.auth.limiter.login_succeeded(session.peer.ip(), name);
-    let refusal = match (&principal, &broker.auth.policy) {
-        (Principal::User(u), Some(policy)) => policy.login_refusal(u),
-        _ => None,
-    };
+    let refusal = broker.auth.login_refusal(&principal);
     if let Some(why) = refusal {
         // The password was right: not a failed login, nothing is counted or delayed.
         session.close = true;
