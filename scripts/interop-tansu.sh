@@ -48,7 +48,9 @@ if [ $CAPTURE = 1 ]; then
   "$BENCH" capture --listen "$BOOT" --upstream "127.0.0.1:$PORT" --out "$WORK/interop.cap" &
   PIDS+=($!)
 fi
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$ADVERTISED") 2>/dev/null && break; sleep 0.1; done
+for port in "$PORT" "$ADVERTISED"; do # Tansu first, so the proxy never dials too early
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+done
 
 declare -A RESULT
 step() { # name, command...

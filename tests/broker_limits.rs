@@ -429,3 +429,35 @@ fn full_disk_gives_storage_error_and_recovers_when_space_returns() {
     let report = ok(server_cmd(&["check"], &data), "bbs-server check");
     assert!(report.contains(" 0 problems"), "{report}");
 }
+
+/// KIP-482: a receiver skips tagged fields it does not know. A Fetch v12 carrying tag 1
+/// (ReplicaState, defined from v15) is answered, not dropped: kafka-protocol's generated
+/// decoder used to fail the whole request on a tag of a later version (and our client,
+/// the same way, failed every Tansu fetch response; see tests/client_replay.rs).
+#[test]
+fn tags_of_later_versions_are_skipped_not_fatal() {
+    let s = TestServer::start(&[]);
+    let mut c = connect(&s.addr);
+    let mut fetch = FetchRequest::default();
+    fetch.max_wait_ms = 0;
+    let mut frame = request(ApiKey::Fetch, 12, 77, &fetch);
+    // The body ends with the top-level tagged-field count (0); kafka-protocol's encoder will
+    // not write a known tag at the wrong version, so write it by hand: 1 field, tag 1,
+    // 13 bytes (a ReplicaState: replica id, epoch, and its own empty tag section).
+    assert_eq!(frame.pop(), Some(0));
+    frame.extend_from_slice(&[1, 1, 13, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let len = (frame.len() - 4) as u32;
+    frame[..4].copy_from_slice(&len.to_be_bytes());
+    c.write_all(&frame).expect("send");
+    let frame = read_frame(&mut c).unwrap_or_else(|e| {
+        let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+        panic!("the server did not answer the fetch ({e}); its log:\n{log}")
+    });
+    let mut buf = bytes::Bytes::from(frame);
+    let header = ResponseHeader::decode(&mut buf, ApiKey::Fetch.response_header_version(12))
+        .expect("header");
+    assert_eq!(header.correlation_id, 77);
+    let resp = FetchResponse::decode(&mut buf, 12).expect("fetch response");
+    assert_eq!(resp.error_code, 0);
+    assert!(api_versions_on(&mut c, 78), "the connection stays usable");
+}

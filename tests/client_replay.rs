@@ -25,11 +25,18 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// Runs `bbs-bench interop` against a replay of `capture` and returns its output.
-fn interop_against(capture: &str, records: &str) -> (bool, String) {
+fn interop_against(capture: &str, topic: &str, records: &str) -> (bool, String) {
     let fake = replay::Replay::start(&fixture(capture));
     let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-bench"))
         .args(["interop", "--bootstrap", &fake.addr, "--run-id", RUN_ID])
-        .args(["--records", records, "--timeout-secs", "20"])
+        .args([
+            "--topic",
+            topic,
+            "--records",
+            records,
+            "--timeout-secs",
+            "20",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -49,11 +56,33 @@ fn interop_against(capture: &str, records: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
+#[test]
+fn client_reads_and_writes_a_tansu_broker() {
+    let (ok, out) = interop_against("tansu-0.6.0/interop.cap", "interop", "100");
+    assert!(ok, "bbs-bench interop failed on the Tansu replay:\n{out}");
+    for step in [
+        "produce 100 records (acks=all): ok",
+        "consume (manual assignment, earliest): 100 of 100 records: ok",
+        "consume (group, earliest): 100 of 100 records: ok",
+        "consume (group, latest): 100 of 100 records: ok",
+        "verdict: ok",
+    ] {
+        assert!(out.contains(step), "missing {step:?} in:\n{out}");
+    }
+    // Tansu does not create topics on first use: the producer says so and what to do.
+    assert!(
+        out.contains("produce to a missing topic: refused")
+            && out.contains("does not auto-create topics")
+            && out.contains("create it first"),
+        "no clear missing-topic error in:\n{out}"
+    );
+}
+
 /// The harness itself: a capture of the same program against our own server replays to the
 /// same verdict (so a failure of the Tansu replay is about Tansu's answers, not the fake).
 #[test]
 fn replay_of_a_bbs_server_capture_gives_the_same_verdict() {
-    let (ok, out) = interop_against("bbs-server/interop.cap", "100");
+    let (ok, out) = interop_against("bbs-server/interop.cap", "bbs-interop", "100");
     assert!(
         ok,
         "bbs-bench interop failed on the bbs-server replay:\n{out}"

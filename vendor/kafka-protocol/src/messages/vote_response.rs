@@ -679,7 +679,11 @@ impl Decodable for VoteResponse {
                         node_endpoints =
                             types::CompactArray(types::Struct { version }).decode(buf)?;
                     } else {
-                        bail!("Tag {} is not valid for version {}", tag, version);
+                        // bbs patch: a tag defined only for other versions is unknown at this one:
+                        // keep it as an unknown tagged field (KIP-482: receivers skip tags they do
+                        // not know) instead of failing the whole message.
+                        let unknown_value = buf.try_get_bytes(size as usize)?;
+                        unknown_tagged_fields.insert(tag as i32, unknown_value);
                     }
                 }
                 _ => {
