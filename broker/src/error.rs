@@ -156,8 +156,7 @@ impl Error {
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Connection { .. } | Error::Timeout(_) => true,
-            Error::Kafka { code, .. } => kafka_protocol::ResponseError::try_from_code(*code)
-                .is_some_and(|e| e.is_retriable()),
+            Error::Kafka { code, .. } => wire::codes::is_retriable(*code),
             Error::Delivery { source, .. } => source.is_retriable(),
             _ => false,
         }
@@ -187,42 +186,18 @@ impl<T> IoContext<T> for std::io::Result<T> {
     }
 }
 
-/// The symbolic name of a Kafka error code (`NOT_LEADER_OR_FOLLOWER` style, as the Java
-/// client prints it), or `UNKNOWN` for codes this version does not know.
-pub fn kafka_error_name(code: i16) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static NAMES: OnceLock<HashMap<i16, &'static str>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        (-1i16..=200)
-            .filter_map(|c| {
-                let e = kafka_protocol::ResponseError::try_from_code(c)?;
-                if matches!(e, kafka_protocol::ResponseError::Unknown(_)) {
-                    return None;
-                }
-                // Built once for a bounded set of codes, so leaking is fine.
-                let name: &'static str =
-                    Box::leak(screaming_snake(&e.to_string()).into_boxed_str());
-                Some((c, name))
-            })
-            .collect()
-    });
-    match code {
-        0 => "NONE",
-        c => names.get(&c).copied().unwrap_or("UNKNOWN"),
-    }
-}
+/// The symbolic name of a Kafka error code (the wire crate's one table).
+pub use wire::codes::name as kafka_error_name;
 
-/// `NotLeaderOrFollower` → `NOT_LEADER_OR_FOLLOWER`.
-fn screaming_snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 8);
-    for (i, ch) in camel.chars().enumerate() {
-        if ch.is_ascii_uppercase() && i > 0 {
-            out.push('_');
+impl From<wire::Error> for Error {
+    fn from(e: wire::Error) -> Self {
+        match e {
+            wire::Error::Malformed(m) => Error::Malformed(m),
+            wire::Error::FrameTooLarge { size, limit } => Error::FrameTooLarge { size, limit },
+            wire::Error::Encode(m) => Error::Encode(m),
+            wire::Error::CorruptBatch(m) => Error::CorruptBatch(m),
         }
-        out.push(ch.to_ascii_uppercase());
     }
-    out
 }
 
 #[cfg(test)]
