@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -153,14 +153,9 @@ impl Replay {
 fn serve(mut conn: TcpStream, script: &Mutex<Script>, addr: &str) {
     let _ = conn.set_nodelay(true);
     loop {
-        let mut len = [0u8; 4];
-        if conn.read_exact(&mut len).is_err() {
+        let Ok(frame) = crate::common::read_frame(&mut conn) else {
             return;
-        }
-        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
-        if conn.read_exact(&mut frame).is_err() {
-            return;
-        }
+        };
         let Some((api, version, corr, hlen)) = request_header(&frame) else {
             return;
         };
@@ -173,10 +168,7 @@ fn serve(mut conn: TcpStream, script: &Mutex<Script>, addr: &str) {
             out.put_u8(0);
         }
         out.extend_from_slice(&body);
-        let mut framed = Vec::with_capacity(out.len() + 4);
-        framed.extend_from_slice(&(out.len() as u32).to_be_bytes());
-        framed.extend_from_slice(&out);
-        if conn.write_all(&framed).is_err() {
+        if conn.write_all(&wire::frame::frame(&out)).is_err() {
             return;
         }
     }

@@ -157,7 +157,12 @@ pub fn encode_response<T: Encodable>(
     version: i16,
     body: &T,
 ) -> Result<Bytes> {
-    Ok(wire::header::response(correlation_id, api_key, version, body)?)
+    Ok(wire::header::response(
+        correlation_id,
+        api_key,
+        version,
+        body,
+    )?)
 }
 
 #[cfg(test)]

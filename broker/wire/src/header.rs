@@ -50,7 +50,11 @@ pub fn request<T: Encodable>(
 
 /// Decodes a request header off the front of `frame` (a frame without its length prefix),
 /// leaving the body.
-pub fn decode_request_header(frame: &mut Bytes, api: ApiKey, version: i16) -> Result<RequestHeader> {
+pub fn decode_request_header(
+    frame: &mut Bytes,
+    api: ApiKey,
+    version: i16,
+) -> Result<RequestHeader> {
     RequestHeader::decode(frame, api.request_header_version(version))
         .map_err(|e| Error::Malformed(format!("{api:?} v{version} header: {e}")))
 }
@@ -113,10 +117,17 @@ mod tests {
     #[test]
     fn request_and_response_round_trip() {
         for version in [0, 3] {
-            let req = request(ApiKey::ApiVersions, version, 7, Some("t"), &ApiVersionsRequest::default())
-                .expect("encodes");
+            let req = request(
+                ApiKey::ApiVersions,
+                version,
+                7,
+                Some("t"),
+                &ApiVersionsRequest::default(),
+            )
+            .expect("encodes");
             let mut frame = Bytes::from(req).slice(4..);
-            let h = decode_request_header(&mut frame, ApiKey::ApiVersions, version).expect("header");
+            let h =
+                decode_request_header(&mut frame, ApiKey::ApiVersions, version).expect("header");
             assert_eq!((h.correlation_id, h.client_id.as_deref()), (7, Some("t")));
             let mut resp = ApiVersionsResponse::default();
             resp.error_code = 35;
