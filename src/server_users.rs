@@ -139,7 +139,7 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
             let quotas = admin.describe_user_quotas()?;
             for a in admin.describe_scram_users()? {
                 // Any quota entry on a listed account is its disabled flag.
-                let disabled = quotas.iter().any(|(user, _)| *user == a.name);
+                let disabled = quotas.iter().any(|q| q.user == a.name);
                 println!(
                     "{}\t{}",
                     a.name,

@@ -67,7 +67,7 @@ pub struct ClientConfig {
     pub max_response_size: usize,
     /// In-process proxy: (secret, real client address) sent with the `BBS-PROXY`
     /// mechanism before any login, so the broker limits and logs the real client (the
-    /// classic port sets it; see `auth::proxy`).
+    /// classic port sets it; see the broker's `auth::proxy`).
     pub proxy: Option<(String, std::net::SocketAddr)>,
     /// Local address to connect from (a multi-homed host, or a test choosing which of its
     /// loopback addresses the broker sees); `None` lets the system choose.

@@ -1,7 +1,9 @@
-//! `client`: a Kafka client (producer, group consumer, small admin) built on the
-//! kafka-protocol crate. It works against this crate's broker and, unchanged, against any
-//! Kafka cluster: it bootstraps from a list, routes every partition's requests to its
-//! leader, refreshes metadata when leadership moves and reconnects with backoff.
+//! `client` (package `kafka-client`): a Kafka client (producer, group consumer, admin) built
+//! on the kafka-protocol crate and the wire crate (`wire`: frames, headers, batch headers,
+//! error-code names). It does not depend on the broker crate. It works against the bbs
+//! broker and, unchanged, against any Kafka cluster: it bootstraps from a list, routes
+//! every partition's requests to its leader, refreshes metadata when leadership moves and
+//! reconnects with backoff.
 //!
 //! # Threads, not an async runtime
 //! The API is blocking, made for "one poll-loop thread per consumer" in a TUI. Internally it

@@ -58,7 +58,8 @@ pub fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
 }
 
 /// Vouches for the real client at `peer` with the in-process `BBS-PROXY` mechanism
-/// (see `auth::proxy`); the connection stays anonymous until a login follows.
+/// (the broker's `auth::proxy`; the token is `wire::proxy`'s); the connection stays
+/// anonymous until a login follows.
 pub fn proxy(conn: &Connection, secret: &str, peer: std::net::SocketAddr) -> Result<()> {
     let mut hs = SaslHandshakeRequest::default();
     hs.mechanism = sb(wire::proxy::MECHANISM);

@@ -1,5 +1,6 @@
-//! The wire protocol glue, free of I/O: framing, request headers, response encoding and the
-//! table of API versions this broker speaks. Message bodies are the kafka-protocol crate's.
+//! The server's protocol glue, free of I/O: the table of API versions this broker speaks,
+//! request parsing against it, body decoding and response encoding. Framing and headers
+//! are the wire crate's (`wire::frame`, `wire::header`); message bodies are kafka-protocol's.
 
 pub use wire::frame;
 

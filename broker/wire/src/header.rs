@@ -125,7 +125,7 @@ mod tests {
                 &ApiVersionsRequest::default(),
             )
             .expect("encodes");
-            let mut frame = Bytes::from(req).slice(4..);
+            let mut frame = req.slice(4..);
             let h =
                 decode_request_header(&mut frame, ApiKey::ApiVersions, version).expect("header");
             assert_eq!((h.correlation_id, h.client_id.as_deref()), (7, Some("t")));

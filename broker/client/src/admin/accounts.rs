@@ -36,6 +36,15 @@ pub struct ScramUser {
     pub iterations: i32,
 }
 
+/// A user's quota entry as DescribeClientQuotas lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserQuotas {
+    /// The user name.
+    pub user: String,
+    /// Its `(key, value)` pairs (on a bbs server, `bbs.disabled` for a disabled account).
+    pub values: Vec<(String, f64)>,
+}
+
 fn check(code: i16, message: Option<&StrBytes>) -> Result<()> {
     if code == 0 {
         Ok(())
@@ -162,7 +171,7 @@ impl Admin {
     }
 
     /// The users that have any quota entry, with their `(key, value)` pairs.
-    pub fn describe_user_quotas(&self) -> Result<Vec<(String, Vec<(String, f64)>)>> {
+    pub fn describe_user_quotas(&self) -> Result<Vec<UserQuotas>> {
         let mut c = describe_client_quotas_request::ComponentData::default();
         c.entity_type = StrBytes::from_static_str("user");
         c.match_type = 2; // any user
@@ -175,13 +184,13 @@ impl Admin {
             .unwrap_or_default()
             .iter()
             .filter_map(|e| {
-                let name = e.entity.first()?.entity_name.as_ref()?.to_string();
+                let user = e.entity.first()?.entity_name.as_ref()?.to_string();
                 let values = e
                     .values
                     .iter()
                     .map(|v| (v.key.to_string(), v.value))
                     .collect();
-                Some((name, values))
+                Some(UserQuotas { user, values })
             })
             .collect())
     }

@@ -25,7 +25,7 @@ use kafka_protocol::messages::{
 };
 
 mod accounts;
-pub use accounts::{ScramUser, SCRAM_ITERATIONS};
+pub use accounts::{ScramUser, UserQuotas, SCRAM_ITERATIONS};
 
 use super::cluster::Cluster;
 use super::conn::Connection;
