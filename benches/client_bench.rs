@@ -1,4 +1,4 @@
-//! Throughput of broker::client against our broker (the release server binary), side by
+//! Throughput of client against our broker (the release server binary), side by
 //! side with kcat (librdkafka) against the same broker in the same run.
 //!
 //! Run: `cargo bench --bench client_bench` (BENCH_RECORDS=n to change the default of
@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use broker::client::*;
+use client::*;
 use common::TestServer;
 
 const VALUE: usize = 100;
@@ -133,7 +133,7 @@ fn main() {
     if let Some(h) = last {
         assert_eq!(h.wait().expect("delivered").offset, n as i64 - 1);
     }
-    let op = rate("broker::client produce (acks=all, idem)", n, d);
+    let op = rate("client produce (acks=all, idem)", n, d);
     producer.close().expect("close");
 
     // Consume the same topic with both.
@@ -180,7 +180,7 @@ fn main() {
         );
     }
     assert_eq!(bytes, n * VALUE);
-    let oc = rate("broker::client consume", n, start.elapsed());
+    let oc = rate("client consume", n, start.elapsed());
     println!(
         "ours/kcat: produce {:.2}x (goal >= 0.80), consume {:.2}x (goal >= 1.00; {:.2}x with equal fetch sizes)",
         op / kp,

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
@@ -43,26 +43,17 @@ impl Conn {
 
     fn call<Q: Encodable, R: Decodable>(&mut self, key: ApiKey, version: i16, req: &Q) -> R {
         self.corr += 1;
-        let mut h = RequestHeader::default();
-        h.request_api_key = key as i16;
-        h.request_api_version = version;
-        h.correlation_id = self.corr;
-        h.client_id = Some(s("group-bench"));
-        let mut buf = BytesMut::new();
-        buf.extend_from_slice(&[0; 4]);
-        h.encode(&mut buf, key.request_header_version(version))
-            .expect("header");
-        req.encode(&mut buf, version).expect("body");
-        let len = (buf.len() - 4) as u32;
-        buf[..4].copy_from_slice(&len.to_be_bytes());
+        let buf = wire::header::request(key, version, self.corr, Some("group-bench"), req)
+            .expect("encode");
         self.stream.write_all(&buf).expect("send");
         let mut len = [0u8; 4];
         self.stream.read_exact(&mut len).expect("read length");
-        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+        let n = wire::frame::body_len(len, 64 << 20).expect("frame length");
+        let mut frame = vec![0u8; n];
         self.stream.read_exact(&mut frame).expect("read frame");
-        let mut b = Bytes::from(frame);
-        ResponseHeader::decode(&mut b, key.response_header_version(version)).expect("resp header");
-        R::decode(&mut b, version).expect("resp body")
+        let (_, resp) =
+            wire::header::decode_response(Bytes::from(frame), key, version).expect("response");
+        resp
     }
 }
 

@@ -11,11 +11,12 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use broker::auth::lock::DirLock;
 use broker::auth::operator::{read_secret, OPERATOR_USER};
-use broker::auth::remote::AccountClient;
 use broker::auth::scram::{ScramKeys, DEFAULT_ITERATIONS};
 use broker::auth::{names, CredentialStore};
+use broker::handlers::quotas::{DISABLED_KEY, RETIRED_KEY};
 use broker::log::{FlushPolicy, Flusher};
 use clap::Subcommand;
+use client::{Client, ClientConfig};
 
 use crate::pending_emails;
 use crate::users_import as import;
@@ -72,8 +73,9 @@ pub enum UsersAction {
 pub(crate) enum Backend {
     /// The server is stopped: the credential log (the caller holds the directory lock).
     Local(Box<CredentialStore>),
-    /// The server runs: its Kafka listener, logged in as the operator.
-    Remote(AccountClient),
+    /// The server runs: its Kafka listener, logged in as the operator (the accounts are
+    /// the client's admin SCRAM and quota calls).
+    Remote(Client),
 }
 
 fn read_password(name: &str) -> Result<String> {
@@ -106,10 +108,10 @@ async fn open(dir: &Path) -> Result<(Backend, Option<DirLock>)> {
         Err(broker::Error::Locked(_)) => {
             let (secret, addr) = read_secret(dir)
                 .context("the server is running but its operator secret is unreadable")?;
-            let mut client = AccountClient::connect(&addr).await?;
-            client
-                .login_scram(OPERATOR_USER, &secret)
-                .await
+            let config = ClientConfig::new(&addr)
+                .client_id("bbs-users")
+                .sasl_scram(OPERATOR_USER, &secret);
+            let client = Client::connect(config)
                 .context("logging in to the running server as the operator")?;
             Ok((Backend::Remote(client), None))
         }
@@ -133,11 +135,15 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
             }
         }
         (Backend::Remote(c), UsersAction::List) => {
-            for a in c.list().await? {
+            let admin = c.admin();
+            let quotas = admin.describe_user_quotas()?;
+            for a in admin.describe_scram_users()? {
+                // Any quota entry on a listed account is its disabled flag.
+                let disabled = quotas.iter().any(|q| q.user == a.name);
                 println!(
                     "{}\t{}",
                     a.name,
-                    if a.disabled { "disabled" } else { "enabled" }
+                    if disabled { "disabled" } else { "enabled" }
                 );
             }
         }
@@ -154,7 +160,7 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
         (b, UsersAction::ResetPassword { name }) => {
             let exists = match b {
                 Backend::Local(s) => s.get(&name).is_some(),
-                Backend::Remote(c) => c.exists(&name).await?,
+                Backend::Remote(c) => c.admin().scram_user_exists(&name)?,
             };
             if !exists {
                 bail!("no user {name}");
@@ -165,7 +171,7 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
                     let keys = ScramKeys::from_password(password.as_bytes(), DEFAULT_ITERATIONS)?;
                     s.update(&name, |a| a.keys = keys).await?
                 }
-                Backend::Remote(c) => c.set_password(&name, &password).await?,
+                Backend::Remote(c) => c.admin().set_scram_password(&name, &password)?,
             }
             println!("password of {name} reset");
         }
@@ -180,14 +186,14 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
         (b, UsersAction::Remove { name }) => {
             match b {
                 Backend::Local(s) => s.remove(&name).await?,
-                Backend::Remote(c) => c.remove(&name).await?,
+                Backend::Remote(c) => c.admin().delete_scram_credential(&name)?,
             }
             println!("removed {name} (the name stays retired until `users release {name}`)");
         }
         (b, UsersAction::Release { name }) => {
             match b {
                 Backend::Local(s) => s.release(&name).await?,
-                Backend::Remote(c) => c.release(&name).await?,
+                Backend::Remote(c) => c.admin().alter_user_quota(&name, RETIRED_KEY, None)?,
             }
             println!("released {name}");
         }
@@ -198,7 +204,10 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
 async fn set_disabled(b: &mut Backend, name: &str, disabled: bool) -> Result<()> {
     match b {
         Backend::Local(s) => s.update(name, |a| a.disabled = disabled).await?,
-        Backend::Remote(c) => c.set_disabled(name, disabled).await?,
+        Backend::Remote(c) => {
+            c.admin()
+                .alter_user_quota(name, DISABLED_KEY, disabled.then_some(1.0))?
+        }
     }
     Ok(())
 }
@@ -207,7 +216,7 @@ async fn set_disabled(b: &mut Backend, name: &str, disabled: bool) -> Result<()>
 pub(crate) async fn exists(b: &mut Backend, name: &str) -> Result<bool> {
     Ok(match b {
         Backend::Local(s) => s.get(name).is_some(),
-        Backend::Remote(c) => c.exists(name).await?,
+        Backend::Remote(c) => c.admin().scram_user_exists(name)?,
     })
 }
 
@@ -234,7 +243,7 @@ pub(crate) async fn add(
             }
         }
         Backend::Remote(c) => {
-            c.set_password(name, password).await?;
+            c.admin().set_scram_password(name, password)?;
             if !email.is_empty() {
                 set_email_online(dir, name, email, password).await?;
             }

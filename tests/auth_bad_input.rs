@@ -8,8 +8,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use broker::auth::remote::AccountClient;
+use client::{Client, ClientConfig};
 
+/// A request frame: header v1 (correlation id 7, client id "x") and a raw body.
 fn frame(key: i16, version: i16, body: &[u8]) -> Vec<u8> {
     let mut m = Vec::new();
     m.extend_from_slice(&key.to_be_bytes());
@@ -18,9 +19,12 @@ fn frame(key: i16, version: i16, body: &[u8]) -> Vec<u8> {
     m.extend_from_slice(&1i16.to_be_bytes());
     m.push(b'x');
     m.extend_from_slice(body);
-    let mut out = (m.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(&m);
-    out
+    wire::frame::frame(&m)
+}
+
+/// A SCRAM-SHA-256 login with the client (connect, authenticate, read metadata).
+fn login(addr: &str, user: &str, password: &str) -> client::Result<()> {
+    Client::connect(ClientConfig::new(addr).sasl_scram(user, password)).map(drop)
 }
 
 fn handshake(mech: &str) -> Vec<u8> {
@@ -46,12 +50,9 @@ fn exchange(addr: &str, frames: &[Vec<u8>]) -> (Vec<i16>, bool) {
         if s.write_all(f).is_err() {
             break;
         }
-        let mut len = [0u8; 4];
-        if s.read_exact(&mut len).is_err() {
+        let Ok(body) = read_frame(&mut s) else {
             return (codes, true);
-        }
-        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-        s.read_exact(&mut body).expect("body");
+        };
         codes.push(i16::from_be_bytes([body[4], body[5]]));
     }
     // A closed (or closing) connection answers nothing more: send ApiVersions, hang up
@@ -133,44 +134,30 @@ fn failed_logins_are_slowed_down_then_refused() {
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, CONFIG).expect("cfg");
     let s = TestServer::start(&["--config", cfg.to_str().expect("utf8")]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
-    rt.block_on(async {
-        let mut c = AccountClient::connect(&s.addr).await.expect("connect");
-        c.set_password("frank", "right").await.expect("register");
+    {
+        let c = Client::connect(ClientConfig::new(&s.addr)).expect("connect");
+        c.admin()
+            .set_scram_password("frank", "right")
+            .expect("register");
         let mut waits = Vec::new();
         for _ in 0..3 {
-            let mut c = AccountClient::connect(&s.addr).await.expect("connect");
             let t = Instant::now();
-            let err = c
-                .login_scram("frank", "wrong")
-                .await
-                .expect_err("wrong password");
+            let err = login(&s.addr, "frank", "wrong").expect_err("wrong password");
             waits.push(t.elapsed());
             assert!(
-                matches!(err, broker::Error::Kafka { code: 58, .. }),
+                matches!(err, client::Error::Auth { code: Some(58), .. }),
                 "{err}"
             );
         }
         assert!(waits[0] >= Duration::from_millis(150), "{waits:?}");
         assert!(waits[1] >= Duration::from_millis(300), "{waits:?}");
         assert!(waits[2] >= Duration::from_millis(600), "{waits:?}");
-        let mut c = AccountClient::connect(&s.addr).await.expect("connect");
-        c.login_scram("frank", "right")
-            .await
-            .expect("right password, under the limit");
+        login(&s.addr, "frank", "right").expect("right password, under the limit");
         // A success clears the count; four more failures reach the limit.
         for _ in 0..4 {
-            let mut c = AccountClient::connect(&s.addr).await.expect("connect");
-            assert!(c.login_scram("frank", "wrong").await.is_err());
+            assert!(login(&s.addr, "frank", "wrong").is_err());
         }
-        let mut c = AccountClient::connect(&s.addr).await.expect("connect");
-        let err = c
-            .login_scram("frank", "right")
-            .await
-            .expect_err("blocked address");
+        let err = login(&s.addr, "frank", "right").expect_err("blocked address");
         assert!(err.to_string().contains("too many failed logins"), "{err}");
-    });
+    }
 }

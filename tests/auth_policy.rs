@@ -7,7 +7,6 @@ use common::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker::auth::remote::AccountClient;
 use broker::auth::{Hooks, PolicyRecord, Principal, RecordPolicy, Verdict};
 
 struct AuthorIsPrincipal;
@@ -52,8 +51,15 @@ async fn policy_rejects_forged_author_and_stamps_accepted_records() {
     }));
     let addr = cfg.listen.to_string();
     // Register over the protocol, anonymously.
-    let mut c = AccountClient::connect(&addr).await.expect("connect");
-    c.set_password("alice", "pw-alice").await.expect("register");
+    let reg_addr = addr.clone();
+    tokio::task::spawn_blocking(move || {
+        let c = client::Client::connect(client::ClientConfig::new(&reg_addr)).expect("connect");
+        c.admin()
+            .set_scram_password("alice", "pw-alice")
+            .expect("register");
+    })
+    .await
+    .expect("join");
     let run = |author: &'static str| {
         let addr = addr.clone();
         tokio::task::spawn_blocking(move || {

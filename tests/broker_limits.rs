@@ -13,13 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, FetchRequest, FetchResponse, RequestHeader, ResponseHeader,
-    TopicName,
+    ApiKey, ApiVersionsRequest, FetchRequest, FetchResponse, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Encodable, StrBytes};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -33,18 +31,9 @@ fn config(text: &str) -> (tempfile::TempDir, String) {
 }
 
 fn request<T: Encodable>(key: ApiKey, version: i16, correlation_id: i32, body: &T) -> Vec<u8> {
-    let mut buf = BytesMut::new();
-    let mut h = RequestHeader::default();
-    h.request_api_key = key as i16;
-    h.request_api_version = version;
-    h.correlation_id = correlation_id;
-    h.client_id = Some(StrBytes::from_static_str("limits-test"));
-    h.encode(&mut buf, key.request_header_version(version))
-        .expect("header");
-    body.encode(&mut buf, version).expect("body");
-    let mut out = (buf.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(&buf);
-    out
+    wire::header::request(key, version, correlation_id, Some("limits-test"), body)
+        .expect("request")
+        .to_vec()
 }
 
 fn connect(addr: &str) -> TcpStream {
@@ -52,14 +41,6 @@ fn connect(addr: &str) -> TcpStream {
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     s
-}
-
-fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len)?;
-    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-    s.read_exact(&mut body)?;
-    Ok(body)
 }
 
 /// One ApiVersions round trip on `s`; true when the answer came back.
@@ -150,8 +131,7 @@ fn bad_frames_close_only_their_connection() {
     );
     frame.truncate(frame.len() - 3);
     frame.extend_from_slice(&[0xff; 40]);
-    let len = (frame.len() - 4) as u32;
-    frame[..4].copy_from_slice(&len.to_be_bytes());
+    let frame = wire::frame::frame(&frame[4..]);
     closes_only_that_connection(&s, &frame, "malformed request");
     // An HTTP request: its first four bytes read as a huge frame size.
     closes_only_that_connection(&s, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "bad frame");
@@ -191,9 +171,7 @@ fn huge_array_counts_close_only_that_connection() {
         frame.extend_from_slice(&7i32.to_be_bytes());
         frame.extend_from_slice(&(-1i16).to_be_bytes()); // null client id
         frame.extend_from_slice(&body);
-        let mut msg = (frame.len() as u32).to_be_bytes().to_vec();
-        msg.extend_from_slice(&frame);
-        closes_only_that_connection(&s, &msg, "malformed request");
+        closes_only_that_connection(&s, &wire::frame::frame(&frame), "malformed request");
     }
 }
 
@@ -287,11 +265,10 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
         (code, s)
     });
     let body = read_frame(&mut c).expect("the in-flight fetch was answered");
-    let mut buf = bytes::Bytes::from(body);
-    let header =
-        ResponseHeader::decode(&mut buf, ApiKey::Fetch.response_header_version(4)).expect("header");
+    let (header, resp): (_, FetchResponse) =
+        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 4)
+            .expect("fetch response");
     assert_eq!(header.correlation_id, 42);
-    let resp = FetchResponse::decode(&mut buf, 4).expect("fetch response");
     assert_eq!(resp.responses[0].partitions[0].error_code, 0);
     let (code, s) = pid_exit.join().expect("terminate");
     assert_eq!(code, Some(0), "exit status; log:\n{}", s.log_text());
@@ -453,11 +430,10 @@ fn tags_of_later_versions_are_skipped_not_fatal() {
         let log = std::fs::read_to_string(&s.log).unwrap_or_default();
         panic!("the server did not answer the fetch ({e}); its log:\n{log}")
     });
-    let mut buf = bytes::Bytes::from(frame);
-    let header = ResponseHeader::decode(&mut buf, ApiKey::Fetch.response_header_version(12))
-        .expect("header");
+    let (header, resp): (_, FetchResponse) =
+        wire::header::decode_response(bytes::Bytes::from(frame), ApiKey::Fetch, 12)
+            .expect("fetch response");
     assert_eq!(header.correlation_id, 77);
-    let resp = FetchResponse::decode(&mut buf, 12).expect("fetch response");
     assert_eq!(resp.error_code, 0);
     assert!(api_versions_on(&mut c, 78), "the connection stays usable");
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use broker::client::*;
+use client::*;
 use common::*;
 
 const TOTAL: usize = 6000;

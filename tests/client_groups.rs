@@ -1,4 +1,4 @@
-//! broker::client consumer groups against the real server: two of our consumers split and
+//! client consumer groups against the real server: two of our consumers split and
 //! rebalance, one of ours shares a group with a kafka-python consumer, pattern subscriptions
 //! pick up new topics, and the admin commits offsets for a group without joining it.
 mod common;
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use broker::client::*;
+use client::*;
 use common::*;
 
 fn client(s: &TestServer) -> Client {
@@ -266,7 +266,7 @@ fn pattern_picks_up_new_topics_and_admin_commits() {
     assert_eq!(got[&TopicPartition::new("chat.b", 0)], None);
 }
 
-/// The example at the top of `broker::client`'s documentation, run for real.
+/// The example at the top of `client`'s documentation, run for real.
 #[test]
 fn module_example_runs() {
     let s = TestServer::start(&[]);
@@ -275,7 +275,7 @@ fn module_example_runs() {
         .admin()
         .create_topics(&[NewTopic::new("chat.general", 1)])
         .expect("create");
-    let run = || -> broker::Result<Vec<String>> {
+    let run = || -> client::Result<Vec<String>> {
         let client = Client::connect(ClientConfig::new(&s.addr))?;
         let producer = client.producer(ProducerConfig::default())?; // acks=all, idempotent
         let delivery = producer.send(

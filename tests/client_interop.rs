@@ -1,10 +1,10 @@
-//! broker::client with the real peer clients against the real server: records our producer
+//! client with the real peer clients against the real server: records our producer
 //! writes are read by kcat and kafka-python (keys land where the Java partitioner puts
 //! them), and records kcat writes are read by our consumer.
 mod common;
 use std::time::{Duration, Instant};
 
-use broker::client::*;
+use client::*;
 use common::*;
 
 /// (key, partition with 7 partitions) as the Java client computes it

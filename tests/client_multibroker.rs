@@ -1,11 +1,12 @@
-//! broker::client against a scripted fake cluster of three brokers (tests/fake_cluster):
+//! client against a scripted fake cluster of three brokers (tests/fake_cluster):
 //! requests go to each partition's leader, a leadership move answered with
 //! NOT_LEADER_OR_FOLLOWER makes the client refresh metadata and resend to the new leader, and
 //! SASL PLAIN / SCRAM-SHA-256 authenticate (or fail with a typed error).
+mod common;
 mod fake_cluster;
 use std::time::{Duration, Instant};
 
-use broker::client::*;
+use client::*;
 use fake_cluster::{FakeCluster, Seen};
 use kafka_protocol::messages::ApiKey;
 
@@ -163,7 +164,7 @@ fn sasl_scram_and_plain_against_a_fake_broker() {
     let err = Client::connect(fast_config(&fake.addrs[0]).sasl_scram("ana", "nope"))
         .err()
         .expect("bad password");
-    assert!(matches!(err, broker::Error::Auth(_)), "{err}");
+    assert!(matches!(err, client::Error::Auth { .. }), "{err}");
 
     let fake = FakeCluster::start(1);
     fake.require_sasl("PLAIN", "bob", "secret");
@@ -171,31 +172,26 @@ fn sasl_scram_and_plain_against_a_fake_broker() {
     let err = Client::connect(fast_config(&fake.addrs[0]).sasl_plain("bob", "x"))
         .err()
         .expect("bad password");
-    assert!(matches!(err, broker::Error::Auth(_)), "{err}");
+    assert!(matches!(err, client::Error::Auth { .. }), "{err}");
     // Without credentials the broker drops the connection: a connection error, no panic.
     let err = Client::connect(fast_config(&fake.addrs[0]))
         .err()
         .expect("anonymous");
-    assert!(matches!(err, broker::Error::Connection { .. }), "{err}");
+    assert!(matches!(err, client::Error::Connection { .. }), "{err}");
 }
 
 /// A one-connection server that answers ApiVersions properly (when `good_versions`) and
 /// every other request with `reply(correlation id, original frame)`.
 fn scripted(good_versions: bool, reply: fn(i32, &[u8]) -> Vec<u8>) -> String {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr").to_string();
     std::thread::spawn(move || {
         for mut conn in l.incoming().flatten() {
             std::thread::spawn(move || loop {
-                let mut len = [0u8; 4];
-                if conn.read_exact(&mut len).is_err() {
+                let Ok(frame) = common::read_frame(&mut conn) else {
                     return;
-                }
-                let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
-                if conn.read_exact(&mut frame).is_err() {
-                    return;
-                }
+                };
                 let key = i16::from_be_bytes([frame[0], frame[1]]);
                 let id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
                 let out = if key == 18 && good_versions {
@@ -207,7 +203,7 @@ fn scripted(good_versions: bool, reply: fn(i32, &[u8]) -> Vec<u8>) -> String {
                         v.max_version = hi;
                         r.api_keys.push(v);
                     }
-                    broker::protocol::encode_response(id, ApiKey::ApiVersions, 3, &r)
+                    wire::header::response(id, ApiKey::ApiVersions, 3, &r)
                         .expect("encode")
                         .to_vec()
                 } else {
@@ -232,14 +228,14 @@ fn bad_and_truncated_responses_are_typed_errors() {
         v
     });
     let e = Client::connect(fast_config(&a)).err().expect("error");
-    assert!(matches!(e, broker::Error::BadResponse { .. }), "{e}");
+    assert!(matches!(e, client::Error::BadResponse { .. }), "{e}");
     // An absurd frame length.
     let b = scripted(false, |_, _| vec![0x7f, 0xff, 0xff, 0xff, 0, 0]);
     let e = Client::connect(fast_config(&b)).err().expect("error");
     assert!(
         matches!(
             e,
-            broker::Error::Connection { .. } | broker::Error::Timeout(_)
+            client::Error::Connection { .. } | client::Error::Timeout(_)
         ),
         "{e}"
     );
@@ -253,7 +249,7 @@ fn bad_and_truncated_responses_are_typed_errors() {
         v
     });
     let e = Client::connect(fast_config(&c)).err().expect("error");
-    assert!(matches!(e, broker::Error::BadResponse { .. }), "{e}");
+    assert!(matches!(e, client::Error::BadResponse { .. }), "{e}");
     let d = scripted(true, |id, frame| {
         let mut v = (((frame.len() * 7) % 300 + 4) as u32)
             .to_be_bytes()
@@ -273,7 +269,7 @@ fn bad_and_truncated_responses_are_typed_errors() {
         Err(e) => assert!(
             matches!(
                 e,
-                broker::Error::BadResponse { .. } | broker::Error::Connection { .. }
+                client::Error::BadResponse { .. } | client::Error::Connection { .. }
             ),
             "{e}"
         ),

@@ -9,6 +9,7 @@
 //! without Tansu: the consumer must read every record in every mode (it once read nothing
 //! from Tansu, silently), and the producer must explain a missing topic.
 
+mod common;
 mod replay;
 
 use std::path::PathBuf;

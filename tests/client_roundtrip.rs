@@ -1,9 +1,9 @@
-//! broker::client against the real server binary: produce/consume round trips with manual
+//! client against the real server binary: produce/consume round trips with manual
 //! assignment, admin topic creation/deletion, compression, acks levels, seek and pause.
 mod common;
 use std::time::{Duration, Instant};
 
-use broker::client::*;
+use client::*;
 use common::*;
 
 fn client(s: &TestServer) -> Client {
@@ -177,7 +177,7 @@ fn compression_acks_and_backpressure() {
     for _ in 0..100 {
         match p.send(Record::new("c").value(vec![0u8; 100])) {
             Ok(_) => {}
-            Err(broker::Error::BufferFull(_)) => {
+            Err(client::Error::BufferFull(_)) => {
                 full = true;
                 break;
             }
@@ -201,7 +201,7 @@ fn unknown_topic_and_dead_server_give_typed_errors() {
     let err = p
         .send(Record::new("missing").value("x"))
         .expect_err("no topic");
-    assert!(matches!(err, broker::Error::Kafka { code: 3, .. }), "{err}");
+    assert!(matches!(err, client::Error::Kafka { code: 3, .. }), "{err}");
     client
         .admin()
         .create_topics(&[NewTopic::new("t", 1)])
@@ -221,9 +221,9 @@ fn unknown_topic_and_dead_server_give_typed_errors() {
         start.elapsed()
     );
     let err = h.wait().expect_err("not delivered");
-    assert!(matches!(err, broker::Error::Delivery { .. }), "{err}");
+    assert!(matches!(err, client::Error::Delivery { .. }), "{err}");
     let err = Client::connect(ClientConfig::new(&s.addr))
         .err()
         .expect("no server");
-    assert!(matches!(err, broker::Error::Connection { .. }), "{err}");
+    assert!(matches!(err, client::Error::Connection { .. }), "{err}");
 }

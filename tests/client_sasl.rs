@@ -1,4 +1,4 @@
-//! broker::client SASL against the real server: SCRAM-SHA-256 and PLAIN logins produce,
+//! client SASL against the real server: SCRAM-SHA-256 and PLAIN logins produce,
 //! consume in a group and delete topics; a wrong password or unknown user is an
 //! `Error::Auth`.
 mod common;
@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use broker::client::*;
+use client::*;
 use common::*;
 
 const CONFIG: &str = r#"
@@ -88,6 +88,6 @@ fn scram_and_plain_logins() {
         ClientConfig::new(&s.addr).sasl_scram("nobody", "x"),
     ] {
         let err = Client::connect(cfg).err().expect("refused");
-        assert!(matches!(err, broker::Error::Auth(_)), "{err}");
+        assert!(matches!(err, client::Error::Auth { .. }), "{err}");
     }
 }

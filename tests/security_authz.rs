@@ -16,7 +16,7 @@ use bbs::backend::kafka::KafkaBackend;
 use bbs::backend::{Backend, Link};
 use bbs::codec::{BbsRecord, Entry};
 use bbs::prefs::ReadMark;
-use broker::client::{Client, ClientConfig, ConsumerConfig, NewTopic, ProducerConfig, Record};
+use client::{Client, ClientConfig, ConsumerConfig, NewTopic, ProducerConfig, Record};
 
 const T: Duration = Duration::from_secs(180);
 const BOARD: &str = "board.NP";

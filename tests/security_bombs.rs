@@ -12,9 +12,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use broker::client::conn::Connection;
-use broker::client::{ClientConfig, NewTopic};
 use bytes::Bytes;
+use client::conn::Connection;
+use client::{ClientConfig, NewTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
@@ -202,7 +202,7 @@ fn bombs_are_refused_without_memory_growth(
         .request_timeout(Duration::from_secs(60));
     let conn = Connection::open(&s.addr, 0, &config).expect("login");
     // An ordinary topic stamped with LogAppendTime, allowing 8 MiB batches.
-    let admin = broker::client::Client::connect(config.clone()).expect("client");
+    let admin = client::Client::connect(config.clone()).expect("client");
     let mut nt = NewTopic::new("plain-lat", 1);
     nt.configs = vec![
         ("message.timestamp.type".into(), "LogAppendTime".into()),

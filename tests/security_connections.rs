@@ -12,8 +12,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, SaslHandshakeRequest};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, SaslHandshakeRequest};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
 const T: Duration = Duration::from_secs(30);
@@ -46,18 +45,9 @@ const KINDS: [Kind; 7] = [
 ];
 
 fn request<B: Encodable>(key: ApiKey, version: i16, body: &B) -> Vec<u8> {
-    let mut buf = BytesMut::new();
-    let mut h = RequestHeader::default();
-    h.request_api_key = key as i16;
-    h.request_api_version = version;
-    h.correlation_id = 7;
-    h.client_id = Some(StrBytes::from_static_str("hostile"));
-    h.encode(&mut buf, key.request_header_version(version))
-        .expect("header");
-    body.encode(&mut buf, version).expect("body");
-    let mut out = (buf.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(&buf);
-    out
+    wire::header::request(key, version, 7, Some("hostile"), body)
+        .expect("request")
+        .to_vec()
 }
 
 /// What a hostile connection of `kind` sends right after connecting.
@@ -147,10 +137,7 @@ fn normal_client(addr: &str, value: &str) -> (Duration, Duration) {
         &ApiVersionsRequest::default(),
     ))
     .expect("send");
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len).expect("ApiVersions answer");
-    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-    s.read_exact(&mut body).expect("ApiVersions body");
+    read_frame(&mut s).expect("ApiVersions answer");
     let raw = start.elapsed();
     ok(
         kcat(

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use broker::auth::remote::AccountClient;
+use client::{Client, ClientConfig};
 
 const CONFIG: &str = r#"
 [auth]
@@ -84,18 +84,10 @@ impl Classic {
 
 /// A SCRAM login over Kafka SASL from the local address `from`: Ok or the server's text.
 fn kafka_login(server: &TestServer, from: &str, user: &str, password: &str) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
-    rt.block_on(async {
-        let mut c = AccountClient::connect_from(&server.addr, ip(from))
-            .await
-            .expect("connect");
-        c.login_scram(user, password)
-            .await
-            .map_err(|e| e.to_string())
-    })
+    let config = ClientConfig::new(&server.addr)
+        .local_addr(ip(from))
+        .sasl_scram(user, password);
+    Client::connect(config).map(drop).map_err(|e| e.to_string())
 }
 
 fn start() -> (TestServer, tempfile::TempDir) {

@@ -13,9 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker::client::conn::Connection;
-use broker::client::ClientConfig;
 use bytes::{Bytes, BytesMut};
+use client::conn::Connection;
+use client::ClientConfig;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{

@@ -59,66 +59,6 @@ pub enum Error {
     /// The data directory is in use by another process (a running server or CLI).
     #[error("data directory {0} is locked by another process")]
     Locked(PathBuf),
-    /// A Kafka error code returned by a remote broker (client side).
-    #[error("kafka error {code} ({name}){}", .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
-    Kafka {
-        /// The numeric Kafka error code.
-        code: i16,
-        /// Its symbolic name.
-        name: &'static str,
-        /// The server's message, when it sent one.
-        message: Option<String>,
-    },
-    /// A network connection to a broker could not be made or was lost (client side).
-    #[error("connection to {addr}: {reason}")]
-    Connection {
-        /// The broker's `host:port`.
-        addr: String,
-        /// What happened.
-        reason: String,
-    },
-    /// A client operation did not complete in time.
-    #[error("timed out: {0}")]
-    Timeout(String),
-    /// The server does not speak an API (or any version of it) that the client needs.
-    #[error("the broker does not support {api}: {detail}")]
-    Unsupported {
-        /// The API that is missing.
-        api: String,
-        /// Which versions were offered.
-        detail: String,
-    },
-    /// A server response that could not be decoded or makes no sense (client side).
-    #[error("bad response from {addr}: {reason}")]
-    BadResponse {
-        /// The broker that sent it.
-        addr: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// SASL authentication failed (client side).
-    #[error("authentication failed: {0}")]
-    Auth(String),
-    /// The producer's buffer is full and the configuration says not to wait.
-    #[error("producer buffer full ({0} bytes buffered)")]
-    BufferFull(usize),
-    /// The producer, consumer or client was closed.
-    #[error("{0} is closed")]
-    Closed(&'static str),
-    /// An operation that the current state does not allow (a seek on an unassigned partition).
-    #[error("invalid state: {0}")]
-    InvalidState(String),
-    /// A record could not be delivered to `topic`/`partition`; `source` says why.
-    #[error("delivery to {topic}/{partition} failed: {source}")]
-    Delivery {
-        /// The record's topic.
-        topic: String,
-        /// The record's partition (-1 if none was chosen).
-        partition: i32,
-        /// The failure shared by every record of the batch.
-        #[source]
-        source: std::sync::Arc<Error>,
-    },
 }
 
 /// The crate's result alias.
@@ -130,36 +70,6 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
-        }
-    }
-
-    /// A Kafka error for `code`, with its symbolic name and the server's message.
-    pub fn kafka(code: i16, message: Option<String>) -> Self {
-        Error::Kafka {
-            code,
-            name: kafka_error_name(code),
-            message: message.filter(|m| !m.is_empty()),
-        }
-    }
-
-    /// The Kafka error code carried by this error, looking through delivery failures.
-    pub fn kafka_code(&self) -> Option<i16> {
-        match self {
-            Error::Kafka { code, .. } => Some(*code),
-            Error::Delivery { source, .. } => source.kafka_code(),
-            _ => None,
-        }
-    }
-
-    /// True when retrying the same operation may succeed (a lost connection, a timeout, a
-    /// retriable Kafka error such as NOT_LEADER_OR_FOLLOWER).
-    pub fn is_retriable(&self) -> bool {
-        match self {
-            Error::Connection { .. } | Error::Timeout(_) => true,
-            Error::Kafka { code, .. } => kafka_protocol::ResponseError::try_from_code(*code)
-                .is_some_and(|e| e.is_retriable()),
-            Error::Delivery { source, .. } => source.is_retriable(),
-            _ => false,
         }
     }
 
@@ -187,55 +97,13 @@ impl<T> IoContext<T> for std::io::Result<T> {
     }
 }
 
-/// The symbolic name of a Kafka error code (`NOT_LEADER_OR_FOLLOWER` style, as the Java
-/// client prints it), or `UNKNOWN` for codes this version does not know.
-pub fn kafka_error_name(code: i16) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static NAMES: OnceLock<HashMap<i16, &'static str>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        (-1i16..=200)
-            .filter_map(|c| {
-                let e = kafka_protocol::ResponseError::try_from_code(c)?;
-                if matches!(e, kafka_protocol::ResponseError::Unknown(_)) {
-                    return None;
-                }
-                // Built once for a bounded set of codes, so leaking is fine.
-                let name: &'static str =
-                    Box::leak(screaming_snake(&e.to_string()).into_boxed_str());
-                Some((c, name))
-            })
-            .collect()
-    });
-    match code {
-        0 => "NONE",
-        c => names.get(&c).copied().unwrap_or("UNKNOWN"),
-    }
-}
-
-/// `NotLeaderOrFollower` → `NOT_LEADER_OR_FOLLOWER`.
-fn screaming_snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 8);
-    for (i, ch) in camel.chars().enumerate() {
-        if ch.is_ascii_uppercase() && i > 0 {
-            out.push('_');
+impl From<wire::Error> for Error {
+    fn from(e: wire::Error) -> Self {
+        match e {
+            wire::Error::Malformed(m) => Error::Malformed(m),
+            wire::Error::FrameTooLarge { size, limit } => Error::FrameTooLarge { size, limit },
+            wire::Error::Encode(m) => Error::Encode(m),
+            wire::Error::CorruptBatch(m) => Error::CorruptBatch(m),
         }
-        out.push(ch.to_ascii_uppercase());
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kafka_error_names() {
-        assert_eq!(kafka_error_name(6), "NOT_LEADER_OR_FOLLOWER");
-        assert_eq!(kafka_error_name(3), "UNKNOWN_TOPIC_OR_PARTITION");
-        assert_eq!(kafka_error_name(0), "NONE");
-        assert_eq!(kafka_error_name(-999), "UNKNOWN");
-        assert!(Error::kafka(6, None).is_retriable());
-        assert!(!Error::kafka(87, None).is_retriable());
     }
 }

@@ -3,12 +3,12 @@
 //!
 //! Layout: [`protocol`] (framing and codec glue, no I/O), [`handlers`] (one function per
 //! API), [`log`] (storage), [`server`] (sockets and shutdown), [`auth`] (SASL, accounts,
-//! authorizer, record policy), [`broker`] (shared state), [`client`] (a producer, group
-//! consumer and admin client for any Kafka cluster).
+//! authorizer, record policy), [`broker`] (shared state). The wire layer (framing,
+//! headers, batch headers, error-code names) is the `kafka-wire` crate (`broker/wire`);
+//! the Kafka client is the `kafka-client` crate (`broker/client`).
 
 pub mod auth;
 pub mod broker;
-pub mod client;
 pub mod config;
 pub mod error;
 pub mod group;

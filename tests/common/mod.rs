@@ -309,3 +309,14 @@ pub fn server_cmd(args: &[&str], data: &Path) -> Output {
     cmd.args(["--data-dir"]).arg(data).args(args);
     run(cmd, None, Duration::from_secs(120))
 }
+
+/// Reads one length-prefixed frame from a blocking stream (the prefix checked by the wire
+/// crate, up to 256 MiB) and returns it without its prefix.
+pub fn read_frame(s: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len)?;
+    let n = wire::frame::body_len(len, 256 << 20).map_err(std::io::Error::other)?;
+    let mut body = vec![0u8; n];
+    s.read_exact(&mut body)?;
+    Ok(body)
+}

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -127,22 +127,16 @@ struct Session {
 fn serve(node: i32, mut conn: TcpStream, state: Arc<Mutex<State>>, addrs: Vec<String>) {
     let mut session = Session::default();
     loop {
-        let mut len = [0u8; 4];
-        if conn.read_exact(&mut len).is_err() {
+        let Ok(frame) = crate::common::read_frame(&mut conn) else {
             return;
-        }
-        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
-        if conn.read_exact(&mut frame).is_err() {
-            return;
-        }
+        };
         let mut frame = Bytes::from(frame);
         let key = i16::from_be_bytes([frame[0], frame[1]]);
         let version = i16::from_be_bytes([frame[2], frame[3]]);
         let Ok(api) = ApiKey::try_from(key) else {
             return;
         };
-        let Ok(header) = RequestHeader::decode(&mut frame, api.request_header_version(version))
-        else {
+        let Ok(header) = wire::header::decode_request_header(&mut frame, api, version) else {
             return;
         };
         let needs_auth = state.lock().expect("state").sasl.is_some();
@@ -176,7 +170,7 @@ fn respond<T: kafka_protocol::protocol::Encodable + 'static>(
     body: T,
 ) -> Option<Reply> {
     Some(Reply::Body(Box::new(move |id| {
-        broker::protocol::encode_response(id, api, version, &body).expect("encode response")
+        wire::header::response(id, api, version, &body).expect("encode response")
     })))
 }
 

@@ -9,13 +9,13 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, FindCoordinatorResponse, MetadataResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
@@ -28,6 +28,23 @@ struct Pair {
     request: Bytes,
     /// The response body after its header.
     response: Bytes,
+}
+
+/// A recorded response body, written as it is after the header the wire crate encodes.
+struct Raw(Bytes);
+
+impl Encodable for Raw {
+    fn encode<B: kafka_protocol::protocol::buf::ByteBufMut>(
+        &self,
+        buf: &mut B,
+        _version: i16,
+    ) -> anyhow::Result<()> {
+        buf.put_slice(&self.0);
+        Ok(())
+    }
+    fn compute_size(&self, _version: i16) -> anyhow::Result<usize> {
+        Ok(self.0.len())
+    }
 }
 
 /// Recorded responses, consumed as requests arrive.
@@ -52,31 +69,23 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The header length of a request frame (api key, version, correlation id, client id, and
-/// tagged fields for flexible headers), and its api key and version.
-fn request_header(frame: &[u8]) -> Option<(i16, i16, i32, usize)> {
-    let mut b = frame;
-    if b.len() < 10 {
-        return None;
-    }
-    let api = b.get_i16();
-    let version = b.get_i16();
-    let correlation = b.get_i32();
-    let id_len = b.get_i16();
-    let mut len = 10 + id_len.max(0) as usize;
+/// A request frame's api key, version and correlation id, and its body (after the header,
+/// decoded by the wire crate).
+fn request_header(frame: &Bytes) -> Option<(i16, i16, i32, Bytes)> {
+    let api = i16::from_be_bytes(frame.get(..2)?.try_into().ok()?);
+    let version = i16::from_be_bytes(frame.get(2..4)?.try_into().ok()?);
     let key = ApiKey::try_from(api).ok()?;
-    if key.request_header_version(version) >= 2 {
-        len += 1; // an empty tagged-field section, as every client sends
-    }
-    (len <= frame.len()).then_some((api, version, correlation, len))
+    let mut body = frame.clone();
+    let header = wire::header::decode_request_header(&mut body, key, version).ok()?;
+    Some((api, version, header.correlation_id, body))
 }
 
-/// The header length of a response frame for `api` at `version`.
-fn response_header_len(api: i16, version: i16) -> usize {
-    match ApiKey::try_from(api) {
-        Ok(k) if k.response_header_version(version) >= 1 => 5,
-        _ => 4,
-    }
+/// A response frame's body (after the header) for `api` at `version`.
+fn response_body(api: i16, version: i16, frame: &Bytes) -> Option<Bytes> {
+    let key = ApiKey::try_from(api).ok()?;
+    let mut body = frame.clone();
+    wire::header::decode_response_header(&mut body, key, version).ok()?;
+    Some(body)
 }
 
 /// Parses a capture file into request/response pairs (matched by connection and
@@ -96,20 +105,23 @@ fn load(path: &Path) -> Vec<Pair> {
         let frame = Bytes::from(unhex(hex));
         match dir {
             ">" => {
-                if let Some((api, version, corr, hlen)) = request_header(&frame) {
-                    open.insert((conn, corr), (api, version, frame.slice(hlen..)));
+                if let Some((api, version, corr, body)) = request_header(&frame) {
+                    open.insert((conn, corr), (api, version, body));
                 }
             }
-            "<" if frame.len() >= 4 => {
-                let corr = (&frame[..4]).get_i32();
+            "<" => {
+                let Some(corr) = wire::header::correlation_id(&frame) else {
+                    continue;
+                };
                 if let Some((api, version, request)) = open.remove(&(conn, corr)) {
-                    let hlen = response_header_len(api, version).min(frame.len());
-                    pairs.push(Pair {
-                        api,
-                        version,
-                        request,
-                        response: frame.slice(hlen..),
-                    });
+                    if let Some(response) = response_body(api, version, &frame) {
+                        pairs.push(Pair {
+                            api,
+                            version,
+                            request,
+                            response,
+                        });
+                    }
                 }
             }
             _ => {}
@@ -153,30 +165,22 @@ impl Replay {
 fn serve(mut conn: TcpStream, script: &Mutex<Script>, addr: &str) {
     let _ = conn.set_nodelay(true);
     loop {
-        let mut len = [0u8; 4];
-        if conn.read_exact(&mut len).is_err() {
-            return;
-        }
-        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
-        if conn.read_exact(&mut frame).is_err() {
-            return;
-        }
-        let Some((api, version, corr, hlen)) = request_header(&frame) else {
+        let Ok(frame) = crate::common::read_frame(&mut conn) else {
             return;
         };
-        let Some(body) = answer(script, api, version, &frame[hlen..], addr) else {
+        let Some((api, version, corr, request)) = request_header(&Bytes::from(frame)) else {
             return;
         };
-        let mut out = BytesMut::new();
-        out.put_i32(corr);
-        if response_header_len(api, version) == 5 {
-            out.put_u8(0);
-        }
-        out.extend_from_slice(&body);
-        let mut framed = Vec::with_capacity(out.len() + 4);
-        framed.extend_from_slice(&(out.len() as u32).to_be_bytes());
-        framed.extend_from_slice(&out);
-        if conn.write_all(&framed).is_err() {
+        let Some(body) = answer(script, api, version, &request, addr) else {
+            return;
+        };
+        let Ok(key) = ApiKey::try_from(api) else {
+            return;
+        };
+        let Ok(out) = wire::header::response(corr, key, version, &Raw(body)) else {
+            return;
+        };
+        if conn.write_all(&out).is_err() {
             return;
         }
     }

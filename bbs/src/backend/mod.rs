@@ -4,7 +4,7 @@
 //! the view it consumes, and delivers live [`PostEvent`]s to a sink.
 //!
 //! [`memory::MemoryBackend`] implements it in process for tests and demos; the Kafka
-//! backend (producer + group consumer of `broker::client`) implements the same traits.
+//! backend (producer + group consumer of `client` (the kafka-client crate)) implements the same traits.
 
 pub mod kafka;
 pub mod memory;

@@ -12,7 +12,6 @@ pub mod operator;
 pub mod plain;
 pub mod policy;
 pub mod proxy;
-pub mod remote;
 pub mod scram;
 pub mod store;
 

@@ -16,13 +16,7 @@ use std::net::SocketAddr;
 
 use super::scram::ct_eq;
 
-/// The mechanism's name (not a Kafka mechanism; never listed to clients).
-pub const MECHANISM: &str = "BBS-PROXY";
-
-/// The token a proxy sends for a client at `peer`.
-pub fn token(secret: &str, peer: SocketAddr) -> Vec<u8> {
-    format!("{secret}\0{peer}").into_bytes()
-}
+pub use wire::proxy::{token, MECHANISM};
 
 /// Checks a proxy token against `secret`; the vouched-for address when it matches.
 pub fn verify(secret: &str, token: &[u8]) -> Result<SocketAddr, &'static str> {

@@ -87,12 +87,9 @@ pub fn random_bytes(n: usize) -> crate::Result<Vec<u8>> {
     Ok(b)
 }
 
-/// Constant-time equality of two byte strings (length is not secret).
+/// Constant-time equality of two byte strings (length is not secret), from `subtle`.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// Why a SCRAM message was refused; the text goes back to the client.
@@ -288,50 +285,26 @@ impl ServerFirst {
     }
 }
 
-/// Client side of SCRAM (used by tests and the operator CLI): returns client-final and
-/// the expected server-final for a password.
-pub fn client_final(
-    client_first_bare: &str,
-    server_first: &str,
-    password: &[u8],
-) -> Result<(String, String), ScramError> {
-    let mut nonce = None;
-    let mut salt = None;
-    let mut iterations = None;
-    for a in server_first.split(',') {
-        if let Some(v) = a.strip_prefix("r=") {
-            nonce = Some(v);
-        } else if let Some(v) = a.strip_prefix("s=") {
-            salt = B64.decode(v).ok();
-        } else if let Some(v) = a.strip_prefix("i=") {
-            iterations = v.parse::<u32>().ok();
-        }
-    }
-    let (nonce, salt, iterations) = match (nonce, salt, iterations) {
-        (Some(n), Some(s), Some(i)) if i >= MIN_ITERATIONS => (n, s, i),
-        _ => return Err(bad("bad server-first")),
-    };
-    let salted = salted_password(password, &salt, iterations);
-    let keys = ScramKeys::from_salted(salt, iterations, &salted);
-    let client_key = hmac(&salted, b"Client Key");
-    let without_proof = format!("c={},r={nonce}", B64.encode("n,,"));
-    let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
-    let signature = hmac(&keys.stored_key, auth_message.as_bytes());
-    let proof: Vec<u8> = client_key
-        .iter()
-        .zip(&signature)
-        .map(|(a, b)| a ^ b)
-        .collect();
-    let server_sig = hmac(&keys.server_key, auth_message.as_bytes());
-    Ok((
-        format!("{without_proof},p={}", B64.encode(proof)),
-        format!("v={}", B64.encode(server_sig)),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// client-final for `bare` (`n=user,r=nonce`) from the workspace's one SCRAM client,
+    /// and that client (to check server-final with).
+    fn client_final(
+        bare: &str,
+        server_first: &str,
+        password: &[u8],
+    ) -> client::Result<(String, client::sasl::ScramClient)> {
+        let (user, nonce) = bare
+            .strip_prefix("n=")
+            .and_then(|b| b.split_once(",r="))
+            .expect("a client-first-bare");
+        let password = std::str::from_utf8(password).expect("a UTF-8 password");
+        let mut c = client::sasl::ScramClient::new(user, password, nonce);
+        let cf = c.client_final(server_first.as_bytes())?;
+        Ok((cf, c))
+    }
 
     // RFC 7677 section 3: user "user", password "pencil".
     const CLIENT_FIRST: &str = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO";
@@ -361,10 +334,12 @@ mod tests {
             sf.finish(CLIENT_FINAL.as_bytes()).expect("proof ok"),
             SERVER_FINAL
         );
-        let (cf, expect) =
+        let (cf, client) =
             client_final("n=user,r=rOprNGfwEbeRWgbNEkqO", SERVER_FIRST, b"pencil").expect("cf");
         assert_eq!(cf, CLIENT_FINAL);
-        assert_eq!(expect, SERVER_FINAL);
+        client
+            .verify_server_final(SERVER_FINAL.as_bytes())
+            .expect("the client accepts the server's signature");
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! The wire protocol glue, free of I/O: framing, request headers, response encoding and the
-//! table of API versions this broker speaks. Message bodies are the kafka-protocol crate's.
+//! The server's protocol glue, free of I/O: the table of API versions this broker speaks,
+//! request parsing against it, body decoding and response encoding. Framing and headers
+//! are the wire crate's (`wire::frame`, `wire::header`); message bodies are kafka-protocol's.
 
-pub mod frame;
+pub use wire::frame;
 
-use bytes::{Buf, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use bytes::{Buf, Bytes};
+use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::error::{Error, Result};
@@ -130,8 +131,7 @@ pub fn parse_request(mut frame: Bytes) -> Result<Parsed> {
             version,
         });
     }
-    let header = RequestHeader::decode(&mut frame, api_key.request_header_version(version))
-        .map_err(|e| Error::Malformed(format!("{api_key:?} v{version} header: {e}")))?;
+    let header = wire::header::decode_request_header(&mut frame, api_key, version)?;
     Ok(Parsed::Request(Request {
         api_key,
         version,
@@ -158,23 +158,18 @@ pub fn encode_response<T: Encodable>(
     version: i16,
     body: &T,
 ) -> Result<Bytes> {
-    let mut out = BytesMut::with_capacity(64);
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    let mut header = ResponseHeader::default();
-    header.correlation_id = correlation_id;
-    header
-        .encode(&mut out, api_key.response_header_version(version))
-        .map_err(|e| Error::Encode(format!("{api_key:?} v{version} header: {e}")))?;
-    body.encode(&mut out, version)
-        .map_err(|e| Error::Encode(format!("{api_key:?} v{version}: {e}")))?;
-    let len = (out.len() - 4) as u32;
-    out[..4].copy_from_slice(&len.to_be_bytes());
-    Ok(out.freeze())
+    Ok(wire::header::response(
+        correlation_id,
+        api_key,
+        version,
+        body,
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
     use kafka_protocol::messages::ApiVersionsRequest;
 
     fn frame(key: i16, version: i16) -> Bytes {

@@ -84,12 +84,7 @@ fn spawn_pump(conn: u64, mark: char, from: &TcpStream, to: &TcpStream, sink: &Si
     thread::spawn(move || {
         while let Some(frame) = read_frame(&mut from) {
             write_line(&sink, &format!("{mark} {conn} {}", hex(&frame)));
-            let len = (frame.len() as u32).to_be_bytes();
-            if to
-                .write_all(&len)
-                .and_then(|()| to.write_all(&frame))
-                .is_err()
-            {
+            if to.write_all(&wire::frame::frame(&frame)).is_err() {
                 break;
             }
         }
@@ -103,11 +98,13 @@ fn spawn_pump(conn: u64, mark: char, from: &TcpStream, to: &TcpStream, sink: &Si
 fn read_frame(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut len = [0u8; 4];
     stream.read_exact(&mut len).ok()?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        eprintln!("capture: a {len}-byte frame: not Kafka, closing");
-        return None;
-    }
+    let len = match wire::frame::body_len(len, MAX_FRAME) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("capture: {e}: not Kafka, closing");
+            return None;
+        }
+    };
     let mut frame = vec![0u8; len];
     stream.read_exact(&mut frame).ok()?;
     Some(frame)

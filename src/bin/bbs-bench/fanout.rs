@@ -9,9 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use broker::client::{
-    Client, ClientConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerConfig, Record,
-};
+use client::{Client, ClientConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerConfig, Record};
 
 /// Options of `bbs-bench fanout`.
 #[derive(clap::Args, Debug)]

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use broker::client::{
+use client::{
     Client, ClientConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerConfig, Record,
     TopicPartition,
 };

@@ -1,9 +1,9 @@
 //! Translating between the Kafka client's world and the BBS's: the policy's refusal text
 //! back to a [`Failure`], authentication errors to `LoginFailed`, account creation (the
-//! async account client run on a small current-thread runtime) and the online list (the
-//! users of the live `bbs-session-` groups).
+//! client's admin SCRAM calls, blocking like the rest of the client) and the online list
+//! (the users of the live `bbs-session-` groups).
 
-use broker::client::Client;
+use client::{Client, ClientConfig};
 
 use super::SESSION_GROUP_PREFIX;
 use crate::error::{Error, Failure, Result};
@@ -12,6 +12,10 @@ use crate::error::{Error, Failure, Result};
 const POLICY_VIOLATION: i16 = 44;
 /// SASL_AUTHENTICATION_FAILED.
 const SASL_FAILED: i16 = 58;
+/// DUPLICATE_RESOURCE: the server's answer to registering a name that is taken.
+const DUPLICATE_RESOURCE: i16 = 92;
+/// UNACCEPTABLE_CREDENTIAL: the server's answer to a name it will not register.
+const UNACCEPTABLE_CREDENTIAL: i16 = 93;
 
 /// The failure whose `Display` is `line` (the policy sends `failure.to_string()`).
 pub fn failure_from_line(line: &str) -> Failure {
@@ -52,10 +56,10 @@ pub fn failure_from_line(line: &str) -> Failure {
 }
 
 /// Finds the Kafka error (code, message) inside a client error.
-fn kafka_parts(e: &broker::Error) -> Option<(i16, Option<String>)> {
+fn kafka_parts(e: &client::Error) -> Option<(i16, Option<String>)> {
     match e {
-        broker::Error::Kafka { code, message, .. } => Some((*code, message.clone())),
-        broker::Error::Delivery { source, .. } => kafka_parts(source),
+        client::Error::Kafka { code, message, .. } => Some((*code, message.clone())),
+        client::Error::Delivery { source, .. } => kafka_parts(source),
         _ => None,
     }
 }
@@ -63,7 +67,7 @@ fn kafka_parts(e: &broker::Error) -> Option<(i16, Option<String>)> {
 /// A failed produce: a policy refusal becomes `Error::Refused` with the same line.
 /// A refused login on the producer's connection (the operator disabled the account since
 /// the session logged in) is the server's sentence too.
-pub fn append_error(e: broker::Error) -> Error {
+pub fn append_error(e: client::Error) -> Error {
     match kafka_parts(&e) {
         Some((POLICY_VIOLATION, Some(msg))) => Error::Refused(failure_from_line(&msg)),
         _ => match limit_message(&e) {
@@ -76,10 +80,10 @@ pub fn append_error(e: broker::Error) -> Error {
 /// The server's text for a refusal by the login/registration limits, or of a login to an
 /// account the operator disabled, if `e` is one (shown as it is, so the user learns when
 /// to try again, or that a wrong password is not the problem).
-fn limit_message(e: &broker::Error) -> Option<String> {
+fn limit_message(e: &client::Error) -> Option<String> {
     let text = match e {
-        broker::Error::Auth(m) => Some(m.clone()),
-        broker::Error::Delivery { source, .. } => return limit_message(source),
+        client::Error::Auth { message, .. } => Some(message.clone()),
+        client::Error::Delivery { source, .. } => return limit_message(source),
         _ => kafka_parts(e).and_then(|(_, m)| m),
     }?;
     let at = text
@@ -94,8 +98,8 @@ fn limit_message(e: &broker::Error) -> Option<String> {
 
 /// A failed connect: with credentials, an authentication error is `LoginFailed`, or the
 /// server's "too many failed logins …; try again in N s" when the limits refused it.
-pub fn connect_error(e: broker::Error, creds: Option<(&str, &str)>) -> Error {
-    let auth = matches!(e, broker::Error::Auth(_))
+pub fn connect_error(e: client::Error, creds: Option<(&str, &str)>) -> Error {
+    let auth = matches!(e, client::Error::Auth { .. })
         || kafka_parts(&e).is_some_and(|(c, _)| c == SASL_FAILED);
     if let (Some(_), true, Some(m)) = (creds, auth, limit_message(&e)) {
         return Failure::Policy(m).into();
@@ -110,48 +114,41 @@ pub fn connect_error(e: broker::Error, creds: Option<(&str, &str)>) -> Error {
 /// Creates the account `user` anonymously (open registration). The server refuses a name
 /// that exists: `UsernameTaken`.
 /// With `proxy` (secret, real client) the server counts the registration against the
-/// real client's address (see `broker::auth::proxy`).
+/// real client's address (the broker's `BBS-PROXY` mechanism).
 pub fn create_account(
     bootstrap: &str,
     proxy: Option<(&str, std::net::SocketAddr)>,
     user: &str,
     password: &str,
 ) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut accounts = broker::auth::remote::AccountClient::connect(bootstrap)
-            .await
-            .map_err(|e| Error::Backend(e.to_string()))?;
-        if let Some((secret, peer)) = proxy {
-            accounts
-                .proxy(secret, peer)
-                .await
-                .map_err(|e| Error::Backend(e.to_string()))?;
+    let mut config = ClientConfig::new(bootstrap).client_id("bbs-users");
+    if let Some((secret, peer)) = proxy {
+        config = config.proxied_for(secret, peer);
+    }
+    let accounts = Client::connect(config).map_err(|e| Error::Backend(e.to_string()))?;
+    let admin = accounts.admin();
+    if admin.scram_user_exists(user).unwrap_or(false) {
+        return Err(Failure::UsernameTaken.into());
+    }
+    match admin.set_scram_password(user, password) {
+        Ok(()) => Ok(()),
+        Err(
+            e @ (client::Error::Io { .. }
+            | client::Error::Connection { .. }
+            | client::Error::Timeout(_)),
+        ) => Err(Error::Backend(e.to_string())),
+        Err(e) => {
+            tracing::info!(error = %e, user, "registration refused");
+            Err(registration_refusal(&e).into())
         }
-        if accounts.exists(user).await.unwrap_or(false) {
-            return Err(Failure::UsernameTaken.into());
-        }
-        match accounts.set_password(user, password).await {
-            Ok(()) => Ok(()),
-            Err(e @ (broker::Error::Io { .. } | broker::Error::Connection { .. })) => {
-                Err(Error::Backend(e.to_string()))
-            }
-            Err(e) => {
-                tracing::info!(error = %e, user, "registration refused");
-                Err(registration_refusal(&e).into())
-            }
-        }
-    })
+    }
 }
 
 /// Why the server refused a registration, as the user should read it: rate limited
 /// (the server's "too many registrations …"), an invalid name (`Invalid name: …`), a
 /// name that looks like or once was another user's (the server's sentence), or simply
 /// taken (`Username is already used.`).
-fn registration_refusal(e: &broker::Error) -> Failure {
-    use broker::auth::store::codes::{DUPLICATE_RESOURCE, UNACCEPTABLE_CREDENTIAL};
+fn registration_refusal(e: &client::Error) -> Failure {
     if let Some(m) = limit_message(e) {
         return Failure::Policy(m);
     }

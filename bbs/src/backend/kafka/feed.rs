@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use broker::client::{Client, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
+use client::{Client, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
 
 use super::Sinks;
 use crate::backend::EventSink;
@@ -154,7 +154,7 @@ impl Drop for Feed {
 }
 
 /// Maps a client error to the bbs error.
-pub fn backend(e: broker::Error) -> Error {
+pub fn backend(e: client::Error) -> Error {
     Error::Backend(e.to_string())
 }
 
@@ -209,7 +209,7 @@ fn to_wire(r: &ConsumerRecord) -> WireRecord {
 
 /// The poll loop.
 fn run(
-    mut consumer: broker::client::Consumer,
+    mut consumer: client::Consumer,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     sinks: Sinks,

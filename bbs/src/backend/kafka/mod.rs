@@ -1,5 +1,5 @@
 //! The Kafka backend: each [`Link`] is an ordinary client of a `bbs-server` (or any broker
-//! with the BBS policy installed) through `broker::client`.
+//! with the BBS policy installed) through `client` (the kafka-client crate).
 //!
 //! - Registration creates SCRAM credentials anonymously with the account client (open
 //!   registration), then writes the user's profile record logged in as that user.
@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use broker::client::{Client, ClientConfig, Producer, ProducerConfig, Record};
+use client::{Client, ClientConfig, Producer, ProducerConfig, Record};
 
 use super::{Appended, Backend, EventSink, Link, RecordSink};
 use crate::codec::{self, BbsRecord, Entry};

@@ -8,7 +8,7 @@
 //! - Favourites are a commit on `bbs.boards`, partition 0, offset 0, with the favourite
 //!   board names as metadata: each encoded with [`names::encode_name`], comma separated.
 
-use broker::client::{Client, TopicPartition};
+use client::{Client, TopicPartition};
 
 use crate::error::{Error, Result};
 use crate::names;
@@ -21,7 +21,7 @@ fn group(user: &str) -> String {
     names::prefs_group(user)
 }
 
-fn backend(e: broker::Error) -> Error {
+fn backend(e: client::Error) -> Error {
     Error::Backend(e.to_string())
 }
 

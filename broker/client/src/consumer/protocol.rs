@@ -10,8 +10,8 @@ use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubsc
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::TopicPartition;
-use crate::client::util::{sb, tn};
 use crate::error::{Error, Result};
+use crate::util::{sb, tn};
 
 /// A member's subscription.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

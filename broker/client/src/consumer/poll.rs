@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::fetcher::{self, FetchDone};
 use super::{offsets, Consumer, OffsetReset, PartState, Subscription, TopicPartition};
-use crate::client::records::ConsumerRecord;
 use crate::error::{Error, Result};
+use crate::records::ConsumerRecord;
 
 /// Unusable fetch answers in a row (for one partition, or whole responses) before `poll`
 /// returns an error instead of retrying.

@@ -19,11 +19,11 @@ use kafka_protocol::messages::{
 };
 
 use super::TopicPartition;
-use crate::client::cluster::Cluster;
-use crate::client::conn::Connection;
-use crate::client::pool::Pool;
-use crate::client::util::{sb, tn};
+use crate::cluster::Cluster;
+use crate::conn::Connection;
 use crate::error::{Error, Result};
+use crate::pool::Pool;
+use crate::util::{sb, tn};
 
 /// Kafka codes that mean "ask for the coordinator again".
 pub fn is_coordinator_error(code: i16) -> bool {

@@ -1,7 +1,9 @@
-//! `broker::client`: a Kafka client (producer, group consumer, small admin) built on the
-//! kafka-protocol crate. It works against this crate's broker and, unchanged, against any
-//! Kafka cluster: it bootstraps from a list, routes every partition's requests to its
-//! leader, refreshes metadata when leadership moves and reconnects with backoff.
+//! `client` (package `kafka-client`): a Kafka client (producer, group consumer, admin) built
+//! on the kafka-protocol crate and the wire crate (`wire`: frames, headers, batch headers,
+//! error-code names). It does not depend on the broker crate. It works against the bbs
+//! broker and, unchanged, against any Kafka cluster: it bootstraps from a list, routes
+//! every partition's requests to its leader, refreshes metadata when leadership moves and
+//! reconnects with backoff.
 //!
 //! # Threads, not an async runtime
 //! The API is blocking, made for "one poll-loop thread per consumer" in a TUI. Internally it
@@ -14,9 +16,9 @@
 //! # Example
 //! ```no_run
 //! use std::time::Duration;
-//! use broker::client::{Client, ClientConfig, ConsumerConfig, ProducerConfig, Record};
+//! use client::{Client, ClientConfig, ConsumerConfig, ProducerConfig, Record};
 //!
-//! # fn main() -> broker::Result<()> {
+//! # fn main() -> client::Result<()> {
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let producer = client.producer(ProducerConfig::default())?; // acks=all, idempotent
 //! let delivery = producer.send(
@@ -41,6 +43,7 @@ pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod consumer;
+pub mod error;
 pub mod partitioner;
 pub mod pool;
 pub mod producer;
@@ -60,7 +63,7 @@ pub use consumer::{
 pub use producer::{Acks, DeliveryHandle, Producer, ProducerConfig, Record, RecordMetadata};
 pub use records::{Compression, ConsumerRecord};
 
-use crate::error::{Error, Result};
+pub use error::{Error, Result};
 
 /// A handle to a cluster. Cheap to clone; producers, consumers and the admin made from it
 /// share its metadata and connections.

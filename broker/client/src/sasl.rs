@@ -1,7 +1,9 @@
 //! SASL authentication on a fresh connection, client side: SaslHandshake v1 names the
 //! mechanism, then SaslAuthenticate carries the exchange. PLAIN sends `\0user\0password`;
 //! SCRAM-SHA-256 (RFC 5802 / RFC 7677) proves knowledge of the password and checks the
-//! server's signature. The SCRAM arithmetic is in [`ScramClient`], free of I/O.
+//! server's signature (compared in constant time). The SCRAM arithmetic is in
+//! [`ScramClient`], free of I/O: the one SCRAM client of the workspace (the broker's tests
+//! drive its server side with it).
 
 use base64::Engine;
 use bytes::Bytes;
@@ -31,10 +33,13 @@ pub fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
     let (_, resp): (_, SaslHandshakeResponse) = conn.request(ApiKey::SaslHandshake, &hs)?;
     if resp.error_code != 0 {
         let offered: Vec<&str> = resp.mechanisms.iter().map(|m| m.as_str()).collect();
-        return Err(Error::Auth(format!(
-            "broker refused {mechanism} (error {}); it offers {offered:?}",
-            resp.error_code
-        )));
+        return Err(Error::Auth {
+            code: Some(resp.error_code),
+            message: format!(
+                "broker refused {mechanism} (error {}); it offers {offered:?}",
+                resp.error_code
+            ),
+        });
     }
     match sasl {
         Sasl::Plain { username, password } => {
@@ -53,18 +58,22 @@ pub fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
 }
 
 /// Vouches for the real client at `peer` with the in-process `BBS-PROXY` mechanism
-/// (see `auth::proxy`); the connection stays anonymous until a login follows.
+/// (the broker's `auth::proxy`; the token is `wire::proxy`'s); the connection stays
+/// anonymous until a login follows.
 pub fn proxy(conn: &Connection, secret: &str, peer: std::net::SocketAddr) -> Result<()> {
     let mut hs = SaslHandshakeRequest::default();
-    hs.mechanism = sb(crate::auth::proxy::MECHANISM);
+    hs.mechanism = sb(wire::proxy::MECHANISM);
     let (_, resp): (_, SaslHandshakeResponse) = conn.request(ApiKey::SaslHandshake, &hs)?;
     if resp.error_code != 0 {
-        return Err(Error::Auth(format!(
-            "broker refused the proxy mechanism (error {})",
-            resp.error_code
-        )));
+        return Err(Error::Auth {
+            code: Some(resp.error_code),
+            message: format!(
+                "broker refused the proxy mechanism (error {})",
+                resp.error_code
+            ),
+        });
     }
-    step(conn, crate::auth::proxy::token(secret, peer))?;
+    step(conn, wire::proxy::token(secret, peer))?;
     Ok(())
 }
 
@@ -74,11 +83,13 @@ fn step(conn: &Connection, token: Vec<u8>) -> Result<Vec<u8>> {
     req.auth_bytes = Bytes::from(token);
     let (_, resp): (_, SaslAuthenticateResponse) = conn.request(ApiKey::SaslAuthenticate, &req)?;
     if resp.error_code != 0 {
-        return Err(Error::Auth(
-            resp.error_message
+        return Err(Error::Auth {
+            code: Some(resp.error_code),
+            message: resp
+                .error_message
                 .map(|m| m.to_string())
                 .unwrap_or_else(|| format!("error code {}", resp.error_code)),
-        ));
+        });
     }
     Ok(resp.auth_bytes.to_vec())
 }
@@ -86,7 +97,7 @@ fn step(conn: &Connection, token: Vec<u8>) -> Result<Vec<u8>> {
 /// A random printable nonce.
 fn nonce() -> Result<String> {
     let mut raw = [0u8; 24];
-    getrandom::fill(&mut raw).map_err(|e| Error::Auth(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut raw).map_err(|e| Error::auth(format!("no randomness: {e}")))?;
     Ok(B64.encode(raw))
 }
 
@@ -122,7 +133,7 @@ impl ScramClient {
     /// Answers server-first with client-final.
     pub fn client_final(&mut self, server_first: &[u8]) -> Result<String> {
         let server_first = std::str::from_utf8(server_first)
-            .map_err(|_| Error::Auth("server-first is not UTF-8".into()))?;
+            .map_err(|_| Error::auth("server-first is not UTF-8"))?;
         let mut nonce = None;
         let mut salt = None;
         let mut iterations = None;
@@ -132,26 +143,23 @@ impl ScramClient {
             } else if let Some(v) = part.strip_prefix("s=") {
                 salt = Some(
                     B64.decode(v)
-                        .map_err(|_| Error::Auth("bad salt in server-first".into()))?,
+                        .map_err(|_| Error::auth("bad salt in server-first"))?,
                 );
             } else if let Some(v) = part.strip_prefix("i=") {
                 iterations = v.parse::<u32>().ok();
             } else if let Some(v) = part.strip_prefix("e=") {
-                return Err(Error::Auth(format!("server error: {v}")));
+                return Err(Error::auth(format!("server error: {v}")));
             }
         }
         let (Some(nonce), Some(salt), Some(iterations)) = (nonce, salt, iterations) else {
-            return Err(Error::Auth(format!(
+            return Err(Error::auth(format!(
                 "malformed server-first {server_first:?}"
             )));
         };
         if !nonce.starts_with(&self.nonce) || iterations == 0 {
-            return Err(Error::Auth(
-                "server-first nonce or iterations invalid".into(),
-            ));
+            return Err(Error::auth("server-first nonce or iterations invalid"));
         }
-        let mut salted = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(self.password.as_bytes(), &salt, iterations, &mut salted);
+        let salted = salted_password(self.password.as_bytes(), &salt, iterations);
         let client_key = hmac(&salted, b"Client Key")?;
         let stored_key = Sha256::digest(&client_key);
         let without_proof = format!("c=biws,r={nonce}");
@@ -170,25 +178,37 @@ impl ScramClient {
     /// Checks server-final's signature.
     pub fn verify_server_final(&self, server_final: &[u8]) -> Result<()> {
         let text = std::str::from_utf8(server_final)
-            .map_err(|_| Error::Auth("server-final is not UTF-8".into()))?;
+            .map_err(|_| Error::auth("server-final is not UTF-8"))?;
         if let Some(e) = text.strip_prefix("e=") {
-            return Err(Error::Auth(format!("server error: {e}")));
+            return Err(Error::auth(format!("server error: {e}")));
         }
         let sig = text
             .split(',')
             .find_map(|p| p.strip_prefix("v="))
             .and_then(|v| B64.decode(v).ok())
-            .ok_or_else(|| Error::Auth(format!("malformed server-final {text:?}")))?;
+            .ok_or_else(|| Error::auth(format!("malformed server-final {text:?}")))?;
         match &self.expected_server_signature {
-            Some(expected) if *expected == sig => Ok(()),
-            _ => Err(Error::Auth("server signature mismatch".into())),
+            Some(expected)
+                if bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &sig[..])) =>
+            {
+                Ok(())
+            }
+            _ => Err(Error::auth("server signature mismatch")),
         }
     }
 }
 
+/// SCRAM's SaltedPassword: PBKDF2-HMAC-SHA-256 of the password (what a credential stores
+/// derived keys from, and what AlterUserScramCredentials carries).
+pub fn salted_password(password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out);
+    out.to_vec()
+}
+
 fn hmac(key: &[u8], data: &[u8]) -> Result<Vec<u8>> {
     let mut mac =
-        HmacSha256::new_from_slice(key).map_err(|e| Error::Auth(format!("hmac key: {e}")))?;
+        HmacSha256::new_from_slice(key).map_err(|e| Error::auth(format!("hmac key: {e}")))?;
     mac.update(data);
     Ok(mac.finalize().into_bytes().to_vec())
 }

@@ -15,10 +15,10 @@ use kafka_protocol::messages::{
 
 use super::accumulator::{Accumulator, Batch};
 use super::{Acks, Shared};
-use crate::client::cluster::Cluster;
-use crate::client::conn::decode_body;
-use crate::client::util::{lock, tn};
+use crate::cluster::Cluster;
+use crate::conn::decode_body;
 use crate::error::{Error, Result};
+use crate::util::{lock, tn};
 
 /// Asks any broker for an idempotent producer id, retrying retriable failures until the
 /// request timeout.

@@ -11,7 +11,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Decompressor};
 
 use crate::error::{Error, Result};
-use crate::record::{self, HEADER_LEN, LOG_OVERHEAD};
+use wire::batch::{self as record, HEADER_LEN, LOG_OVERHEAD};
 
 /// Compression codecs a producer may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,7 +121,7 @@ fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>) {
 /// Accumulates records for one batch of one partition.
 ///
 /// ```
-/// use broker::client::records::{decode_batches, BatchBuilder, Compression};
+/// use client::records::{decode_batches, BatchBuilder, Compression};
 /// let mut b = BatchBuilder::new(1024);
 /// b.append(1_700_000_000_000, Some(b"42"), Some(b"hi"), &[]);
 /// let batch = b.seal(-1, -1, -1, Compression::Gzip).unwrap();

@@ -5,8 +5,8 @@
 //! completes the handles from the responses. Defaults are acks=all and idempotence on.
 //!
 //! ```no_run
-//! # use broker::client::*;
-//! # fn main() -> broker::Result<()> {
+//! # use client::*;
+//! # fn main() -> client::Result<()> {
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let producer = client.producer(ProducerConfig::default().compression(Compression::Gzip))?;
 //! let handle = producer.send(Record::new("chat.general").key("42").value("hi"))?;
@@ -222,7 +222,7 @@ impl Producer {
             record.value.as_deref(),
             &record.headers,
         );
-        if size + crate::record::HEADER_LEN > cfg.max_request_size {
+        if size + wire::batch::HEADER_LEN > cfg.max_request_size {
             return Err(Error::Config(format!(
                 "record of {size} bytes exceeds max_request_size"
             )));

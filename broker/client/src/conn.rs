@@ -1,4 +1,5 @@
-//! One TCP connection to one broker: request framing, correlation ids and pipelining.
+//! One TCP connection to one broker: correlation ids and pipelining (framing and headers
+//! are the wire crate's).
 //!
 //! Requests are written by the calling thread under a lock (one `write_all` per frame); a
 //! reader thread per connection reads response frames and hands each to whoever waits for
@@ -16,9 +17,7 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
-};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use super::config::ClientConfig;
@@ -151,7 +150,7 @@ impl Connection {
         let mut last = conn_err("no address".into());
         let mut stream = None;
         for a in addrs {
-            match TcpStream::connect_timeout(&a, config.connect_timeout) {
+            match connect(a, config) {
                 Ok(s) => {
                     stream = Some(s);
                     break;
@@ -349,23 +348,17 @@ impl Connection {
             return Err(self.shared.error());
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let mut header = RequestHeader::default();
-        header.request_api_key = api as i16;
-        header.request_api_version = version;
-        header.correlation_id = id;
-        header.client_id = Some(self.client_id.clone());
         let mut w = self.writer.lock().map_err(|_| self.shared.error())?;
         let w = &mut *w;
         w.buf.clear();
-        w.buf.extend_from_slice(&[0, 0, 0, 0]);
-        let encoded = header
-            .encode(&mut w.buf, api.request_header_version(version))
-            .and_then(|_| req.encode(&mut w.buf, version));
-        if let Err(e) = encoded {
-            return Err(Error::Encode(format!("{api:?} v{version}: {e}")));
-        }
-        let len = (w.buf.len() - 4) as u32;
-        w.buf[..4].copy_from_slice(&len.to_be_bytes());
+        wire::header::put_request(
+            &mut w.buf,
+            api,
+            version,
+            id,
+            Some(self.client_id.clone()),
+            req,
+        )?;
         if let Some(reply) = reply {
             if let Ok(mut p) = self.shared.pending.lock() {
                 p.insert(
@@ -431,6 +424,21 @@ pub fn decode_body<Resp: Decodable>(
     }
 }
 
+/// Opens a TCP connection to `addr`, from `config.local_addr` when one is set.
+fn connect(addr: std::net::SocketAddr, config: &ClientConfig) -> std::io::Result<TcpStream> {
+    let Some(local) = config.local_addr else {
+        return TcpStream::connect_timeout(&addr, config.connect_timeout);
+    };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.bind(&std::net::SocketAddr::new(local, 0).into())?;
+    socket.connect_timeout(&addr.into(), config.connect_timeout)?;
+    Ok(socket.into())
+}
+
 /// Reads response frames until the socket fails, routing each to its waiter.
 fn read_loop(stream: TcpStream, shared: Arc<Shared>, max_frame: usize) {
     let mut reader = BufReader::with_capacity(256 * 1024, stream);
@@ -439,16 +447,18 @@ fn read_loop(stream: TcpStream, shared: Arc<Shared>, max_frame: usize) {
         if let Err(e) = reader.read_exact(&mut len) {
             break format!("read failed: {e}");
         }
-        let len = i32::from_be_bytes(len);
-        if len < 4 || len as usize > max_frame {
-            break format!("bad response frame length {len}");
-        }
-        let mut frame = BytesMut::zeroed(len as usize);
+        let len = match wire::frame::body_len(len, max_frame) {
+            Ok(len) if len >= 4 => len,
+            _ => break format!("bad response frame length {}", i32::from_be_bytes(len)),
+        };
+        let mut frame = BytesMut::zeroed(len);
         if let Err(e) = reader.read_exact(&mut frame) {
             break format!("read failed: {e}");
         }
         let mut frame = frame.freeze();
-        let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        let Some(id) = wire::header::correlation_id(&frame) else {
+            break "response frame without a correlation id".into();
+        };
         let waiter = match shared.pending.lock() {
             Ok(mut p) => p.remove(&id),
             Err(_) => break "lock poisoned".into(),
@@ -457,8 +467,7 @@ fn read_loop(stream: TcpStream, shared: Arc<Shared>, max_frame: usize) {
             tracing::debug!(addr = %shared.addr, id, "response for an abandoned request");
             continue;
         };
-        let hv = waiter.api.response_header_version(waiter.version);
-        match ResponseHeader::decode(&mut frame, hv) {
+        match wire::header::decode_response_header(&mut frame, waiter.api, waiter.version) {
             Ok(_) => waiter.reply.deliver(Ok(frame)),
             Err(e) => {
                 let err = Error::BadResponse {

@@ -8,8 +8,8 @@
 //!
 //! ```no_run
 //! # use std::time::Duration;
-//! # use broker::client::*;
-//! # fn main() -> broker::Result<()> {
+//! # use client::*;
+//! # fn main() -> client::Result<()> {
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let mut consumer = client.consumer(
 //!     ConsumerConfig::group("bbs-ana-1")

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::ProducerConfig;
-use crate::client::cluster::ClusterView;
-use crate::client::consumer::TopicPartition;
-use crate::client::partitioner::Sticky;
-use crate::client::records::BatchBuilder;
-use crate::client::util::lock;
+use crate::cluster::ClusterView;
+use crate::consumer::TopicPartition;
 use crate::error::Error;
+use crate::partitioner::Sticky;
+use crate::records::BatchBuilder;
+use crate::util::lock;
 
 /// What became of one batch: base offset and log-append time, or the failure.
 pub type BatchResult = std::result::Result<(i64, i64), Arc<Error>>;

@@ -12,10 +12,10 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
 
 use super::TopicPartition;
-use crate::client::conn::{decode_body, Connection};
-use crate::client::records::{decode_batches, ConsumerRecord};
-use crate::client::util::tn;
+use crate::conn::{decode_body, Connection};
 use crate::error::{Error, Result};
+use crate::records::{decode_batches, ConsumerRecord};
+use crate::util::tn;
 
 /// Fetch sizes and waits.
 #[derive(Debug, Clone)]
@@ -201,7 +201,7 @@ fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::records::{BatchBuilder, Compression};
+    use crate::records::{BatchBuilder, Compression};
     use bytes::BytesMut;
     use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
     use kafka_protocol::protocol::Encodable;

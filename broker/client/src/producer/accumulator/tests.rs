@@ -1,5 +1,5 @@
 use super::*;
-use crate::client::cluster::{PartitionInfo, TopicInfo};
+use crate::cluster::{PartitionInfo, TopicInfo};
 
 fn view(leaders: &[i32]) -> ClusterView {
     let mut v = ClusterView::default();

@@ -1,10 +1,11 @@
 //! The small admin client: create and delete topics, list and describe groups, and read or
 //! commit a group's offsets without joining it (how the BBS stores "what this user has
-//! read" per user rather than per running instance).
+//! read" per user rather than per running instance). SCRAM credentials and user quotas
+//! (how accounts are registered and managed over the protocol) are in `accounts`.
 //!
 //! ```no_run
-//! # use broker::client::*;
-//! # fn main() -> broker::Result<()> {
+//! # use client::*;
+//! # fn main() -> client::Result<()> {
 //! let client = Client::connect(ClientConfig::new("127.0.0.1:9092"))?;
 //! let admin = client.admin();
 //! admin.create_topics(&[NewTopic::new("chat.general", 3)])?;
@@ -22,6 +23,9 @@ use kafka_protocol::messages::{
     ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
     DescribeGroupsRequest, DescribeGroupsResponse, GroupId, ListGroupsRequest, ListGroupsResponse,
 };
+
+mod accounts;
+pub use accounts::{ScramUser, UserQuotas, SCRAM_ITERATIONS};
 
 use super::cluster::Cluster;
 use super::conn::Connection;

@@ -3,7 +3,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
 /// Most buffer space reserved ahead for a frame that is still arriving: memory follows
 /// the bytes actually received, never the size a client announces.
@@ -37,6 +37,28 @@ pub fn put_frame(out: &mut BytesMut, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
+/// `body` with its length prefix, as one buffer (for tests and one-off writers).
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body length announced by a 4-byte prefix, for readers that read the prefix and the
+/// body separately (blocking sockets). A negative or oversized length is an error.
+pub fn body_len(prefix: [u8; 4], limit: usize) -> Result<usize> {
+    let size = i32::from_be_bytes(prefix);
+    if size < 0 {
+        return Err(Error::Malformed(format!("negative frame size {size}")));
+    }
+    let size = size as usize;
+    if size > limit {
+        return Err(Error::FrameTooLarge { size, limit });
+    }
+    Ok(size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +90,10 @@ mod tests {
         ));
         let mut neg = BytesMut::from(&[0xffu8, 0, 0, 0][..]);
         assert!(take_frame(&mut neg, 10).is_err());
+        assert!(body_len([0xff, 0, 0, 0], 10).is_err());
+        assert!(body_len([0, 0, 1, 0], 10).is_err());
+        assert_eq!(body_len([0, 0, 0, 10], 10), Ok(10));
+        assert_eq!(&frame(b"ab")[..], &[0, 0, 0, 2, b'a', b'b'][..]);
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl std::fmt::Debug for Sasl {
 ///
 /// ```
 /// use std::time::Duration;
-/// use broker::client::ClientConfig;
+/// use client::ClientConfig;
 /// let cfg = ClientConfig::new("127.0.0.1:9092,127.0.0.1:9093")
 ///     .sasl_scram("ana", "pw")
 ///     .client_id("bbs-client")
@@ -67,8 +67,11 @@ pub struct ClientConfig {
     pub max_response_size: usize,
     /// In-process proxy: (secret, real client address) sent with the `BBS-PROXY`
     /// mechanism before any login, so the broker limits and logs the real client (the
-    /// classic port sets it; see `auth::proxy`).
+    /// classic port sets it; see the broker's `auth::proxy`).
     pub proxy: Option<(String, std::net::SocketAddr)>,
+    /// Local address to connect from (a multi-homed host, or a test choosing which of its
+    /// loopback addresses the broker sees); `None` lets the system choose.
+    pub local_addr: Option<std::net::IpAddr>,
 }
 
 impl ClientConfig {
@@ -91,6 +94,7 @@ impl ClientConfig {
             metadata_max_age: Duration::from_secs(5),
             max_response_size: 256 << 20,
             proxy: None,
+            local_addr: None,
         }
     }
 
@@ -115,6 +119,12 @@ impl ClientConfig {
     /// Vouches, as the in-process proxy holding `secret`, for a real client at `peer`.
     pub fn proxied_for(mut self, secret: &str, peer: std::net::SocketAddr) -> Self {
         self.proxy = Some((secret.to_string(), peer));
+        self
+    }
+
+    /// Connects from the local address `ip`.
+    pub fn local_addr(mut self, ip: std::net::IpAddr) -> Self {
+        self.local_addr = Some(ip);
         self
     }
 

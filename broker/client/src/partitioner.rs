@@ -41,7 +41,7 @@ pub fn murmur2(data: &[u8]) -> i32 {
 /// The partition the Java client's default partitioner picks for `key`.
 ///
 /// ```
-/// use broker::client::partitioner::{murmur2, partition_for_key};
+/// use client::partitioner::{murmur2, partition_for_key};
 /// assert_eq!(murmur2(b"foobar"), -790_332_482); // Java's Utils.murmur2
 /// assert_eq!(partition_for_key(b"foo", 7), 1);
 /// assert_eq!(partition_for_key(b"a", 3), 1);

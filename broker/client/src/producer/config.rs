@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::client::records::Compression;
 use crate::error::{Error, Result};
+use crate::records::Compression;
 
 /// How many acknowledgements a produce request waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,11 +20,11 @@ use super::assignor::Assignor;
 use super::offsets::{self, is_coordinator_error};
 use super::protocol;
 use super::TopicPartition;
-use crate::client::cluster::Cluster;
-use crate::client::conn::Connection;
-use crate::client::pool::Pool;
-use crate::client::util::{lock, sb};
+use crate::cluster::Cluster;
+use crate::conn::Connection;
 use crate::error::{Error, Result};
+use crate::pool::Pool;
+use crate::util::{lock, sb};
 
 /// Timing and strategy settings of a group member.
 #[derive(Debug, Clone)]
