@@ -2,8 +2,9 @@
 //! exchange between our client and an independent broker such as Tansu). Each request is
 //! answered with the recorded response to the same request: the same API, version and body
 //! (header aside) when one was recorded, served in recorded order with the last one
-//! repeating; otherwise the next unused recorded response of the same API and version
-//! (bodies that carry times, like Produce, differ from run to run). Metadata and
+//! repeating; otherwise the next unused recorded response of the same API and version.
+//! Produce bodies carry times and group records differently from run to run, so a Produce
+//! is answered partition by partition with each partition's next recorded answer. Metadata and
 //! FindCoordinator responses are rewritten to advertise the fake's own address. The fake
 //! keeps a log of what it could not match, for the test's failure message.
 #![allow(dead_code)]
@@ -16,7 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, FindCoordinatorResponse, MetadataResponse};
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{
+    ApiKey, FindCoordinatorResponse, MetadataResponse, ProduceRequest, ProduceResponse,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 /// One recorded request and the response it got.
@@ -53,6 +57,8 @@ struct Script {
     pairs: Vec<Pair>,
     /// How many times each pair was served.
     served: Vec<usize>,
+    /// Recorded per-partition Produce answers already handed out, by `(topic, partition)`.
+    produce_used: HashMap<(String, i32), usize>,
     /// Requests that had no recorded response of their API and version.
     unmatched: Vec<String>,
 }
@@ -137,6 +143,7 @@ impl Replay {
         assert!(!pairs.is_empty(), "no exchanges in {}", path.display());
         let served = vec![0; pairs.len()];
         let script = Arc::new(Mutex::new(Script {
+            produce_used: HashMap::new(),
             pairs,
             served,
             unmatched: Vec::new(),
@@ -205,6 +212,14 @@ fn answer(
             .copied()
             .find(|&i| s.served[i] == 0)
             .unwrap_or(exact[exact.len() - 1])
+    } else if api == ApiKey::Produce as i16 {
+        // Produce bodies carry times, and how records group into requests varies from run
+        // to run: answer each partition with that partition's next recorded answer.
+        let response = produce_answer(&mut s, version, body);
+        if response.is_none() {
+            s.unmatched.push(format!("{api} v{version}"));
+        }
+        return response;
     } else {
         let any: Vec<usize> = (0..s.pairs.len()).filter(|&i| same(&s.pairs[i])).collect();
         match any.iter().copied().find(|&i| s.served[i] == 0) {
@@ -222,6 +237,47 @@ fn answer(
     let response = s.pairs[pick].response.clone();
     drop(s);
     Some(rewrite(api, version, response, addr))
+}
+
+/// A Produce response for `body` made of the recorded per-partition answers (in recorded
+/// order per partition, the last one repeating).
+fn produce_answer(s: &mut Script, version: i16, body: &[u8]) -> Option<Bytes> {
+    let req = ProduceRequest::decode(&mut Bytes::copy_from_slice(body), version).ok()?;
+    let mut recorded: HashMap<(String, i32), Vec<PartitionProduceResponse>> = HashMap::new();
+    for p in s
+        .pairs
+        .iter()
+        .filter(|p| p.api == ApiKey::Produce as i16 && p.version == version)
+    {
+        let Ok(r) = ProduceResponse::decode(&mut p.response.clone(), version) else {
+            continue;
+        };
+        for t in r.responses {
+            for pr in t.partition_responses {
+                recorded
+                    .entry((t.name.0.to_string(), pr.index))
+                    .or_default()
+                    .push(pr);
+            }
+        }
+    }
+    let mut resp = ProduceResponse::default();
+    for t in &req.topic_data {
+        let mut tr = TopicProduceResponse::default();
+        tr.name = t.name.clone();
+        for p in &t.partition_data {
+            let key = (t.name.0.to_string(), p.index);
+            let answers = recorded.get(&key)?;
+            let used = s.produce_used.entry(key).or_insert(0);
+            let pick = answers.get(*used).or(answers.last())?.clone();
+            *used += 1;
+            tr.partition_responses.push(pick);
+        }
+        resp.responses.push(tr);
+    }
+    let mut out = BytesMut::new();
+    resp.encode(&mut out, version).ok()?;
+    Some(out.freeze())
 }
 
 /// Points the brokers and coordinators of a Metadata or FindCoordinator response at `addr`.
