@@ -1,6 +1,8 @@
 //! The BBS: its data model on Kafka topics, the views built by consuming them, the record
-//! policy the server installs into the broker, and the classic command language (parser,
-//! formatter, session and interpreter) over a [`backend::Backend`].
+//! policy (a pure function; the server installs it into the broker through the `bbs-host`
+//! crate, the in-process backend runs it directly), and the classic command language
+//! (parser, formatter, session and interpreter) over a [`backend::Backend`]. This crate
+//! does not link the broker: the client binary is built from it.
 
 pub mod backend;
 pub mod classic;
@@ -8,7 +10,6 @@ pub mod codec;
 pub mod command;
 pub mod driver;
 pub mod error;
-pub mod host;
 pub mod interp;
 pub mod model;
 pub mod names;

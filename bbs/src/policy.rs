@@ -1,8 +1,9 @@
 //! The record policy: a pure function that decides whether a batch of records produced by
 //! a principal to a topic may be written, given the current [`State`]. The server installs
-//! it into the broker (an adapter over the broker's `RecordPolicy` hook: decode the batch
-//! into [`WireRecord`]s, call [`check`] under the lock that also applies accepted records to
-//! the state, answer with the verdict).
+//! it into the broker (`bbs_host::BbsPolicy` in `bbs/host`, an adapter over the broker's
+//! `RecordPolicy` hook: decode the batch into [`WireRecord`]s, call [`check`] under the
+//! lock that also applies accepted records to the state, answer with the verdict); the
+//! in-process backend ([`crate::backend::memory`]) calls [`check`] directly.
 //!
 //! Rules: the author header must equal the principal; only a post's author edits or deletes
 //! it; comments, edits, deletes and pushes must reference a live post on the same board;

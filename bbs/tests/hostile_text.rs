@@ -72,9 +72,7 @@ fn evil_post(b: &MemoryBackend, id: u64) {
 fn assert_no_raw_controls(what: &str, text: &str) {
     let bad: Vec<char> = text
         .chars()
-        .filter(|&c| {
-            broker::text::is_unsafe(c, broker::text::Shape::Content) && c != '\n' && c != '\t'
-        })
+        .filter(|&c| safe_text::is_unsafe(c, safe_text::Shape::Content) && c != '\n' && c != '\t')
         .collect();
     assert!(bad.is_empty(), "{what} shows raw {bad:?}:\n{text}");
 }

@@ -5,7 +5,8 @@
 //! API), [`log`] (storage), [`server`] (sockets and shutdown), [`auth`] (SASL, accounts,
 //! authorizer, record policy), [`broker`] (shared state). The wire layer (framing,
 //! headers, batch headers, error-code names) is the `kafka-wire` crate (`broker/wire`);
-//! the Kafka client is the `kafka-client` crate (`broker/client`).
+//! the Kafka client is the `kafka-client` crate (`broker/client`); the text and name rules
+//! (escaping, look-alike names, account names) are the `safe-text` crate (`broker/text`).
 
 pub mod auth;
 pub mod broker;
@@ -14,12 +15,10 @@ pub mod error;
 pub mod group;
 pub mod handlers;
 pub mod log;
-pub mod lookalike;
 pub mod producer_ids;
 pub mod protocol;
 pub mod record;
 pub mod server;
-pub mod text;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

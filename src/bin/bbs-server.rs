@@ -182,9 +182,9 @@ fn main() -> Result<()> {
             .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>());
         cfg.auth.proxy_token = proxy_secret.clone();
         // The BBS rules: the record policy over the server's view, and private mailboxes.
-        let policy = bbs::host::BbsPolicy::new();
+        let policy = bbs_host::BbsPolicy::new();
         let hooks = broker::auth::Hooks {
-            authorizer: Some(Arc::new(bbs::host::BbsAuthorizer {
+            authorizer: Some(Arc::new(bbs_host::BbsAuthorizer {
                 inner: Arc::new(broker::auth::authorizer::DefaultAuthorizer::new(&cfg.auth)),
             })),
             policy: Some(policy.clone()),
@@ -194,7 +194,7 @@ fn main() -> Result<()> {
         for r in &repairs {
             tracing::warn!("recovery: {r}");
         }
-        broker.logs.set_name_defaults(Arc::new(bbs::host::topic_defaults));
+        broker.logs.set_name_defaults(Arc::new(bbs_host::topic_defaults));
         let folded = policy.load(&broker).context("loading the BBS state from the log")?;
         tracing::info!(records = folded, last_post_id = policy.max_post_id(), "BBS state loaded");
         // BBS topics are the server's: the directories exist from the start, and boards

@@ -42,7 +42,7 @@ pub const H_MAIL: &str = "bbs.mail";
 pub const H_COMMENT: &str = "bbs.comment";
 /// The account name the operator writes moderation records as (the broker's operator
 /// principal; the record policy accepts its records on every board).
-pub const OPERATOR: &str = broker::auth::operator::OPERATOR_USER;
+pub const OPERATOR: &str = safe_text::names::OPERATOR_USER;
 
 /// The key prefix of `disable`/`enable` records on `bbs.users` (account names cannot hold
 /// `:`, so these keys never collide with a profile's key, and compaction keeps both).

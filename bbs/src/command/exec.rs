@@ -68,10 +68,10 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
         }
         Command::Login { user, password } => one(format!(
             "Welcome, {}.",
-            broker::text::line(&s.login(user, password)?)
+            safe_text::line(&s.login(user, password)?)
         )),
-        Command::Logout => one(format!("Bye, {}.", broker::text::line(&s.logout()?))),
-        Command::Whoami => one(broker::text::line(&s.whoami()?).into_owned()),
+        Command::Logout => one(format!("Bye, {}.", safe_text::line(&s.logout()?))),
+        Command::Whoami => one(safe_text::line(&s.whoami()?).into_owned()),
         Command::CreateBoard { name } => {
             s.create_board(name)?;
             one("Create board successfully.")
@@ -98,7 +98,7 @@ fn outcome(s: &mut Session, cmd: &Command) -> Result<Vec<String>> {
                 .filter(|p| crate::search::contains(&p.title, key))
                 .collect();
             if rows.is_empty() {
-                return one(format!("No match for \"{}\".", broker::text::line(key)));
+                return one(format!("No match for \"{}\".", safe_text::line(key)));
             }
             Ok(format::posts(&rows, scored, s.zone()))
         }

@@ -4,11 +4,11 @@
 //! in `read`, the `Score` column of `list-post`) are documented in
 //! `docs/line-mode-extensions.md` and print nothing where there are no pushes.
 //!
-//! Every piece of stored text is shown through [`broker::text`]'s escaping (one-line fields
+//! Every piece of stored text is shown through [`safe_text`]'s escaping (one-line fields
 //! with every control and bidi character escaped as `\u{..}`, content keeping `\n` and
 //! `\t`), so records that bypassed the policy cannot repaint a terminal or fake a row.
 
-use broker::text::{content, line};
+use safe_text::{content, line};
 
 use crate::error::Error;
 use crate::model::{PostEvent, SubKind};

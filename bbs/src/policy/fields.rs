@@ -1,11 +1,11 @@
 //! The record policy's field rules: how many headers a BBS record may carry and how big
 //! they may be (checked on the raw record, before it is decoded), and, per field, its
-//! maximum length and which characters it may hold (see [`broker::text`]: one-line fields
+//! maximum length and which characters it may hold (see [`safe_text`]: one-line fields
 //! hold no control or bidi character at all, content may also hold `\n` and `\t`). New
-//! board names must also be names people can tell apart ([`broker::lookalike`]). The
+//! board names must also be names people can tell apart ([`safe_text::lookalike`]). The
 //! limits are documented in `docs/data-model.md`.
 
-use broker::text::{check_field, Shape};
+use safe_text::{check_field, Shape};
 
 use crate::codec::{BbsRecord, WireRecord};
 use crate::error::Failure;
@@ -23,7 +23,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest board name, in characters (one line).
 pub const MAX_BOARD_NAME_CHARS: usize = 40;
 /// Longest user name, in characters (the account rule of the broker).
-pub const MAX_USER_NAME_CHARS: usize = broker::auth::names::MAX_NAME_CHARS;
+pub const MAX_USER_NAME_CHARS: usize = safe_text::names::MAX_NAME_CHARS;
 /// Longest mail subject, in characters (one line).
 pub const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest subscription keyword, in characters (one line).
@@ -58,7 +58,7 @@ pub fn check_headers(w: &WireRecord) -> Result<(), Failure> {
         if len > MAX_HEADER_VALUE_BYTES {
             return Err(Failure::Policy(format!(
                 "header {} is {len} bytes; at most {MAX_HEADER_VALUE_BYTES} are allowed",
-                broker::text::line(name)
+                safe_text::line(name)
             )));
         }
     }
@@ -128,9 +128,9 @@ pub fn check_new_board<'a>(
     state: &State,
     pending: impl Iterator<Item = &'a String> + Clone,
 ) -> Result<(), Failure> {
-    broker::lookalike::check_new("board name", name, |keys| {
+    safe_text::lookalike::check_new("board name", name, |keys| {
         let hit = |n: &str| {
-            let k = broker::lookalike::keys(n);
+            let k = safe_text::lookalike::keys(n);
             k[0] == keys[0] || k[1] == keys[1]
         };
         state

@@ -7,7 +7,7 @@ pub mod authorizer;
 pub mod config;
 pub mod limiter;
 pub mod lock;
-pub mod names;
+pub use safe_text::names;
 pub mod operator;
 pub mod plain;
 pub mod policy;

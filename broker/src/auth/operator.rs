@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use super::scram::{random_bytes, ScramKeys, DEFAULT_ITERATIONS};
 use crate::error::{IoContext, Result};
 
-/// The reserved SCRAM user name of the operator.
-pub const OPERATOR_USER: &str = "__operator";
+pub use safe_text::names::OPERATOR_USER;
 /// The secret file's name inside the data directory.
 pub const SECRET_FILE: &str = "operator.secret";
 

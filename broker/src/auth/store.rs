@@ -6,7 +6,7 @@
 //! their credential) writes a retired-name record (key `retired/<name>`, which no account
 //! name can be since `/` is not allowed in one) in the same batch as the removal. A
 //! retired name, and any name that looks like a live or retired one (see
-//! [`crate::lookalike`]), cannot be registered until the operator releases it.
+//! [`safe_text::lookalike`]), cannot be registered until the operator releases it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -97,7 +97,7 @@ impl CredentialStore {
         let looks = accounts
             .keys()
             .chain(retired.keys())
-            .map(|n| (n.clone(), crate::lookalike::keys(n)))
+            .map(|n| (n.clone(), safe_text::lookalike::keys(n)))
             .collect();
         Ok(CredentialStore {
             log,
@@ -141,7 +141,7 @@ impl CredentialStore {
         let hit = |n: &String| {
             let k = match looks.get(n) {
                 Some(k) => std::borrow::Cow::Borrowed(k),
-                None => std::borrow::Cow::Owned(crate::lookalike::keys(n)),
+                None => std::borrow::Cow::Owned(safe_text::lookalike::keys(n)),
             };
             k[0] == keys[0] || k[1] == keys[1]
         };
@@ -191,7 +191,7 @@ impl CredentialStore {
             ));
         }
         let clash = std::cell::RefCell::new(None);
-        crate::lookalike::check_new("user name", name, |keys| {
+        safe_text::lookalike::check_new("user name", name, |keys| {
             let found = self.look_alike(keys);
             let shown = found.as_ref().map(|(n, _)| n.clone());
             *clash.borrow_mut() = found;
@@ -212,7 +212,7 @@ impl CredentialStore {
         };
         self.store(name, Some(account)).await?;
         if let Ok(mut looks) = self.looks.write() {
-            looks.insert(name.to_string(), crate::lookalike::keys(name));
+            looks.insert(name.to_string(), safe_text::lookalike::keys(name));
         }
         Ok(())
     }

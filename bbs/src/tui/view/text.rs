@@ -3,7 +3,7 @@
 //! measured in display columns, so CJK names and titles line up.
 //!
 //! Every string drawn goes through [`put`] (and [`fit`]), which show control and bidi
-//! characters escaped with [`broker::text`]'s one escaping function (`\u{1b}`), never raw,
+//! characters escaped with [`safe_text`]'s one escaping function (`\u{1b}`), never raw,
 //! so stored text cannot repaint the terminal; a tab becomes a space.
 
 use ratatui::buffer::Buffer;
@@ -15,9 +15,9 @@ use crate::tui::editor::char_width;
 /// `s` as it may be drawn: tabs as spaces, other control and bidi characters escaped.
 pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('\t') {
-        std::borrow::Cow::Owned(broker::text::line(&s.replace('\t', " ")).into_owned())
+        std::borrow::Cow::Owned(safe_text::line(&s.replace('\t', " ")).into_owned())
     } else {
-        broker::text::line(s)
+        safe_text::line(s)
     }
 }
 

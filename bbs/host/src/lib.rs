@@ -4,6 +4,10 @@
 //! which also names the topics accepted records imply (the server creates them), and
 //! [`BbsAuthorizer`], which keeps BBS topics the server's, mailboxes, subscription lists
 //! and BBS groups their owners', and otherwise defers to the broker's default rules.
+//!
+//! This crate (`bbs-host`, `bbs/host`) is the only part of the BBS that links the broker;
+//! only `bbs-server` uses it, so `bbs-client` carries no server code. The rules themselves
+//! are the pure [`bbs::policy`] (the in-process demo backend runs the same function).
 
 mod audit;
 mod profiles;
@@ -18,12 +22,12 @@ use broker::auth::policy::{
 use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource};
 use broker::Broker;
 
-use crate::codec::{self, WireRecord};
-use crate::error::{Error, Failure, Result};
-use crate::model::Millis;
-use crate::names::{self, TopicKind};
-use crate::policy::{self, Principal, Verdict};
-use crate::view::{Position, State};
+use bbs::codec::{self, WireRecord};
+use bbs::error::{Error, Failure, Result};
+use bbs::model::Millis;
+use bbs::names::{self, TopicKind};
+use bbs::policy::{self, Principal, Verdict};
+use bbs::view::{Position, State};
 
 fn now_ms() -> Millis {
     std::time::SystemTime::now()

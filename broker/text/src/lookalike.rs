@@ -35,7 +35,7 @@ pub fn keys(name: &str) -> [String; 2] {
 /// zero-width characters, joiners, fillers, variation selectors, tags, the soft hyphen,
 /// bidi controls and every space other than U+0020.
 pub fn is_invisible(c: char) -> bool {
-    crate::text::is_bidi_control(c)
+    crate::is_bidi_control(c)
         || (c.is_whitespace() && c != ' ')
         || matches!(
             c,

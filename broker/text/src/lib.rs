@@ -10,8 +10,18 @@
 //! lowercase hex code point in Rust's notation, e.g. ESC → `\u{1b}`), so data stored
 //! before the rule existed, or written by another server, can neither repaint a terminal
 //! nor fake a table row.
+//!
+//! This crate (`safe-text`, `broker/text`) is the text and name rules both sides share,
+//! pure (no I/O): the escaping and field check above (the crate root), [`lookalike`]
+//! (names people can tell apart, for account and board names) and [`names`] (what an
+//! account may be called, and the operator's reserved name). The broker uses it for
+//! accounts, the BBS (`bbs`) for its record policy and its output, so the client links
+//! these rules without linking the broker.
 
 use std::borrow::Cow;
+
+pub mod lookalike;
+pub mod names;
 
 /// Whether a text is one line or multi-line content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,10 +11,10 @@ use broker::log::partition::Partition;
 use broker::Broker;
 
 use super::{implied_by, now_ms, to_policy, BbsPolicy};
-use crate::codec::{self, BbsRecord, Entry};
-use crate::error::{Error, Result};
-use crate::names;
-use crate::policy::{self, Principal, Verdict};
+use bbs::codec::{self, BbsRecord, Entry};
+use bbs::error::{Error, Result};
+use bbs::names;
+use bbs::policy::{self, Principal, Verdict};
 
 /// An appended profile still to be made durable: the partition, the offset after it and
 /// the flush-failure count before it (see [`Partition::wait_durable`]).

@@ -2,6 +2,11 @@
 //! script, so CJK names work), digits, `_`, `-` and `.`; no spaces or control characters;
 //! a leading `__` is reserved for the broker's own principals.
 
+/// The reserved SCRAM user name of the operator (the broker accepts the operator secret
+/// for it; the BBS shows its posts and acts as "the operator"). Its leading `__` keeps
+/// [`validate_name`] from accepting it for an account.
+pub const OPERATOR_USER: &str = "__operator";
+
 /// Longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
 

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use crate::codec::{BbsRecord, Entry};
+use bbs::codec::{BbsRecord, Entry};
 
 /// Logs one user action at INFO: `action` is a short verb ("post", "remove post"),
 /// `detail` names what it touched ("board=Test post=12"). Moderation calls this too.
