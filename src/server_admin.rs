@@ -12,7 +12,7 @@ use bbs::backend::kafka::KafkaBackend;
 use bbs::backend::Backend;
 use bbs::codec::OPERATOR;
 use bbs::session::Session;
-use bbs::view::Post;
+use bbs::state::Post;
 use broker::auth::operator::read_secret;
 use broker::BrokerConfig;
 use clap::Subcommand;

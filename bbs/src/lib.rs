@@ -17,8 +17,8 @@ pub mod policy;
 pub mod prefs;
 pub mod search;
 pub mod session;
+pub mod state;
 pub mod time;
 pub mod tui;
-pub mod view;
 
 pub use error::{Error, Failure, Result};

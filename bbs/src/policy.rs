@@ -29,7 +29,7 @@ use crate::codec::{self, BbsRecord, Entry, WireRecord};
 use crate::error::{Error, Failure};
 use crate::model::{Millis, PostId, SubTarget};
 use crate::names;
-use crate::view::State;
+use crate::state::State;
 
 pub mod fields;
 

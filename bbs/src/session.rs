@@ -13,8 +13,8 @@ use crate::error::{Failure, Result};
 use crate::model::{Change, PostEvent, PostId, Push, SubTarget};
 use crate::names;
 use crate::prefs::{ReadMark, UserPrefs};
+use crate::state::{Board, Mail, Post, State, Subscription};
 use crate::time::Zone;
-use crate::view::{Board, Mail, Post, State, Subscription};
 
 /// A row of `list-board`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -575,7 +575,7 @@ impl Link for FlakyLink {
         }
         self.inner.append(e)
     }
-    fn with_view(&self, f: &mut dyn FnMut(&bbs::view::State)) {
+    fn with_view(&self, f: &mut dyn FnMut(&bbs::state::State)) {
         self.inner.with_view(f)
     }
     fn sync(&self) -> bbs::Result<()> {
@@ -1227,7 +1227,7 @@ impl Link for RefusingLink {
     fn append(&mut self, e: bbs::codec::Entry) -> bbs::Result<bbs::backend::Appended> {
         self.0.append(e)
     }
-    fn with_view(&self, f: &mut dyn FnMut(&bbs::view::State)) {
+    fn with_view(&self, f: &mut dyn FnMut(&bbs::state::State)) {
         self.0.with_view(f)
     }
     fn sync(&self) -> bbs::Result<()> {

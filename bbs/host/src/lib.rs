@@ -27,7 +27,7 @@ use bbs::error::{Error, Failure, Result};
 use bbs::model::Millis;
 use bbs::names::{self, TopicKind};
 use bbs::policy::{self, Principal, Verdict};
-use bbs::view::{Position, State};
+use bbs::state::{Position, State};
 
 fn now_ms() -> Millis {
     std::time::SystemTime::now()

@@ -11,7 +11,7 @@ use crate::error::{Error, Failure, Result};
 use crate::model::{Millis, PostEvent};
 use crate::policy::{self, Principal, Verdict};
 use crate::prefs::{ReadMark, UserPrefs};
-use crate::view::{Position, State};
+use crate::state::{Position, State};
 
 /// The source of server time.
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;

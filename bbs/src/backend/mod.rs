@@ -15,7 +15,7 @@ use crate::codec::Entry;
 use crate::error::{Error, Result};
 use crate::model::PostEvent;
 use crate::prefs::{ReadMark, UserPrefs};
-use crate::view::State;
+use crate::state::State;
 
 /// Receives every new post as it is appended, from whatever thread the backend uses. It
 /// must not block (push onto a channel).

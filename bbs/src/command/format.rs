@@ -13,8 +13,8 @@ use safe_text::{content, line};
 use crate::error::Error;
 use crate::model::{PostEvent, SubKind};
 use crate::session::{BoardRow, MailRow};
+use crate::state::{Mail, Post, Subscription};
 use crate::time::{full_date, month_day, Zone};
-use crate::view::{Mail, Post, Subscription};
 
 /// The three banner lines printed on connect.
 pub fn banner() -> Vec<String> {

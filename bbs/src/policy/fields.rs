@@ -10,7 +10,7 @@ use safe_text::{check_field, Shape};
 use crate::codec::{BbsRecord, WireRecord};
 use crate::error::Failure;
 use crate::model::Change;
-use crate::view::State;
+use crate::state::State;
 
 /// Most headers a BBS record may carry (the richest kind, an edit of a title, has six).
 pub const MAX_HEADERS: usize = 16;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::Change;
-use crate::view::Position;
+use crate::state::Position;
 
 /// Applies the policy like the server does and keeps the log of accepted records.
 #[derive(Default)]
@@ -423,12 +423,12 @@ fn only_the_moderator_or_the_operator_removes_and_removals_survive_restart() {
     ok(s.produce(A, &[remove("amy", 1, Some(1))]));
     assert_eq!(
         s.state.live_post(1).map(|p| p.comments[0].body.as_str()),
-        Some(crate::view::REMOVED_COMMENT)
+        Some(crate::state::REMOVED_COMMENT)
     );
     ok(s.produce(A, &[remove("amy", 1, None)]));
     let check = |s: &Server| {
         let p = s.state.live_post(1).expect("a removed post stays listed");
-        assert_eq!(p.title, crate::view::REMOVED_TITLE);
+        assert_eq!(p.title, crate::state::REMOVED_TITLE);
         assert!(
             !p.body.contains('b') || p.body.contains("amy"),
             "{}",

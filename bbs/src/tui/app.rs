@@ -12,13 +12,13 @@ use super::config::{Config, Order};
 use super::keymap::KeyMap;
 use super::local::LocalState;
 use super::msg::{ConnState, Op, Reply, Request};
+use super::post_layout::Reader;
 use super::posts::PostList;
-use super::reader::Reader;
 use super::scroll::Cursor;
 use super::theme::{no_color_env, Theme};
 use crate::model::PostEvent;
 use crate::session::MailRow;
-use crate::view::Subscription;
+use crate::state::Subscription;
 
 /// Whether an error text is about the server being unreachable (stale once online).
 fn is_outage(text: &str) -> bool {

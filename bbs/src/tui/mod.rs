@@ -6,7 +6,8 @@
 //!   arrow keys, overrides from `bbs-client.toml`; the help overlay is generated from it);
 //! - [`update`] and [`navigate`] change the [`app::App`] state and return
 //!   [`app::Effect`]s; [`app`] also folds the worker's [`msg::Reply`]s in;
-//! - [`view`] draws the state: pure functions, only visible rows;
+//! - [`view`] draws the state: pure functions, only visible rows ([`post_layout`] lays the
+//!   post being read out as lines once per post and width);
 //! - [`worker`] owns the [`crate::session::Session`] on its own thread and does every
 //!   backend call, so the UI never blocks on the network; live records reach it through the
 //!   link's record sink;
@@ -26,8 +27,8 @@ pub mod local;
 pub mod moderate;
 pub mod msg;
 mod navigate;
+pub mod post_layout;
 pub mod posts;
-pub mod reader;
 pub mod scroll;
 pub mod term;
 pub mod testing;

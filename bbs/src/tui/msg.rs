@@ -5,7 +5,7 @@
 use crate::model::{Change, Millis, PostEvent, PostId, Push, SubTarget};
 use crate::prefs::ReadMark;
 use crate::session::MailRow;
-use crate::view::{Post, Subscription};
+use crate::state::{Post, Subscription};
 
 /// One row of the board list.
 #[derive(Debug, Clone, PartialEq, Eq)]

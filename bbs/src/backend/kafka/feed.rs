@@ -21,7 +21,7 @@ use crate::backend::EventSink;
 use crate::codec::{self, BbsRecord, WireRecord};
 use crate::error::{Error, Result};
 use crate::model::PostEvent;
-use crate::view::{Position, State};
+use crate::state::{Position, State};
 
 /// What the feed thread and the link share.
 #[derive(Default)]

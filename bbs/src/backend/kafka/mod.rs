@@ -42,7 +42,7 @@ use crate::codec::{self, BbsRecord, Entry};
 use crate::error::{Error, Failure, Result};
 use crate::names;
 use crate::prefs::{ReadMark, UserPrefs};
-use crate::view::State;
+use crate::state::State;
 use feed::{backend, Feed};
 
 /// How old metadata may get before a refresh: new board topics reach every feed's pattern

@@ -102,7 +102,7 @@ pub fn login(app: &App, buf: &mut Buffer, area: Rect) {
     let mut y = inner.y + 4 + f.field_count() as u16;
     if let Some(e) = &f.error {
         let width = usize::from(inner.width.saturating_sub(4));
-        for (k, piece) in crate::tui::reader::wrap(e, width)
+        for (k, piece) in crate::tui::post_layout::wrap(e, width)
             .iter()
             .take(2)
             .enumerate()

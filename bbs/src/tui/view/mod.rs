@@ -7,7 +7,7 @@
 mod forms;
 mod lists;
 mod overlay;
-mod reader;
+mod reading;
 pub mod text;
 
 pub use overlay::{help_lines, help_rows};
@@ -131,9 +131,9 @@ impl Widget for &App {
             Screen::Login => forms::login(self, buf, b),
             Screen::Boards => lists::boards(self, buf, b),
             Screen::Posts => lists::posts(self, buf, b),
-            Screen::Reader => reader::post(self, buf, b),
+            Screen::Reader => reading::post(self, buf, b),
             Screen::Mail => lists::mailbox(self, buf, b),
-            Screen::MailRead => reader::mail(self, buf, b),
+            Screen::MailRead => reading::mail(self, buf, b),
             Screen::Subs => lists::subs(self, buf, b),
             Screen::Notifications => lists::notes(self, buf, b),
             Screen::Online => lists::online(self, buf, b),

@@ -1,13 +1,14 @@
-//! The post being read, laid out as lines for the current width: header, body (wrapped by
-//! display width), then pushes and comments interleaved in time order. The layout is
-//! rebuilt only when the post or the width changes, so drawing a post with 10,000
-//! comments draws only the visible slice.
+//! The post being read, laid out as lines for the current width ([`Reader`], the post
+//! screen's state: the lines and the scroll position): header, body (wrapped by display
+//! width), then pushes and comments interleaved in time order. The layout is rebuilt only
+//! when the post or the width changes, so drawing a post with 10,000 comments draws only the
+//! visible slice ([`crate::tui::view`] draws it).
 
 use super::editor::char_width;
 use super::scroll::clamp_scroll;
 use crate::model::{Millis, PostId, Push};
+use crate::state::Post;
 use crate::time;
-use crate::view::Post;
 
 /// What kind of line (the view styles by kind).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! The post view (header, body, pushes and comments; only the visible slice of the laid-out
-//! lines is drawn) and the mail view.
+//! Drawing the two reading screens: the post being read (header, body, pushes and
+//! comments; only the visible slice of the lines laid out by [`crate::tui::post_layout`] is
+//! drawn) and the open mail.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,7 +9,7 @@ use super::text::{bar, fit, put, right};
 use crate::model::Push;
 use crate::time;
 use crate::tui::app::App;
-use crate::tui::reader::{wrap, LineKind, RLine};
+use crate::tui::post_layout::{wrap, LineKind, RLine};
 use crate::tui::scroll::clamp_scroll;
 
 /// Draws one laid-out line; `picked` marks the comment a moderator is picking (`>>`).

@@ -1,6 +1,6 @@
-//! The BBS state as seen by a reader: a pure reducer that folds decoded records into boards,
-//! posts (with comments, pushes, edits applied and deletes marked), users, mailboxes and
-//! subscriptions. The same fold runs in the server (for the record policy) and in every
+//! The state fold: the BBS state as seen by a reader, a pure reducer that folds decoded
+//! records into boards, posts (with comments, pushes, edits applied and deletes marked),
+//! users, mailboxes and subscriptions. The same fold runs in the server (for the record policy) and in every
 //! client (for its screens); it is deterministic and never fails: records that break the
 //! rules (a comment on an unknown post, a delete by a stranger) are ignored.
 //!
