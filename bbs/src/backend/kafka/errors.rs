@@ -1,12 +1,8 @@
-//! Translating between the Kafka client's world and the BBS's: the policy's refusal text
-//! back to a [`Failure`], authentication errors to `LoginFailed`, account creation (the
-//! client's admin SCRAM calls, blocking like the rest of the client) and the online list
-//! (the users of the live `bbs-session-` groups).
+//! Translating the Kafka client's errors into the BBS's: the policy's refusal text back to
+//! a [`Failure`], authentication errors to `LoginFailed`, the server's limit sentences, and
+//! why a registration was refused (used by [`super::accounts`]).
 
-use client::{Client, ClientConfig};
-
-use super::SESSION_GROUP_PREFIX;
-use crate::error::{Error, Failure, Result};
+use crate::error::{Error, Failure};
 
 /// Kafka's POLICY_VIOLATION, which the BBS policy answers with the failure's exact line.
 const POLICY_VIOLATION: i16 = 44;
@@ -111,44 +107,11 @@ pub fn connect_error(e: client::Error, creds: Option<(&str, &str)>) -> Error {
     }
 }
 
-/// Creates the account `user` anonymously (open registration). The server refuses a name
-/// that exists: `UsernameTaken`.
-/// With `proxy` (secret, real client) the server counts the registration against the
-/// real client's address (the broker's `BBS-PROXY` mechanism).
-pub fn create_account(
-    bootstrap: &str,
-    proxy: Option<(&str, std::net::SocketAddr)>,
-    user: &str,
-    password: &str,
-) -> Result<()> {
-    let mut config = ClientConfig::new(bootstrap).client_id("bbs-users");
-    if let Some((secret, peer)) = proxy {
-        config = config.proxied_for(secret, peer);
-    }
-    let accounts = Client::connect(config).map_err(|e| Error::Backend(e.to_string()))?;
-    let admin = accounts.admin();
-    if admin.scram_user_exists(user).unwrap_or(false) {
-        return Err(Failure::UsernameTaken.into());
-    }
-    match admin.set_scram_password(user, password) {
-        Ok(()) => Ok(()),
-        Err(
-            e @ (client::Error::Io { .. }
-            | client::Error::Connection { .. }
-            | client::Error::Timeout(_)),
-        ) => Err(Error::Backend(e.to_string())),
-        Err(e) => {
-            tracing::info!(error = %e, user, "registration refused");
-            Err(registration_refusal(&e).into())
-        }
-    }
-}
-
 /// Why the server refused a registration, as the user should read it: rate limited
 /// (the server's "too many registrations …"), an invalid name (`Invalid name: …`), a
 /// name that looks like or once was another user's (the server's sentence), or simply
 /// taken (`Username is already used.`).
-fn registration_refusal(e: &client::Error) -> Failure {
+pub(super) fn registration_refusal(e: &client::Error) -> Failure {
     if let Some(m) = limit_message(e) {
         return Failure::Policy(m);
     }
@@ -160,27 +123,6 @@ fn registration_refusal(e: &client::Error) -> Failure {
         Some((code, Some(m))) if code != DUPLICATE_RESOURCE && !m.is_empty() => Failure::Policy(m),
         _ => Failure::UsernameTaken,
     }
-}
-
-/// Group states in which a group has members.
-const LIVE_STATES: &[&str] = &["Stable", "PreparingRebalance", "CompletingRebalance"];
-
-/// Users with a live feed right now: the owners of `bbs-session-…:<user>` groups that
-/// have members. Only ListGroups (names and states) is needed, which the server answers
-/// for session groups to anyone; their members and offsets stay private to the owner.
-pub fn online(client: &Client) -> Result<Vec<String>> {
-    let groups = client
-        .admin()
-        .list_groups_in_states(LIVE_STATES)
-        .map_err(|e| Error::Backend(e.to_string()))?;
-    let mut users: Vec<String> = groups
-        .into_iter()
-        .filter(|g| g.group_id.starts_with(SESSION_GROUP_PREFIX))
-        .filter_map(|g| crate::names::group_owner(&g.group_id).map(str::to_string))
-        .collect();
-    users.sort();
-    users.dedup();
-    Ok(users)
 }
 
 #[cfg(test)]

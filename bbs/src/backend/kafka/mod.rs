@@ -1,18 +1,20 @@
 //! The Kafka backend: each [`Link`] is an ordinary client of a `bbs-server` (or any broker
 //! with the BBS policy installed) through `client` (the kafka-client crate).
 //!
-//! - Registration creates SCRAM credentials anonymously with the account client (open
-//!   registration), then writes the user's profile record logged in as that user.
+//! - Registration creates SCRAM credentials anonymously through the client's admin calls
+//!   ([`accounts`], open registration), then writes the user's profile record logged in as
+//!   that user.
 //! - Login opens a SCRAM-authenticated client; logout goes back to an anonymous one.
 //! - Reads come from a [`feed::Feed`]: a consumer thread in the link's own group folding
-//!   the public topics and the user's private ones into the link's view. Connect and login
-//!   wait until the feed has caught up, and `append` waits until the feed has consumed the
-//!   produced record, so the view always reflects the link's own writes.
+//!   the public topics and the user's private ones into the link's [`State`]. Connect and
+//!   login wait until the feed has caught up, and `append` waits until the feed has
+//!   consumed the produced record, so the state always reflects the link's own writes.
 //! - Appends are produced with acks=all; the policy's refusal (Kafka error 44 with the
-//!   failure's exact line) comes back as `Error::Refused` with the same line.
-//! - The online list is the set of users of the live `bbs-session-` groups (the group id
-//!   carries the user after a `:`): ListGroups filtered to the states with members, so
-//!   it needs only the groups' names (the server keeps their members private).
+//!   failure's exact line) comes back as `Error::Refused` with the same line ([`errors`]
+//!   translates the client's errors).
+//! - The online list ([`presence`]) is the set of users of the live `bbs-session-` groups
+//!   (the group id carries the user after a `:`): ListGroups filtered to the states with
+//!   members, so it needs only the groups' names (the server keeps their members private).
 //! - BBS topics are the server's: a board's topic, a user's mailbox and subscription list
 //!   are created by the server when the record implying them is accepted.
 //! - Per-user prefs are kept in [`prefs`] (committed offsets with metadata of a per-user
@@ -26,9 +28,11 @@
 //!   ask for all topics' metadata, and such requests never auto-create the topic a first
 //!   record goes to, so a producer sharing that client would wait for it forever.
 
+mod accounts;
 mod errors;
 pub mod feed;
 mod prefs;
+mod presence;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,7 +242,7 @@ impl Link for KafkaLink {
             name: user.to_string(),
             email: email.to_string(),
         }))?;
-        errors::create_account(
+        accounts::create_account(
             &self.backend.bootstrap,
             self.backend.proxy(),
             user,
@@ -361,7 +365,7 @@ impl Link for KafkaLink {
     }
 
     fn online(&self) -> Result<Vec<String>> {
-        errors::online(&self.conn()?.client)
+        presence::online(&self.conn()?.client)
     }
 }
 
