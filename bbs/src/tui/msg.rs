@@ -1,6 +1,8 @@
 //! The messages between the UI thread and the worker that owns the session: [`Request`]s
-//! go in, [`Reply`]s come out. They carry plain owned data (rows of lists, one post), so
-//! the UI never touches the backend and renders only what it was sent.
+//! go in (as a [`Wake`], with the record channel's wake-ups), [`Reply`]s come out through an
+//! [`Output`]. They carry plain owned data (rows of lists, one post), so the UI never
+//! touches the backend and renders only what it was sent. Both halves of the worker
+//! (`worker`, the thread loop, and `worker_ops`, the session calls) share these types.
 
 use crate::model::{Change, Millis, PostEvent, PostId, Push, SubTarget};
 use crate::prefs::ReadMark;
@@ -222,4 +224,38 @@ pub enum Reply {
     Failed(Op, String),
     /// Answer to `Ping`.
     Pong(u64),
+}
+
+/// Where replies go (a channel into the UI loop, or a test's receiver).
+pub type Output = Box<dyn Fn(Reply) + Send>;
+
+/// What wakes the worker.
+pub(super) enum Wake {
+    /// A request from the UI.
+    Request(Request),
+    /// The record channel has something.
+    Records,
+}
+
+/// The operation a request belongs to, for error placement.
+pub(super) fn op_of(req: &Request) -> Op {
+    match req {
+        Request::Login { .. } => Op::Login,
+        Request::Register { .. } => Op::Register,
+        Request::CreateBoard(_) => Op::CreateBoard,
+        Request::Post { .. }
+        | Request::Comment(..)
+        | Request::Push(..)
+        | Request::Edit(..)
+        | Request::Mail { .. } => Op::Send,
+        Request::Delete(_) | Request::Remove(_) => Op::Delete,
+        Request::DeleteMail(_) => Op::DeleteMail,
+        Request::Subscribe(..) | Request::Unsubscribe(_) => Op::Subscribe,
+        _ => Op::Other,
+    }
+}
+
+/// The connection state after `attempt` failures with `err`.
+pub(super) fn reconnecting(attempt: u32, err: &crate::Error) -> ConnState {
+    ConnState::Reconnecting(attempt, err.to_string())
 }

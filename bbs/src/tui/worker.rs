@@ -11,21 +11,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::msg::{ConnState, Op, Reply, Request};
+use super::msg::{op_of, Op, Output, Reply, Request, Wake};
 use super::worker_ops::Worker;
 use crate::backend::Backend;
 use crate::codec::Entry;
-
-/// Where replies go (a channel into the UI loop, or a test's receiver).
-pub type Output = Box<dyn Fn(Reply) + Send>;
-
-/// What wakes the worker.
-pub(super) enum Wake {
-    /// A request from the UI.
-    Request(Request),
-    /// The record channel has something.
-    Records,
-}
 
 /// The UI's handle on the worker thread.
 pub struct WorkerHandle {
@@ -127,27 +116,4 @@ fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
             }
         }
     }
-}
-
-/// The operation a request belongs to, for error placement.
-pub(super) fn op_of(req: &Request) -> Op {
-    match req {
-        Request::Login { .. } => Op::Login,
-        Request::Register { .. } => Op::Register,
-        Request::CreateBoard(_) => Op::CreateBoard,
-        Request::Post { .. }
-        | Request::Comment(..)
-        | Request::Push(..)
-        | Request::Edit(..)
-        | Request::Mail { .. } => Op::Send,
-        Request::Delete(_) | Request::Remove(_) => Op::Delete,
-        Request::DeleteMail(_) => Op::DeleteMail,
-        Request::Subscribe(..) | Request::Unsubscribe(_) => Op::Subscribe,
-        _ => Op::Other,
-    }
-}
-
-/// The connection state after `attempt` failures with `err`.
-pub(super) fn reconnecting(attempt: u32, err: &crate::Error) -> ConnState {
-    ConnState::Reconnecting(attempt, err.to_string())
 }

@@ -4,8 +4,9 @@
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-use super::msg::{BoardInfo, ConnState, Op, PostRow, Reply, Request};
-use super::worker::{op_of, reconnecting, Output, Wake};
+use super::msg::{
+    op_of, reconnecting, BoardInfo, ConnState, Op, Output, PostRow, Reply, Request, Wake,
+};
 use crate::backend::Backend;
 use crate::codec::{BbsRecord, Entry};
 use crate::error::{Error, Result};
