@@ -7,7 +7,8 @@
 //! ([`Connection::send`], used by the producer and the fetcher to keep many requests in
 //! flight). When the socket fails, every waiter gets an [`Error::Connection`] and the
 //! connection is dead for good; the pool in `cluster` opens a new one. Opening a connection
-//! negotiates versions (ApiVersions) and authenticates (SASL) before anyone can use it.
+//! negotiates versions (ApiVersions) and authenticates (SASL, [`crate::sasl`], over this
+//! connection as its [`sasl::Channel`]) before anyone can use it.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
@@ -21,6 +22,7 @@ use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use super::config::ClientConfig;
+use super::sasl;
 use super::versions::Versions;
 use crate::error::{Error, Result};
 
@@ -190,10 +192,10 @@ impl Connection {
         let versions = conn.api_versions()?;
         let _ = conn.versions.set(versions);
         if let Some((secret, peer)) = &config.proxy {
-            super::sasl::proxy(&conn, secret, *peer)?;
+            sasl::proxy(&*conn, secret, *peer)?;
         }
         if let Some(sasl) = &config.sasl {
-            super::sasl::authenticate(&conn, sasl)?;
+            sasl::authenticate(&*conn, sasl)?;
         }
         tracing::debug!(%addr, node_id, "connected");
         Ok(conn)
@@ -389,6 +391,16 @@ impl Connection {
             let _ = w.stream.shutdown(Shutdown::Both);
         }
         self.shared.fail("closed by the client".into());
+    }
+}
+
+impl sasl::Channel for Connection {
+    fn request<Req: Encodable, Resp: Decodable>(
+        &self,
+        api: ApiKey,
+        req: &Req,
+    ) -> Result<(i16, Resp)> {
+        Connection::request(self, api, req)
     }
 }
 

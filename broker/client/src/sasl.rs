@@ -3,7 +3,9 @@
 //! SCRAM-SHA-256 (RFC 5802 / RFC 7677) proves knowledge of the password and checks the
 //! server's signature (compared in constant time). The SCRAM arithmetic is in
 //! [`ScramClient`], free of I/O: the one SCRAM client of the workspace (the broker's tests
-//! drive its server side with it).
+//! drive its server side with it). The exchange runs over any [`Channel`]; the connection
+//! implements it and runs the exchange when it opens, so this module does not import the
+//! connection.
 
 use base64::Engine;
 use bytes::Bytes;
@@ -12,18 +14,30 @@ use kafka_protocol::messages::{
     ApiKey, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
     SaslHandshakeResponse,
 };
+use kafka_protocol::protocol::{Decodable, Encodable};
 use sha2::{Digest, Sha256};
 
 use super::config::Sasl;
-use super::conn::Connection;
 use super::util::sb;
 use crate::error::{Error, Result};
 
 type HmacSha256 = Hmac<Sha256>;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
+/// The one thing the exchange needs from a connection: a request answered at the version
+/// the connection negotiated. [`crate::conn::Connection`] implements it (and runs the
+/// exchange when it opens), so this module does not depend on the connection.
+pub trait Channel {
+    /// Sends `req` at the negotiated version of `api`; returns that version and the answer.
+    fn request<Req: Encodable, Resp: Decodable>(
+        &self,
+        api: ApiKey,
+        req: &Req,
+    ) -> Result<(i16, Resp)>;
+}
+
 /// Runs the SASL exchange for `sasl` on `conn`.
-pub fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
+pub fn authenticate(conn: &impl Channel, sasl: &Sasl) -> Result<()> {
     let mechanism = match sasl {
         Sasl::Plain { .. } => "PLAIN",
         Sasl::ScramSha256 { .. } => "SCRAM-SHA-256",
@@ -60,7 +74,7 @@ pub fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
 /// Vouches for the real client at `peer` with the in-process `BBS-PROXY` mechanism
 /// (the broker's `auth::proxy`; the token is `wire::proxy`'s); the connection stays
 /// anonymous until a login follows.
-pub fn proxy(conn: &Connection, secret: &str, peer: std::net::SocketAddr) -> Result<()> {
+pub fn proxy(conn: &impl Channel, secret: &str, peer: std::net::SocketAddr) -> Result<()> {
     let mut hs = SaslHandshakeRequest::default();
     hs.mechanism = sb(wire::proxy::MECHANISM);
     let (_, resp): (_, SaslHandshakeResponse) = conn.request(ApiKey::SaslHandshake, &hs)?;
@@ -78,7 +92,7 @@ pub fn proxy(conn: &Connection, secret: &str, peer: std::net::SocketAddr) -> Res
 }
 
 /// One SaslAuthenticate round trip; returns the server's bytes.
-fn step(conn: &Connection, token: Vec<u8>) -> Result<Vec<u8>> {
+fn step(conn: &impl Channel, token: Vec<u8>) -> Result<Vec<u8>> {
     let mut req = SaslAuthenticateRequest::default();
     req.auth_bytes = Bytes::from(token);
     let (_, resp): (_, SaslAuthenticateResponse) = conn.request(ApiKey::SaslAuthenticate, &req)?;
