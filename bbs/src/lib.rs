@@ -5,12 +5,9 @@
 //! does not link the broker: the client binary is built from it.
 
 pub mod backend;
-pub mod classic;
 pub mod codec;
-pub mod command;
-pub mod driver;
 pub mod error;
-pub mod interp;
+pub mod line;
 pub mod model;
 pub mod names;
 pub mod policy;

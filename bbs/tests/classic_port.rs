@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bbs::backend::memory::MemoryBackend;
-use bbs::classic::{self, ClassicConfig};
+use bbs::line::classic::{self, ClassicConfig};
 
 fn start(config: ClassicConfig) -> classic::ClassicHandle {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bbs::backend::memory::MemoryBackend;
 use bbs::backend::Backend;
 use bbs::codec::{self, BbsRecord, Entry};
-use bbs::interp::{Interpreter, NoticeStyle};
+use bbs::line::interp::{Interpreter, NoticeStyle};
 use bbs::session::Session;
 use bbs::tui::app::Screen;
 use bbs::tui::msg::Reply;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use bbs::backend::memory::MemoryBackend;
 use bbs::backend::Backend;
-use bbs::driver::serve;
-use bbs::interp::{Interpreter, NoticeStyle};
+use bbs::line::driver::serve;
+use bbs::line::interp::{Interpreter, NoticeStyle};
 use bbs::model::PostEvent;
 use bbs::session::Session;
 

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use bbs::backend::memory::MemoryBackend;
 use bbs::backend::Backend;
-use bbs::driver::{run, Input, Sink, UnitKind};
-use bbs::interp::{Interpreter, NoticeStyle};
+use bbs::line::driver::{run, Input, Sink, UnitKind};
+use bbs::line::interp::{Interpreter, NoticeStyle};
 use bbs::model::PostEvent;
 use bbs::session::Session;
 use bbs::time::Zone;
@@ -211,7 +211,7 @@ fn normalise_dates() {
 /// record keeps the server's UTC time. 2024-03-21 20:30 UTC is the 22nd in Taipei.
 #[test]
 fn dates_follow_the_session_zone() {
-    use bbs::command::exec::run_line;
+    use bbs::line::command::exec::run_line;
     let backend = MemoryBackend::with_clock(Arc::new(|| 1_711_053_000_000));
     let mut taipei = Session::new(backend.connect().expect("connect"));
     taipei.set_zone(Zone::parse("Asia/Taipei").expect("zone"));

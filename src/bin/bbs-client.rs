@@ -106,13 +106,13 @@ fn main() -> Result<()> {
     let backend = backend_for(&args, &server)?;
     if line {
         let style = if std::io::stdout().is_terminal() {
-            bbs::interp::NoticeStyle::Ansi
+            bbs::line::interp::NoticeStyle::Ansi
         } else {
-            bbs::interp::NoticeStyle::Newline
+            bbs::line::interp::NoticeStyle::Newline
         };
         // Config::load already checked the setting.
         let zone = bbs::time::Zone::parse(&config.ui.timezone).map_err(anyhow::Error::msg)?;
-        bbs::driver::serve(
+        bbs::line::driver::serve(
             backend.as_ref(),
             std::io::stdin(),
             std::io::stdout(),

@@ -264,7 +264,7 @@ fn start_classic(
     kafka: std::net::SocketAddr,
     proxy_secret: Option<String>,
     zone: bbs::time::Zone,
-) -> Result<bbs::classic::ClassicHandle> {
+) -> Result<bbs::line::classic::ClassicHandle> {
     let mut target = kafka;
     if target.ip().is_unspecified() {
         target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -274,12 +274,12 @@ fn start_classic(
     let mut backend = bbs::backend::kafka::KafkaBackend::new(&target.to_string());
     backend.proxy_secret = proxy_secret;
     let backend = Arc::new(backend);
-    let handle = bbs::classic::spawn(
+    let handle = bbs::line::classic::spawn(
         listener,
         backend,
-        bbs::classic::ClassicConfig {
+        bbs::line::classic::ClassicConfig {
             zone,
-            ..bbs::classic::ClassicConfig::default()
+            ..bbs::line::classic::ClassicConfig::default()
         },
     )
     .context("starting the classic port")?;

@@ -1,5 +1,5 @@
 //! The classic port: the command language over plain TCP for `nc`/telnet users. One thread
-//! per connection runs the shared interpreter ([`crate::driver::serve`]) on its own backend
+//! per connection runs the shared interpreter ([`super::driver::serve`]) on its own backend
 //! session. Costs are bounded: a session limit (extra connections are told so and closed),
 //! an idle timeout on reads, a write timeout for clients that stop reading, and the
 //! interpreter's bound on one line.
@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::interp::NoticeStyle;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::interp::NoticeStyle;
 
 /// Limits of the classic port.
 #[derive(Debug, Clone)]
@@ -154,7 +154,7 @@ fn session(stream: TcpStream, backend: &dyn Backend, config: &ClassicConfig) -> 
     stream.set_write_timeout(Some(config.write_timeout))?;
     let _ = stream.set_nodelay(true);
     let reader = stream.try_clone()?;
-    let result = crate::driver::serve(
+    let result = super::driver::serve(
         backend,
         reader,
         &stream,

@@ -9,9 +9,9 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use super::interp::{Interpreter, NoticeStyle};
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::interp::{Interpreter, NoticeStyle};
 use crate::model::PostEvent;
 use crate::session::Session;
 

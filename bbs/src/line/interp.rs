@@ -3,11 +3,11 @@
 //! handles `exit`, bounds the line buffer (a 1 MB line costs at most `max_line` bytes), and
 //! renders asynchronous notifications so they never garble the input line: the
 //! notification goes on its own line, then the prompt and the partial input received so
-//! far are printed again. The blocking driver ([`crate::driver`]) and the classic TCP port
+//! far are printed again. The blocking driver ([`super::driver`]) and the classic TCP port
 //! feed it; so can any async loop.
 
-use crate::command::exec::run_line;
-use crate::command::format::{self, PROMPT};
+use super::command::exec::run_line;
+use super::command::format::{self, PROMPT};
 use crate::model::PostEvent;
 use crate::session::Session;
 
