@@ -148,7 +148,7 @@ pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
             }
         }
         (b, UsersAction::Add { name, email }) => {
-            names::validate_name(&name).map_err(anyhow::Error::msg)?;
+            names::validate_account_name(&name).map_err(anyhow::Error::msg)?;
             if exists(b, &name).await? {
                 bail!("user {name} already exists");
             }

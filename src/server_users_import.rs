@@ -64,7 +64,7 @@ pub async fn run(b: &mut Backend, dir: &Path, file: &Path) -> Result<()> {
         if n == 1 && name.eq_ignore_ascii_case("name") {
             continue;
         }
-        if let Err(e) = names::validate_name(&name) {
+        if let Err(e) = names::validate_account_name(&name) {
             println!("line {n}: {name}: error: {e}");
             failed += 1;
             continue;

@@ -224,7 +224,7 @@ mod tests {
         #[test]
         fn mapping_is_reversible_and_legal(name in "\\PC{1,30}") {
             let t = board_topic(&name).expect("30 chars of at most 4 bytes fit");
-            prop_assert!(broker::log::manager::validate_name(&t).is_ok(), "{t}");
+            prop_assert!(broker::log::manager::validate_topic_name(&t).is_ok(), "{t}");
             prop_assert_eq!(classify(&t), TopicKind::Board(name.clone()));
         }
 

@@ -172,7 +172,7 @@ impl CredentialStore {
 
     /// Creates an account; refuses (DUPLICATE_RESOURCE) when the name is taken.
     pub async fn create(&self, name: &str, keys: ScramKeys) -> Result<()> {
-        super::names::validate_name(name)
+        super::names::validate_account_name(name)
             .map_err(|m| refused(codes::UNACCEPTABLE_CREDENTIAL, m))?;
         let _w = self.write.lock().await;
         if self.get(name).is_some() {

@@ -16,7 +16,7 @@ use super::{respond, sb, tn, Reply};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::log::manager::{codes, validate_name};
+use crate::log::manager::{codes, validate_topic_name};
 use crate::log::Topic;
 use crate::protocol::{self, decode_body, Request, SUPPORTED};
 
@@ -148,7 +148,7 @@ pub(super) async fn metadata(
                 let entry = match broker.logs.topic(&name) {
                     Some(t) => topic_entry(&t, req.version),
                     None => {
-                        if let Err(e) = validate_name(&name) {
+                        if let Err(e) = validate_topic_name(&name) {
                             error_entry(Some(&name), e.code)
                         } else if allow_create
                             && !name.starts_with("__")

@@ -12,7 +12,7 @@ use super::{sb, Reply};
 use crate::auth::{policy, Operation, Resource, Verdict};
 use crate::broker::{Broker, Session};
 use crate::error::{Error, Result};
-use crate::log::manager::{codes, validate_name};
+use crate::log::manager::{codes, validate_topic_name};
 use crate::log::Partition;
 use crate::protocol::{self, decode_body, Request};
 
@@ -36,7 +36,7 @@ pub(super) async fn topic_or_create(
     if let Some(t) = broker.logs.topic(name) {
         return Ok(t);
     }
-    validate_name(name).map_err(|e| e.code)?;
+    validate_topic_name(name).map_err(|e| e.code)?;
     if !broker.config.auto_create_topics
         || name.starts_with("__")
         || !broker.authorize(session, Operation::Create, Resource::Topic(name))

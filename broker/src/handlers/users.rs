@@ -75,7 +75,7 @@ async fn upsert(
             "salt or salted password has a bad length".into(),
         ));
     }
-    names::validate_name(name).map_err(|m| (UNACCEPTABLE_CREDENTIAL, m))?;
+    names::validate_account_name(name).map_err(|m| (UNACCEPTABLE_CREDENTIAL, m))?;
     let keys = ScramKeys::from_salted(salt.to_vec(), iterations, salted);
     if broker.auth.store.get(name).is_some() {
         if !may_change(broker, session, name) {

@@ -84,7 +84,7 @@ fn terr(code: i16, message: impl Into<String>) -> TopicError {
 }
 
 /// Checks a topic name as Kafka does: 1-249 characters of `[a-zA-Z0-9._-]`, not `.`/`..`.
-pub fn validate_name(name: &str) -> Result<(), TopicError> {
+pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     if name.is_empty() || name.len() > 249 || name == "." || name == ".." {
         return Err(terr(
             codes::INVALID_TOPIC_EXCEPTION,
@@ -304,7 +304,7 @@ impl LogManager {
         validate_only: bool,
         creator: Option<&str>,
     ) -> Result<Arc<Topic>, TopicError> {
-        validate_name(name)?;
+        validate_topic_name(name)?;
         let overrides = self.with_name_defaults(name, overrides);
         if !(1..=MAX_PARTITIONS).contains(&partitions) {
             return Err(terr(

@@ -4,14 +4,14 @@
 
 /// The reserved SCRAM user name of the operator (the broker accepts the operator secret
 /// for it; the BBS shows its posts and acts as "the operator"). Its leading `__` keeps
-/// [`validate_name`] from accepting it for an account.
+/// [`validate_account_name`] from accepting it for an account.
 pub const OPERATOR_USER: &str = "__operator";
 
 /// Longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
 
 /// Checks a proposed account name; the error says what is wrong.
-pub fn validate_name(name: &str) -> Result<(), String> {
+pub fn validate_account_name(name: &str) -> Result<(), String> {
     let chars = name.chars().count();
     if chars == 0 {
         return Err("the name is empty".into());
@@ -51,9 +51,9 @@ mod tests {
             "élodie",
             "x",
         ] {
-            assert!(validate_name(n).is_ok(), "{n}");
+            assert!(validate_account_name(n).is_ok(), "{n}");
         }
-        assert!(validate_name(&"字".repeat(32)).is_ok());
+        assert!(validate_account_name(&"字".repeat(32)).is_ok());
     }
 
     #[test]
@@ -71,8 +71,8 @@ mod tests {
             "emoji😀",
             "x=y",
         ] {
-            assert!(validate_name(n).is_err(), "{n:?}");
+            assert!(validate_account_name(n).is_err(), "{n:?}");
         }
-        assert!(validate_name(&"a".repeat(33)).is_err());
+        assert!(validate_account_name(&"a".repeat(33)).is_err());
     }
 }
