@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::boards::BoardList;
 use super::compose::{Composer, LoginForm, Prompt};
-use super::config::{Config, Order};
+use super::config::Config;
 use super::keymap::KeyMap;
 use super::local::LocalState;
 use super::msg::{ConnState, Op, Reply, Request};
 use super::post_layout::Reader;
+use super::posts::Order;
 use super::posts::PostList;
 use super::scroll::Cursor;
 use super::theme::{no_color_env, Theme};

@@ -8,20 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::keymap::Overrides;
+use super::posts::Order;
 
 /// The defaults, documented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../assets/bbs-client.toml");
-
-/// Post list order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Order {
-    /// PTT: oldest at the top, new posts arrive at the bottom.
-    #[default]
-    OldestFirst,
-    /// New posts arrive at the top (above the viewport when scrolled down).
-    NewestFirst,
-}
 
 /// `[ui]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -37,7 +37,7 @@ struct UserUi {
     theme: Option<Spanned<String>>,
     mouse: Option<bool>,
     bell: Option<bool>,
-    order: Option<super::config::Order>,
+    order: Option<super::posts::Order>,
     toast_seconds: Option<u64>,
     /// Checked against the time-zone database.
     timezone: Option<Spanned<String>>,

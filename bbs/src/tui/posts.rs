@@ -1,13 +1,27 @@
-//! A board's post list as the UI holds it: rows in id order, the user's read mark, an
+//! A board's post list as the UI holds it: rows in id order (shown oldest or newest first,
+//! [`Order`]), the user's read mark, an
 //! optional title/author search, and the cursor. Every lookup the view needs per visible
 //! row is O(log n), so drawing a 100,000-post board costs the same as a 10-post one.
 //! Changes (a new post, a delete) keep the selected row and the top row anchored by post
 //! id, so the screen does not jump when rows arrive above the viewport.
 
+use serde::Deserialize;
+
 use super::msg::PostRow;
 use super::scroll::Cursor;
 use crate::model::PostId;
 use crate::prefs::ReadMark;
+
+/// Post list order (the `order` setting of `bbs-client.toml`'s `[ui]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// PTT: oldest at the top, new posts arrive at the bottom.
+    #[default]
+    OldestFirst,
+    /// New posts arrive at the top (above the viewport when scrolled down).
+    NewestFirst,
+}
 
 /// What a search matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
