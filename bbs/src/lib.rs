@@ -1,8 +1,10 @@
-//! The BBS: its data model on Kafka topics, the views built by consuming them, the record
-//! policy (a pure function; the server installs it into the broker through the `bbs-host`
-//! crate, the in-process backend runs it directly), and the classic command language
-//! (parser, formatter, session and interpreter) over a [`backend::Backend`]. This crate
-//! does not link the broker: the client binary is built from it.
+//! The BBS: its data model on Kafka topics ([`codec`], [`names`], [`model`]), the state
+//! folded from them ([`state`]), the record policy ([`policy`], a pure function; the server
+//! installs it into the broker through the `bbs-host` crate, the in-process backend runs it
+//! directly), what a user can do ([`session`]) over a [`backend::Backend`], and the two front
+//! ends that drive it: the line protocol ([`line`]: command language, interpreter, line
+//! mode and the classic port) and the terminal UI ([`tui`]). This crate does not link the
+//! broker: the client binary is built from it.
 
 pub mod backend;
 pub mod codec;

@@ -1,4 +1,4 @@
-//! Domain vocabulary shared by the codec, the views, the policy and the session: post ids,
+//! Domain vocabulary shared by the codec, the state fold, the policy and the session: post ids,
 //! pushes, edits and subscription targets. Plain data, no I/O.
 
 use std::fmt;

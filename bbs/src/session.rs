@@ -1,7 +1,8 @@
 //! The `Session` API: everything a user can do, with the checks of the command language in
 //! their fixed order (login first, then existence, then ownership), over a backend
-//! [`Link`]. The line front end, the classic port and the TUI all drive it; only the
-//! formatting differs. It also turns live post events into subscription notifications
+//! [`Link`]. The line protocol ([`crate::line`]: line mode and the classic port) and the TUI
+//! ([`crate::tui`]) drive it, and so does the server's `admin` command; only the formatting
+//! differs. It also turns live post events into subscription notifications
 //! (matching keywords, once per post, never to the poster, only posts made after
 //! subscribing).
 

@@ -1,10 +1,11 @@
 //! What a session needs from the world: a [`Backend`] opens one [`Link`] per session. A
 //! link registers and logs in (on the Kafka backend: SCRAM credentials, then a SASL
 //! connection as that user), appends records (through the server's record policy), reads
-//! the view it consumes, and delivers live [`PostEvent`]s to a sink.
+//! the [`State`] it folds from what it consumes, and delivers live [`PostEvent`]s to a sink.
 //!
 //! [`memory::MemoryBackend`] implements it in process for tests and demos; the Kafka
-//! backend (producer + group consumer of `client` (the kafka-client crate)) implements the same traits.
+//! backend ([`kafka`]: producer and group consumer of `client`, the kafka-client crate)
+//! implements the same traits.
 
 pub mod kafka;
 pub mod memory;

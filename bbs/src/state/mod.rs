@@ -1,8 +1,9 @@
 //! The state fold: the BBS state as seen by a reader, a pure reducer that folds decoded
 //! records into boards, posts (with comments, pushes, edits applied and deletes marked),
-//! users, mailboxes and subscriptions. The same fold runs in the server (for the record policy) and in every
-//! client (for its screens); it is deterministic and never fails: records that break the
-//! rules (a comment on an unknown post, a delete by a stranger) are ignored.
+//! users, mailboxes and subscriptions. The same fold runs in the server (for the record
+//! policy) and in every client (for its screens); it is deterministic and never fails:
+//! records that break the rules (a comment on an unknown post, a delete by a stranger) are
+//! ignored. (Drawing is [`crate::tui::view`]; this is the data it is drawn from.)
 //!
 //! Records of different topics may arrive in any interleaving (Kafka orders only within a
 //! partition), so nothing here depends on cross-topic order: posts are kept per board even

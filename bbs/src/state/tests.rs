@@ -1,4 +1,4 @@
-//! Reducer tests: each feeds a record stream and checks the resulting view.
+//! Reducer tests: each feeds a record stream and checks the resulting state.
 
 use super::*;
 

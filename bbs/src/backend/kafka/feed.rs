@@ -2,7 +2,7 @@
 //! every public BBS topic (`board.*`, `bbs.boards`, `bbs.users`) and, when logged in, the
 //! user's own `mail.<user>` and `subs.<user>`, decodes each record and folds it into the
 //! link's [`State`]. It tracks how far it has consumed per partition so the link can wait
-//! for it ("the view reflects my append", "caught up at login"), and it calls the link's
+//! for it ("the state reflects my append", "caught up at login"), and it calls the link's
 //! sinks outside the lock, for records that are new (at or above the end offsets seen when
 //! the feed started: the history replayed at start is the snapshot the link's caller reads
 //! once it has caught up, and never notifies): the record sink for every such record, the
