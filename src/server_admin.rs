@@ -2,7 +2,7 @@
 //! They log in over the Kafka protocol as the operator (`__operator`, with the secret the
 //! server wrote to `<data>/operator.secret`, like `users`), so every action is an ordinary
 //! BBS record checked by the record policy, and replays after a restart. `backup` is the
-//! exception: it copies the data directory's files (see `server_backup.rs`).
+//! exception: it copies the data directory's files (see [`crate::backup`]).
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -1,5 +1,8 @@
-//! `bbs-server`: runs the Kafka-compatible broker (and, later, the BBS hooks) on the
-//! embedded defaults, a config file and flags.
+//! `bbs-server`: runs the Kafka-compatible broker with the BBS hooks (`bbs_host`)
+//! installed and (if asked) the classic port, on the embedded defaults, a config file and
+//! flags; and the operator's offline and online commands: `users` ([`users`],
+//! [`users_import`], [`pending_emails`]), `admin` ([`admin`], [`backup`]) and `check`.
+//! [`net`] picks the address to advertise.
 
 #[path = "../server_admin.rs"]
 mod admin;

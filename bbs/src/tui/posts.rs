@@ -1,7 +1,7 @@
 //! A board's post list as the UI holds it: rows in id order (shown oldest or newest first,
-//! [`Order`]), the user's read mark, an
-//! optional title/author search, and the cursor. Every lookup the view needs per visible
-//! row is O(log n), so drawing a 100,000-post board costs the same as a 10-post one.
+//! [`Order`]), the user's read mark, an optional title/author search, and the cursor.
+//! Every lookup the view needs per visible row is O(log n), so drawing a 100,000-post
+//! board costs the same as a 10-post one.
 //! Changes (a new post, a delete) keep the selected row and the top row anchored by post
 //! id, so the screen does not jump when rows arrive above the viewport.
 
