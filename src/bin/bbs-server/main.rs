@@ -4,17 +4,11 @@
 //! [`users_import`], [`pending_emails`]), `admin` ([`admin`], [`backup`]) and `check`.
 //! [`net`] picks the address to advertise.
 
-#[path = "../server_admin.rs"]
 mod admin;
-#[path = "../server_backup.rs"]
 mod backup;
-#[path = "../server_net.rs"]
 mod net;
-#[path = "../server_pending_emails.rs"]
 mod pending_emails;
-#[path = "../server_users.rs"]
 mod users;
-#[path = "../server_users_import.rs"]
 mod users_import;
 
 use std::path::PathBuf;
