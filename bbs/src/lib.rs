@@ -6,8 +6,10 @@
 //! mode and the classic port) and the terminal UI ([`tui`]). This crate does not link the
 //! broker: the client binary is built from it.
 
+pub mod atomic_file;
 pub mod backend;
 pub mod codec;
+pub mod dirs;
 pub mod error;
 pub mod line;
 pub mod model;
@@ -17,7 +19,9 @@ pub mod prefs;
 pub mod search;
 pub mod session;
 pub mod state;
+pub mod text_wrap;
 pub mod time;
 pub mod tui;
+pub mod unread;
 
 pub use error::{Error, Failure, Result};

@@ -9,6 +9,10 @@ use jiff::Timestamp;
 
 use crate::model::Millis;
 
+/// Milliseconds since the Unix epoch by the system clock: the client crate's clock, so the
+/// BBS (its in-process backend, the server's hooks) and the Kafka client stamp alike.
+pub use client::util::now_ms;
+
 /// The time zone dates are shown in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zone(TimeZone);

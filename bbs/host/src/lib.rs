@@ -14,26 +14,21 @@ mod profiles;
 
 pub use audit::audit;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use broker::auth::policy::{
     HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict, POLICY_VIOLATION,
 };
 use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource};
 use broker::Broker;
+use parking_lot::{Mutex, MutexGuard};
 
 use bbs::codec::{self, WireRecord};
 use bbs::error::{Error, Failure, Result};
-use bbs::model::Millis;
 use bbs::names::{self, TopicKind};
 use bbs::policy::{self, Principal, Verdict};
 use bbs::state::{Position, State};
-
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
+use bbs::time::now_ms;
 
 fn to_wire(r: &PolicyRecord) -> WireRecord {
     WireRecord {
@@ -110,7 +105,7 @@ impl BbsPolicy {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     /// Rebuilds the view from every BBS topic in the broker's log (post ids, boards,
@@ -162,10 +157,7 @@ impl BbsPolicy {
             }
         }
         *self.lock() = state;
-        *self
-            .implied_at_load
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = implied;
+        *self.implied_at_load.lock() = implied;
         Ok(count)
     }
 
@@ -175,13 +167,7 @@ impl BbsPolicy {
     /// created.
     pub async fn create_topics(&self, broker: &Broker) -> Result<usize> {
         let mut wanted: Vec<String> = vec![names::BOARDS_TOPIC.into(), names::USERS_TOPIC.into()];
-        wanted.extend(
-            self.implied_at_load
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .cloned(),
-        );
+        wanted.extend(self.implied_at_load.lock().iter().cloned());
         let mut created = 0;
         for topic in wanted {
             if broker.logs.topic(&topic).is_some() {

@@ -3,7 +3,9 @@
 //! it; new posts are announced to every link's event sink after the store lock is released.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use super::{Appended, Backend, EventSink, Link, RecordSink};
 use crate::codec::{self, BbsRecord, Entry, WireRecord};
@@ -56,11 +58,7 @@ impl Default for MemoryBackend {
 impl MemoryBackend {
     /// A fresh store using the system clock.
     pub fn new() -> MemoryBackend {
-        Self::with_clock(Arc::new(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as Millis)
-        }))
+        Self::with_clock(Arc::new(crate::time::now_ms))
     }
 
     /// A fresh store with a given clock (tests pin dates with it).
@@ -72,7 +70,7 @@ impl MemoryBackend {
     }
 
     fn lock(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+        self.store.lock()
     }
 
     /// The records written to `topic` so far, as a consumer would read them.

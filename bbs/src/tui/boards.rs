@@ -4,6 +4,7 @@
 
 use super::msg::{BoardInfo, PostRow};
 use super::scroll::Cursor;
+use crate::unread;
 
 /// The board list screen's state.
 #[derive(Debug, Clone, Default)]
@@ -120,12 +121,13 @@ impl BoardList {
         self.all.iter_mut().find(|b| b.name == name)
     }
 
-    /// A new post arrived on `board`: one more post, one more unread unless it is `me`'s.
+    /// A new post arrived on `board`: one more post, one more unread unless it is `me`'s
+    /// (a new post is above every read mark).
     pub fn on_new_post(&mut self, board: &str, row: &PostRow, me: &str) {
         if let Some(b) = self.board_mut(board) {
             b.posts += 1;
             b.last = b.last.max(row.time);
-            if row.author != me {
+            if unread::is_unread(me, &row.author, row.id, None) {
                 b.unread += 1;
             }
         }

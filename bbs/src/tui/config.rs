@@ -1,9 +1,9 @@
 //! The client's configuration file, `bbs-client.toml`: the documented defaults live in
 //! `assets/bbs-client.toml` (compiled in), the user's file is merged over them table by
-//! table, and the result is the typed [`Config`]. Also the platform paths (config, data,
-//! logs) from the `directories` crate.
+//! table, and the result is the typed [`Config`]. The platform paths (config, data, logs)
+//! are [`crate::dirs`]'s, re-exported here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -112,24 +112,7 @@ impl Config {
     }
 }
 
-fn dirs() -> Option<directories::ProjectDirs> {
-    directories::ProjectDirs::from("", "", "bbs")
-}
-
-/// Where `bbs-client.toml` lives.
-pub fn config_dir() -> Option<PathBuf> {
-    dirs().map(|d| d.config_dir().to_path_buf())
-}
-
-/// Where local state (drafts, last server, theme) lives.
-pub fn data_dir() -> Option<PathBuf> {
-    dirs().map(|d| d.data_local_dir().to_path_buf())
-}
-
-/// Where log files go.
-pub fn log_dir() -> Option<PathBuf> {
-    data_dir().map(|d| d.join("logs"))
-}
+pub use crate::dirs::{config_dir, data_dir, log_dir};
 
 #[cfg(test)]
 mod tests {

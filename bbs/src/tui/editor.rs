@@ -1,10 +1,15 @@
 //! A small multi-line text buffer for the composer, the prompt and the login form, correct
-//! for wide characters: the cursor is a character position, and where it lands on screen
-//! is computed from display widths (unicode-width), so CJK text (two columns a character)
-//! wraps and places the terminal cursor — and with it the IME's candidate window — at the
-//! right cell. Pure: no terminal here.
+//! for what users see as one character: the cursor moves, and backspace and delete
+//! remove, whole grapheme clusters (a letter with its combining marks, an emoji ZWJ
+//! sequence, a flag, a wide CJK ideograph), never half of one. Where the cursor lands on
+//! screen is computed from display widths ([`crate::text_wrap`]), so CJK text (two columns
+//! a character) wraps and places the terminal cursor — and with it the IME's candidate
+//! window — at the right cell. Pure: no terminal here.
 
+use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthChar;
+
+use crate::text_wrap;
 
 /// Display width of a character (control characters count as one cell: they are shown as
 /// a replacement).
@@ -17,27 +22,28 @@ pub fn str_width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }
 
-/// Text being edited: lines of characters and a cursor (line, char index).
+/// Text being edited: lines and a cursor (line, byte offset on a cluster boundary).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextArea {
     /// The lines (without newlines); never empty.
-    lines: Vec<Vec<char>>,
+    lines: Vec<String>,
     /// Cursor line.
     row: usize,
-    /// Cursor position in the line, in characters (0..=len).
+    /// Cursor position in the line: a byte offset, always on a grapheme cluster boundary
+    /// (0..=len), so no edit or move can land inside a cluster.
     col: usize,
     /// Single-line fields refuse newlines.
     single_line: bool,
 }
 
-/// A visual row of wrapped text: (logical line, first char, end char).
+/// A visual row of wrapped text: (logical line, first byte, end byte).
 pub type VisualRow = (usize, usize, usize);
 
 impl TextArea {
     /// An empty multi-line area.
     pub fn new() -> TextArea {
         TextArea {
-            lines: vec![Vec::new()],
+            lines: vec![String::new()],
             ..TextArea::default()
         }
     }
@@ -57,7 +63,7 @@ impl TextArea {
         } else {
             text.to_string()
         };
-        self.lines = text.split('\n').map(|l| l.chars().collect()).collect();
+        self.lines = text.split('\n').map(str::to_string).collect();
         self.row = self.lines.len() - 1;
         self.col = self.lines[self.row].len();
     }
@@ -70,14 +76,7 @@ impl TextArea {
 
     /// The text, lines joined with `\n`.
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        for (i, l) in self.lines.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.extend(l.iter());
-        }
-        out
+        self.lines.join("\n")
     }
 
     /// Whether there is no text.
@@ -86,16 +85,24 @@ impl TextArea {
     }
 
     /// The logical lines.
-    pub fn lines(&self) -> impl Iterator<Item = &[char]> {
-        self.lines.iter().map(Vec::as_slice)
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().map(String::as_str)
     }
 
-    /// The cursor (line, char index).
+    /// The cursor (line, grapheme cluster index in the line).
     pub fn cursor(&self) -> (usize, usize) {
-        (self.row, self.col)
+        let line = &self.lines[self.row];
+        (self.row, line[..self.col].graphemes(true).count())
     }
 
-    /// Inserts a character at the cursor.
+    /// The cursor line.
+    fn line(&self) -> &str {
+        &self.lines[self.row]
+    }
+
+    /// Inserts a character at the cursor. One that joins the cluster before it (a
+    /// combining mark, a joiner, a variation selector) extends that cluster; the cursor
+    /// goes after the cluster the character ends up in.
     pub fn insert(&mut self, c: char) {
         if c == '\n' {
             self.newline();
@@ -104,8 +111,9 @@ impl TextArea {
         if c.is_control() {
             return;
         }
-        self.lines[self.row].insert(self.col, c);
-        self.col += 1;
+        let line = &mut self.lines[self.row];
+        line.insert(self.col, c);
+        self.col = text_wrap::boundary_at_or_after(line, self.col + c.len_utf8());
     }
 
     /// Inserts text (pasted) at the cursor.
@@ -131,63 +139,74 @@ impl TextArea {
         self.col = 0;
     }
 
-    /// Backspace.
+    /// Joins the next line onto the cursor line, the cursor staying where the join is
+    /// (before a cluster the join merged, e.g. a line starting with a combining mark).
+    fn join_next(&mut self) {
+        let next = self.lines.remove(self.row + 1);
+        let line = &mut self.lines[self.row];
+        line.push_str(&next);
+        self.col = text_wrap::boundary_at_or_before(line, self.col);
+    }
+
+    /// Backspace: removes the cluster before the cursor.
     pub fn delete_back(&mut self) {
         if self.col > 0 {
-            self.col -= 1;
-            self.lines[self.row].remove(self.col);
+            let start = text_wrap::prev_boundary(self.line(), self.col);
+            self.lines[self.row].replace_range(start..self.col, "");
+            self.col = start;
         } else if self.row > 0 {
-            let line = self.lines.remove(self.row);
             self.row -= 1;
             self.col = self.lines[self.row].len();
-            self.lines[self.row].extend(line);
+            self.join_next();
         }
     }
 
-    /// Delete.
+    /// Delete: removes the cluster after the cursor.
     pub fn delete_forward(&mut self) {
-        if self.col < self.lines[self.row].len() {
-            self.lines[self.row].remove(self.col);
+        if self.col < self.line().len() {
+            let end = text_wrap::next_boundary(self.line(), self.col);
+            self.lines[self.row].replace_range(self.col..end, "");
         } else if self.row + 1 < self.lines.len() {
-            let next = self.lines.remove(self.row + 1);
-            self.lines[self.row].extend(next);
+            self.join_next();
         }
     }
 
     /// Deletes the word before the cursor (Ctrl-W).
     pub fn delete_word(&mut self) {
-        let line = &mut self.lines[self.row];
+        let line = &self.lines[self.row];
+        let space = |g: &str| g.chars().next().is_some_and(char::is_whitespace);
+        let mut clusters = line[..self.col].grapheme_indices(true).rev().peekable();
         let mut start = self.col;
-        while start > 0 && line[start - 1].is_whitespace() {
-            start -= 1;
+        while let Some((i, _)) = clusters.next_if(|&(_, g)| space(g)) {
+            start = i;
         }
-        while start > 0 && !line[start - 1].is_whitespace() {
-            start -= 1;
+        while let Some((i, _)) = clusters.next_if(|&(_, g)| !space(g)) {
+            start = i;
         }
-        line.drain(start..self.col);
+        self.lines[self.row].replace_range(start..self.col, "");
         self.col = start;
     }
 
     /// Deletes to the start of the line (Ctrl-U).
     pub fn kill_line(&mut self) {
-        self.lines[self.row].drain(..self.col);
+        self.lines[self.row].replace_range(..self.col, "");
         self.col = 0;
     }
 
-    /// Cursor left (to the previous line's end at a line start).
+    /// Cursor left one cluster (to the previous line's end at a line start).
     pub fn left(&mut self) {
         if self.col > 0 {
-            self.col -= 1;
+            self.col = text_wrap::prev_boundary(self.line(), self.col);
         } else if self.row > 0 {
             self.row -= 1;
             self.col = self.lines[self.row].len();
         }
     }
 
-    /// Cursor right.
+    /// Cursor right one cluster.
     pub fn right(&mut self) {
-        if self.col < self.lines[self.row].len() {
-            self.col += 1;
+        if self.col < self.line().len() {
+            self.col = text_wrap::next_boundary(self.line(), self.col);
         } else if self.row + 1 < self.lines.len() {
             self.row += 1;
             self.col = 0;
@@ -201,7 +220,7 @@ impl TextArea {
 
     /// End.
     pub fn end(&mut self) {
-        self.col = self.lines[self.row].len();
+        self.col = self.line().len();
     }
 
     /// Cursor up one logical line, keeping the display column. Returns false at the top.
@@ -228,67 +247,54 @@ impl TextArea {
 
     /// Display width of the line before the cursor.
     pub fn display_col(&self) -> usize {
-        self.lines[self.row][..self.col]
-            .iter()
-            .copied()
-            .map(char_width)
-            .sum()
+        text_wrap::str_width(&self.line()[..self.col])
     }
 
     /// The text wrapped to `width` columns: visual rows and the cursor's (row, x) among
-    /// them. A wide character never straddles a row edge; the cursor at a full row's end
-    /// goes to the start of the next visual row.
+    /// them. A cluster never straddles a row edge; the cursor at a full row's end goes to
+    /// the start of the next visual row.
     pub fn wrap(&self, width: usize) -> (Vec<VisualRow>, (usize, usize)) {
         let width = width.max(2);
         let mut rows = Vec::new();
         let mut cursor = (0, 0);
         for (li, line) in self.lines.iter().enumerate() {
-            let mut start = 0;
-            let mut w = 0;
-            for (ci, &c) in line.iter().enumerate() {
-                let cw = char_width(c);
-                if w + cw > width {
-                    rows.push((li, start, ci));
-                    start = ci;
-                    w = 0;
+            let pieces = text_wrap::rows(line, width);
+            let here = li == self.row;
+            for (k, r) in pieces.iter().enumerate() {
+                let last = k + 1 == pieces.len();
+                if here && r.start <= self.col && (self.col < r.end || last) {
+                    let x = text_wrap::str_width(&line[r.start..self.col]);
+                    cursor = (rows.len(), x);
+                    if last && self.col == line.len() && x >= width {
+                        // At the end of a full row: the cursor starts the next one.
+                        rows.push((li, r.start, r.end));
+                        cursor = (rows.len(), 0);
+                        rows.push((li, line.len(), line.len()));
+                        continue;
+                    }
                 }
-                if li == self.row && ci == self.col {
-                    cursor = (rows.len(), w);
-                }
-                w += cw;
+                rows.push((li, r.start, r.end));
             }
-            if li == self.row && self.col == line.len() {
-                cursor = if w >= width {
-                    (rows.len() + 1, 0)
-                } else {
-                    (rows.len(), w)
-                };
-                if w >= width {
-                    rows.push((li, start, line.len()));
-                    rows.push((li, line.len(), line.len()));
-                    continue;
-                }
-            }
-            rows.push((li, start, line.len()));
         }
         (rows, cursor)
     }
 
-    /// The characters of a visual row.
+    /// The text of a visual row.
     pub fn row_text(&self, row: VisualRow) -> String {
-        self.lines[row.0][row.1..row.2].iter().collect()
+        self.lines[row.0][row.1..row.2].to_string()
     }
 }
 
-/// The char index in `line` whose display column is at or just before `x`.
-fn col_at_width(line: &[char], x: usize) -> usize {
+/// The byte offset of the cluster boundary in `line` whose display column is at or just
+/// before `x`.
+fn col_at_width(line: &str, x: usize) -> usize {
     let mut w = 0;
-    for (i, &c) in line.iter().enumerate() {
-        let cw = char_width(c);
-        if w + cw > x {
+    for (i, g) in line.grapheme_indices(true) {
+        let gw = text_wrap::cluster_width(g);
+        if w + gw > x {
             return i;
         }
-        w += cw;
+        w += gw;
     }
     line.len()
 }
@@ -352,5 +358,80 @@ mod tests {
         let mut s = TextArea::single_line();
         s.insert_str("a\nb");
         assert_eq!(s.text(), "a b");
+    }
+
+    /// A family emoji: man, woman, girl joined by ZWJs — one cluster, two columns.
+    const FAMILY: &str = "👨\u{200d}👩\u{200d}👧";
+
+    #[test]
+    fn moves_step_over_combining_marks_and_emoji_sequences() {
+        let mut t = TextArea::new().with_text(&format!("e\u{301}{FAMILY}🇹🇼x"));
+        t.left();
+        assert_eq!(t.cursor(), (0, 3), "before x");
+        t.left();
+        assert_eq!(t.cursor(), (0, 2), "before the flag");
+        assert_eq!(t.display_col(), 3);
+        t.left();
+        assert_eq!(t.cursor(), (0, 1), "before the family");
+        assert_eq!(t.display_col(), 1);
+        t.left();
+        assert_eq!((t.cursor(), t.display_col()), ((0, 0), 0));
+        t.right();
+        t.right();
+        assert_eq!((t.cursor(), t.display_col()), ((0, 2), 3));
+    }
+
+    #[test]
+    fn backspace_and_delete_remove_whole_clusters() {
+        let mut t = TextArea::new().with_text(&format!("a{FAMILY}b"));
+        t.left();
+        t.delete_back();
+        assert_eq!(t.text(), "ab");
+        let mut t = TextArea::new().with_text("e\u{301}中\u{1100}\u{1161}");
+        t.home();
+        t.delete_forward();
+        assert_eq!(t.text(), "中\u{1100}\u{1161}");
+        t.end();
+        t.delete_back();
+        assert_eq!(t.text(), "中");
+        t.delete_back();
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn inserting_a_mark_extends_the_cluster_before_the_cursor() {
+        let mut t = TextArea::new().with_text("ab");
+        t.left();
+        t.insert('\u{301}');
+        assert_eq!(t.text(), "a\u{301}b");
+        assert_eq!((t.cursor(), t.display_col()), ((0, 1), 1));
+        // A letter typed before a lone mark takes it: the cursor goes after both.
+        let mut t = TextArea::new().with_text("\u{301}");
+        t.home();
+        t.insert('e');
+        assert_eq!(t.cursor(), (0, 1));
+        t.delete_back();
+        assert!(t.is_empty(), "{:?}", t.text());
+        // Typing a ZWJ sequence one character at a time builds one cluster.
+        let mut t = TextArea::new();
+        t.insert_str(FAMILY);
+        assert_eq!((t.cursor(), t.display_col()), ((0, 1), 2));
+        t.delete_back();
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn wrapping_and_vertical_moves_measure_clusters() {
+        let t = TextArea::new().with_text(&FAMILY.repeat(3));
+        let (rows, cursor) = t.wrap(4);
+        let texts: Vec<String> = rows.iter().map(|r| t.row_text(*r)).collect();
+        assert_eq!(texts, [FAMILY.repeat(2), FAMILY.to_string()]);
+        assert_eq!(cursor, (1, 2));
+        let mut t = TextArea::new().with_text(&format!("{FAMILY}ab\nxyz"));
+        t.left(); // "xy|z": column 2, where the family ends on the line above
+        t.up();
+        assert_eq!((t.cursor(), t.display_col()), ((0, 1), 2));
+        t.delete_word();
+        assert_eq!(t.text(), "ab\nxyz");
     }
 }

@@ -1,10 +1,11 @@
 //! State that stays on this machine (unlike read marks and favourites, which follow the
 //! user through the server): unsent drafts, the last server and user, the chosen theme.
-//! Stored as TOML in the platform data directory, written atomically (temp file + rename)
-//! so a crash never leaves half a file.
+//! Stored as TOML in the platform data directory, written durably by
+//! [`crate::atomic_file::write`] (temp file, fsync, rename, directory fsync) so a crash
+//! never leaves half a file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -67,20 +68,9 @@ impl LocalStore {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        write_atomic(
-            path,
-            &toml::to_string(state).map_err(std::io::Error::other)?,
-        )
+        let text = toml::to_string(state).map_err(std::io::Error::other)?;
+        crate::atomic_file::write(path, text.as_bytes())
     }
-}
-
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

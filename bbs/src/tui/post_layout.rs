@@ -4,7 +4,6 @@
 //! when the post or the width changes, so drawing a post with 10,000 comments draws only the
 //! visible slice ([`crate::tui::view`] draws it).
 
-use super::editor::char_width;
 use super::scroll::clamp_scroll;
 use crate::model::{Millis, PostId, Push};
 use crate::state::Post;
@@ -45,26 +44,13 @@ pub fn stamp(ms: Millis, zone: &time::Zone) -> String {
     )
 }
 
-/// Splits `text` into pieces of at most `width` columns (wide characters never split).
+/// Splits `text` into pieces of at most `width` columns (wide characters and other
+/// grapheme clusters never split; see [`crate::text_wrap`]).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(2);
-    let mut out = Vec::new();
-    for line in text.split('\n') {
-        let mut cur = String::new();
-        let mut w = 0;
+    text.split('\n')
         // Control and bidi characters are shown escaped, never raw (a tab as a space).
-        for c in super::view::text::safe(line).chars() {
-            let cw = char_width(c);
-            if w + cw > width {
-                out.push(std::mem::take(&mut cur));
-                w = 0;
-            }
-            cur.push(c);
-            w += cw;
-        }
-        out.push(cur);
-    }
-    out
+        .flat_map(|line| crate::text_wrap::wrap_line(&super::view::text::safe(line), width))
+        .collect()
 }
 
 /// The post view's state.

@@ -11,6 +11,7 @@ use super::msg::PostRow;
 use super::scroll::Cursor;
 use crate::model::PostId;
 use crate::prefs::ReadMark;
+use crate::unread;
 
 /// Post list order (the `order` setting of `bbs-client.toml`'s `[ui]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -141,7 +142,7 @@ impl PostList {
 
     /// Whether a row counts as read (read mark, or the user's own post).
     pub fn is_read(&self, row: &PostRow) -> bool {
-        row.author == self.me || self.read.is_read(row.id)
+        !unread::is_unread(&self.me, &row.author, row.id, Some(&self.read))
     }
 
     /// Applies `f`, then puts the selection and the top row back on the posts they were
@@ -234,7 +235,8 @@ impl PostList {
 
     /// Unread posts on the board.
     pub fn unread(&self) -> usize {
-        self.rows.iter().filter(|r| !self.is_read(r)).count()
+        let rows = self.rows.iter().map(|r| (r.author.as_str(), r.id));
+        unread::count(&self.me, Some(&self.read), rows)
     }
 
     /// The next unread row after the selection (wrapping around), if any.

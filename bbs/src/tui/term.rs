@@ -7,9 +7,10 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use ratatui::crossterm::event::{
     self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
     Event,
@@ -65,7 +66,7 @@ fn spawn_input(tx: Sender<UiEvent>, gate: Arc<InputGate>) {
         if gate.stop.load(Ordering::Relaxed) {
             return;
         }
-        let Ok(guard) = gate.lock.lock() else { return };
+        let guard = gate.lock.lock();
         if gate.paused.load(Ordering::Relaxed) {
             drop(guard);
             std::thread::sleep(Duration::from_millis(20));
@@ -199,7 +200,7 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, opts: &Options) -> 
 /// Runs `$VISUAL` / `$EDITOR` (default `vi`) on `text`; `None` if it failed.
 fn with_editor(terminal: &mut DefaultTerminal, gate: &InputGate, text: &str) -> Option<String> {
     gate.paused.store(true, Ordering::Relaxed);
-    let _held = gate.lock.lock().ok();
+    let _held = gate.lock.lock();
     let path = std::env::temp_dir().join(format!("bbs-draft-{}.txt", std::process::id()));
     let result = (|| {
         std::fs::write(&path, text).ok()?;

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use client::backoff::Backoff;
+
 use super::msg::{op_of, Op, Output, Reply, Request, Wake};
 use super::worker_ops::Worker;
 use crate::backend::Backend;
@@ -60,10 +62,8 @@ pub fn spawn(backend: Arc<dyn Backend>, out: Output) -> WorkerHandle {
 /// 3 s of the server going away while the user types, sends or idles.)
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
-/// Backoff between reconnect attempts.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis((250u64 << attempt.min(5)).min(5_000))
-}
+/// Backoff between reconnect attempts: 0.5 s after the first failure, doubling to 5 s.
+const RECONNECT: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
 
 fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
     w.connect();
@@ -79,7 +79,7 @@ fn run(mut w: Worker, rx: &Receiver<Wake>, records: &Receiver<Entry>) {
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             },
-            Some(attempt) => match rx.recv_timeout(backoff(attempt)) {
+            Some(attempt) => match rx.recv_timeout(RECONNECT.delay(attempt)) {
                 Ok(m) => Some(m),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,

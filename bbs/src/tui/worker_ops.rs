@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{PostEvent, PostId};
 use crate::prefs::UserPrefs;
 use crate::session::Session;
+use crate::unread;
 
 /// The worker's state.
 pub(super) struct Worker {
@@ -371,7 +372,7 @@ impl Worker {
                     for p in st.board_posts(&b.name) {
                         posts += 1;
                         last = last.max(p.time);
-                        if p.author != me && !read.is_some_and(|r| r.is_read(p.id)) {
+                        if unread::is_unread(&me, &p.author, p.id, read) {
                             unread += 1;
                         }
                     }

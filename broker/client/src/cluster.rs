@@ -9,16 +9,17 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
+use parking_lot::{Mutex, RwLock};
 
 use super::config::ClientConfig;
 use super::conn::Connection;
 use super::pool::Pool;
-use super::util::{lock, tn};
+use super::util::tn;
 use crate::error::{Error, Result};
 
 /// One partition as the last metadata saw it.
@@ -118,15 +119,12 @@ impl Cluster {
 
     /// The current metadata snapshot.
     pub fn view(&self) -> Arc<ClusterView> {
-        match self.view.read() {
-            Ok(v) => v.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.view.read().clone()
     }
 
     /// Adds topics the metadata must cover from now on.
     pub fn want_topics<'a>(&self, topics: impl IntoIterator<Item = &'a str>) {
-        let mut w = lock(&self.wanted);
+        let mut w = self.wanted.lock();
         for t in topics {
             if !w.topics.contains(t) {
                 w.topics.insert(t.to_string());
@@ -137,7 +135,7 @@ impl Cluster {
 
     /// Makes the metadata cover every topic (for pattern subscriptions).
     pub fn want_all_topics(&self) {
-        lock(&self.wanted).all = true;
+        self.wanted.lock().all = true;
         self.stale.store(true, Ordering::SeqCst);
     }
 
@@ -149,7 +147,7 @@ impl Cluster {
     /// Refreshes if the view is stale or older than `metadata_max_age`, no more often than
     /// the refresh backoff allows. Errors are returned but leave the old view in place.
     pub fn maybe_refresh(&self) -> Result<()> {
-        let last = *lock(&self.refresh_lock);
+        let last = *self.refresh_lock.lock();
         let due = match last {
             None => true,
             Some(at) => {
@@ -167,9 +165,9 @@ impl Cluster {
 
     /// Asks a broker for metadata now and installs the answer.
     pub fn refresh(&self) -> Result<()> {
-        let mut guard = lock(&self.refresh_lock);
+        let mut guard = self.refresh_lock.lock();
         let (all, topics) = {
-            let w = lock(&self.wanted);
+            let w = self.wanted.lock();
             (w.all, w.topics.iter().cloned().collect::<Vec<_>>())
         };
         let mut req = MetadataRequest::default();
@@ -208,10 +206,7 @@ impl Cluster {
             topics = new.topics.len(),
             "metadata refreshed"
         );
-        match self.view.write() {
-            Ok(mut v) => *v = Arc::new(new),
-            Err(p) => *p.into_inner() = Arc::new(new),
-        }
+        *self.view.write() = Arc::new(new);
         drop(guard);
         Ok(())
     }

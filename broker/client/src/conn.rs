@@ -14,12 +14,13 @@ use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use parking_lot::Mutex;
 
 use super::config::ClientConfig;
 use super::sasl;
@@ -73,14 +74,9 @@ struct Shared {
 impl Shared {
     /// Marks the connection dead and fails every waiter.
     fn fail(&self, reason: String) {
-        if let Ok(mut f) = self.failure.lock() {
-            f.get_or_insert(reason.clone());
-        }
+        self.failure.lock().get_or_insert(reason.clone());
         self.dead.store(true, Ordering::SeqCst);
-        let waiters: Vec<Waiter> = match self.pending.lock() {
-            Ok(mut p) => p.drain().map(|(_, w)| w).collect(),
-            Err(_) => Vec::new(),
-        };
+        let waiters: Vec<Waiter> = self.pending.lock().drain().map(|(_, w)| w).collect();
         for w in waiters {
             w.reply.deliver(Err(Error::Connection {
                 addr: self.addr.clone(),
@@ -93,8 +89,7 @@ impl Shared {
         let reason = self
             .failure
             .lock()
-            .ok()
-            .and_then(|f| f.clone())
+            .clone()
             .unwrap_or_else(|| "connection closed".into());
         Error::Connection {
             addr: self.addr.clone(),
@@ -304,9 +299,7 @@ impl Connection {
         match rx.recv_timeout(timeout) {
             Ok(r) => r,
             Err(_) => {
-                if let Ok(mut p) = self.shared.pending.lock() {
-                    p.remove(&id);
-                }
+                self.shared.pending.lock().remove(&id);
                 Err(Error::Timeout(format!(
                     "{api:?} to {} after {timeout:?}",
                     self.shared.addr
@@ -350,7 +343,7 @@ impl Connection {
             return Err(self.shared.error());
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let mut w = self.writer.lock().map_err(|_| self.shared.error())?;
+        let mut w = self.writer.lock();
         let w = &mut *w;
         w.buf.clear();
         wire::header::put_request(
@@ -362,16 +355,14 @@ impl Connection {
             req,
         )?;
         if let Some(reply) = reply {
-            if let Ok(mut p) = self.shared.pending.lock() {
-                p.insert(
-                    id,
-                    Waiter {
-                        api,
-                        version,
-                        reply,
-                    },
-                );
-            }
+            self.shared.pending.lock().insert(
+                id,
+                Waiter {
+                    api,
+                    version,
+                    reply,
+                },
+            );
         }
         if let Err(e) = w.stream.write_all(&w.buf) {
             let _ = w.stream.shutdown(Shutdown::Both);
@@ -387,9 +378,7 @@ impl Connection {
 
     /// Closes the socket; waiters get a connection error.
     pub fn close(&self) {
-        if let Ok(w) = self.writer.lock() {
-            let _ = w.stream.shutdown(Shutdown::Both);
-        }
+        let _ = self.writer.lock().stream.shutdown(Shutdown::Both);
         self.shared.fail("closed by the client".into());
     }
 }
@@ -406,9 +395,7 @@ impl sasl::Channel for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if let Ok(w) = self.writer.lock() {
-            let _ = w.stream.shutdown(Shutdown::Both);
-        }
+        let _ = self.writer.lock().stream.shutdown(Shutdown::Both);
     }
 }
 
@@ -471,10 +458,7 @@ fn read_loop(stream: TcpStream, shared: Arc<Shared>, max_frame: usize) {
         let Some(id) = wire::header::correlation_id(&frame) else {
             break "response frame without a correlation id".into();
         };
-        let waiter = match shared.pending.lock() {
-            Ok(mut p) => p.remove(&id),
-            Err(_) => break "lock poisoned".into(),
-        };
+        let waiter = shared.pending.lock().remove(&id);
         let Some(waiter) = waiter else {
             tracing::debug!(addr = %shared.addr, id, "response for an abandoned request");
             continue;

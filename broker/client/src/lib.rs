@@ -39,6 +39,7 @@
 //! (`module_example_runs`); the pieces are exercised in depth by the other `tests/client_*`.
 
 pub mod admin;
+pub mod backoff;
 pub mod cluster;
 pub mod config;
 pub mod conn;

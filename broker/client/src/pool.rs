@@ -5,17 +5,19 @@
 //! another client's produce acknowledgement or join.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
+use parking_lot::Mutex;
+
+use super::backoff::Backoff;
 use super::config::ClientConfig;
 use super::conn::Connection;
-use super::util::lock;
 use crate::error::{Error, Result};
 
 /// When a failed address may be tried again.
 #[derive(Debug, Clone, Copy)]
-struct Backoff {
+struct Failing {
     /// Consecutive failures.
     failures: u32,
     /// Not before this instant.
@@ -29,7 +31,7 @@ pub struct Pool {
     /// Live connections by node id (negative ids for bootstrap and coordinator slots).
     conns: Mutex<HashMap<i32, Arc<Connection>>>,
     /// Failing addresses and when to try them again.
-    backoff: Mutex<HashMap<String, Backoff>>,
+    backoff: Mutex<HashMap<String, Failing>>,
 }
 
 impl Pool {
@@ -44,7 +46,8 @@ impl Pool {
 
     /// The live connections.
     pub fn alive(&self) -> Vec<Arc<Connection>> {
-        lock(&self.conns)
+        self.conns
+            .lock()
             .values()
             .filter(|c| c.is_alive())
             .cloned()
@@ -53,12 +56,12 @@ impl Pool {
 
     /// A live connection to node `id` at `addr`, opened (respecting backoff) if needed.
     pub fn get(&self, id: i32, addr: &str) -> Result<Arc<Connection>> {
-        if let Some(c) = lock(&self.conns).get(&id) {
+        if let Some(c) = self.conns.lock().get(&id) {
             if c.is_alive() && c.addr() == addr {
                 return Ok(c.clone());
             }
         }
-        if let Some(b) = lock(&self.backoff).get(addr) {
+        if let Some(b) = self.backoff.lock().get(addr) {
             if Instant::now() < b.until {
                 return Err(Error::Connection {
                     addr: addr.to_string(),
@@ -68,24 +71,24 @@ impl Pool {
         }
         match Connection::open(addr, id, &self.config) {
             Ok(conn) => {
-                lock(&self.backoff).remove(addr);
-                if let Some(old) = lock(&self.conns).insert(id, conn.clone()) {
+                self.backoff.lock().remove(addr);
+                if let Some(old) = self.conns.lock().insert(id, conn.clone()) {
                     old.close();
                 }
                 Ok(conn)
             }
             Err(e) => {
-                let mut bo = lock(&self.backoff);
-                let entry = bo.entry(addr.to_string()).or_insert(Backoff {
+                let mut bo = self.backoff.lock();
+                let entry = bo.entry(addr.to_string()).or_insert(Failing {
                     failures: 0,
                     until: Instant::now(),
                 });
                 entry.failures += 1;
-                let wait = backoff_delay(
+                let wait = Backoff::new(
                     self.config.reconnect_backoff,
                     self.config.reconnect_backoff_max,
-                    entry.failures,
-                );
+                )
+                .delay(entry.failures);
                 entry.until = Instant::now() + wait;
                 tracing::debug!(%addr, error = %e, ?wait, "connect failed");
                 Err(e)
@@ -95,7 +98,7 @@ impl Pool {
 
     /// Closes every connection.
     pub fn close(&self) {
-        for (_, c) in lock(&self.conns).drain() {
+        for (_, c) in self.conns.lock().drain() {
             c.close();
         }
     }
@@ -107,25 +110,11 @@ impl Drop for Pool {
     }
 }
 
-/// `first * 2^(failures-1)`, capped at `max`.
-pub fn backoff_delay(first: Duration, max: Duration, failures: u32) -> Duration {
-    let shift = failures.saturating_sub(1).min(16);
-    first.saturating_mul(1 << shift).min(max)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let f = Duration::from_millis(50);
-        let m = Duration::from_secs(1);
-        assert_eq!(backoff_delay(f, m, 1), f);
-        assert_eq!(backoff_delay(f, m, 2), Duration::from_millis(100));
-        assert_eq!(backoff_delay(f, m, 10), m);
-        assert_eq!(backoff_delay(f, m, 1000), m);
-    }
+    use super::*;
 
     #[test]
     fn refused_connections_back_off() {

@@ -1,19 +1,8 @@
-//! Small helpers shared by the client modules: poison-tolerant locking and protocol string
-//! constructors.
-
-use std::sync::{Mutex, MutexGuard};
+//! Small helpers shared by the client modules: protocol string constructors and the
+//! wall clock.
 
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::protocol::StrBytes;
-
-/// Locks `m`, recovering the data if a thread panicked while holding it (the client's
-/// state stays usable; a panic elsewhere is reported there).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
 
 /// A protocol string.
 pub fn sb(s: &str) -> StrBytes {

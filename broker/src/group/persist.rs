@@ -45,12 +45,7 @@ pub struct Store {
 
 /// Encodes one change.
 pub fn entry(key: &StoreKey, value: Option<&StoreValue>) -> Result<(Option<Bytes>, Option<Bytes>)> {
-    let k = Bytes::from(postcard::to_allocvec(key)?);
-    let v = match value {
-        Some(v) => Some(Bytes::from(postcard::to_allocvec(v)?)),
-        None => None,
-    };
-    Ok((Some(k), v))
+    crate::log::state::encode_entry(key, value)
 }
 
 impl Store {

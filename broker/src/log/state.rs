@@ -17,6 +17,20 @@ use super::topic_config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::record;
 
+/// One change as the raw entry a state log stores: key and value postcard-encoded (`None`
+/// deletes the key). The one encoder of state records; [`StateLog::load`] decodes them.
+pub fn encode_entry<K: Serialize, V: Serialize>(
+    key: &K,
+    value: Option<&V>,
+) -> Result<(Option<Bytes>, Option<Bytes>)> {
+    let k = Bytes::from(postcard::to_allocvec(key)?);
+    let v = match value {
+        Some(v) => Some(Bytes::from(postcard::to_allocvec(v)?)),
+        None => None,
+    };
+    Ok((Some(k), v))
+}
+
 /// A compacted internal key/value log.
 pub struct StateLog {
     /// The log holding the records.
@@ -55,12 +69,7 @@ impl StateLog {
 
     /// Writes key → value (or deletes the key with `None`) and waits until it is durable.
     pub async fn put<K: Serialize, V: Serialize>(&self, key: &K, value: Option<&V>) -> Result<()> {
-        let k = Bytes::from(postcard::to_allocvec(key)?);
-        let v = match value {
-            Some(v) => Some(Bytes::from(postcard::to_allocvec(v)?)),
-            None => None,
-        };
-        self.put_raw(vec![(Some(k), v)]).await
+        self.put_raw(vec![encode_entry(key, value)?]).await
     }
 
     /// Writes several raw entries in one batch and waits until they are durable.

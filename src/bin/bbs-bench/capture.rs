@@ -14,10 +14,11 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 
 use anyhow::{Context, Result};
+use parking_lot::Mutex;
 
 /// Largest frame the proxy forwards (a bigger length prefix means the stream is not Kafka).
 const MAX_FRAME: usize = 256 << 20;
@@ -111,10 +112,7 @@ fn read_frame(stream: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 fn write_line(sink: &Sink, line: &str) {
-    let mut out = match sink.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    };
+    let mut out = sink.lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 

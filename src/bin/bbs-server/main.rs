@@ -128,8 +128,8 @@ fn data_dir(cfg: &BrokerConfig) -> Result<PathBuf> {
     if let Some(d) = &cfg.data_dir {
         return Ok(d.clone());
     }
-    match directories::ProjectDirs::from("", "", "bbs") {
-        Some(p) => Ok(p.data_dir().join("server")),
+    match bbs::dirs::server_data_dir() {
+        Some(d) => Ok(d),
         None => bail!("no home directory to put data in: pass --data-dir"),
     }
 }

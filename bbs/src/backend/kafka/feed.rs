@@ -10,11 +10,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use client::{Client, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::Sinks;
 use crate::backend::EventSink;
@@ -50,9 +51,9 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Locks the state (a poisoned lock still holds a usable view).
+    /// Locks the state.
     pub fn lock(&self) -> MutexGuard<'_, FeedState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     /// Waits until every partition in `targets` has been consumed up to its offset, or
@@ -72,10 +73,7 @@ impl Shared {
                 tracing::warn!(error = ?st.error, "the feed did not catch up in time");
                 return false;
             }
-            st = match self.cond.wait_timeout(st, deadline - now) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
+            self.cond.wait_for(&mut st, deadline - now);
         }
     }
 }

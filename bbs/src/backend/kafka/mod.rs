@@ -36,10 +36,11 @@ mod presence;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use client::{Client, ClientConfig, Producer, ProducerConfig, Record};
+use parking_lot::Mutex;
 
 use super::{Appended, Backend, EventSink, Link, RecordSink};
 use crate::codec::{self, BbsRecord, Entry};
@@ -66,15 +67,15 @@ pub struct Sinks(Arc<Mutex<(Option<EventSink>, Option<RecordSink>)>>);
 impl Sinks {
     /// The current sinks.
     pub fn get(&self) -> (Option<EventSink>, Option<RecordSink>) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0.lock().clone()
     }
 
     fn set_event(&self, s: EventSink) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(s);
+        self.0.lock().0 = Some(s);
     }
 
     fn set_record(&self, s: RecordSink) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).1 = Some(s);
+        self.0.lock().1 = Some(s);
     }
 }
 

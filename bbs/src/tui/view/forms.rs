@@ -6,42 +6,41 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::text::{bar, centered, put};
+use crate::text_wrap::cluster_width;
 use crate::tui::action::{Action, Context};
 use crate::tui::app::App;
 use crate::tui::compose::{Composer, Prompt};
-use crate::tui::editor::{char_width, str_width, TextArea};
+use crate::tui::editor::{str_width, TextArea};
 
-/// The visible part of a one-line field `width` wide, and the cursor's column in it.
+/// The visible part of a one-line field `width` wide, and the cursor's column in it
+/// (scrolled by whole grapheme clusters; a masked field shows one `*` a cluster).
 fn single_view(area: &TextArea, width: usize, mask: bool) -> (String, usize) {
-    let line: Vec<char> = area
-        .lines()
-        .next()
-        .map(<[char]>::to_vec)
-        .unwrap_or_default();
-    let line: Vec<char> = if mask {
-        line.iter().map(|_| '*').collect()
+    let line = area.lines().next().unwrap_or_default();
+    let line: Vec<&str> = if mask {
+        line.graphemes(true).map(|_| "*").collect()
     } else {
-        line
+        line.graphemes(true).collect()
     };
     let col = area.cursor().1.min(line.len());
     let width = width.max(2);
     let mut start = 0;
-    let mut cx: usize = line[..col].iter().copied().map(char_width).sum();
+    let mut cx: usize = line[..col].iter().copied().map(cluster_width).sum();
     while cx >= width && start < col {
-        cx -= char_width(line[start]);
+        cx -= cluster_width(line[start]);
         start += 1;
     }
     let mut out = String::new();
     let mut w = 0;
-    for &c in &line[start..] {
-        let cw = char_width(c);
-        if w + cw > width {
+    for &g in &line[start..] {
+        let gw = cluster_width(g);
+        if w + gw > width {
             break;
         }
-        out.push(c);
-        w += cw;
+        out.push_str(g);
+        w += gw;
     }
     (out, cx)
 }

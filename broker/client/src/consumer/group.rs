@@ -4,7 +4,7 @@
 //! rebalances from `poll`; the heartbeat thread only reports that one is needed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use kafka_protocol::messages::{
     ApiKey, GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
     LeaveGroupRequest, LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
 };
+use parking_lot::{Condvar, Mutex};
 
 use super::assignor::Assignor;
 use super::offsets::{self, is_coordinator_error};
@@ -24,7 +25,7 @@ use crate::cluster::Cluster;
 use crate::conn::Connection;
 use crate::error::{Error, Result};
 use crate::pool::Pool;
-use crate::util::{lock, sb};
+use crate::util::sb;
 
 /// Timing and strategy settings of a group member.
 #[derive(Debug, Clone)]
@@ -104,40 +105,40 @@ impl Group {
 
     /// True when the group needs (re)joining.
     pub fn needs_join(&self) -> bool {
-        let s = lock(&self.state.0);
+        let s = self.state.0.lock();
         !s.stable || s.rejoin_needed
     }
 
     /// Asks for a rejoin at the next poll (subscription changed).
     pub fn request_rejoin(&self) {
-        lock(&self.state.0).rejoin_needed = true;
+        self.state.0.lock().rejoin_needed = true;
     }
 
     /// `(generation, member id)`.
     pub fn generation(&self) -> (i32, String) {
-        let s = lock(&self.state.0);
+        let s = self.state.0.lock();
         (s.generation, s.member_id.clone())
     }
 
     /// The coordinator, found if needed.
     pub fn coordinator(&self) -> Result<Arc<Connection>> {
-        if let Some(c) = lock(&self.state.0).coordinator.clone() {
+        if let Some(c) = self.state.0.lock().coordinator.clone() {
             if c.is_alive() {
                 return Ok(c);
             }
         }
         let c = offsets::find_coordinator(&self.cluster, Some(&self.pool), &self.group_id)?;
-        lock(&self.state.0).coordinator = Some(c.clone());
+        self.state.0.lock().coordinator = Some(c.clone());
         Ok(c)
     }
 
     fn forget_coordinator(&self) {
-        lock(&self.state.0).coordinator = None;
+        self.state.0.lock().coordinator = None;
     }
 
     /// Joins (or rejoins) with a subscription to `topics`; returns our assignment.
     pub fn join(&self, topics: &[String]) -> Result<Vec<TopicPartition>> {
-        lock(&self.state.0).stable = false;
+        self.state.0.lock().stable = false;
         let deadline = Instant::now() + self.config.rebalance_timeout * 3;
         let mut wait = Duration::from_millis(50);
         loop {
@@ -164,7 +165,7 @@ impl Group {
     /// One JoinGroup + SyncGroup round; `Ok(None)` means "go again at once".
     fn join_once(&self, topics: &[String]) -> Result<Option<Vec<TopicPartition>>> {
         let conn = self.coordinator()?;
-        let member_id = lock(&self.state.0).member_id.clone();
+        let member_id = self.state.0.lock().member_id.clone();
         let metadata = protocol::encode_subscription(topics)?;
         let mut req = JoinGroupRequest::default();
         req.group_id = GroupId(sb(&self.group_id));
@@ -193,11 +194,11 @@ impl Group {
         match resp.error_code {
             0 => {}
             79 => {
-                lock(&self.state.0).member_id = resp.member_id.to_string();
+                self.state.0.lock().member_id = resp.member_id.to_string();
                 return Ok(None);
             }
             25 => {
-                lock(&self.state.0).member_id.clear();
+                self.state.0.lock().member_id.clear();
                 return Ok(None);
             }
             27 => return Ok(None),
@@ -216,7 +217,7 @@ impl Group {
             .map(|p| p.to_string())
             .unwrap_or_default();
         {
-            let mut s = lock(&self.state.0);
+            let mut s = self.state.0.lock();
             s.member_id = member_id.clone();
             s.generation = generation;
         }
@@ -246,7 +247,7 @@ impl Group {
             0 => {}
             27 | 22 => return Ok(None),
             25 => {
-                lock(&self.state.0).member_id.clear();
+                self.state.0.lock().member_id.clear();
                 return Ok(None);
             }
             code => {
@@ -258,7 +259,7 @@ impl Group {
         }
         let assignment = protocol::decode_assignment(&resp.assignment)?;
         {
-            let mut s = lock(&self.state.0);
+            let mut s = self.state.0.lock();
             s.stable = true;
             s.rejoin_needed = false;
         }
@@ -332,7 +333,7 @@ impl Group {
     /// Leaves the group (best effort) and stops heartbeating.
     pub fn leave(&self) {
         let (member, conn) = {
-            let mut s = lock(&self.state.0);
+            let mut s = self.state.0.lock();
             s.stable = false;
             let m = std::mem::take(&mut s.member_id);
             s.generation = -1;
@@ -364,7 +365,7 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        lock(&self.state.0).closed = true;
+        self.state.0.lock().closed = true;
         self.state.1.notify_all();
         if let Some(h) = self.heartbeat.take() {
             let _ = h.join();
@@ -384,14 +385,11 @@ fn heartbeat_loop(
     let (lock_, cond) = (&state.0, &state.1);
     loop {
         let snapshot = {
-            let mut s = lock(lock_);
+            let mut s = lock_.lock();
             if s.closed {
                 return;
             }
-            s = cond
-                .wait_timeout(s, interval)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
+            cond.wait_for(&mut s, interval);
             if s.closed {
                 return;
             }
@@ -405,7 +403,7 @@ fn heartbeat_loop(
             Some(c) => c,
             None => match offsets::find_coordinator(&cluster, Some(&pool), &group) {
                 Ok(c) => {
-                    lock(lock_).coordinator = Some(c.clone());
+                    lock_.lock().coordinator = Some(c.clone());
                     c
                 }
                 Err(e) => {
@@ -421,7 +419,7 @@ fn heartbeat_loop(
         let code = conn
             .request::<_, HeartbeatResponse>(ApiKey::Heartbeat, &req)
             .map(|(_, r)| r.error_code);
-        let mut s = lock(lock_);
+        let mut s = lock_.lock();
         if s.generation != generation {
             continue;
         }

@@ -9,10 +9,11 @@
 //! duplicate records (the broker answers a re-sent batch it already has as a duplicate).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::{Condvar, Mutex};
 
 use super::ProducerConfig;
 use crate::cluster::ClusterView;
@@ -20,7 +21,6 @@ use crate::consumer::TopicPartition;
 use crate::error::Error;
 use crate::partitioner::Sticky;
 use crate::records::BatchBuilder;
-use crate::util::lock;
 
 /// What became of one batch: base offset and log-append time, or the failure.
 pub type BatchResult = std::result::Result<(i64, i64), Arc<Error>>;
@@ -37,7 +37,7 @@ pub struct BatchOutcome {
 impl BatchOutcome {
     /// Sets the result (once) and wakes waiters.
     pub fn complete(&self, r: BatchResult) {
-        let mut g = lock(&self.result);
+        let mut g = self.result.lock();
         if g.is_none() {
             *g = Some(r);
         }
@@ -47,23 +47,19 @@ impl BatchOutcome {
     /// Waits up to `timeout` for the result.
     pub fn wait(&self, timeout: Option<Duration>) -> Option<BatchResult> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut g = lock(&self.result);
+        let mut g = self.result.lock();
         loop {
             if let Some(r) = g.as_ref() {
                 return Some(r.clone());
             }
             match deadline {
-                None => g = self.done.wait(g).unwrap_or_else(|p| p.into_inner()),
+                None => self.done.wait(&mut g),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
                         return None;
                     }
-                    g = self
-                        .done
-                        .wait_timeout(g, d - now)
-                        .map(|(g, _)| g)
-                        .unwrap_or_else(|p| p.into_inner().0);
+                    self.done.wait_for(&mut g, d - now);
                 }
             }
         }
@@ -202,7 +198,7 @@ impl Accumulator {
         now: Instant,
     ) -> (HashMap<i32, Vec<Batch>>, Option<Instant>, bool) {
         let mut out: HashMap<i32, Vec<Batch>> = HashMap::new();
-        self.inflight_outcomes.retain(|o| lock(&o.result).is_none());
+        self.inflight_outcomes.retain(|o| o.result.lock().is_none());
         let mut sizes: HashMap<i32, usize> = HashMap::new();
         let mut next_check: Option<Instant> = None;
         let mut unknown_leader = false;

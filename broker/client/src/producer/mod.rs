@@ -21,18 +21,19 @@ mod sender;
 
 pub use config::{Acks, ProducerConfig};
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::{Condvar, Mutex};
 
 use super::cluster::Cluster;
 use super::consumer::TopicPartition;
 use super::partitioner::partition_for_key;
 use super::pool::Pool;
 use super::records::BatchBuilder;
-use super::util::{lock, now_ms};
+use super::util::now_ms;
 use crate::error::{Error, Result};
 use accumulator::{Accumulator, BatchOutcome};
 
@@ -227,7 +228,7 @@ impl Producer {
                 "record of {size} bytes exceeds max_request_size"
             )));
         }
-        let mut acc = lock(&self.shared.acc);
+        let mut acc = self.shared.acc.lock();
         let deadline = cfg.max_block.map(|d| Instant::now() + d);
         while acc.buffered > 0 && acc.buffered + size > cfg.buffer_memory {
             if acc.closing {
@@ -240,12 +241,7 @@ impl Producer {
             if now >= deadline {
                 return Err(Error::BufferFull(acc.buffered));
             }
-            acc = self
-                .shared
-                .space
-                .wait_timeout(acc, deadline - now)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
+            self.shared.space.wait_for(&mut acc, deadline - now);
         }
         if acc.closing {
             return Err(Error::Closed("producer"));
@@ -352,7 +348,7 @@ impl Producer {
     /// Sends every queued record now and waits until each is acknowledged or failed.
     pub fn flush(&self) -> Result<()> {
         let outcomes = {
-            let mut acc = lock(&self.shared.acc);
+            let mut acc = self.shared.acc.lock();
             acc.flushing += 1;
             acc.queued_outcomes()
         };
@@ -360,7 +356,7 @@ impl Producer {
         for o in &outcomes {
             o.wait(None);
         }
-        let mut acc = lock(&self.shared.acc);
+        let mut acc = self.shared.acc.lock();
         acc.flushing = acc.flushing.saturating_sub(1);
         Ok(())
     }
@@ -378,7 +374,7 @@ impl Producer {
 
     fn close_within(&self, timeout: Option<Duration>) -> Result<()> {
         {
-            let mut acc = lock(&self.shared.acc);
+            let mut acc = self.shared.acc.lock();
             acc.closing = true;
             if let Some(t) = timeout {
                 acc.abandon_at = Some(Instant::now() + t);
@@ -386,7 +382,7 @@ impl Producer {
         }
         self.shared.wake.notify_all();
         self.shared.space.notify_all();
-        let handle = lock(&self.sender).take();
+        let handle = self.sender.lock().take();
         if let Some(h) = handle {
             let _ = h.join();
         }
@@ -402,7 +398,7 @@ impl Producer {
 
     /// Bytes currently buffered (queued or in flight).
     pub fn buffered_bytes(&self) -> usize {
-        lock(&self.shared.acc).buffered
+        self.shared.acc.lock().buffered
     }
 }
 

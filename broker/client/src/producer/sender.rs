@@ -4,7 +4,7 @@
 //! leader moved or the connection dropped) or failed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,13 +12,14 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
 };
+use parking_lot::Mutex;
 
 use super::accumulator::{Accumulator, Batch};
 use super::{Acks, Shared};
 use crate::cluster::Cluster;
 use crate::conn::decode_body;
 use crate::error::{Error, Result};
-use crate::util::{lock, tn};
+use crate::util::tn;
 
 /// Asks any broker for an idempotent producer id, retrying retriable failures until the
 /// request timeout.
@@ -56,7 +57,7 @@ pub fn run(shared: Arc<Shared>) {
         if let Err(e) = shared.cluster.maybe_refresh() {
             tracing::debug!(error = %e, "metadata refresh failed");
         }
-        let mut acc = lock(&shared.acc);
+        let mut acc = shared.acc.lock();
         let now = Instant::now();
         acc.expire(cfg.delivery_timeout, now);
         if acc.closing && acc.abandon_at.is_some_and(|t| now >= t) {
@@ -73,7 +74,7 @@ pub fn run(shared: Arc<Shared>) {
             match init_producer_id(&shared.cluster) {
                 Ok((id, epoch)) => {
                     tracing::info!(id, epoch, "new producer id after a sequence gap");
-                    lock(&shared.acc).reset_producer_id(id, epoch);
+                    shared.acc.lock().reset_producer_id(id, epoch);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "InitProducerId failed");
@@ -94,7 +95,8 @@ pub fn run(shared: Arc<Shared>) {
                 .min(Duration::from_millis(200))
             };
             if !unknown || wait > Duration::ZERO {
-                let _ = shared.wake.wait_timeout(acc, wait);
+                shared.wake.wait_for(&mut acc, wait);
+                drop(acc);
             }
             if unknown {
                 shared.cluster.invalidate();
@@ -120,7 +122,7 @@ fn send(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) {
         Ok(c) => c,
         Err(e) => {
             let e = Arc::new(e);
-            let mut acc = lock(&shared.acc);
+            let mut acc = shared.acc.lock();
             for b in batches {
                 settle_failure(shared, &mut acc, b, e.clone());
             }
@@ -133,7 +135,7 @@ fn send(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) {
         Ok(v) => v,
         Err(e) => {
             let e = Arc::new(e);
-            let mut acc = lock(&shared.acc);
+            let mut acc = shared.acc.lock();
             for b in batches {
                 acc.complete(b, Err(e.clone()), true);
             }
@@ -147,7 +149,7 @@ fn send(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) {
     );
     if shared.config.acks == Acks::None {
         let sent = conn.send_oneway(ApiKey::Produce, version, &req);
-        let mut acc = lock(&shared.acc);
+        let mut acc = shared.acc.lock();
         for b in batches {
             match &sent {
                 Ok(()) => acc.complete(b, Ok((-1, -1)), true),
@@ -173,13 +175,13 @@ fn send(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) {
         version,
         &req,
         Box::new(move |res| {
-            if let Some(batches) = lock(&cb_slot).take() {
+            if let Some(batches) = cb_slot.lock().take() {
                 on_response(&cb_shared, &addr, version, batches, res);
             }
         }),
     );
     if let Err(e) = sent {
-        if let Some(batches) = lock(&slot).take() {
+        if let Some(batches) = slot.lock().take() {
             on_response(shared, conn.addr(), version, batches, Err(e));
         }
     }
@@ -225,7 +227,7 @@ fn on_response(
 ) {
     let resp =
         res.and_then(|body| decode_body::<ProduceResponse>(addr, ApiKey::Produce, version, body));
-    let mut acc = lock(&shared.acc);
+    let mut acc = shared.acc.lock();
     match resp {
         Err(e) => {
             if matches!(e, Error::Connection { .. } | Error::Timeout(_)) {
