@@ -14,7 +14,9 @@ mod profiles;
 
 pub use audit::audit;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use broker::auth::policy::{
     HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict, POLICY_VIOLATION,
@@ -110,7 +112,7 @@ impl BbsPolicy {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     /// Rebuilds the view from every BBS topic in the broker's log (post ids, boards,
@@ -119,53 +121,32 @@ impl BbsPolicy {
         let mut state = State::new();
         let mut implied = std::collections::BTreeSet::new();
         let mut count = 0;
-        for topic in broker.logs.topics() {
-            if !names::is_bbs_namespace(&topic.name) {
-                continue;
-            }
-            for p in &topic.partitions {
-                let mut offset = p.log_start();
-                let hw = p.high_watermark();
-                while offset < hw {
-                    let bytes = p.read(offset, 1 << 20).map_err(|r| {
-                        Error::Backend(format!("reading {}: {}", topic.name, r.message))
-                    })?;
-                    if bytes.is_empty() {
-                        break;
-                    }
-                    let records = broker::record::decode_records(bytes)
-                        .map_err(|e| Error::Backend(format!("decoding {}: {e}", topic.name)))?;
-                    for rec in records {
-                        offset = rec.offset + 1;
-                        let wire = WireRecord {
-                            key: rec.key.map(|k| k.to_vec()),
-                            value: rec.value.map(|v| v.to_vec()),
-                            headers: rec
-                                .headers
-                                .into_iter()
-                                .map(|(k, v)| (k.to_string(), v.map(|v| v.to_vec())))
-                                .collect(),
-                        };
-                        if let Ok(entry) = codec::decode(&topic.name, &wire) {
-                            implied.extend(implied_by(&entry));
-                            state.apply(
-                                Position {
-                                    offset: rec.offset,
-                                    timestamp: rec.timestamp,
-                                },
-                                &entry,
-                            );
-                            count += 1;
-                        }
-                    }
+        broker
+            .replay(names::is_bbs_namespace, |topic, rec| {
+                let wire = WireRecord {
+                    key: rec.key.map(|k| k.to_vec()),
+                    value: rec.value.map(|v| v.to_vec()),
+                    headers: rec
+                        .headers
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.map(|v| v.to_vec())))
+                        .collect(),
+                };
+                if let Ok(entry) = codec::decode(topic, &wire) {
+                    implied.extend(implied_by(&entry));
+                    state.apply(
+                        Position {
+                            offset: rec.offset,
+                            timestamp: rec.timestamp,
+                        },
+                        &entry,
+                    );
+                    count += 1;
                 }
-            }
-        }
+            })
+            .map_err(|e| Error::Backend(e.to_string()))?;
         *self.lock() = state;
-        *self
-            .implied_at_load
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = implied;
+        *self.implied_at_load.lock() = implied;
         Ok(count)
     }
 
@@ -175,20 +156,14 @@ impl BbsPolicy {
     /// created.
     pub async fn create_topics(&self, broker: &Broker) -> Result<usize> {
         let mut wanted: Vec<String> = vec![names::BOARDS_TOPIC.into(), names::USERS_TOPIC.into()];
-        wanted.extend(
-            self.implied_at_load
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .cloned(),
-        );
+        wanted.extend(self.implied_at_load.lock().iter().cloned());
         let mut created = 0;
         for topic in wanted {
-            if broker.logs.topic(&topic).is_some() {
+            if broker.logs().topic(&topic).is_some() {
                 continue;
             }
             broker
-                .logs
+                .logs()
                 .create_topic_as(&topic, 1, Default::default(), false, Some("server"))
                 .await
                 .map_err(|e| Error::Backend(format!("creating {topic}: {}", e.message)))?;
