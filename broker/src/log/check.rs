@@ -205,7 +205,7 @@ mod tests {
         let seg = dir.join(segment::file_name(0));
         let mut data = std::fs::read(&seg).expect("read");
         let whole = data.len();
-        data.extend_from_slice(&data[..40].to_vec());
+        data.extend_from_within(..40);
         std::fs::write(&seg, &data).expect("tear");
         let snapshot = |d: &Path| {
             let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(d)
