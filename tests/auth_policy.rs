@@ -1,6 +1,6 @@
-//! The record policy hook, installed the way a host does (`Broker::open_with`): a policy
-//! that requires each record's `author` header to be the logged-in user and stamps an
-//! `id` header on accepted records. kafka-python sees the rejection's message, and a
+//! The record policy hook, installed the way a host does (`Broker::open_with`, then
+//! `Broker::start`): a policy that requires each record's `author` header to be the
+//! logged-in user and stamps an `id` header on accepted records. kafka-python sees the rejection's message, and a
 //! rejected record never reaches the log.
 mod common;
 use common::*;
@@ -45,10 +45,7 @@ async fn policy_rejects_forged_author_and_stamps_accepted_records() {
         policy: Some(Arc::new(AuthorIsPrincipal)),
     };
     let (b, _) = broker::Broker::open_with(cfg.clone(), dir.path(), hooks).expect("open");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(broker::server::run(Arc::clone(&b), listener, async {
-        let _ = stop_rx.await;
-    }));
+    let server = b.start(listener).expect("start");
     let addr = cfg.listen.to_string();
     // Register over the protocol, anonymously.
     let reg_addr = addr.clone();
@@ -79,7 +76,7 @@ async fn policy_rejects_forged_author_and_stamps_accepted_records() {
         forged.contains("author header must be your user name (user:alice)"),
         "{forged}"
     );
-    let topic = b.logs.topic("posts").expect("topic exists");
+    let topic = b.logs().topic("posts").expect("topic exists");
     assert_eq!(
         topic.partitions[0].high_watermark(),
         0,
@@ -96,6 +93,5 @@ async fn policy_rejects_forged_author_and_stamps_accepted_records() {
         .find(|(k, _)| k.as_str() == "id")
         .and_then(|(_, v)| v.clone());
     assert_eq!(id.as_deref(), Some(&b"post-0"[..]));
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    server.shutdown().await;
 }

@@ -168,6 +168,51 @@ fn truncated_tail_is_cut_back_to_the_last_whole_batch() {
     );
 }
 
+/// `bbs-server check` reports a torn tail without repairing it: it names the tail and
+/// what a start will do, every file of the partition keeps its bytes, and the next start
+/// is what cuts it.
+#[test]
+fn check_reports_a_torn_tail_and_changes_nothing() {
+    let mut s = TestServer::start(&[]);
+    produce_batches(&s.addr, "t", 5);
+    s.kill9();
+    let dir = partition_dir(&s, "t");
+    let seg = segments(&dir).pop().expect("a segment");
+    let b = batches(&seg);
+    let (pos, size, count) = *b.last().expect("batches");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .expect("open");
+    f.set_len((pos + size / 2) as u64).expect("truncate");
+    drop(f);
+    let snapshot = || {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+            .expect("partition dir")
+            .map(|e| {
+                let path = e.expect("entry").path();
+                let bytes = std::fs::read(&path).expect("read");
+                (path, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot();
+    let report = ok(server_cmd(&["check"], &s.data), "bbs-server check");
+    assert!(
+        report.contains("recovery needed:")
+            && report.contains(&format!("{} bytes of torn or corrupt tail", size / 2)),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("t-0: {} batches", b.len() - 1)),
+        "{report}"
+    );
+    assert!(snapshot() == before, "check changed the partition's files");
+    restart_and_verify(&mut s, "t", 50 - count, b.len() - 1, "torn or corrupt tail");
+}
+
 #[test]
 fn flipped_bytes_in_the_last_batch_are_cut() {
     damaged_tail(

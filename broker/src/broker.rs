@@ -1,13 +1,20 @@
 //! The broker as a whole: configuration, the log manager, the group coordinator,
 //! producer-id allocation and the hooks a host installs. Handlers receive an `Arc<Broker>`; the server owns the sockets.
+//! A host opens it ([`Broker::open_with`]), prepares its own state through the methods
+//! here and in [`append`] (never through the fields, which are the crate's), then puts it
+//! on a listener with [`Broker::start`] (see [`crate::server::Handle`]).
+
+mod append;
+
+pub use append::Checked;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::auth::lock::DirLock;
-use crate::auth::{Auth, Hooks, Operation, Principal, Resource, SaslStage};
+use crate::auth::{Account, Auth, Hooks, Operation, Principal, Resource, SaslStage};
 use crate::config::BrokerConfig;
+use crate::data_lock::DirLock;
 use crate::error::Result;
 use crate::group::GroupCoordinator;
 use crate::log::{Flusher, LogManager};
@@ -50,24 +57,24 @@ impl Session {
 /// A running broker's shared state.
 pub struct Broker {
     /// Settings.
-    pub config: BrokerConfig,
+    pub(crate) config: BrokerConfig,
     /// Topics and their logs.
-    pub logs: Arc<LogManager>,
+    pub(crate) logs: Arc<LogManager>,
     /// Host and port clients are told to connect to.
-    pub advertised: (String, i32),
+    pub(crate) advertised: (String, i32),
     /// Our node id (always 0: single node).
-    pub node_id: i32,
+    pub(crate) node_id: i32,
     /// The cluster id reported in Metadata.
-    pub cluster_id: String,
+    pub(crate) cluster_id: String,
     /// Consumer groups and committed offsets.
-    pub groups: Arc<GroupCoordinator>,
+    pub(crate) groups: Arc<GroupCoordinator>,
     /// Accounts, authorizer, record policy and login limits.
-    pub auth: Auth,
+    pub(crate) auth: Auth,
     /// Held while the broker runs: one process per data directory.
     _lock: DirLock,
     data_dir: PathBuf,
     /// Producer ids handed out and who owns each.
-    pub producer_ids: ProducerIds,
+    pub(crate) producer_ids: ProducerIds,
 }
 
 impl Broker {
@@ -117,6 +124,26 @@ impl Broker {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The settings the broker runs with.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// The topics and their logs (creating topics, reading partitions, host settings).
+    pub fn logs(&self) -> &Arc<LogManager> {
+        &self.logs
+    }
+
+    /// Host and port clients are told to connect to.
+    pub fn advertised(&self) -> (&str, i32) {
+        (&self.advertised.0, self.advertised.1)
+    }
+
+    /// Every account in the credential store, by name.
+    pub fn accounts(&self) -> Vec<(String, Account)> {
+        self.auth.store.list()
     }
 
     /// Asks the authorizer whether `session`'s principal may perform `op` on `resource`.

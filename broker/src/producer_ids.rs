@@ -7,12 +7,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
-use crate::broker::Session;
 use crate::error::Result;
 use crate::log::{Flusher, StateLog};
 
@@ -33,10 +32,11 @@ pub enum Owner {
 }
 
 impl Owner {
-    /// The identity a connection acts as, for producer ids.
-    pub fn of(session: &Session) -> Owner {
-        match &session.principal {
-            Principal::Anonymous => Owner::Anonymous(session.peer.ip().to_canonical()),
+    /// The identity a connection (acting as `principal`, from `peer`) has for producer
+    /// ids: anonymous clients are told apart by address.
+    pub fn of(principal: &Principal, peer: std::net::SocketAddr) -> Owner {
+        match principal {
+            Principal::Anonymous => Owner::Anonymous(peer.ip().to_canonical()),
             Principal::User(u) => Owner::User(u.clone()),
             Principal::Operator => Owner::Operator,
         }
@@ -121,21 +121,13 @@ impl ProducerIds {
         // The id is used up even if recording its owner fails: never hand it out twice.
         self.next.store(id + 1, Ordering::Release);
         self.owners_log.put(&id, Some(&owner)).await?;
-        self.owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, owner);
+        self.owners.lock().insert(id, owner);
         Ok(id)
     }
 
     /// Whether `who` may use producer id `pid` (bump its epoch, write with it).
     pub fn check(&self, pid: i64, who: &Owner) -> std::result::Result<(), Refusal> {
-        match self
-            .owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&pid)
-        {
+        match self.owners.lock().get(&pid) {
             None => Err(Refusal::NeverIssued(pid)),
             Some(owner) if owner == who => Ok(()),
             Some(_) => Err(Refusal::NotYours(pid)),
@@ -144,11 +136,7 @@ impl ProducerIds {
 
     /// The owner of `pid`, for logs.
     pub fn owner(&self, pid: i64) -> Option<Owner> {
-        self.owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&pid)
-            .cloned()
+        self.owners.lock().get(&pid).cloned()
     }
 }
 

@@ -114,48 +114,30 @@ impl BbsPolicy {
         let mut state = State::new();
         let mut implied = std::collections::BTreeSet::new();
         let mut count = 0;
-        for topic in broker.logs.topics() {
-            if !names::is_bbs_namespace(&topic.name) {
-                continue;
-            }
-            for p in &topic.partitions {
-                let mut offset = p.log_start();
-                let hw = p.high_watermark();
-                while offset < hw {
-                    let bytes = p.read(offset, 1 << 20).map_err(|r| {
-                        Error::Backend(format!("reading {}: {}", topic.name, r.message))
-                    })?;
-                    if bytes.is_empty() {
-                        break;
-                    }
-                    let records = broker::record::decode_records(bytes)
-                        .map_err(|e| Error::Backend(format!("decoding {}: {e}", topic.name)))?;
-                    for rec in records {
-                        offset = rec.offset + 1;
-                        let wire = WireRecord {
-                            key: rec.key.map(|k| k.to_vec()),
-                            value: rec.value.map(|v| v.to_vec()),
-                            headers: rec
-                                .headers
-                                .into_iter()
-                                .map(|(k, v)| (k.to_string(), v.map(|v| v.to_vec())))
-                                .collect(),
-                        };
-                        if let Ok(entry) = codec::decode(&topic.name, &wire) {
-                            implied.extend(implied_by(&entry));
-                            state.apply(
-                                Position {
-                                    offset: rec.offset,
-                                    timestamp: rec.timestamp,
-                                },
-                                &entry,
-                            );
-                            count += 1;
-                        }
-                    }
+        broker
+            .replay(names::is_bbs_namespace, |topic, rec| {
+                let wire = WireRecord {
+                    key: rec.key.map(|k| k.to_vec()),
+                    value: rec.value.map(|v| v.to_vec()),
+                    headers: rec
+                        .headers
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.map(|v| v.to_vec())))
+                        .collect(),
+                };
+                if let Ok(entry) = codec::decode(topic, &wire) {
+                    implied.extend(implied_by(&entry));
+                    state.apply(
+                        Position {
+                            offset: rec.offset,
+                            timestamp: rec.timestamp,
+                        },
+                        &entry,
+                    );
+                    count += 1;
                 }
-            }
-        }
+            })
+            .map_err(|e| Error::Backend(e.to_string()))?;
         *self.lock() = state;
         *self.implied_at_load.lock() = implied;
         Ok(count)
@@ -170,11 +152,11 @@ impl BbsPolicy {
         wanted.extend(self.implied_at_load.lock().iter().cloned());
         let mut created = 0;
         for topic in wanted {
-            if broker.logs.topic(&topic).is_some() {
+            if broker.logs().topic(&topic).is_some() {
                 continue;
             }
             broker
-                .logs
+                .logs()
                 .create_topic_as(&topic, 1, Default::default(), false, Some("server"))
                 .await
                 .map_err(|e| Error::Backend(format!("creating {topic}: {}", e.message)))?;

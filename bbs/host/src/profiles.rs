@@ -2,11 +2,11 @@
 //! private topics (mailbox, subscription list), whichever route created the account
 //! (registration over Kafka, `bbs-server users add`/`import`, online or offline). The
 //! server writes the profile itself, as the `server` principal, through the same record
-//! policy a produce goes through, under the broker's policy lock.
+//! policy a produce goes through, with [`Broker::append_checked`] (in log order).
 
 use std::sync::Arc;
 
-use broker::auth::policy::{self as broker_policy, RecordPolicy};
+use broker::auth::policy as broker_policy;
 use broker::log::partition::Partition;
 use broker::Broker;
 
@@ -27,27 +27,26 @@ impl BbsPolicy {
     pub async fn ensure_profile(&self, broker: &Broker, name: &str, email: &str) -> Result<bool> {
         let written = self.append_profile(broker, name, email)?;
         if let Some((log, end, failures)) = &written {
-            if !broker.logs.flusher.relaxed() {
-                log.wait_durable(*end, *failures)
-                    .await
-                    .map_err(|r| Error::Backend(format!("profile of {name}: {}", r.message)))?;
-            }
+            broker
+                .wait_durable(log, *end, *failures)
+                .await
+                .map_err(|r| Error::Backend(format!("profile of {name}: {}", r.message)))?;
         }
         let entry = Entry::new(BbsRecord::User {
             name: name.to_string(),
             email: String::new(),
         });
         for topic in implied_by(&entry) {
-            if broker.logs.topic(&topic).is_some() {
+            if broker.logs().topic(&topic).is_some() {
                 continue;
             }
             match broker
-                .logs
+                .logs()
                 .create_topic_as(&topic, 1, Default::default(), false, Some("server"))
                 .await
             {
                 Ok(_) => {}
-                Err(e) if broker.logs.topic(&topic).is_some() => {
+                Err(e) if broker.logs().topic(&topic).is_some() => {
                     tracing::debug!(topic = %topic, error = %e.message, "created meanwhile")
                 }
                 Err(e) => return Err(Error::Backend(format!("creating {topic}: {}", e.message))),
@@ -59,34 +58,11 @@ impl BbsPolicy {
         Ok(written.is_some())
     }
 
-    /// Checks and appends the profile record under the policy lock (so it is folded in
-    /// log order); `None` when the user already has a profile.
+    /// Checks and appends the profile record in log order ([`Broker::append_checked`], so
+    /// it is folded exactly once); `None` when the user already has a profile.
     fn append_profile(&self, broker: &Broker, name: &str, email: &str) -> Result<Option<Pending>> {
-        let _serial = broker
-            .auth
-            .policy_lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if self.lock().user(name).is_some() {
-            return Ok(None);
-        }
-        let (topic, wire) = codec::encode(&Entry::new(BbsRecord::User {
-            name: name.to_string(),
-            email: email.to_string(),
-        }))?;
-        let now = now_ms();
-        let stamped = match policy::check(Principal::Server, &topic, &[wire], &self.lock(), now) {
-            Verdict::Replace(stamped) => stamped,
-            Verdict::Accept => return Ok(None),
-            Verdict::Reject(f) => {
-                return Err(Error::Backend(format!("profile of {name} refused: {f}")))
-            }
-        };
-        let records: Vec<_> = stamped.into_iter().map(|w| to_policy(w, now)).collect();
-        let bytes = broker_policy::encode(&records, &[])
-            .map_err(|e| Error::Backend(format!("encoding the profile of {name}: {e}")))?;
         let t = broker
-            .logs
+            .logs()
             .topic(names::USERS_TOPIC)
             .ok_or_else(|| Error::Backend(format!("{} does not exist", names::USERS_TOPIC)))?;
         let log =
@@ -94,13 +70,45 @@ impl BbsPolicy {
                 Error::Backend(format!("{} has no partition", names::USERS_TOPIC))
             })?;
         let failures = log.failures();
-        let appended = log
-            .append(&bytes, &t.config(), broker.logs.flusher.relaxed())
-            .map_err(|r| {
-                Error::Backend(format!("appending the profile of {name}: {}", r.message))
+        let check = || {
+            if self.lock().user(name).is_some() {
+                return Err(None);
+            }
+            let (topic, wire) = codec::encode(&Entry::new(BbsRecord::User {
+                name: name.to_string(),
+                email: email.to_string(),
+            }))
+            .map_err(Some)?;
+            let now = now_ms();
+            let stamped = match policy::check(Principal::Server, &topic, &[wire], &self.lock(), now)
+            {
+                Verdict::Replace(stamped) => stamped,
+                Verdict::Accept => return Err(None),
+                Verdict::Reject(f) => {
+                    return Err(Some(Error::Backend(format!(
+                        "profile of {name} refused: {f}"
+                    ))))
+                }
+            };
+            let records: Vec<_> = stamped.into_iter().map(|w| to_policy(w, now)).collect();
+            let bytes = broker_policy::encode(&records, &[]).map_err(|e| {
+                Some(Error::Backend(format!(
+                    "encoding the profile of {name}: {e}"
+                )))
             })?;
-        self.appended(names::USERS_TOPIC, 0, appended.base_offset, &records);
-        broker.logs.flusher.mark_dirty(&log);
-        Ok(Some((log, appended.end_offset, failures)))
+            Ok((bytes.to_vec().into(), records))
+        };
+        // `Err(None)`: nothing to write (the user has a profile).
+        let appended = broker.append_checked(self, &log, &t.config(), check, |r| {
+            Some(Error::Backend(format!(
+                "appending the profile of {name}: {}",
+                r.message
+            )))
+        });
+        match appended {
+            Ok((appended, _)) => Ok(Some((log, appended.end_offset, failures))),
+            Err(None) => Ok(None),
+            Err(Some(e)) => Err(e),
+        }
     }
 }

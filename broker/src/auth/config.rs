@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::authorizer::AclRule;
+use super::acl::AclRule;
 use crate::error::{Error, Result};
 
 /// A SASL mechanism the broker can offer.

@@ -11,8 +11,9 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 /// Entries kept before expired ones are swept.
 const SWEEP_AT: usize = 10_000;
@@ -37,9 +38,7 @@ impl<K> Default for Counter<K> {
 impl<K: Hash + Eq> Counter<K> {
     /// Events in the current window and the time left in it.
     fn count(&self, key: &K, window: Duration) -> (u32, Duration) {
-        let Ok(map) = self.seen.lock() else {
-            return (0, Duration::ZERO);
-        };
+        let map = self.seen.lock();
         match map.get(key) {
             Some((start, n)) if start.elapsed() < window => {
                 (*n, window.saturating_sub(start.elapsed()))
@@ -49,9 +48,7 @@ impl<K: Hash + Eq> Counter<K> {
     }
 
     fn add(&self, key: K, window: Duration) -> u32 {
-        let Ok(mut map) = self.seen.lock() else {
-            return 0;
-        };
+        let mut map = self.seen.lock();
         if map.len() >= SWEEP_AT {
             map.retain(|_, (start, _)| start.elapsed() < window);
         }
@@ -64,9 +61,7 @@ impl<K: Hash + Eq> Counter<K> {
     }
 
     fn clear(&self, key: &K) {
-        if let Ok(mut map) = self.seen.lock() {
-            map.remove(key);
-        }
+        self.seen.lock().remove(key);
     }
 }
 

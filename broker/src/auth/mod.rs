@@ -3,10 +3,10 @@
 //! principal may do ([`Authorizer`]) and what it may write ([`RecordPolicy`]). [`Auth`]
 //! bundles the shared pieces the broker holds; [`Hooks`] are what a host installs.
 
+pub mod acl;
 pub mod authorizer;
 pub mod config;
 pub mod limiter;
-pub mod lock;
 pub use safe_text::names;
 pub mod operator;
 pub mod plain;
@@ -89,8 +89,9 @@ pub struct Hooks {
 
 /// The broker's shared authentication and authorization state.
 pub struct Auth {
-    /// Serialises policy check + append + fold for topics the policy applies to.
-    pub policy_lock: std::sync::Mutex<()>,
+    /// Serialises policy check + append + fold for topics the policy applies to; taken
+    /// only by [`crate::Broker::append_checked`], which documents the order.
+    pub(crate) policy_lock: parking_lot::Mutex<()>,
     /// Settings.
     pub config: AuthConfig,
     /// Mechanisms offered, in the configured order.
@@ -136,7 +137,7 @@ impl Auth {
         )
         .limit_loopback(config.limit_loopback);
         Ok(Auth {
-            policy_lock: std::sync::Mutex::new(()),
+            policy_lock: parking_lot::Mutex::new(()),
             operator: operator::create_secret(data_dir, listen)?,
             fake_seed: scram::random_bytes(32)?,
             mechanisms,

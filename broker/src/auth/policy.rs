@@ -3,6 +3,13 @@
 //! rejects them with a Kafka error and message, or replaces them (to stamp ids). Replaced
 //! records are re-encoded here, keeping the producer id, epoch and sequences of the
 //! original batches so idempotent producers still line up.
+//!
+//! [`PolicyRecord`] is this layer's own record type: key, value and headers as `Bytes`
+//! (moved out of the decoded `kafka_protocol::records::Record`, not copied) and the
+//! timestamp, without the batch fields (offsets, producer id, sequences) that the broker
+//! keeps in [`Shape`] and restores itself. A host thus sees exactly what it may decide
+//! on or replace, cannot break idempotence by editing batch fields, and does not depend
+//! on kafka-protocol's types.
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{

@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::RwLock;
 
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use super::scram::ScramKeys;
@@ -110,34 +110,36 @@ impl CredentialStore {
 
     /// The account called `name`, if any.
     pub fn get(&self, name: &str) -> Option<Account> {
-        self.accounts.read().ok()?.get(name).cloned()
+        self.accounts.read().get(name).cloned()
     }
 
     /// Every account, by name.
     pub fn list(&self) -> Vec<(String, Account)> {
         self.accounts
             .read()
-            .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Retired names and when they were retired, by name.
     pub fn retired(&self) -> Vec<(String, Retired)> {
         self.retired
             .read()
-            .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Whether `name` is a retired name.
     pub fn is_retired(&self, name: &str) -> bool {
-        self.retired.read().is_ok_and(|r| r.contains_key(name))
+        self.retired.read().contains_key(name)
     }
 
     /// The live or retired name that looks like a name with these look-alike keys, if
     /// any (live names first), marked `true` when it is retired.
     fn look_alike(&self, keys: &[String; 2]) -> Option<(String, bool)> {
-        let looks = self.looks.read().ok()?;
+        let looks = self.looks.read();
         let hit = |n: &String| {
             let k = match looks.get(n) {
                 Some(k) => std::borrow::Cow::Borrowed(k),
@@ -145,28 +147,24 @@ impl CredentialStore {
             };
             k[0] == keys[0] || k[1] == keys[1]
         };
-        let live = self
-            .accounts
-            .read()
-            .ok()
-            .and_then(|a| a.keys().find(|n| hit(n)).cloned());
+        let live = self.accounts.read().keys().find(|n| hit(n)).cloned();
         live.map(|n| (n, false)).or_else(|| {
             self.retired
                 .read()
-                .ok()
-                .and_then(|r| r.keys().find(|n| hit(n)).cloned())
+                .keys()
+                .find(|n| hit(n))
+                .cloned()
                 .map(|n| (n, true))
         })
     }
 
     async fn store(&self, name: &str, account: Option<Account>) -> Result<()> {
         self.log.put(&name.to_string(), account.as_ref()).await?;
-        if let Ok(mut map) = self.accounts.write() {
-            match account {
-                Some(a) => map.insert(name.to_string(), a),
-                None => map.remove(name),
-            };
-        }
+        let mut map = self.accounts.write();
+        match account {
+            Some(a) => map.insert(name.to_string(), a),
+            None => map.remove(name),
+        };
         Ok(())
     }
 
@@ -208,12 +206,12 @@ impl CredentialStore {
         let account = Account {
             keys,
             disabled: false,
-            created_ms: crate::log::partition::now_ms(),
+            created_ms: crate::now_ms(),
         };
         self.store(name, Some(account)).await?;
-        if let Ok(mut looks) = self.looks.write() {
-            looks.insert(name.to_string(), safe_text::lookalike::keys(name));
-        }
+        self.looks
+            .write()
+            .insert(name.to_string(), safe_text::lookalike::keys(name));
         Ok(())
     }
 
@@ -238,7 +236,7 @@ impl CredentialStore {
             ));
         }
         let retired = Retired {
-            retired_ms: crate::log::partition::now_ms(),
+            retired_ms: crate::now_ms(),
         };
         let key = |k: &str| postcard::to_allocvec(&k.to_string()).map(bytes::Bytes::from);
         self.log
@@ -250,12 +248,8 @@ impl CredentialStore {
                 ),
             ])
             .await?;
-        if let Ok(mut map) = self.accounts.write() {
-            map.remove(name);
-        }
-        if let Ok(mut map) = self.retired.write() {
-            map.insert(name.to_string(), retired);
-        }
+        self.accounts.write().remove(name);
+        self.retired.write().insert(name.to_string(), retired);
         Ok(())
     }
 
@@ -272,9 +266,7 @@ impl CredentialStore {
         self.log
             .put::<String, Retired>(&format!("{RETIRED_PREFIX}{name}"), None)
             .await?;
-        if let Ok(mut map) = self.retired.write() {
-            map.remove(name);
-        }
+        self.retired.write().remove(name);
         Ok(())
     }
 }

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
@@ -36,7 +37,7 @@ pub(super) struct Slot {
 
 impl Slot {
     pub(super) fn lock(&self) -> MutexGuard<'_, Group> {
-        self.group.lock().unwrap_or_else(|p| p.into_inner())
+        self.group.lock()
     }
 }
 
@@ -91,7 +92,7 @@ impl GroupCoordinator {
     }
 
     fn build(config: GroupConfig, store: Option<Store>) -> Self {
-        let boot = crate::log::partition::now_ms() as u64 ^ u64::from(std::process::id()) << 40;
+        let boot = crate::now_ms() as u64 ^ u64::from(std::process::id()) << 40;
         GroupCoordinator {
             config,
             groups: Mutex::new(HashMap::new()),
@@ -102,7 +103,7 @@ impl GroupCoordinator {
     }
 
     pub(super) fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Slot>>> {
-        self.groups.lock().unwrap_or_else(|p| p.into_inner())
+        self.groups.lock()
     }
 
     pub(super) fn slot(&self, id: &str) -> Option<Arc<Slot>> {
@@ -339,9 +340,7 @@ impl GroupCoordinator {
         loop {
             tick.tick().await;
             let me = Arc::clone(&self);
-            let _ =
-                tokio::task::spawn_blocking(move || me.maintain(crate::log::partition::now_ms()))
-                    .await;
+            let _ = tokio::task::spawn_blocking(move || me.maintain(crate::now_ms())).await;
         }
     }
 }

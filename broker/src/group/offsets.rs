@@ -8,20 +8,8 @@ use tokio::time::{Duration, Instant};
 
 use super::errors::*;
 use super::member::Member;
+pub use super::state::OffsetEntry;
 use super::state::{Group, GroupState};
-
-/// One committed offset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OffsetEntry {
-    /// The next offset the group will read.
-    pub offset: i64,
-    /// The leader epoch the client saw (-1 if it did not say).
-    pub leader_epoch: i32,
-    /// The client's metadata string, returned as given.
-    pub metadata: String,
-    /// Wall-clock ms of the commit: offsets of simple (member-less) groups expire from it.
-    pub commit_ms: i64,
-}
 
 /// Who commits: the member fields of an OffsetCommit.
 #[derive(Debug, Clone, Copy)]

@@ -9,13 +9,27 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::time::{Duration, Instant};
 
 use super::errors::*;
 use super::member::{select_protocol, JoinRequest, JoinResult, JoinedMember, Member, SyncResult};
-use super::offsets::OffsetEntry;
 use super::GroupConfig;
+
+/// One committed offset (the group state holds them; [`super::offsets`] has the
+/// rules of committing and persisting them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetEntry {
+    /// The next offset the group will read.
+    pub offset: i64,
+    /// The leader epoch the client saw (-1 if it did not say).
+    pub leader_epoch: i32,
+    /// The client's metadata string, returned as given.
+    pub metadata: String,
+    /// Wall-clock ms of the commit: offsets of simple (member-less) groups expire from it.
+    pub commit_ms: i64,
+}
 
 /// How often a rebalancing group checks for members whose open request died.
 const REBALANCE_POLL: Duration = Duration::from_secs(1);
@@ -80,7 +94,7 @@ pub struct Group {
 }
 
 fn wall_ms() -> i64 {
-    crate::log::partition::now_ms()
+    crate::now_ms()
 }
 
 impl Group {

@@ -19,7 +19,7 @@ use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::group::errors::*;
 use crate::group::{Committer, OffsetEntry};
-use crate::log::partition::now_ms;
+use crate::now_ms;
 use crate::protocol::{decode_body, encode_response, Request};
 
 pub(super) fn offset_commit(

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use super::{sb, Reply};
 use crate::auth::{policy, Operation, Resource, Verdict};
-use crate::broker::{Broker, Session};
+use crate::broker::{Broker, Checked, Session};
 use crate::error::{Error, Result};
 use crate::log::manager::{codes, validate_topic_name};
 use crate::log::Partition;
@@ -83,10 +83,6 @@ async fn create_implied(broker: &Broker, implied: Vec<String>) {
     }
 }
 
-/// Runs the host's record policy (if any) on one partition's records: the bytes to
-/// append, or the error code and message to answer. Without a policy nothing is decoded.
-type Checked<'a> = (Cow<'a, [u8]>, Vec<policy::PolicyRecord>);
-
 /// A produce's records as the policy sees them, with each original batch's shape.
 type Decoded = (Vec<policy::PolicyRecord>, Vec<policy::Shape>);
 
@@ -114,6 +110,8 @@ fn decode_for_policy(
     })
 }
 
+/// Runs the host's record policy on one partition's records: the bytes to append, or the
+/// error code and message to answer.
 fn apply_policy<'a>(
     policy: &dyn policy::RecordPolicy,
     session: &Session,
@@ -184,27 +182,23 @@ pub(super) async fn produce(
                     .as_deref()
                     .filter(|p| p.applies_to(&name));
                 let Some(policy) = policy else {
-                    return log
+                    let appended = log
                         .append(records, &cfg, relaxed)
-                        .map(|a| (log, a, failures))
-                        .map_err(|rej| (rej.code, Some(rej.message)));
+                        .map_err(|rej| (rej.code, Some(rej.message)))?;
+                    broker.logs.flusher.mark_dirty(&log);
+                    return Ok((log, appended, failures));
                 };
                 let decoded =
                     decode_for_policy(policy, session, &name, records, cfg.max_message_bytes)?;
-                // Check, append and fold happen under one lock so the host's state
-                // follows the log exactly (no two batches checked against the same state).
-                let _serial = broker
-                    .auth
-                    .policy_lock
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                let (bytes, written) =
-                    apply_policy(policy, session, &name, pd.index, records, decoded)?;
-                let appended = log
-                    .append(&bytes, &cfg, relaxed)
-                    .map_err(|rej| (rej.code, Some(rej.message)))?;
+                // Check, append and fold are one step in log order (see append_checked).
+                let (appended, written) = broker.append_checked(
+                    policy,
+                    &log,
+                    &cfg,
+                    || apply_policy(policy, session, &name, pd.index, records, decoded),
+                    |rej| (rej.code, Some(rej.message)),
+                )?;
                 if !appended.duplicate {
-                    policy.appended(&name, pd.index, appended.base_offset, &written);
                     policy.audit(&session.principal, session.peer, &name, &written);
                     implied.extend(policy.implied_topics(&name, &written));
                 }
@@ -217,7 +211,6 @@ pub(super) async fn produce(
                     if version >= 5 {
                         pr.log_start_offset = log.log_start();
                     }
-                    broker.logs.flusher.mark_dirty(&log);
                     if !relaxed {
                         waits.push(Wait {
                             topic: ti,

@@ -37,7 +37,7 @@ pub(super) async fn init_producer_id(
     if r.transactional_id.is_some() {
         return refuse(req, TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     }
-    let who = Owner::of(session);
+    let who = Owner::of(&session.principal, session.peer);
     if r.producer_id.0 >= 0 && r.producer_epoch >= 0 {
         // KIP-360: a known producer bumps its epoch instead of taking a new id, but only
         // the id's owner may.
@@ -74,7 +74,7 @@ pub(super) fn check_producers(
     session: &Session,
     records: &[u8],
 ) -> std::result::Result<(), (i16, Option<String>)> {
-    let who = Owner::of(session);
+    let who = Owner::of(&session.principal, session.peer);
     let mut at = 0;
     while at < records.len() {
         let rest = &records[at..];

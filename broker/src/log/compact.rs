@@ -10,8 +10,7 @@ use std::io::Write;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
 
-use super::partition::sync_dir;
-use super::segment::Segment;
+use super::segment::{sync_dir, Segment};
 use super::topic_config::TopicConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::record;

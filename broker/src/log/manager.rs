@@ -3,17 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::flusher::Flusher;
-use super::partition::{now_ms, Partition};
+use super::partition::Partition;
 use super::state::StateLog;
 use super::topic_config::TopicConfig;
 use crate::error::{IoContext, Result};
+use crate::now_ms;
 
 mod alter;
 
@@ -60,10 +62,7 @@ pub struct Topic {
 impl Topic {
     /// A snapshot of the topic's effective settings.
     pub fn config(&self) -> TopicConfig {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.config.read().clone()
     }
 }
 
@@ -226,19 +225,12 @@ impl LogManager {
 
     /// Installs per-name topic settings for topics created from now on.
     pub fn set_name_defaults(&self, f: NameDefaults) {
-        *self
-            .name_defaults
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(f);
+        *self.name_defaults.write() = Some(f);
     }
 
     /// Looks a topic up.
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
-        self.topics
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
+        self.topics.read().get(name).cloned()
     }
 
     /// Looks a partition up.
@@ -251,12 +243,7 @@ impl LogManager {
 
     /// Every topic, by name.
     pub fn topics(&self) -> Vec<Arc<Topic>> {
-        self.topics
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.topics.read().values().cloned().collect()
     }
 
     /// Creates a topic (durably recorded before its files exist). With `validate_only`
@@ -279,11 +266,7 @@ impl LogManager {
         name: &str,
         overrides: BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {
-        let hook = self
-            .name_defaults
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let hook = self.name_defaults.read().clone();
         let mut merged = overrides;
         merged.extend(hook.map(|f| f(name)).unwrap_or_default());
         merged
@@ -361,7 +344,6 @@ impl LogManager {
         });
         self.topics
             .write()
-            .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_string(), Arc::clone(&topic));
         tracing::info!(topic = name, partitions, "created topic");
         Ok(topic)
@@ -380,11 +362,7 @@ impl LogManager {
             .put::<String, TopicMeta>(&name.to_string(), None)
             .await
             .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
-        let removed = self
-            .topics
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        let removed = self.topics.write().remove(name);
         if let Some(t) = removed {
             for p in &t.partitions {
                 if let Err(e) = p.remove_files() {
@@ -421,6 +399,23 @@ impl LogManager {
         }
         if let Err(e) = self.meta.partition.compact(self.meta.config(), now) {
             tracing::warn!(error = %e, "compaction of __cluster failed");
+        }
+    }
+
+    /// Fsyncs every partition's unsynced tail and advances its high watermark (the final
+    /// sync at shutdown); failures are logged, not returned, so every partition is tried.
+    pub fn sync_all(&self) {
+        for topic in self.topics() {
+            for p in &topic.partitions {
+                if let Some((file, end)) = p.flush_target() {
+                    match file.sync_data() {
+                        Ok(()) => p.synced(end),
+                        Err(e) => {
+                            tracing::error!(topic = %topic.name, partition = p.index, error = %e, "final fsync failed")
+                        }
+                    }
+                }
+            }
         }
     }
 

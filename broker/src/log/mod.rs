@@ -1,6 +1,7 @@
 //! Storage: topics → partitions → segments of raw v2 batches, with sparse indexes, crash
 //! recovery, retention, compaction and group-committed fsync.
 
+pub mod check;
 pub mod compact;
 pub mod flusher;
 pub mod index;

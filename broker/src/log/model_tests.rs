@@ -200,7 +200,7 @@ fn run(ops: Vec<Op>) {
                     retention_bytes: i64::from(limit),
                     ..cfg.clone()
                 };
-                p.apply_retention(&rcfg, super::partition::now_ms())
+                p.apply_retention(&rcfg, crate::now_ms())
                     .expect("retention");
                 let start = p.log_start();
                 assert!(start <= next);
@@ -220,8 +220,7 @@ fn run(ops: Vec<Op>) {
                 };
                 let before = read_from(&p, p.log_start(), 1 << 20);
                 assert_eq!(before, model);
-                p.compact(&ccfg, super::partition::now_ms() + 10)
-                    .expect("compact");
+                p.compact(&ccfg, crate::now_ms() + 10).expect("compact");
                 let active = segment_bases(&dir).last().copied().unwrap_or(0);
                 let after = read_from(&p, p.log_start(), 1 << 20);
                 // Latest offset of every key in the model.

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::RwLock;
+
+use parking_lot::RwLock;
 
 use super::flusher::Flusher;
 use super::state::StateLog;
@@ -31,11 +32,7 @@ impl Owners {
 
     /// The creator of `topic`, if recorded.
     pub fn get(&self, topic: &str) -> Option<String> {
-        self.cache
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(topic)
-            .cloned()
+        self.cache.read().get(topic).cloned()
     }
 
     /// Records (or, with `None`, forgets) the creator of `topic`; durable before it
@@ -47,7 +44,7 @@ impl Owners {
         }
         let value = creator.map(str::to_string);
         self.log.put(&topic.to_string(), value.as_ref()).await?;
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.cache.write();
         match value {
             Some(v) => cache.insert(topic.to_string(), v),
             None => cache.remove(topic),

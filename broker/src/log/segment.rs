@@ -374,3 +374,10 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<bool> {
     }
     Ok(true)
 }
+
+/// Fsyncs a directory so a new or renamed file in it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx(|| format!("fsync directory {}", dir.display()))
+}

@@ -12,9 +12,10 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::flusher::Flusher;
-use super::partition::{now_ms, Partition};
+use super::partition::Partition;
 use super::topic_config::TopicConfig;
 use crate::error::{Error, Result};
+use crate::now_ms;
 use crate::record;
 
 /// One change as the raw entry a state log stores: key and value postcard-encoded (`None`

@@ -2,6 +2,10 @@
 //! the broker rewrites live in the wire crate ([`wire::batch`], re-exported here); this
 //! module adds what only the broker needs: bounded decompression ([`bounded`]) and the
 //! simple batches of its internal state records.
+//!
+//! The broker's record type is kafka-protocol's `Record` (`Bytes`-based, with the batch
+//! fields the log needs); hosts see records as [`crate::auth::PolicyRecord`] instead
+//! (see [`crate::auth::policy`] for why).
 
 use crate::error::{Error, Result};
 

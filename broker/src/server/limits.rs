@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use crate::config::BrokerConfig;
 
@@ -52,7 +54,7 @@ impl PerIp {
         if limit == 0 {
             return Err(0);
         }
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counts = self.counts.lock();
         let n = counts.entry(ip).or_insert(0);
         if *n >= limit {
             return Err(limit);
@@ -84,7 +86,7 @@ impl IpSlot {
 
 impl Drop for IpSlot {
     fn drop(&mut self) {
-        let mut counts = self.table.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counts = self.table.counts.lock();
         if let Some(n) = counts.get_mut(&self.ip) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -106,7 +108,7 @@ impl Throttle {
     /// level, where `left_out` is how many were not logged since the last one.
     pub fn hit(&self) -> Option<u64> {
         let now = Instant::now();
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.state.lock();
         match &mut *st {
             Some((last, skipped)) if now.duration_since(*last) < LOG_EVERY => {
                 *skipped += 1;

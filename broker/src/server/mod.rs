@@ -1,9 +1,13 @@
 //! The TCP listener: accepts connections up to the configured limits (in total and per
-//! client address), runs one task per connection, and on shutdown stops accepting, lets in-flight requests finish within a
-//! grace period, and waits for the flusher.
+//! client address), runs one task per connection, and on shutdown stops accepting and
+//! lets in-flight requests finish within a grace period. The broker's one front door,
+//! [`Handle`] (made by [`Broker::start`]), runs this loop beside the background tasks.
 
 mod connection;
+mod handle;
 pub mod limits;
+
+pub use handle::Handle;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,18 +19,13 @@ use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 
-/// Serves clients on `listener` until `shutdown` completes.
-pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+/// Serves clients on `listener` until `shutdown` completes, then stops accepting and
+/// waits (up to the grace period) for the connections' in-flight requests.
+async fn serve(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let (stop_tx, _) = broadcast::channel::<()>(1);
     let slots = Arc::new(Semaphore::new(broker.config.max_connections));
     let limits = limits::Limits::new(&broker.config);
     let mut tasks = JoinSet::new();
-    let maintenance = tokio::spawn(Arc::clone(&broker.logs).maintenance_loop(
-        Duration::from_millis(broker.config.maintenance_interval_ms.max(100)),
-    ));
-    let group_maintenance = tokio::spawn(Arc::clone(&broker.groups).maintenance_loop(
-        Duration::from_millis(broker.config.maintenance_interval_ms.max(100)),
-    ));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -85,29 +84,4 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
         tracing::warn!("grace period over: aborting remaining connections");
         tasks.abort_all();
     }
-    maintenance.abort();
-    group_maintenance.abort();
-    // Make everything written durable before exit.
-    for topic in broker.logs.topics() {
-        for p in &topic.partitions {
-            if let Some((file, end)) = p.flush_target() {
-                match file.sync_data() {
-                    Ok(()) => p.synced(end),
-                    Err(e) => tracing::error!(error = %e, "final fsync failed"),
-                }
-            }
-        }
-    }
-    tracing::info!(
-        fsyncs = broker
-            .logs
-            .flusher
-            .fsyncs
-            .load(std::sync::atomic::Ordering::Relaxed),
-        produce_requests = broker
-            .logs
-            .produce_requests
-            .load(std::sync::atomic::Ordering::Relaxed),
-        "shutdown complete"
-    );
 }

@@ -25,8 +25,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use broker::auth::lock::DirLock;
 use broker::config::BrokerConfig;
+use broker::data_lock::DirLock;
 
 /// What a backup copied.
 #[derive(Default)]
@@ -191,7 +191,7 @@ fn recover(dir: &Path, config: &BrokerConfig) -> Result<(Vec<String>, String)> {
         let (broker, repairs) = broker::Broker::open(config, dir)
             .with_context(|| format!("recovering the copy in {}", dir.display()))?;
         let (mut logs, mut batches, mut records) = (0u64, 0u64, 0u64);
-        for topic in broker.logs.topics() {
+        for topic in broker.logs().topics() {
             for p in &topic.partitions {
                 let (b, r, problems) = p.verify()?;
                 if !problems.is_empty() {

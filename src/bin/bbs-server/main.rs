@@ -144,20 +144,15 @@ fn main() -> Result<()> {
     if let Some(Command::Admin { action }) = args.command {
         return admin::run(&dir, action, &cfg);
     }
+    if let Some(Command::Check) = args.command {
+        return check(&dir);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         if let Some(Command::Users { action }) = args.command {
             return users::run(&dir, action).await;
-        }
-        if let Some(Command::Check) = args.command {
-            let (broker, repairs) = broker::Broker::open(cfg.clone(), &dir)
-                .with_context(|| format!("opening data directory {}", dir.display()))?;
-            for r in &repairs {
-                println!("recovery: {r}");
-            }
-            return check(&broker);
         }
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
@@ -191,7 +186,7 @@ fn main() -> Result<()> {
         for r in &repairs {
             tracing::warn!("recovery: {r}");
         }
-        broker.logs.set_name_defaults(Arc::new(bbs_host::topic_defaults));
+        broker.logs().set_name_defaults(Arc::new(bbs_host::topic_defaults));
         let folded = policy.load(&broker).context("loading the BBS state from the log")?;
         tracing::info!(records = folded, last_post_id = policy.max_post_id(), "BBS state loaded");
         // BBS topics are the server's: the directories exist from the start, and boards
@@ -204,7 +199,7 @@ fn main() -> Result<()> {
         // profile and private topics now: one notion of "a user exists".
         let emails = pending_emails::load(&dir);
         let mut complete = true;
-        for (name, _) in broker.auth.store.list() {
+        for (name, _) in broker.accounts() {
             let email = emails.get(&name).map_or("", String::as_str);
             if let Err(e) = policy.ensure_profile(&broker, &name, email).await {
                 complete = false;
@@ -214,14 +209,15 @@ fn main() -> Result<()> {
         if complete {
             pending_emails::clear(&dir);
         }
-        tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised.0, broker.advertised.1), data_dir = %dir.display(), "bbs-server ready");
+        tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised().0, broker.advertised().1), data_dir = %dir.display(), "bbs-server ready");
         // The classic port's sessions are ordinary clients of this server; they connect
         // lazily, and the listener above is already bound, so starting it here is safe.
         let _classic = match classic_listen {
             Some(addr) => Some(start_classic(addr, local, proxy_secret, zone)?),
             None => None,
         };
-        broker::server::run(broker, listener, shutdown_signal()).await;
+        let server = broker.start(listener).context("starting the broker")?;
+        server.run_until(shutdown_signal()).await;
         Ok(())
     })
 }
@@ -284,22 +280,29 @@ fn start_classic(
     Ok(handle)
 }
 
-fn check(broker: &broker::Broker) -> Result<()> {
+/// Verifies every log without repairing anything (a start repairs what it reports as
+/// "recovery needed").
+fn check(dir: &std::path::Path) -> Result<()> {
+    let report = broker::log::check::check_dir(dir)
+        .with_context(|| format!("checking data directory {}", dir.display()))?;
     let mut bad = 0;
-    for topic in broker.logs.topics() {
-        for p in &topic.partitions {
-            let (batches, records, problems) = p.verify()?;
-            println!(
-                "{}-{}: {batches} batches, {records} records, {} problems",
-                topic.name,
-                p.index,
-                problems.len()
-            );
-            for pr in &problems {
-                println!("  {pr}");
-            }
-            bad += problems.len();
+    for p in &report {
+        for r in &p.repairs {
+            println!("recovery needed: {r}");
         }
+    }
+    for p in &report {
+        println!(
+            "{}: {} batches, {} records, {} problems",
+            p.name,
+            p.batches,
+            p.records,
+            p.problems.len()
+        );
+        for pr in &p.problems {
+            println!("  {pr}");
+        }
+        bad += p.problems.len();
     }
     if bad > 0 {
         bail!("{bad} problems found");

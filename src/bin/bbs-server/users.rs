@@ -9,10 +9,10 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use broker::auth::lock::DirLock;
 use broker::auth::operator::{read_secret, OPERATOR_USER};
 use broker::auth::scram::{ScramKeys, DEFAULT_ITERATIONS};
 use broker::auth::{names, CredentialStore};
+use broker::data_lock::DirLock;
 use broker::handlers::quotas::{DISABLED_KEY, RETIRED_KEY};
 use broker::log::{FlushPolicy, Flusher};
 use clap::Subcommand;

@@ -3,7 +3,9 @@
 //! old one in the map (readers holding the old one keep a consistent snapshot).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use super::{codes, terr, LogManager, Topic, TopicError, TopicMeta, MAX_PARTITIONS};
 use crate::log::partition::Partition;
@@ -103,7 +105,6 @@ impl LogManager {
             .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
         self.topics
             .write()
-            .unwrap_or_else(|p| p.into_inner())
             .insert(topic.name.clone(), Arc::clone(topic));
         Ok(())
     }

@@ -1,12 +1,16 @@
-//! The durable log start offset set by DeleteRecords: kept in the partition directory's
-//! `log-start-offset` file (written to a temporary file, synced, renamed), read back at
-//! open so deleted records stay deleted across restarts, and enforced by [`Partition::read`].
+//! What moves a partition's start: DeleteRecords, whose durable log start offset is kept
+//! in the partition directory's `log-start-offset` file (written to a temporary file,
+//! synced, renamed), read back at open so deleted records stay deleted across restarts,
+//! and enforced by [`Partition::read`]; retention, which drops old segments; and
+//! compaction of closed segments (see [`crate::log::compact`]).
 
 use std::io::Write;
 use std::path::Path;
 
-use super::{storage_error, sync_dir, Partition, Rejected};
+use super::{storage_error, Partition, Rejected};
 use crate::error::{IoContext, Result};
+use crate::log::segment::sync_dir;
+use crate::log::topic_config::TopicConfig;
 
 /// The file holding the offset.
 const FILE: &str = "log-start-offset";
@@ -65,5 +69,67 @@ impl Partition {
         }
         tracing::info!(topic = %self.topic, partition = self.index, log_start = target, "deleted records");
         Ok(target)
+    }
+}
+
+impl Partition {
+    /// Deletes old segments by time and size (never the only one). Returns how many went.
+    pub fn apply_retention(&self, cfg: &TopicConfig, now: i64) -> Result<usize> {
+        if !cfg.cleanup_delete {
+            return Ok(0);
+        }
+        let hw = self.high_watermark();
+        let mut st = self.lock();
+        // An active segment that has expired as a whole is rolled so it can go too.
+        if cfg.retention_ms >= 0 {
+            if let Some(active) = st.segments.values().next_back() {
+                if active.size > 0
+                    && active.max_timestamp < now - cfg.retention_ms
+                    && st.next_offset <= hw
+                {
+                    self.roll(&mut st, now)?;
+                }
+            }
+        }
+        let mut total: u64 = st.segments.values().map(|s| s.size).sum();
+        let mut doomed = Vec::new();
+        let bases: Vec<i64> = st.segments.keys().copied().collect();
+        for (i, base) in bases.iter().enumerate() {
+            if i + 1 == bases.len() {
+                break;
+            }
+            let Some(seg) = st.segments.get(base) else {
+                break;
+            };
+            if seg.next_offset > hw {
+                break;
+            }
+            let expired = cfg.retention_ms >= 0 && seg.max_timestamp < now - cfg.retention_ms;
+            let too_big = cfg.retention_bytes >= 0 && total > cfg.retention_bytes as u64;
+            if !(expired || too_big) {
+                break;
+            }
+            total -= seg.size;
+            doomed.push(*base);
+        }
+        for base in &doomed {
+            if let Some(seg) = st.segments.remove(base) {
+                seg.remove_files()?;
+            }
+        }
+        if let Some(first) = st.segments.values().next() {
+            st.log_start = st.log_start.max(first.base);
+        }
+        Ok(doomed.len())
+    }
+
+    /// Compacts the closed segments (see [`super::compact`]). Returns records removed.
+    pub fn compact(&self, cfg: &TopicConfig, now: i64) -> Result<usize> {
+        let mut st = self.lock();
+        let removed = crate::log::compact::compact_segments(&mut st.segments, cfg, now)?;
+        if let Some(first) = st.segments.values().next() {
+            st.log_start = st.log_start.max(first.base);
+        }
+        Ok(removed)
     }
 }

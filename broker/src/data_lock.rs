@@ -1,6 +1,7 @@
 //! The data directory lock: an exclusive advisory lock (`flock`) on `<data>/lock`, held
-//! by the server for its lifetime and by the offline `users` CLI while it edits the
-//! credential log, so two writers never run at once. The OS drops it when the process
+//! by the server for its lifetime, by the offline `users` CLI while it edits the
+//! credential log and by `check` while it reads the logs, so two writers never run at
+//! once and nothing is checked while being written. The OS drops it when the process
 //! dies, so a `kill -9` leaves no stale lock.
 
 use std::fs::{File, OpenOptions};
