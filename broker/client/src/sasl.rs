@@ -34,7 +34,7 @@ pub fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
     if resp.error_code != 0 {
         let offered: Vec<&str> = resp.mechanisms.iter().map(|m| m.as_str()).collect();
         return Err(Error::Auth {
-            code: Some(resp.error_code),
+            code: Some(resp.error_code.into()),
             message: format!(
                 "broker refused {mechanism} (error {}); it offers {offered:?}",
                 resp.error_code
@@ -66,7 +66,7 @@ pub fn proxy(conn: &Connection, secret: &str, peer: std::net::SocketAddr) -> Res
     let (_, resp): (_, SaslHandshakeResponse) = conn.request(ApiKey::SaslHandshake, &hs)?;
     if resp.error_code != 0 {
         return Err(Error::Auth {
-            code: Some(resp.error_code),
+            code: Some(resp.error_code.into()),
             message: format!(
                 "broker refused the proxy mechanism (error {})",
                 resp.error_code
@@ -84,7 +84,7 @@ fn step(conn: &Connection, token: Vec<u8>) -> Result<Vec<u8>> {
     let (_, resp): (_, SaslAuthenticateResponse) = conn.request(ApiKey::SaslAuthenticate, &req)?;
     if resp.error_code != 0 {
         return Err(Error::Auth {
-            code: Some(resp.error_code),
+            code: Some(resp.error_code.into()),
             message: resp
                 .error_message
                 .map(|m| m.to_string())

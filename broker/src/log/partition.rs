@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use wire::ErrorCode;
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::{watch, Notify};
@@ -18,31 +19,17 @@ use super::topic_config::TopicConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::record::{self, BatchHeader};
 
-/// Kafka error codes the log returns.
-pub mod codes {
-    /// Offset is outside the log.
-    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
-    /// CRC or framing failure.
-    pub const CORRUPT_MESSAGE: i16 = 2;
-    /// Batch larger than max.message.bytes.
-    pub const MESSAGE_TOO_LARGE: i16 = 10;
-    /// Records with invalid fields.
-    pub const INVALID_RECORD: i16 = 87;
-    /// Disk failure or full disk.
-    pub const KAFKA_STORAGE_ERROR: i16 = 56;
-}
-
 /// A produce that cannot be written, as a Kafka error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
     /// Kafka error code.
-    pub code: i16,
+    pub code: ErrorCode,
     /// Human-readable reason.
     pub message: String,
 }
 
 impl Rejected {
-    fn new(code: i16, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Rejected {
             code,
             message: message.into(),
@@ -233,14 +220,14 @@ impl Partition {
         durable_now: bool,
     ) -> Result<Appended, Rejected> {
         let batches = record::split_batches(records)
-            .map_err(|e| Rejected::new(codes::CORRUPT_MESSAGE, e.to_string()))?;
+            .map_err(|e| Rejected::new(ErrorCode::CORRUPT_MESSAGE, e.to_string()))?;
         if batches.is_empty() {
-            return Err(Rejected::new(codes::INVALID_RECORD, "empty record set"));
+            return Err(Rejected::new(ErrorCode::INVALID_RECORD, "empty record set"));
         }
         for (range, h) in &batches {
             if range.len() > cfg.max_message_bytes {
                 return Err(Rejected::new(
-                    codes::MESSAGE_TOO_LARGE,
+                    ErrorCode::MESSAGE_TOO_LARGE,
                     format!(
                         "batch of {} bytes exceeds max.message.bytes {}",
                         range.len(),
@@ -251,7 +238,7 @@ impl Partition {
             if h.record_count < 1 || i64::from(h.last_offset_delta) != i64::from(h.record_count) - 1
             {
                 return Err(Rejected::new(
-                    codes::INVALID_RECORD,
+                    ErrorCode::INVALID_RECORD,
                     format!(
                         "batch of {} records claims last offset delta {}",
                         h.record_count, h.last_offset_delta
@@ -260,7 +247,7 @@ impl Partition {
             }
             if h.is_transactional() || h.is_control() {
                 return Err(Rejected::new(
-                    codes::INVALID_RECORD,
+                    ErrorCode::INVALID_RECORD,
                     "transactions are not supported",
                 ));
             }
@@ -270,7 +257,7 @@ impl Partition {
             record::bounded::check_batch(&records[range.clone()], h, limit).map_err(
                 |e| match e {
                     Error::Refused { code, message } => Rejected::new(code, message),
-                    e => Rejected::new(codes::CORRUPT_MESSAGE, e.to_string()),
+                    e => Rejected::new(ErrorCode::CORRUPT_MESSAGE, e.to_string()),
                 },
             )?;
         }
@@ -334,7 +321,7 @@ impl Partition {
         }
         let Some(active) = st.segments.values_mut().next_back() else {
             return Err(Rejected::new(
-                codes::KAFKA_STORAGE_ERROR,
+                ErrorCode::KAFKA_STORAGE_ERROR,
                 "partition has no segment",
             ));
         };
@@ -438,7 +425,7 @@ impl Partition {
         match result {
             Ok(d) if d.hw >= end_offset => Ok(()),
             _ => Err(Rejected::new(
-                codes::KAFKA_STORAGE_ERROR,
+                ErrorCode::KAFKA_STORAGE_ERROR,
                 "flush to disk failed",
             )),
         }
@@ -456,7 +443,7 @@ impl Partition {
         let st = self.lock();
         if offset < st.log_start || offset > hw {
             return Err(Rejected::new(
-                codes::OFFSET_OUT_OF_RANGE,
+                ErrorCode::OFFSET_OUT_OF_RANGE,
                 format!("offset {offset} is outside [{}, {hw}]", st.log_start),
             ));
         }
@@ -627,7 +614,7 @@ impl Partition {
 
 fn storage_error(e: Error) -> Rejected {
     tracing::error!(error = %e, "storage failure");
-    Rejected::new(codes::KAFKA_STORAGE_ERROR, e.to_string())
+    Rejected::new(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string())
 }
 
 /// Every batch header of a segment, in order.

@@ -4,14 +4,13 @@
 
 use std::io::Write;
 use std::path::Path;
+use wire::ErrorCode;
 
 use super::{storage_error, sync_dir, Partition, Rejected};
 use crate::error::{IoContext, Result};
 
 /// The file holding the offset.
 const FILE: &str = "log-start-offset";
-/// OFFSET_OUT_OF_RANGE.
-const OFFSET_OUT_OF_RANGE: i16 = 1;
 
 /// The stored log start offset of the partition in `dir` (0 when none or unreadable).
 pub(super) fn stored(dir: &Path) -> i64 {
@@ -42,7 +41,7 @@ impl Partition {
         let mut st = self.lock();
         if target < 0 || target > hw {
             return Err(Rejected {
-                code: OFFSET_OUT_OF_RANGE,
+                code: ErrorCode::OFFSET_OUT_OF_RANGE,
                 message: format!(
                     "offset {offset} is outside [{}, {hw}] of {}-{}",
                     st.log_start, self.topic, self.index
