@@ -74,8 +74,9 @@ fn advertised() -> Vec<(ApiKey, i16)> {
 }
 
 /// A valid body of `key`'s request at `version`: its default message (a Produce with
-/// acks=all, so that it is answered), encoded.
-fn valid_body(key: ApiKey, version: i16) -> Vec<u8> {
+/// acks=all, so that it is answered), encoded; `None` for a version kafka-protocol cannot
+/// encode (Produce v0-2, advertised only for librdkafka and refused by the broker).
+fn valid_body(key: ApiKey, version: i16) -> Option<Vec<u8>> {
     let mut buf = bytes::BytesMut::new();
     let encoded = if key == ApiKey::Produce {
         let mut produce = ProduceRequest::default();
@@ -85,8 +86,7 @@ fn valid_body(key: ApiKey, version: i16) -> Vec<u8> {
     } else {
         with_types!(key, Req, Resp, { Req::default().encode(&mut buf, version) })
     };
-    encoded.unwrap_or_else(|e| panic!("{key:?} v{version}: {e}"));
-    buf.to_vec()
+    encoded.ok().map(|_| buf.to_vec())
 }
 
 /// True when `frame` (with its length prefix) is a response of `key` at `version` that
@@ -163,15 +163,22 @@ fn every_advertised_api_and_version_answers_a_valid_body() {
     let rt = runtime();
     let all = advertised();
     let mut answered = Vec::new();
+    let mut unencodable = 0;
     for &(key, version) in &all {
-        let outcome = rt.block_on(run(key, version, valid_body(key, version)));
+        let Some(body) = valid_body(key, version) else {
+            unencodable += 1;
+            assert_ne!(rt.block_on(run(key, version, Vec::new())), Outcome::Garbled);
+            continue;
+        };
+        let outcome = rt.block_on(run(key, version, body));
         assert_ne!(outcome, Outcome::Garbled, "{key:?} v{version}");
         if outcome == Outcome::Answered {
             answered.push((key, version));
         }
     }
     eprintln!(
-        "{} APIs, {} (api, version) pairs, {} answered with a decodable response",
+        "{} APIs, {} (api, version) pairs, {} answered with a decodable response, \
+         {unencodable} not encodable by kafka-protocol",
         SUPPORTED.len(),
         all.len(),
         answered.len()
@@ -197,7 +204,7 @@ proptest! {
     ) {
         let all = advertised();
         let (key, version) = all[which.index(all.len())];
-        let mut body = valid_body(key, version);
+        let mut body = valid_body(key, version).unwrap_or_default();
         body.truncate(body.len().saturating_sub(usize::from(cut) % 4));
         let len = body.len();
         for (at, x) in flips {
