@@ -8,18 +8,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use client::{Client, ClientConfig};
+use client::{Client, ClientConfig, ErrorCode};
 
-/// A request frame: header v1 (correlation id 7, client id "x") and a raw body.
+/// A request frame (correlation id 7, client id "x") around a raw body.
 fn frame(key: i16, version: i16, body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::new();
-    m.extend_from_slice(&key.to_be_bytes());
-    m.extend_from_slice(&version.to_be_bytes());
-    m.extend_from_slice(&7i32.to_be_bytes());
-    m.extend_from_slice(&1i16.to_be_bytes());
-    m.push(b'x');
-    m.extend_from_slice(body);
-    wire::frame::frame(&m)
+    raw::request(key, version, 7, Some("x"), body)
 }
 
 /// A SCRAM-SHA-256 login with the client (connect, authenticate, read metadata).
@@ -41,7 +34,7 @@ fn authenticate(token: &[u8]) -> Vec<u8> {
 
 /// Sends frames and returns each response's first error code (after the correlation id),
 /// then whether the server closed the connection.
-fn exchange(addr: &str, frames: &[Vec<u8>]) -> (Vec<i16>, bool) {
+fn exchange(addr: &str, frames: &[Vec<u8>]) -> (Vec<ErrorCode>, bool) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
@@ -53,7 +46,7 @@ fn exchange(addr: &str, frames: &[Vec<u8>]) -> (Vec<i16>, bool) {
         let Ok(body) = read_frame(&mut s) else {
             return (codes, true);
         };
-        codes.push(i16::from_be_bytes([body[4], body[5]]));
+        codes.push(ErrorCode(i16::from_be_bytes([body[4], body[5]])));
     }
     // A closed (or closing) connection answers nothing more: send ApiVersions, hang up
     // our side as real clients do, and see whether a response comes back.
@@ -75,15 +68,18 @@ limit_loopback = true
 fn bad_sasl_input_gets_errors_and_closes() {
     let s = TestServer::start(&[]);
     let a = s.addr.as_str();
-    assert_eq!(exchange(a, &[handshake("GSSAPI")]), (vec![33], true));
+    assert_eq!(
+        exchange(a, &[handshake("GSSAPI")]),
+        (vec![ErrorCode::UNSUPPORTED_SASL_MECHANISM], true)
+    );
     assert_eq!(
         exchange(a, &[handshake("PLAIN")]),
-        (vec![33], true),
+        (vec![ErrorCode::UNSUPPORTED_SASL_MECHANISM], true),
         "PLAIN is off by default"
     );
     assert_eq!(
         exchange(a, &[authenticate(b"n,,n=a,r=b")]),
-        (vec![34], true)
+        (vec![ErrorCode::ILLEGAL_SASL_STATE], true)
     );
     assert_eq!(
         exchange(
@@ -93,31 +89,40 @@ fn bad_sasl_input_gets_errors_and_closes() {
                 authenticate(&vec![b'A'; 100_000])
             ]
         ),
-        (vec![0, 58], true)
+        (
+            vec![ErrorCode::NONE, ErrorCode::SASL_AUTHENTICATION_FAILED],
+            true
+        )
     );
     assert_eq!(
         exchange(
             a,
             &[handshake("SCRAM-SHA-256"), authenticate(b"\xff\x00garbage")]
         ),
-        (vec![0, 58], true)
+        (
+            vec![ErrorCode::NONE, ErrorCode::SASL_AUTHENTICATION_FAILED],
+            true
+        )
     );
     assert_eq!(
         exchange(a, &[handshake("SCRAM-SHA-256"), handshake("SCRAM-SHA-256")]),
-        (vec![0], true),
+        (vec![ErrorCode::NONE], true),
         "a second handshake mid-exchange closes the connection"
     );
     let metadata_v1 = frame(3, 1, &(-1i32).to_be_bytes());
     assert_eq!(
         exchange(a, &[handshake("SCRAM-SHA-256"), metadata_v1.clone()]),
-        (vec![0], true)
+        (vec![ErrorCode::NONE], true)
     );
     let v0 = {
         let mut b = 13i16.to_be_bytes().to_vec();
         b.extend_from_slice(b"SCRAM-SHA-256");
         frame(17, 0, &b)
     };
-    assert_eq!(exchange(a, &[v0]), (vec![35], true));
+    assert_eq!(
+        exchange(a, &[v0]),
+        (vec![ErrorCode::UNSUPPORTED_VERSION], true)
+    );
     // A connection that never starts SASL is served (anonymous), and the server lives.
     let (codes, closed) = exchange(a, &[metadata_v1]);
     assert_eq!((codes.len(), closed), (1, false));
@@ -145,7 +150,13 @@ fn failed_logins_are_slowed_down_then_refused() {
             let err = login(&s.addr, "frank", "wrong").expect_err("wrong password");
             waits.push(t.elapsed());
             assert!(
-                matches!(err, client::Error::Auth { code: Some(58), .. }),
+                matches!(
+                    err,
+                    client::Error::Auth {
+                        code: Some(ErrorCode::SASL_AUTHENTICATION_FAILED),
+                        ..
+                    }
+                ),
                 "{err}"
             );
         }

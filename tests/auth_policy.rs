@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ErrorCode;
 
 use broker::auth::{Hooks, PolicyRecord, Principal, RecordPolicy, Verdict};
 
@@ -17,7 +18,7 @@ impl RecordPolicy for AuthorIsPrincipal {
         for (i, r) in records.iter().enumerate() {
             if r.header("author") != who.user() {
                 return Verdict::Reject {
-                    code: broker::auth::policy::POLICY_VIOLATION,
+                    code: ErrorCode::POLICY_VIOLATION,
                     message: format!("author header must be your user name ({who})"),
                 };
             }

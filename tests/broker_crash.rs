@@ -4,6 +4,10 @@
 //! each value acknowledged before the kill is in the log; at the end the log holds every
 //! acknowledged value exactly once and in order (strictly increasing), and
 //! `bbs-server check` finds no bad batch.
+//!
+//! The kill moments come from a seeded generator. The test prints its seed at the start and
+//! again when it fails; `BBS_CRASH_SEED=<n> cargo test --release --test broker_crash`
+//! replays the same kill schedule (the producer's timing still varies from run to run).
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader};
@@ -107,15 +111,42 @@ fn check_log(values: &[u64], acked: &[u64], when: &str) {
     );
 }
 
+/// The seed of the kill schedule: `BBS_CRASH_SEED` when set (to replay a failure), else
+/// the clock. Never 0, which would stall the xorshift generator.
+fn seed() -> u64 {
+    let from_env = std::env::var("BBS_CRASH_SEED").ok().map(|v| {
+        v.trim()
+            .parse::<u64>()
+            .unwrap_or_else(|e| panic!("BBS_CRASH_SEED={v:?} is not a number: {e}"))
+    });
+    let seed = from_env.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
+    seed.max(1)
+}
+
+/// Prints the seed again when the test fails, next to the failure, so it can be passed back.
+struct SeedOnFailure(u64);
+impl Drop for SeedOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "crash test failed with seed {0}; replay with BBS_CRASH_SEED={0}",
+                self.0
+            );
+        }
+    }
+}
+
 #[test]
 fn acknowledged_records_survive_repeated_sigkill() {
     let started = Instant::now();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
-    eprintln!("crash test seed {seed}");
+    let seed = seed();
+    eprintln!("crash test seed {seed} (replay with BBS_CRASH_SEED={seed})");
+    let _report_seed = SeedOnFailure(seed);
     let mut rng = Rng(seed);
     let mut s = TestServer::start(&[]);
     ok(

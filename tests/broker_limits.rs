@@ -31,9 +31,7 @@ fn config(text: &str) -> (tempfile::TempDir, String) {
 }
 
 fn request<T: Encodable>(key: ApiKey, version: i16, correlation_id: i32, body: &T) -> Vec<u8> {
-    wire::header::request(key, version, correlation_id, Some("limits-test"), body)
-        .expect("request")
-        .to_vec()
+    raw::encode_with(key, version, correlation_id, Some("limits-test"), body)
 }
 
 fn connect(addr: &str) -> TcpStream {
@@ -105,15 +103,11 @@ fn closes_only_that_connection(s: &TestServer, bytes: &[u8], log_says: &str) {
         "the other connection broke after: {log_says}"
     );
     assert!(works(&s.addr), "new connections fail after: {log_says}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !s.log_text().contains(log_says) {
-        assert!(
-            Instant::now() < deadline,
-            "no '{log_says}' in the log:\n{}",
-            s.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        &format!("'{log_says}' in the log"),
+        Duration::from_secs(5),
+        || s.log_text().contains(log_says),
+    );
 }
 
 #[test]
@@ -131,16 +125,14 @@ fn bad_frames_close_only_their_connection() {
     );
     frame.truncate(frame.len() - 3);
     frame.extend_from_slice(&[0xff; 40]);
-    let frame = wire::frame::frame(&frame[4..]);
+    raw::refix_len(&mut frame);
     closes_only_that_connection(&s, &frame, "malformed request");
     // An HTTP request: its first four bytes read as a huge frame size.
     closes_only_that_connection(&s, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "bad frame");
     // A small frame of garbage that is too short for a header.
     closes_only_that_connection(&s, &[0, 0, 0, 3, 1, 2, 3], "too short for a header");
     // An unknown API key (999).
-    let mut unknown = vec![0, 0, 0, 10];
-    unknown.extend_from_slice(&999i16.to_be_bytes());
-    unknown.extend_from_slice(&[0, 0, 0, 0, 0, 9, 0xff, 0xff]);
+    let unknown = raw::request(999, 0, 9, None, &[]);
     closes_only_that_connection(&s, &unknown, "unsupported API or version");
     // A negative frame size.
     closes_only_that_connection(&s, &(-5i32).to_be_bytes(), "negative frame size");
@@ -165,13 +157,8 @@ fn huge_array_counts_close_only_that_connection() {
         // Metadata v4: topic count 2^31-1.
         (3, 4, vec![0x7f, 0xff, 0xff, 0xff, 0x01]),
     ] {
-        let mut frame = Vec::new();
-        frame.extend_from_slice(&key.to_be_bytes());
-        frame.extend_from_slice(&version.to_be_bytes());
-        frame.extend_from_slice(&7i32.to_be_bytes());
-        frame.extend_from_slice(&(-1i16).to_be_bytes()); // null client id
-        frame.extend_from_slice(&body);
-        closes_only_that_connection(&s, &wire::frame::frame(&frame), "malformed request");
+        let frame = raw::request(key, version, 7, None, &body); // null client id
+        closes_only_that_connection(&s, &frame, "malformed request");
     }
 }
 
@@ -199,15 +186,9 @@ fn connections_beyond_the_limit_are_refused() {
         assert!(api_versions_on(c, 10 + i as i32), "held connection {i}");
     }
     drop(held.pop());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let mut c = connect(&s.addr);
-        if api_versions_on(&mut c, 99) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no slot freed after a close");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually("a slot freed after a close", Duration::from_secs(5), || {
+        api_versions_on(&mut connect(&s.addr), 99)
+    });
 }
 
 #[test]
@@ -423,8 +404,7 @@ fn tags_of_later_versions_are_skipped_not_fatal() {
     // 13 bytes (a ReplicaState: replica id, epoch, and its own empty tag section).
     assert_eq!(frame.pop(), Some(0));
     frame.extend_from_slice(&[1, 1, 13, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    let len = (frame.len() - 4) as u32;
-    frame[..4].copy_from_slice(&len.to_be_bytes());
+    raw::refix_len(&mut frame);
     c.write_all(&frame).expect("send");
     let frame = read_frame(&mut c).unwrap_or_else(|e| {
         let log = std::fs::read_to_string(&s.log).unwrap_or_default();

@@ -10,9 +10,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ok, python, repo, server_cmd, test_home, TestServer};
+use common::{eventually, ok, python, repo, server_cmd, test_home, TestServer};
 
 const PROMPT: &str = "% ";
 const DISABLED: &str = "The account stu01 is disabled by the operator.";
@@ -83,14 +83,8 @@ impl Classic {
     }
 }
 
-/// Polls `f` until it returns true or 30 s pass.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// How long the eventual checks wait.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// A long-running kafka-python script from tests/interop, its stdout as lines.
 struct Script {
@@ -181,14 +175,14 @@ fn admin_online_lists_kafka_and_classic_users_until_they_leave() {
     let mut classic = Classic::open(&server);
     assert_eq!(classic.cmd("login stu01 stu01pw"), "Welcome, stu01.");
     let online = || ok(admin(&server, &["online"]), "admin online");
-    eventually("both users online", || {
+    eventually("both users online", WAIT, || {
         let out = online();
         out.lines().any(|l| l == "ta") && out.lines().any(|l| l == "stu01")
     });
     assert!(!online().lines().any(|l| l == "stu02"));
     // stu01 logs out on the classic port: gone, ta stays.
     classic.cmd("logout");
-    eventually("stu01 gone", || {
+    eventually("stu01 gone", WAIT, || {
         let out = online();
         !out.lines().any(|l| l == "stu01") && out.lines().any(|l| l == "ta")
     });

@@ -9,9 +9,9 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{kcat, ok, python, TestServer};
+use common::{eventually, kcat, ok, python, TestServer};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -73,14 +73,6 @@ fn profiles(server: &TestServer) -> String {
         T,
     );
     ok(out, "kcat bbs.users")
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + T;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -186,7 +178,7 @@ fn online_add_with_email_writes_the_profile() {
         ),
         "users add online",
     );
-    wait_until("stu09's profile with its email", || {
+    eventually("stu09's profile with its email", T, || {
         profiles(&s)
             .lines()
             .any(|l| l.trim() == "stu09 stu09@uni.edu")
@@ -244,7 +236,7 @@ fn the_log_file_names_who_did_what_from_where_without_group_churn() {
     );
     assert!(out.contains("Create post successfully."), "{out}");
     let text = || std::fs::read_to_string(&log).unwrap_or_default();
-    wait_until("the post in the log file", || {
+    eventually("the post in the log file", T, || {
         text().lines().any(|l| {
             l.contains("user=\"stu05\"")
                 && l.contains("action=\"post\"")

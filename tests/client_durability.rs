@@ -50,14 +50,11 @@ fn sigkill_while_producing_loses_and_duplicates_nothing_acknowledged() {
         }
         handles
     });
-    let start = Instant::now();
-    while sent.load(Ordering::SeqCst) < TOTAL / 3 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "producer stalled"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    eventually(
+        "the producer to send a third of the records",
+        Duration::from_secs(60),
+        || sent.load(Ordering::SeqCst) >= TOTAL / 3,
+    );
     // Down for a while: sends in flight fail, new ones queue and retry.
     let port = s.port();
     s.kill9();

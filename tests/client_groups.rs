@@ -89,14 +89,6 @@ impl Runner {
     }
 }
 
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn two_consumers_split_and_rebalance() {
     let s = TestServer::start(&[]);
@@ -111,14 +103,14 @@ fn two_consumers_split_and_rebalance() {
             .offset_reset(OffsetReset::Earliest)
     };
     let mut a = Runner::start(&client, cfg());
-    wait_for("a owns all", Duration::from_secs(20), || {
+    eventually("a owns all", Duration::from_secs(20), || {
         a.log.last() == Some(vec![0, 1, 2, 3])
     });
     let mut b = Runner::start(
         &client,
         cfg().assignors(&[Assignor::RoundRobin, Assignor::Range]),
     );
-    wait_for("a 2/2 split", Duration::from_secs(30), || {
+    eventually("a 2/2 split", Duration::from_secs(30), || {
         let (la, lb) = (a.log.last(), b.log.last());
         match (la, lb) {
             (Some(x), Some(y)) if x.len() == 2 && y.len() == 2 => {
@@ -129,7 +121,7 @@ fn two_consumers_split_and_rebalance() {
         }
     });
     produce(&client, "g", 100, "r");
-    wait_for("all 100 records", Duration::from_secs(20), || {
+    eventually("all 100 records", Duration::from_secs(20), || {
         let mut all: Vec<String> = a.seen().into_iter().chain(b.seen()).collect();
         all.sort();
         all.dedup();
@@ -138,11 +130,11 @@ fn two_consumers_split_and_rebalance() {
     assert!(!a.seen().is_empty() && !b.seen().is_empty(), "both read");
     // b leaves cleanly: a gets everything back quickly.
     b.stop();
-    wait_for("a owns all again", Duration::from_secs(20), || {
+    eventually("a owns all again", Duration::from_secs(20), || {
         a.log.last() == Some(vec![0, 1, 2, 3])
     });
     produce(&client, "g", 20, "s");
-    wait_for("a reads new records", Duration::from_secs(20), || {
+    eventually("a reads new records", Duration::from_secs(20), || {
         a.seen().iter().filter(|v| v.starts_with('s')).count() == 20
     });
     a.stop();
@@ -172,7 +164,7 @@ fn shares_a_group_with_kafka_python() {
             .auto_commit(false)
             .offset_reset(OffsetReset::Earliest),
     );
-    wait_for("ours owns all", Duration::from_secs(20), || {
+    eventually("ours owns all", Duration::from_secs(20), || {
         ours.log.last() == Some(vec![0, 1, 2, 3])
     });
     let out = ok(
@@ -210,7 +202,7 @@ fn shares_a_group_with_kafka_python() {
         );
     }
     // Python left: ours takes everything back.
-    wait_for("ours owns all again", Duration::from_secs(20), || {
+    eventually("ours owns all again", Duration::from_secs(20), || {
         ours.log.last() == Some(vec![0, 1, 2, 3])
     });
     ours.stop();
@@ -230,7 +222,7 @@ fn pattern_picks_up_new_topics_and_admin_commits() {
             .subscribe_pattern("^chat\\.")
             .offset_reset(OffsetReset::Earliest),
     );
-    wait_for("chat.a assigned", Duration::from_secs(20), || {
+    eventually("chat.a assigned", Duration::from_secs(20), || {
         r.log.last() == Some(vec![0])
     });
     produce(&client, "other", 5, "o");
@@ -238,7 +230,7 @@ fn pattern_picks_up_new_topics_and_admin_commits() {
         .create_topics(&[NewTopic::new("chat.b", 1)])
         .expect("create b");
     produce(&client, "chat.b", 5, "b");
-    wait_for("chat.b records", Duration::from_secs(20), || {
+    eventually("chat.b records", Duration::from_secs(20), || {
         r.seen().len() == 5
     });
     assert!(r.seen().iter().all(|v| v.starts_with('b')));

@@ -221,12 +221,7 @@ fn scripted(good_versions: bool, reply: fn(i32, &[u8]) -> Vec<u8>) -> String {
 #[test]
 fn bad_and_truncated_responses_are_typed_errors() {
     // ApiVersions answered with two stray bytes.
-    let a = scripted(false, |id, _| {
-        let mut v = 6u32.to_be_bytes().to_vec();
-        v.extend_from_slice(&id.to_be_bytes());
-        v.extend_from_slice(&[0, 0]);
-        v
-    });
+    let a = scripted(false, |id, _| common::raw::response(id, &[0, 0]));
     let e = Client::connect(fast_config(&a)).err().expect("error");
     assert!(matches!(e, client::Error::BadResponse { .. }), "{e}");
     // An absurd frame length.
@@ -243,10 +238,7 @@ fn bad_and_truncated_responses_are_typed_errors() {
     let c = scripted(true, |id, _| {
         let mut body = vec![0u8; 4]; // throttle
         body.extend_from_slice(&5i32.to_be_bytes()); // 5 brokers... then nothing
-        let mut v = ((body.len() + 4) as u32).to_be_bytes().to_vec();
-        v.extend_from_slice(&id.to_be_bytes());
-        v.extend_from_slice(&body);
-        v
+        common::raw::response(id, &body)
     });
     let e = Client::connect(fast_config(&c)).err().expect("error");
     assert!(matches!(e, client::Error::BadResponse { .. }), "{e}");

@@ -10,7 +10,7 @@ use common::*;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bbs::backend::kafka::KafkaBackend;
 use bbs::backend::{Backend, Link};
@@ -255,15 +255,6 @@ fn anonymous_cannot_use_alices_groups() {
     group_attacks_are_refused(("-", ""));
 }
 
-/// Waits until `f` holds, polling.
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn members_hosts_are_shown_only_to_their_principal_and_online_shows_names() {
     let w = world();
@@ -290,7 +281,7 @@ fn members_hosts_are_shown_only_to_their_principal_and_online_shows_names() {
     };
     let members = [member("alice", "apw"), member("bob", "bpw")];
     let seen = |who: (&str, &str)| attacks("hosts", addr, who, &["hw4"]);
-    wait_until("both members in the group", || {
+    eventually("both members in the group", Duration::from_secs(60), || {
         seen(("bob", "bpw")).all("member").len() == 2
     });
     let as_bob = seen(("bob", "bpw"));
@@ -312,7 +303,7 @@ fn members_hosts_are_shown_only_to_their_principal_and_online_shows_names() {
     let mut bob = backend.connect().expect("connect");
     bob.login("bob", "bpw").expect("login bob");
     let stranger = backend.connect().expect("connect");
-    wait_until("alice and bob online", || {
+    eventually("alice and bob online", Duration::from_secs(60), || {
         stranger.online().ok() == Some(vec!["alice".to_string(), "bob".to_string()])
     });
     stop.store(true, Ordering::Relaxed);

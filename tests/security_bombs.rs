@@ -212,16 +212,11 @@ fn bombs_are_refused_without_memory_growth(
     // The board's topic is policy-checked (only BBS records, authored by the principal).
     let board = bbs::names::board_topic("NP").expect("board topic");
     let bbs_topic = board.as_str();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let bbs_before = loop {
-        match try_end_offset(&conn, bbs_topic) {
-            Some(o) => break o,
-            None if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            None => panic!("{bbs_topic} never appeared"),
-        }
-    };
+    let bbs_before = eventually_some(
+        &format!("{bbs_topic} to appear"),
+        Duration::from_secs(30),
+        || try_end_offset(&conn, bbs_topic),
+    );
 
     let hwm_before = vm_hwm_kib(pid);
     {
@@ -235,7 +230,11 @@ fn bombs_are_refused_without_memory_growth(
                 body.len(),
                 size / MIB
             );
-            assert_eq!(code, 10, "{name} bomb to {topic}: {message}");
+            assert_eq!(
+                code,
+                client::ErrorCode::MESSAGE_TOO_LARGE,
+                "{name} bomb to {topic}: {message}"
+            );
             assert!(message.contains("decompress"), "{name}: {message}");
             assert_eq!(end_offset(&conn, topic), before, "{name}: nothing written");
         }

@@ -12,6 +12,7 @@ use common::*;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ErrorCode;
 
 use bytes::{Bytes, BytesMut};
 use client::conn::Connection;
@@ -29,7 +30,6 @@ use kafka_protocol::records::{
 
 const T: Duration = Duration::from_secs(90);
 const TOPIC: &str = "ledger";
-const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
 
 /// Adds `user` with `password` through the operator CLI (the server may be running).
 fn add_user(data: &std::path::Path, user: &str, password: &str) {
@@ -127,7 +127,11 @@ fn bump(c: &Connection, pid: i64, epoch: i16) -> InitProducerIdResponse {
 
 /// Asserts the answer is INVALID_PRODUCER_ID_MAPPING with a message saying why.
 fn assert_refused(r: &PartitionProduceResponse, what: &str, says: &str) {
-    assert_eq!(r.error_code, INVALID_PRODUCER_ID_MAPPING, "{what}: {r:?}");
+    assert_eq!(
+        r.error_code,
+        ErrorCode::INVALID_PRODUCER_ID_MAPPING,
+        "{what}: {r:?}"
+    );
     assert_eq!(r.base_offset, -1, "{what}");
     let msg = r
         .error_message
@@ -200,7 +204,8 @@ fn other_identities_cannot_use_or_bump_a_producer_id() {
         // Bumping her epoch, then writing with it: today that fences alice.
         let b = bump(c, pid, epoch);
         assert_eq!(
-            b.error_code, INVALID_PRODUCER_ID_MAPPING,
+            b.error_code,
+            ErrorCode::INVALID_PRODUCER_ID_MAPPING,
             "{who} bumping alice's epoch: {b:?}"
         );
         assert_eq!(b.producer_id.0, -1, "{who} got no id");
@@ -219,7 +224,8 @@ fn other_identities_cannot_use_or_bump_a_producer_id() {
         );
         let b = bump(c, 4_242_424, 0);
         assert_eq!(
-            b.error_code, INVALID_PRODUCER_ID_MAPPING,
+            b.error_code,
+            ErrorCode::INVALID_PRODUCER_ID_MAPPING,
             "{who} bumping a forged id"
         );
     }
@@ -316,7 +322,8 @@ fn an_anonymous_producer_id_belongs_to_its_address() {
     );
     let b = bump(&bob, pid, 0);
     assert_eq!(
-        b.error_code, INVALID_PRODUCER_ID_MAPPING,
+        b.error_code,
+        ErrorCode::INVALID_PRODUCER_ID_MAPPING,
         "bob bumping: {b:?}"
     );
     // The anonymous client reconnecting from its address continues.

@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)]
+#[path = "common/eventually.rs"]
+mod eventually;
+use eventually::eventually;
+
 /// One tmux server (own socket) with one session running a command.
 struct Tmux {
     /// `-L` socket name, unique per test.
@@ -202,10 +207,7 @@ fn demo_client_in_tmux_logs_in_posts_reads_and_pushes() {
     assert!(s.contains("score +1"), "{s}");
 
     t.keys(&["Q"]);
-    let deadline = Instant::now() + wait;
-    while t.alive() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    eventually("the client to quit", wait, || !t.alive());
     assert!(!t.alive(), "the client did not quit:\n{}", t.screen());
 
     let logs: Vec<PathBuf> = files_under(&home)
@@ -355,10 +357,7 @@ fn three_clients_on_a_real_server_see_posts_live_and_keep_unread_state() {
     a.keys(&["q"]);
     let before = board_row(&a.wait_screen("看板列表", wait), "NP");
     a.keys(&["Q"]);
-    let deadline = Instant::now() + wait;
-    while a.alive() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    eventually("the client to quit", wait, || !a.alive());
     assert!(!a.alive(), "A did not quit:\n{}", a.screen());
     let a2 = start_client("a2", &addr, &homes[0]);
     a2.wait_screen("alice", wait);

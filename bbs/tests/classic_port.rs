@@ -2,6 +2,10 @@
 //! command round trip, a live notification between two connections, and bounded costs
 //! (session limit, idle timeout, a 1 MB line, binary garbage, a client that vanishes).
 
+#[allow(dead_code)]
+#[path = "../../tests/common/eventually.rs"]
+mod eventually;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
@@ -140,10 +144,11 @@ fn limits_bound_what_a_client_costs() {
     // A client that vanishes mid-command frees its slot; idle sessions are closed.
     b.stream.write_all(b"login bo").expect("half");
     drop(b);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while h.sessions.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually::eventually(
+        "idle and vanished sessions closed",
+        Duration::from_secs(5),
+        || h.sessions.load(Ordering::SeqCst) == 0,
+    );
     assert_eq!(
         h.sessions.load(Ordering::SeqCst),
         0,

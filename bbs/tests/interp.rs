@@ -2,10 +2,14 @@
 //! over partial input, CRLF, oversized lines, binary garbage, end of input; and many
 //! sessions writing concurrently.
 
+#[allow(dead_code)]
+#[path = "../../tests/common/eventually.rs"]
+mod eventually;
+
 use std::io::{Read, Write};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bbs::backend::memory::MemoryBackend;
 use bbs::backend::Backend;
@@ -139,18 +143,14 @@ impl Shared {
         String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
     }
     fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let t = self.text();
-            if t.contains(needle) {
-                return t;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?} in {t:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        eventually::eventually_some(
+            &format!("{needle:?} in the output"),
+            Duration::from_secs(5),
+            || {
+                let t = self.text();
+                t.contains(needle).then_some(t)
+            },
+        )
     }
 }
 
@@ -233,11 +233,9 @@ fn many_sessions_post_concurrently_with_unique_ids() {
         .collect();
     assert_eq!(ids, (1..=(USERS * POSTS) as u64).collect::<Vec<_>>());
     // Every post matches amy's keyword "t": exactly one notification each.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while amy_out.text().matches("*[NP]").count() < USERS * POSTS {
-        assert!(Instant::now() < deadline, "notifications missing");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    eventually::eventually("a notification per post", Duration::from_secs(5), || {
+        amy_out.text().matches("*[NP]").count() >= USERS * POSTS
+    });
     amy_in.send(b"exit\n".to_vec()).expect("send");
     amy_t.join().expect("amy");
     assert_eq!(amy_out.text().matches("*[NP]").count(), USERS * POSTS);

@@ -166,7 +166,7 @@ impl Broker {
         session: &Session,
         op: Operation,
         resource: Resource<'_>,
-    ) -> Result<(), i16> {
+    ) -> Result<(), wire::ErrorCode> {
         if self.authorize(session, op, resource) {
             Ok(())
         } else {

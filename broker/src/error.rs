@@ -49,10 +49,10 @@ pub enum Error {
     #[error("state record: {0}")]
     State(#[from] postcard::Error),
     /// A request the broker refuses, with the Kafka error code to answer and why.
-    #[error("refused ({code}): {message}")]
+    #[error("refused ({}): {message}", code.code())]
     Refused {
         /// The Kafka error code.
-        code: i16,
+        code: wire::ErrorCode,
         /// Why, for the client and the log.
         message: String,
     },

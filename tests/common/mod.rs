@@ -3,6 +3,12 @@
 //! kafka-python / confluent-kafka from the test venv, kafkajs from the test node_modules).
 #![allow(dead_code)]
 
+pub mod eventually;
+pub mod raw;
+
+#[allow(unused_imports)]
+pub use eventually::{eventually, eventually_some};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -26,6 +26,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use sha2::{Digest, Sha256};
+use wire::ErrorCode;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -275,7 +276,7 @@ fn handle(
                     let mut pr = PartitionProduceResponse::default();
                     pr.index = p.index;
                     if leader != Some(node) {
-                        pr.error_code = 6;
+                        pr.error_code = ErrorCode::NOT_LEADER_OR_FOLLOWER.code();
                         pr.base_offset = -1;
                     } else {
                         let log = st.logs.entry(key.clone()).or_default();
@@ -314,7 +315,7 @@ fn handle(
                     let mut pd = PartitionData::default();
                     pd.partition_index = p.partition;
                     if st.leaders.get(&key).copied() != Some(node) {
-                        pd.error_code = 6;
+                        pd.error_code = ErrorCode::NOT_LEADER_OR_FOLLOWER.code();
                     } else {
                         let mut data = BytesMut::new();
                         let mut hw = 0;
@@ -355,7 +356,7 @@ fn handle(
                     let mut pr = ListOffsetsPartitionResponse::default();
                     pr.partition_index = p.partition_index;
                     if st.leaders.get(&key).copied() != Some(node) {
-                        pr.error_code = 6;
+                        pr.error_code = ErrorCode::NOT_LEADER_OR_FOLLOWER.code();
                     } else {
                         let end =
                             st.logs
@@ -392,7 +393,7 @@ fn handle(
                     if token == format!("\0{user}\0{pass}") {
                         session.authenticated = true;
                     } else {
-                        r.error_code = 58;
+                        r.error_code = ErrorCode::SASL_AUTHENTICATION_FAILED.code();
                         r.error_message = Some(sb("bad credentials"));
                     }
                 }
@@ -411,14 +412,14 @@ fn handle(
                                 r.auth_bytes = Bytes::from(server_final);
                             }
                             None => {
-                                r.error_code = 58;
+                                r.error_code = ErrorCode::SASL_AUTHENTICATION_FAILED.code();
                                 r.error_message = Some(sb("bad proof"));
                             }
                         }
                     }
                 },
                 _ => {
-                    r.error_code = 33;
+                    r.error_code = ErrorCode::UNSUPPORTED_SASL_MECHANISM.code();
                 }
             }
             respond(api, version, r)

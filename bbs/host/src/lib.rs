@@ -17,7 +17,7 @@ pub use audit::audit;
 use std::sync::Arc;
 
 use broker::auth::policy::{
-    HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict, POLICY_VIOLATION,
+    ErrorCode, HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict,
 };
 use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource};
 use broker::Broker;
@@ -180,7 +180,7 @@ impl RecordPolicy for BbsPolicy {
         // Every BBS record needs a logged-in author: refuse anonymous clients before the
         // broker decompresses anything for them.
         matches!(principal, BrokerPrincipal::Anonymous).then(|| BrokerVerdict::Reject {
-            code: POLICY_VIOLATION,
+            code: ErrorCode::POLICY_VIOLATION,
             message: Failure::NotLoggedIn.to_string(),
         })
     }
@@ -203,7 +203,7 @@ impl RecordPolicy for BbsPolicy {
         match policy::check(who, topic, &wires, &state, now) {
             Verdict::Accept => BrokerVerdict::Accept,
             Verdict::Reject(failure) => BrokerVerdict::Reject {
-                code: POLICY_VIOLATION,
+                code: ErrorCode::POLICY_VIOLATION,
                 message: failure.to_string(),
             },
             Verdict::Replace(stamped) => {

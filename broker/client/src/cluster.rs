@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
@@ -32,14 +33,14 @@ pub struct PartitionInfo {
     /// The leader's epoch (-1 if the broker does not say).
     pub leader_epoch: i32,
     /// Partition-level error (LEADER_NOT_AVAILABLE while electing).
-    pub error: i16,
+    pub error: ErrorCode,
 }
 
 /// One topic as the last metadata saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicInfo {
-    /// Topic-level error code (3 when the topic does not exist).
-    pub error: i16,
+    /// Topic-level error code (UNKNOWN_TOPIC_OR_PARTITION when the topic does not exist).
+    pub error: ErrorCode,
     /// Partitions sorted by index.
     pub partitions: Vec<PartitionInfo>,
     /// Whether the broker marks it internal.
@@ -68,7 +69,7 @@ impl ClusterView {
     /// Number of partitions of `topic`, if it exists.
     pub fn partition_count(&self, topic: &str) -> Option<usize> {
         let t = self.topics.get(topic)?;
-        (t.error == 0 && !t.partitions.is_empty()).then_some(t.partitions.len())
+        (t.error.is_ok() && !t.partitions.is_empty()).then_some(t.partitions.len())
     }
 }
 
@@ -301,14 +302,14 @@ fn merge(old: &ClusterView, resp: MetadataResponse, all: bool) -> ClusterView {
                 id: p.partition_index,
                 leader: p.leader_id.0,
                 leader_epoch: p.leader_epoch,
-                error: p.error_code,
+                error: p.error_code.into(),
             })
             .collect();
         partitions.sort_by_key(|p| p.id);
         topics.insert(
             name.0.to_string(),
             TopicInfo {
-                error: t.error_code,
+                error: t.error_code.into(),
                 partitions,
                 internal: t.is_internal,
             },

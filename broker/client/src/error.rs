@@ -2,6 +2,8 @@
 //! Kafka error codes with the server's message, bad responses, SASL, configuration, the
 //! producer's buffer, delivery). The broker has its own enum for storage and serving.
 
+use wire::ErrorCode;
+
 /// Everything that can go wrong talking to a Kafka cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,12 +29,10 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// A Kafka error code returned by a broker.
-    #[error("kafka error {code} ({name}){}", .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    #[error("kafka error {} ({}){}", .code.code(), .code.name(), .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
     Kafka {
-        /// The numeric Kafka error code.
-        code: i16,
-        /// Its symbolic name.
-        name: &'static str,
+        /// The Kafka error code (its symbolic name is `code.name()`).
+        code: ErrorCode,
         /// The server's message, when it sent one.
         message: Option<String>,
     },
@@ -64,12 +64,12 @@ pub enum Error {
         reason: String,
     },
     /// SASL authentication failed: refused by the broker (`code` is its Kafka error code,
-    /// 58 SASL_AUTHENTICATION_FAILED for a wrong password) or failed on our side (`None`:
+    /// SASL_AUTHENTICATION_FAILED for a wrong password) or failed on our side (`None`:
     /// a bad server signature, a malformed challenge).
     #[error("authentication failed: {message}")]
     Auth {
         /// The broker's error code, when the broker refused.
-        code: Option<i16>,
+        code: Option<ErrorCode>,
         /// The broker's message, or what we found wrong.
         message: String,
     },
@@ -116,16 +116,15 @@ impl Error {
     }
 
     /// A Kafka error for `code`, with its symbolic name and the server's message.
-    pub fn kafka(code: i16, message: Option<String>) -> Self {
+    pub fn kafka(code: impl Into<ErrorCode>, message: Option<String>) -> Self {
         Error::Kafka {
-            code,
-            name: wire::codes::name(code),
+            code: code.into(),
             message: message.filter(|m| !m.is_empty()),
         }
     }
 
     /// The Kafka error code carried by this error, looking through delivery failures.
-    pub fn kafka_code(&self) -> Option<i16> {
+    pub fn kafka_code(&self) -> Option<ErrorCode> {
         match self {
             Error::Kafka { code, .. } => Some(*code),
             Error::Delivery { source, .. } => source.kafka_code(),
@@ -138,7 +137,7 @@ impl Error {
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Connection { .. } | Error::Timeout(_) => true,
-            Error::Kafka { code, .. } => wire::codes::is_retriable(*code),
+            Error::Kafka { code, .. } => code.is_retriable(),
             Error::Delivery { source, .. } => source.is_retriable(),
             _ => false,
         }
@@ -162,10 +161,10 @@ mod tests {
 
     #[test]
     fn kafka_errors_carry_names() {
-        assert!(Error::kafka(6, None).is_retriable());
-        assert!(!Error::kafka(87, None).is_retriable());
+        assert!(Error::kafka(ErrorCode::NOT_LEADER_OR_FOLLOWER, None).is_retriable());
+        assert!(!Error::kafka(ErrorCode::INVALID_RECORD, None).is_retriable());
         assert_eq!(
-            Error::kafka(58, Some("bad".into())).to_string(),
+            Error::kafka(ErrorCode::SASL_AUTHENTICATION_FAILED, Some("bad".into())).to_string(),
             "kafka error 58 (SASL_AUTHENTICATION_FAILED): bad"
         );
     }

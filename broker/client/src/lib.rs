@@ -65,6 +65,8 @@ pub use producer::{Acks, DeliveryHandle, Producer, ProducerConfig, Record, Recor
 pub use records::{Compression, ConsumerRecord};
 
 pub use error::{Error, Result};
+/// The typed Kafka error code, re-exported so users of the client need not name the wire crate.
+pub use wire::ErrorCode;
 
 /// A handle to a cluster. Cheap to clone; producers, consumers and the admin made from it
 /// share its metadata and connections.

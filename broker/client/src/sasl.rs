@@ -48,7 +48,7 @@ pub fn authenticate(conn: &impl Channel, sasl: &Sasl) -> Result<()> {
     if resp.error_code != 0 {
         let offered: Vec<&str> = resp.mechanisms.iter().map(|m| m.as_str()).collect();
         return Err(Error::Auth {
-            code: Some(resp.error_code),
+            code: Some(resp.error_code.into()),
             message: format!(
                 "broker refused {mechanism} (error {}); it offers {offered:?}",
                 resp.error_code
@@ -80,7 +80,7 @@ pub fn proxy(conn: &impl Channel, secret: &str, peer: std::net::SocketAddr) -> R
     let (_, resp): (_, SaslHandshakeResponse) = conn.request(ApiKey::SaslHandshake, &hs)?;
     if resp.error_code != 0 {
         return Err(Error::Auth {
-            code: Some(resp.error_code),
+            code: Some(resp.error_code.into()),
             message: format!(
                 "broker refused the proxy mechanism (error {})",
                 resp.error_code
@@ -98,7 +98,7 @@ fn step(conn: &impl Channel, token: Vec<u8>) -> Result<Vec<u8>> {
     let (_, resp): (_, SaslAuthenticateResponse) = conn.request(ApiKey::SaslAuthenticate, &req)?;
     if resp.error_code != 0 {
         return Err(Error::Auth {
-            code: Some(resp.error_code),
+            code: Some(resp.error_code.into()),
             message: resp
                 .error_message
                 .map(|m| m.to_string())

@@ -69,11 +69,11 @@ pub enum Resource<'a> {
 
 impl Resource<'_> {
     /// The Kafka error code for a denial on this kind of resource.
-    pub fn denied_code(&self) -> i16 {
+    pub fn denied_code(&self) -> wire::ErrorCode {
         match self {
-            Resource::Topic(_) => 29,
-            Resource::Group(_) => 30,
-            Resource::Cluster => 31,
+            Resource::Topic(_) => wire::ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+            Resource::Group(_) => wire::ErrorCode::GROUP_AUTHORIZATION_FAILED,
+            Resource::Cluster => wire::ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
         }
     }
 }

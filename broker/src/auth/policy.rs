@@ -15,15 +15,12 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
+/// The Kafka error code a [`Verdict::Reject`] answers with (re-exported for hosts).
+pub use wire::ErrorCode;
 
 use super::Principal;
 use crate::error::{Error, Result};
 use crate::record::{self, BatchHeader};
-
-/// POLICY_VIOLATION: the records break the host's rules.
-pub const POLICY_VIOLATION: i16 = 44;
-/// INVALID_RECORD: a record is malformed for the host.
-pub const INVALID_RECORD: i16 = 87;
 
 /// One record as the policy sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +54,7 @@ pub enum Verdict {
     /// Write nothing; answer this code (44 or 87) and message.
     Reject {
         /// The Kafka error code.
-        code: i16,
+        code: ErrorCode,
         /// Shown to clients speaking Produce v8+.
         message: String,
     },
@@ -153,7 +150,7 @@ pub const MAX_HEADER_VALUE_BYTES: usize = 4096;
 
 fn check_headers(r: &kafka_protocol::records::Record) -> Result<()> {
     let refuse = |message: String| Error::Refused {
-        code: INVALID_RECORD,
+        code: ErrorCode::INVALID_RECORD,
         message,
     };
     if r.headers.len() > MAX_HEADERS {
@@ -240,7 +237,7 @@ pub fn encode(replacement: &[PolicyRecord], shapes: &[Shape]) -> Result<BytesMut
             .collect()
     } else if idempotent {
         return Err(Error::Refused {
-            code: POLICY_VIOLATION,
+            code: ErrorCode::POLICY_VIOLATION,
             message: format!(
                 "policy replaced {original} records with {} in an idempotent produce",
                 replacement.len()

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use wire::ErrorCode;
 
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -17,16 +18,6 @@ use serde::{Deserialize, Serialize};
 use super::scram::ScramKeys;
 use crate::error::{Error, Result};
 use crate::log::{Flusher, StateLog};
-
-/// Kafka error codes the store's refusals map to.
-pub mod codes {
-    /// The account does not exist.
-    pub const RESOURCE_NOT_FOUND: i16 = 91;
-    /// The account exists already.
-    pub const DUPLICATE_RESOURCE: i16 = 92;
-    /// A bad name or parameter.
-    pub const UNACCEPTABLE_CREDENTIAL: i16 = 93;
-}
 
 /// One account as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +55,7 @@ pub struct CredentialStore {
     write: tokio::sync::Mutex<()>,
 }
 
-fn refused(code: i16, message: impl Into<String>) -> Error {
+fn refused(code: ErrorCode, message: impl Into<String>) -> Error {
     Error::Refused {
         code,
         message: message.into(),
@@ -171,17 +162,17 @@ impl CredentialStore {
     /// Creates an account; refuses (DUPLICATE_RESOURCE) when the name is taken.
     pub async fn create(&self, name: &str, keys: ScramKeys) -> Result<()> {
         super::names::validate_account_name(name)
-            .map_err(|m| refused(codes::UNACCEPTABLE_CREDENTIAL, m))?;
+            .map_err(|m| refused(ErrorCode::UNACCEPTABLE_CREDENTIAL, m))?;
         let _w = self.write.lock().await;
         if self.get(name).is_some() {
             return Err(refused(
-                codes::DUPLICATE_RESOURCE,
+                ErrorCode::DUPLICATE_RESOURCE,
                 format!("user {name} already exists"),
             ));
         }
         if self.is_retired(name) {
             return Err(refused(
-                codes::DUPLICATE_RESOURCE,
+                ErrorCode::DUPLICATE_RESOURCE,
                 format!(
                     "the name {name} belonged to a removed account and is not given out again; \
                      only the operator can release it"
@@ -197,11 +188,11 @@ impl CredentialStore {
         })
         .map_err(|m| match clash.borrow().as_ref() {
             Some((_, true)) => refused(
-                codes::DUPLICATE_RESOURCE,
+                ErrorCode::DUPLICATE_RESOURCE,
                 m.replace("the existing user", "the retired user name"),
             ),
-            Some(_) => refused(codes::DUPLICATE_RESOURCE, m),
-            None => refused(codes::UNACCEPTABLE_CREDENTIAL, m),
+            Some(_) => refused(ErrorCode::DUPLICATE_RESOURCE, m),
+            None => refused(ErrorCode::UNACCEPTABLE_CREDENTIAL, m),
         })?;
         let account = Account {
             keys,
@@ -220,7 +211,7 @@ impl CredentialStore {
         let _w = self.write.lock().await;
         let mut account = self
             .get(name)
-            .ok_or_else(|| refused(codes::RESOURCE_NOT_FOUND, format!("no user {name}")))?;
+            .ok_or_else(|| refused(ErrorCode::RESOURCE_NOT_FOUND, format!("no user {name}")))?;
         change(&mut account);
         self.store(name, Some(account)).await
     }
@@ -231,7 +222,7 @@ impl CredentialStore {
         let _w = self.write.lock().await;
         if self.get(name).is_none() {
             return Err(refused(
-                codes::RESOURCE_NOT_FOUND,
+                ErrorCode::RESOURCE_NOT_FOUND,
                 format!("no user {name}"),
             ));
         }
@@ -259,7 +250,7 @@ impl CredentialStore {
         let _w = self.write.lock().await;
         if !self.is_retired(name) {
             return Err(refused(
-                codes::RESOURCE_NOT_FOUND,
+                ErrorCode::RESOURCE_NOT_FOUND,
                 format!("{name} is not a retired name"),
             ));
         }
@@ -288,7 +279,7 @@ mod tests {
             assert!(matches!(
                 dup,
                 Err(Error::Refused {
-                    code: codes::DUPLICATE_RESOURCE,
+                    code: ErrorCode::DUPLICATE_RESOURCE,
                     ..
                 })
             ));
@@ -333,11 +324,11 @@ mod tests {
                 .expect("open");
             s.create("alice", keys.clone()).await.expect("alice");
             let (c, m) = code(s.create("Alice", keys.clone()).await);
-            assert_eq!(c, codes::DUPLICATE_RESOURCE);
+            assert_eq!(c, ErrorCode::DUPLICATE_RESOURCE);
             assert!(m.contains("looks like the existing user alice"), "{m}");
             s.remove("alice").await.expect("remove");
             let (c, m) = code(s.create("alice", keys.clone()).await);
-            assert_eq!(c, codes::DUPLICATE_RESOURCE);
+            assert_eq!(c, ErrorCode::DUPLICATE_RESOURCE);
             assert!(m.contains("not given out again"), "{m}");
         }
         let s =

@@ -13,7 +13,6 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use super::errors::*;
 use super::member::{JoinRequest, JoinResult, SyncResult};
 use super::offsets::{Committer, OffsetEntry, StoreKey, StoreValue};
 use super::persist::{entry, Store};
@@ -21,6 +20,7 @@ use super::state::{Group, GroupState};
 use super::GroupConfig;
 use crate::error::Result;
 use crate::log::Flusher;
+use wire::ErrorCode;
 
 /// Largest group metadata record written with members' subscriptions.
 const MAX_SNAPSHOT_BYTES: usize = 512 * 1024;
@@ -46,12 +46,12 @@ pub struct CommitWait(Option<oneshot::Receiver<bool>>);
 
 impl CommitWait {
     /// Waits for durability; a failed write is COORDINATOR_NOT_AVAILABLE (retriable).
-    pub async fn durable(self) -> std::result::Result<(), i16> {
+    pub async fn durable(self) -> std::result::Result<(), ErrorCode> {
         match self.0 {
             None => Ok(()),
             Some(rx) => match rx.await {
                 Ok(true) => Ok(()),
-                _ => Err(COORDINATOR_NOT_AVAILABLE),
+                _ => Err(ErrorCode::COORDINATOR_NOT_AVAILABLE),
             },
         }
     }
@@ -147,7 +147,10 @@ impl GroupCoordinator {
                 Some(s) => s,
                 None => {
                     let (tx, rx) = oneshot::channel();
-                    let _ = tx.send(JoinResult::error(UNKNOWN_MEMBER_ID, &req.member_id));
+                    let _ = tx.send(JoinResult::error(
+                        ErrorCode::UNKNOWN_MEMBER_ID,
+                        &req.member_id,
+                    ));
                     return rx;
                 }
             }
@@ -172,7 +175,7 @@ impl GroupCoordinator {
     ) -> oneshot::Receiver<SyncResult> {
         let Some(slot) = self.slot(group_id) else {
             let (tx, rx) = oneshot::channel();
-            let _ = tx.send(SyncResult::error(UNKNOWN_MEMBER_ID));
+            let _ = tx.send(SyncResult::error(ErrorCode::UNKNOWN_MEMBER_ID));
             return rx;
         };
         let mut g = slot.lock();
@@ -196,9 +199,9 @@ impl GroupCoordinator {
         member_id: &str,
         instance_id: Option<&str>,
         generation: i32,
-    ) -> i16 {
+    ) -> ErrorCode {
         match self.slot(group_id) {
-            None => UNKNOWN_MEMBER_ID,
+            None => ErrorCode::UNKNOWN_MEMBER_ID,
             Some(slot) => slot
                 .lock()
                 .heartbeat(member_id, instance_id, generation, Instant::now()),
@@ -206,9 +209,9 @@ impl GroupCoordinator {
     }
 
     /// LeaveGroup for several members: one error code per member.
-    pub fn leave(&self, group_id: &str, members: &[(String, Option<String>)]) -> Vec<i16> {
+    pub fn leave(&self, group_id: &str, members: &[(String, Option<String>)]) -> Vec<ErrorCode> {
         let Some(slot) = self.slot(group_id) else {
-            return vec![UNKNOWN_MEMBER_ID; members.len()];
+            return vec![ErrorCode::UNKNOWN_MEMBER_ID; members.len()];
         };
         let mut g = slot.lock();
         let now = Instant::now();
@@ -228,11 +231,11 @@ impl GroupCoordinator {
         group_id: &str,
         who: Committer<'_>,
         offsets: Vec<(String, i32, OffsetEntry)>,
-    ) -> std::result::Result<CommitWait, i16> {
+    ) -> std::result::Result<CommitWait, ErrorCode> {
         let slot = if who.generation < 0 && who.member_id.is_empty() {
             self.slot_or_create(group_id)
         } else {
-            self.slot(group_id).ok_or(UNKNOWN_MEMBER_ID)?
+            self.slot(group_id).ok_or(ErrorCode::UNKNOWN_MEMBER_ID)?
         };
         let mut g = slot.lock();
         g.check_commit(who, Instant::now())?;
@@ -246,7 +249,7 @@ impl GroupCoordinator {
                 };
                 entries.push(
                     entry(&key, Some(&StoreValue::Offset(e.clone())))
-                        .map_err(|_| UNKNOWN_SERVER_ERROR)?,
+                        .map_err(|_| ErrorCode::UNKNOWN_SERVER_ERROR)?,
                 );
             }
             g.offsets.insert((topic, partition), e);
@@ -283,14 +286,17 @@ impl GroupCoordinator {
 
     /// DeleteGroups for one group: only empty groups may go; their offsets go with them.
     /// The group is gone at once; the wait resolves when the deletion is durable.
-    pub fn delete(&self, group_id: &str) -> std::result::Result<CommitWait, i16> {
+    pub fn delete(&self, group_id: &str) -> std::result::Result<CommitWait, ErrorCode> {
         let mut map = self.map();
-        let slot = map.get(group_id).cloned().ok_or(GROUP_ID_NOT_FOUND)?;
+        let slot = map
+            .get(group_id)
+            .cloned()
+            .ok_or(ErrorCode::GROUP_ID_NOT_FOUND)?;
         let mut g = slot.lock();
         match g.state {
-            GroupState::Dead => return Err(GROUP_ID_NOT_FOUND),
+            GroupState::Dead => return Err(ErrorCode::GROUP_ID_NOT_FOUND),
             GroupState::Empty => {}
-            _ => return Err(NON_EMPTY_GROUP),
+            _ => return Err(ErrorCode::NON_EMPTY_GROUP),
         }
         let entries = tombstones(&g, g.offsets.keys().cloned().collect(), true);
         g.kill();

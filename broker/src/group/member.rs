@@ -5,13 +5,14 @@
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::{Duration, Instant};
+use wire::ErrorCode;
 
 /// The answer to a JoinGroup, delivered when the join phase of a rebalance completes (or
 /// at once for errors and for members that are already up to date).
 #[derive(Debug, Clone, Default)]
 pub struct JoinResult {
     /// Kafka error code (0 = none).
-    pub error: i16,
+    pub error: ErrorCode,
     /// The generation the member joined, -1 on error.
     pub generation: i32,
     /// The group's protocol type ("consumer").
@@ -28,7 +29,7 @@ pub struct JoinResult {
 
 impl JoinResult {
     /// An error answer that keeps the member id the client sent.
-    pub fn error(error: i16, member_id: &str) -> Self {
+    pub fn error(error: ErrorCode, member_id: &str) -> Self {
         JoinResult {
             error,
             generation: -1,
@@ -53,7 +54,7 @@ pub struct JoinedMember {
 #[derive(Debug, Clone, Default)]
 pub struct SyncResult {
     /// Kafka error code (0 = none).
-    pub error: i16,
+    pub error: ErrorCode,
     /// The group's protocol type.
     pub protocol_type: Option<String>,
     /// The chosen protocol.
@@ -64,7 +65,7 @@ pub struct SyncResult {
 
 impl SyncResult {
     /// An error answer.
-    pub fn error(error: i16) -> Self {
+    pub fn error(error: ErrorCode) -> Self {
         SyncResult {
             error,
             ..SyncResult::default()

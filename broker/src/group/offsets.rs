@@ -6,10 +6,10 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::time::{Duration, Instant};
 
-use super::errors::*;
 use super::member::Member;
 pub use super::state::OffsetEntry;
 use super::state::{Group, GroupState};
+use wire::ErrorCode;
 
 /// Who commits: the member fields of an OffsetCommit.
 #[derive(Debug, Clone, Copy)]
@@ -26,19 +26,19 @@ impl Group {
     /// Checks whether `who` may commit now (Kafka's rules): simple commits (generation -1)
     /// only while the group has no members; members only in their current generation and
     /// not while the leader is computing assignments. A valid commit counts as a heartbeat.
-    pub fn check_commit(&mut self, who: Committer<'_>, now: Instant) -> Result<(), i16> {
+    pub fn check_commit(&mut self, who: Committer<'_>, now: Instant) -> Result<(), ErrorCode> {
         match self.state {
-            GroupState::Dead => return Err(COORDINATOR_NOT_AVAILABLE),
+            GroupState::Dead => return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE),
             GroupState::Empty if who.generation < 0 => return Ok(()),
-            GroupState::Empty => return Err(UNKNOWN_MEMBER_ID),
+            GroupState::Empty => return Err(ErrorCode::UNKNOWN_MEMBER_ID),
             _ => {}
         }
         if self.state == GroupState::CompletingRebalance {
-            return Err(REBALANCE_IN_PROGRESS);
+            return Err(ErrorCode::REBALANCE_IN_PROGRESS);
         }
         let idx = self.check_member(who.member_id, who.instance_id)?;
         if who.generation != self.generation {
-            return Err(ILLEGAL_GENERATION);
+            return Err(ErrorCode::ILLEGAL_GENERATION);
         }
         self.members[idx].last_seen = now;
         Ok(())

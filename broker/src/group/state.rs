@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::time::{Duration, Instant};
 
-use super::errors::*;
 use super::member::{select_protocol, JoinRequest, JoinResult, JoinedMember, Member, SyncResult};
 use super::GroupConfig;
+use wire::ErrorCode;
 
 /// One committed offset (the group state holds them; [`super::offsets`] has the
 /// rules of committing and persisting them).
@@ -136,29 +136,33 @@ impl Group {
 
     /// A member's checks shared by sync, heartbeat, leave and commit: it exists and, if it
     /// is static, the instance id matches.
-    pub fn check_member(&self, member_id: &str, instance_id: Option<&str>) -> Result<usize, i16> {
-        let idx = self.index(member_id).ok_or(UNKNOWN_MEMBER_ID)?;
+    pub fn check_member(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<usize, ErrorCode> {
+        let idx = self.index(member_id).ok_or(ErrorCode::UNKNOWN_MEMBER_ID)?;
         match (&self.members[idx].instance_id, instance_id) {
-            (Some(ours), Some(theirs)) if ours != theirs => Err(FENCED_INSTANCE_ID),
+            (Some(ours), Some(theirs)) if ours != theirs => Err(ErrorCode::FENCED_INSTANCE_ID),
             _ => Ok(idx),
         }
     }
 
-    fn check_join(&self, req: &JoinRequest, cfg: &GroupConfig) -> Result<(), i16> {
+    fn check_join(&self, req: &JoinRequest, cfg: &GroupConfig) -> Result<(), ErrorCode> {
         if self.state == GroupState::Dead {
-            return Err(COORDINATOR_NOT_AVAILABLE);
+            return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
         }
         if req.session_timeout_ms < cfg.min_session_timeout_ms
             || req.session_timeout_ms > cfg.max_session_timeout_ms
         {
-            return Err(INVALID_SESSION_TIMEOUT);
+            return Err(ErrorCode::INVALID_SESSION_TIMEOUT);
         }
         if req.protocol_type.is_empty() || req.protocols.is_empty() {
-            return Err(INCONSISTENT_GROUP_PROTOCOL);
+            return Err(ErrorCode::INCONSISTENT_GROUP_PROTOCOL);
         }
         let size: usize = req.protocols.iter().map(|(n, m)| n.len() + m.len()).sum();
         if size > cfg.max_member_metadata_bytes {
-            return Err(INVALID_REQUEST);
+            return Err(ErrorCode::INVALID_REQUEST);
         }
         // Members other than the one rejoining decide what is acceptable.
         let others: Vec<&Member> = self
@@ -170,7 +174,7 @@ impl Group {
             return Ok(());
         }
         if self.protocol_type.as_deref() != Some(req.protocol_type.as_str()) {
-            return Err(INCONSISTENT_GROUP_PROTOCOL);
+            return Err(ErrorCode::INCONSISTENT_GROUP_PROTOCOL);
         }
         let shared = req.protocols.iter().any(|(name, _)| {
             others
@@ -178,7 +182,7 @@ impl Group {
                 .all(|m| m.protocols.iter().any(|(p, _)| p == name))
         });
         if !shared {
-            return Err(INCONSISTENT_GROUP_PROTOCOL);
+            return Err(ErrorCode::INCONSISTENT_GROUP_PROTOCOL);
         }
         Ok(())
     }
@@ -214,8 +218,11 @@ impl Group {
                 Some(i) => {
                     // A restarted static member takes its old place; the old id is fenced.
                     let old = &mut self.members[i];
-                    old.answer_join(JoinResult::error(FENCED_INSTANCE_ID, &old.id), now);
-                    old.answer_sync(SyncResult::error(FENCED_INSTANCE_ID), now);
+                    old.answer_join(
+                        JoinResult::error(ErrorCode::FENCED_INSTANCE_ID, &old.id),
+                        now,
+                    );
+                    old.answer_sync(SyncResult::error(ErrorCode::FENCED_INSTANCE_ID), now);
                     if self.leader.as_deref() == Some(old.id.as_str()) {
                         self.leader = Some(id.clone());
                     }
@@ -224,7 +231,7 @@ impl Group {
                 }
                 None => {
                     if self.members.len() >= cfg.max_size {
-                        let _ = tx.send(JoinResult::error(GROUP_MAX_SIZE_REACHED, ""));
+                        let _ = tx.send(JoinResult::error(ErrorCode::GROUP_MAX_SIZE_REACHED, ""));
                         return rx;
                     }
                     self.members.push(Member {
@@ -253,7 +260,10 @@ impl Group {
                 }
             };
             if matches!(self.state, GroupState::Empty | GroupState::Dead) {
-                let _ = tx.send(JoinResult::error(UNKNOWN_MEMBER_ID, &req.member_id));
+                let _ = tx.send(JoinResult::error(
+                    ErrorCode::UNKNOWN_MEMBER_ID,
+                    &req.member_id,
+                ));
                 return rx;
             }
             let up_to_date = self.members[i].same_protocols(&req.protocols)
@@ -278,7 +288,10 @@ impl Group {
         m.client_host = req.client_host;
         m.principal = req.principal;
         m.last_seen = now;
-        m.answer_join(JoinResult::error(REBALANCE_IN_PROGRESS, &m.id), now);
+        m.answer_join(
+            JoinResult::error(ErrorCode::REBALANCE_IN_PROGRESS, &m.id),
+            now,
+        );
         m.join_waiter = Some(tx);
         self.protocol_type = Some(req.protocol_type);
         if self.state == GroupState::PreparingRebalance {
@@ -295,7 +308,7 @@ impl Group {
         let is_leader = self.leader.as_deref() == Some(m.id.as_str());
         let protocol = self.protocol.clone().unwrap_or_default();
         JoinResult {
-            error: NONE,
+            error: ErrorCode::NONE,
             generation: self.generation,
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol.clone(),
@@ -320,7 +333,7 @@ impl Group {
     fn prepare_rebalance(&mut self, now: Instant, initial_delay: Duration) {
         if self.state == GroupState::CompletingRebalance {
             for m in &mut self.members {
-                m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS), now);
+                m.answer_sync(SyncResult::error(ErrorCode::REBALANCE_IN_PROGRESS), now);
             }
         }
         let timeout = self
@@ -365,7 +378,10 @@ impl Group {
         let protocol = select_protocol(&self.members);
         if self.members.is_empty() || protocol.is_none() {
             for m in &mut self.members {
-                m.answer_join(JoinResult::error(INCONSISTENT_GROUP_PROTOCOL, &m.id), now);
+                m.answer_join(
+                    JoinResult::error(ErrorCode::INCONSISTENT_GROUP_PROTOCOL, &m.id),
+                    now,
+                );
             }
             self.become_empty();
             return;
@@ -457,8 +473,11 @@ impl Group {
     pub fn kill(&mut self) {
         let now = Instant::now();
         for m in &mut self.members {
-            m.answer_join(JoinResult::error(COORDINATOR_NOT_AVAILABLE, &m.id), now);
-            m.answer_sync(SyncResult::error(COORDINATOR_NOT_AVAILABLE), now);
+            m.answer_join(
+                JoinResult::error(ErrorCode::COORDINATOR_NOT_AVAILABLE, &m.id),
+                now,
+            );
+            m.answer_sync(SyncResult::error(ErrorCode::COORDINATOR_NOT_AVAILABLE), now);
         }
         self.members.clear();
         self.offsets.clear();

@@ -8,9 +8,9 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::errors::*;
 use super::member::{JoinResult, SyncResult};
 use super::state::{Group, GroupState};
+use wire::ErrorCode;
 
 impl Group {
     /// Handles a SyncGroup. The leader's call distributes the assignment; the others wait
@@ -28,19 +28,19 @@ impl Group {
     ) -> oneshot::Receiver<SyncResult> {
         let (tx, rx) = oneshot::channel();
         let checked = match self.state {
-            GroupState::Dead => Err(COORDINATOR_NOT_AVAILABLE),
-            GroupState::Empty => Err(UNKNOWN_MEMBER_ID),
+            GroupState::Dead => Err(ErrorCode::COORDINATOR_NOT_AVAILABLE),
+            GroupState::Empty => Err(ErrorCode::UNKNOWN_MEMBER_ID),
             _ => self.check_member(member_id, instance_id),
         }
         .and_then(|i| {
             if generation != self.generation {
-                Err(ILLEGAL_GENERATION)
+                Err(ErrorCode::ILLEGAL_GENERATION)
             } else if protocol_type.is_some_and(|p| Some(p) != self.protocol_type.as_deref())
                 || protocol_name.is_some_and(|p| Some(p) != self.protocol.as_deref())
             {
-                Err(INCONSISTENT_GROUP_PROTOCOL)
+                Err(ErrorCode::INCONSISTENT_GROUP_PROTOCOL)
             } else if self.state == GroupState::PreparingRebalance {
-                Err(REBALANCE_IN_PROGRESS)
+                Err(ErrorCode::REBALANCE_IN_PROGRESS)
             } else {
                 Ok(i)
             }
@@ -58,7 +58,7 @@ impl Group {
             return rx;
         }
         let m = &mut self.members[idx];
-        m.answer_sync(SyncResult::error(REBALANCE_IN_PROGRESS), now);
+        m.answer_sync(SyncResult::error(ErrorCode::REBALANCE_IN_PROGRESS), now);
         m.sync_waiter = Some(tx);
         if self.leader.as_deref() == Some(member_id) {
             let mut given: BTreeMap<String, Bytes> = assignments.into_iter().collect();
@@ -78,7 +78,7 @@ impl Group {
 
     fn sync_answer(&self, idx: usize) -> SyncResult {
         SyncResult {
-            error: NONE,
+            error: ErrorCode::NONE,
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol.clone(),
             assignment: self.members[idx].assignment.clone(),
@@ -92,29 +92,29 @@ impl Group {
         instance_id: Option<&str>,
         generation: i32,
         now: Instant,
-    ) -> i16 {
+    ) -> ErrorCode {
         let idx = match self.state {
-            GroupState::Dead => return COORDINATOR_NOT_AVAILABLE,
-            GroupState::Empty => return UNKNOWN_MEMBER_ID,
+            GroupState::Dead => return ErrorCode::COORDINATOR_NOT_AVAILABLE,
+            GroupState::Empty => return ErrorCode::UNKNOWN_MEMBER_ID,
             _ => match self.check_member(member_id, instance_id) {
                 Ok(i) => i,
                 Err(code) => return code,
             },
         };
         if generation != self.generation {
-            return ILLEGAL_GENERATION;
+            return ErrorCode::ILLEGAL_GENERATION;
         }
         self.members[idx].last_seen = now;
         if self.state == GroupState::PreparingRebalance {
-            REBALANCE_IN_PROGRESS
+            ErrorCode::REBALANCE_IN_PROGRESS
         } else {
-            NONE
+            ErrorCode::NONE
         }
     }
 
     /// Handles a LeaveGroup for one member (by member id, or by instance id when the
     /// member id is empty). Returns the Kafka error code for that member.
-    pub fn leave(&mut self, member_id: &str, instance_id: Option<&str>, now: Instant) -> i16 {
+    pub fn leave(&mut self, member_id: &str, instance_id: Option<&str>, now: Instant) -> ErrorCode {
         let idx = if member_id.is_empty() {
             match instance_id.and_then(|inst| {
                 self.members
@@ -122,7 +122,7 @@ impl Group {
                     .position(|m| m.instance_id.as_deref() == Some(inst))
             }) {
                 Some(i) => i,
-                None => return UNKNOWN_MEMBER_ID,
+                None => return ErrorCode::UNKNOWN_MEMBER_ID,
             }
         } else {
             match self.check_member(member_id, instance_id) {
@@ -132,9 +132,9 @@ impl Group {
         };
         let mut m = self.members.remove(idx);
         tracing::debug!(group = %self.id, member = %m.id, "member left");
-        m.answer_join(JoinResult::error(UNKNOWN_MEMBER_ID, &m.id), now);
-        m.answer_sync(SyncResult::error(UNKNOWN_MEMBER_ID), now);
+        m.answer_join(JoinResult::error(ErrorCode::UNKNOWN_MEMBER_ID, &m.id), now);
+        m.answer_sync(SyncResult::error(ErrorCode::UNKNOWN_MEMBER_ID), now);
         self.members_removed(now);
-        NONE
+        ErrorCode::NONE
     }
 }

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::{sleep, Duration};
 
-use super::errors::*;
 use super::*;
+use wire::ErrorCode;
 
 fn req(group: &str, member: &str, protocols: &[&str]) -> JoinRequest {
     JoinRequest {
@@ -42,7 +42,7 @@ async fn settle() {
 /// Joins a fresh member and syncs it alone; returns its id and generation.
 async fn stable_single(c: &GroupCoordinator, group: &str) -> (String, i32) {
     let j = c.join(req(group, "", &["range"])).await.expect("join");
-    assert_eq!(j.error, NONE);
+    assert_eq!(j.error, ErrorCode::NONE);
     assert_eq!(j.leader, j.member_id);
     let s = c
         .sync(
@@ -56,7 +56,7 @@ async fn stable_single(c: &GroupCoordinator, group: &str) -> (String, i32) {
         )
         .await
         .expect("sync");
-    assert_eq!(s.error, NONE);
+    assert_eq!(s.error, ErrorCode::NONE);
     assert_eq!(&s.assignment[..], b"all");
     (j.member_id, j.generation)
 }
@@ -67,7 +67,10 @@ async fn stable_pair(c: &GroupCoordinator, group: &str) -> (String, String, i32)
     let mut jb = c.join(req(group, "", &["range"]));
     settle().await;
     assert!(done(&mut jb).is_none(), "B waits for A to rejoin");
-    assert_eq!(c.heartbeat(group, &a, None, gen), REBALANCE_IN_PROGRESS);
+    assert_eq!(
+        c.heartbeat(group, &a, None, gen),
+        ErrorCode::REBALANCE_IN_PROGRESS
+    );
     let ja = c.join(req(group, &a, &["range"])).await.expect("A rejoins");
     let jb = jb.await.expect("B joined");
     assert_eq!(ja.generation, gen + 1);
@@ -119,7 +122,7 @@ async fn first_member_gets_partitions_without_delay() {
         Duration::ZERO,
         "no initial rebalance delay"
     );
-    assert_eq!(c.heartbeat("g", &a, None, gen), NONE);
+    assert_eq!(c.heartbeat("g", &a, None, gen), ErrorCode::NONE);
 }
 
 #[tokio::test(start_paused = true)]
@@ -127,8 +130,11 @@ async fn generations_increase_with_each_rebalance() {
     let c = coordinator();
     let (a, b, gen) = stable_pair(&c, "g").await;
     assert_eq!(gen, 2);
-    assert_eq!(c.leave("g", &[(b, None)]), vec![NONE]);
-    assert_eq!(c.heartbeat("g", &a, None, gen), REBALANCE_IN_PROGRESS);
+    assert_eq!(c.leave("g", &[(b, None)]), vec![ErrorCode::NONE]);
+    assert_eq!(
+        c.heartbeat("g", &a, None, gen),
+        ErrorCode::REBALANCE_IN_PROGRESS
+    );
     let j = c.join(req("g", &a, &["range"])).await.expect("rejoin");
     assert_eq!(j.generation, 3);
     assert_eq!(j.members.len(), 1);
@@ -141,15 +147,21 @@ async fn silent_member_expires_after_its_session_timeout() {
     // B heartbeats every second; A says nothing.
     for _ in 0..5 {
         sleep(Duration::from_secs(1)).await;
-        assert_eq!(c.heartbeat("g", &b, None, gen), NONE);
+        assert_eq!(c.heartbeat("g", &b, None, gen), ErrorCode::NONE);
     }
     sleep(Duration::from_millis(1500)).await;
-    assert_eq!(c.heartbeat("g", &b, None, gen), REBALANCE_IN_PROGRESS);
+    assert_eq!(
+        c.heartbeat("g", &b, None, gen),
+        ErrorCode::REBALANCE_IN_PROGRESS
+    );
     let j = c.join(req("g", &b, &["range"])).await.expect("rejoin");
     assert_eq!(j.generation, gen + 1);
     assert_eq!(j.leader, b, "the survivor leads");
     assert_eq!(j.members.len(), 1);
-    assert_eq!(c.heartbeat("g", &a, None, gen), UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        c.heartbeat("g", &a, None, gen),
+        ErrorCode::UNKNOWN_MEMBER_ID
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -158,7 +170,10 @@ async fn last_member_expiring_empties_the_group() {
     let (a, gen) = stable_single(&c, "g").await;
     sleep(Duration::from_millis(6_100)).await;
     assert_eq!(c.describe("g").expect("group").state, "Empty");
-    assert_eq!(c.heartbeat("g", &a, None, gen), UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        c.heartbeat("g", &a, None, gen),
+        ErrorCode::UNKNOWN_MEMBER_ID
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -181,21 +196,21 @@ async fn member_that_never_syncs_is_removed_and_the_group_rebalances() {
         )
         .await
         .expect("sync");
-    assert_eq!(s.error, NONE);
+    assert_eq!(s.error, ErrorCode::NONE);
     for _ in 0..7 {
         sleep(Duration::from_secs(1)).await;
         let _ = c.heartbeat("g", &a, None, ja.generation);
     }
     assert_eq!(
         c.heartbeat("g", &a, None, ja.generation),
-        REBALANCE_IN_PROGRESS
+        ErrorCode::REBALANCE_IN_PROGRESS
     );
     let j = c.join(req("g", &a, &["range"])).await.expect("rejoin");
     assert_eq!(j.generation, gen + 2);
     assert_eq!(j.members.len(), 1);
     assert_eq!(
         c.heartbeat("g", &jb.member_id, None, jb.generation),
-        UNKNOWN_MEMBER_ID
+        ErrorCode::UNKNOWN_MEMBER_ID
     );
 }
 
@@ -214,7 +229,7 @@ async fn leader_that_never_syncs_releases_waiting_followers() {
     );
     sleep(Duration::from_millis(1_100)).await;
     let sb = sb.await.expect("answered");
-    assert_eq!(sb.error, REBALANCE_IN_PROGRESS);
+    assert_eq!(sb.error, ErrorCode::REBALANCE_IN_PROGRESS);
     let j = c
         .join(req("g", &jb.member_id, &["range"]))
         .await
@@ -234,14 +249,17 @@ async fn leader_leaving_mid_rebalance_hands_leadership_on() {
         done(&mut jc).is_none() && done(&mut jb).is_none(),
         "A has not rejoined"
     );
-    assert_eq!(c.leave("g", &[(a.clone(), None)]), vec![NONE]);
+    assert_eq!(c.leave("g", &[(a.clone(), None)]), vec![ErrorCode::NONE]);
     let jb = jb.await.expect("B");
     let jc = jc.await.expect("C");
     assert_eq!(jb.generation, gen + 1);
     assert_eq!(jb.leader, b, "the first remaining member leads");
     assert_eq!(jb.members.len(), 2);
     assert_eq!(jc.leader, b);
-    assert_eq!(c.heartbeat("g", &a, None, gen), UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        c.heartbeat("g", &a, None, gen),
+        ErrorCode::UNKNOWN_MEMBER_ID
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -252,8 +270,11 @@ async fn leader_leaving_while_followers_wait_in_sync_restarts_the_rebalance() {
     let _ = c.join(req("g", &a, &["range"])).await.expect("A");
     let jb = jb.await.expect("B");
     let sb = c.sync("g", &jb.member_id, None, jb.generation, None, None, vec![]);
-    assert_eq!(c.leave("g", &[(a, None)]), vec![NONE]);
-    assert_eq!(sb.await.expect("answered").error, REBALANCE_IN_PROGRESS);
+    assert_eq!(c.leave("g", &[(a, None)]), vec![ErrorCode::NONE]);
+    assert_eq!(
+        sb.await.expect("answered").error,
+        ErrorCode::REBALANCE_IN_PROGRESS
+    );
     let j = c
         .join(req("g", &jb.member_id, &["range"]))
         .await
@@ -270,7 +291,10 @@ async fn rebalance_timeout_drops_members_that_do_not_rejoin() {
     // B keeps heartbeating (so its session lives) but never rejoins.
     for _ in 0..9 {
         sleep(Duration::from_secs(1)).await;
-        assert_eq!(c.heartbeat("g", &b, None, gen), REBALANCE_IN_PROGRESS);
+        assert_eq!(
+            c.heartbeat("g", &b, None, gen),
+            ErrorCode::REBALANCE_IN_PROGRESS
+        );
     }
     assert!(done(&mut ja).is_none() && done(&mut jc).is_none());
     sleep(Duration::from_millis(1_100)).await;
@@ -278,28 +302,40 @@ async fn rebalance_timeout_drops_members_that_do_not_rejoin() {
     assert_eq!(ja.generation, gen + 1);
     assert_eq!(ja.members.len(), 2);
     assert!(ja.members.iter().all(|m| m.member_id != b));
-    assert_eq!(c.heartbeat("g", &b, None, gen), UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        c.heartbeat("g", &b, None, gen),
+        ErrorCode::UNKNOWN_MEMBER_ID
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn stale_members_get_illegal_generation_or_unknown_member() {
     let c = coordinator();
     let (a, b, gen) = stable_pair(&c, "g").await;
-    assert_eq!(c.heartbeat("g", &a, None, gen - 1), ILLEGAL_GENERATION);
-    assert_eq!(c.heartbeat("g", "nobody", None, gen), UNKNOWN_MEMBER_ID);
-    assert_eq!(c.heartbeat("nogroup", &a, None, gen), UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        c.heartbeat("g", &a, None, gen - 1),
+        ErrorCode::ILLEGAL_GENERATION
+    );
+    assert_eq!(
+        c.heartbeat("g", "nobody", None, gen),
+        ErrorCode::UNKNOWN_MEMBER_ID
+    );
+    assert_eq!(
+        c.heartbeat("nogroup", &a, None, gen),
+        ErrorCode::UNKNOWN_MEMBER_ID
+    );
     let s = c
         .sync("g", &b, None, gen - 1, None, None, vec![])
         .await
         .expect("sync");
-    assert_eq!(s.error, ILLEGAL_GENERATION);
+    assert_eq!(s.error, ErrorCode::ILLEGAL_GENERATION);
     let s = c
         .sync("g", "nobody", None, gen, None, None, vec![])
         .await
         .expect("sync");
-    assert_eq!(s.error, UNKNOWN_MEMBER_ID);
+    assert_eq!(s.error, ErrorCode::UNKNOWN_MEMBER_ID);
     let j = c.join(req("g", "nobody", &["range"])).await.expect("join");
-    assert_eq!(j.error, UNKNOWN_MEMBER_ID);
+    assert_eq!(j.error, ErrorCode::UNKNOWN_MEMBER_ID);
     let commit = |member: &str, generation| {
         c.commit(
             "g",
@@ -312,17 +348,17 @@ async fn stale_members_get_illegal_generation_or_unknown_member() {
         )
         .err()
     };
-    assert_eq!(commit(&a, gen - 1), Some(ILLEGAL_GENERATION));
-    assert_eq!(commit("nobody", gen), Some(UNKNOWN_MEMBER_ID));
+    assert_eq!(commit(&a, gen - 1), Some(ErrorCode::ILLEGAL_GENERATION));
+    assert_eq!(commit("nobody", gen), Some(ErrorCode::UNKNOWN_MEMBER_ID));
     assert_eq!(
         commit("", -1),
-        Some(UNKNOWN_MEMBER_ID),
+        Some(ErrorCode::UNKNOWN_MEMBER_ID),
         "no simple commits while members are in"
     );
     assert_eq!(commit(&a, gen), None);
     assert_eq!(
         c.leave("g", &[("nobody".into(), None)]),
-        vec![UNKNOWN_MEMBER_ID]
+        vec![ErrorCode::UNKNOWN_MEMBER_ID]
     );
 }
 
@@ -338,14 +374,15 @@ async fn protocol_every_member_supports_is_chosen() {
     let jc = c.join(req("g", "", &["roundrobin"]));
     let bad = c.join(req("g", "", &["sticky"])).await.expect("bad");
     assert_eq!(
-        bad.error, INCONSISTENT_GROUP_PROTOCOL,
+        bad.error,
+        ErrorCode::INCONSISTENT_GROUP_PROTOCOL,
         "no protocol in common"
     );
     let mut other_type = req("g", "", &["range"]);
     other_type.protocol_type = "connect".into();
     assert_eq!(
         c.join(other_type).await.expect("join").error,
-        INCONSISTENT_GROUP_PROTOCOL
+        ErrorCode::INCONSISTENT_GROUP_PROTOCOL
     );
     let ja = c
         .join(req("g", &ja.member_id, &["range", "roundrobin"]))
@@ -371,24 +408,27 @@ async fn bad_joins_get_kafka_errors_and_leave_other_groups_alone() {
     r.session_timeout_ms = 10;
     assert_eq!(
         c.join(r).await.expect("join").error,
-        INVALID_SESSION_TIMEOUT
+        ErrorCode::INVALID_SESSION_TIMEOUT
     );
     let mut r = req("bad", "", &["range"]);
     r.protocol_type = String::new();
     assert_eq!(
         c.join(r).await.expect("join").error,
-        INCONSISTENT_GROUP_PROTOCOL
+        ErrorCode::INCONSISTENT_GROUP_PROTOCOL
     );
     let mut r = req("bad", "", &[]);
     r.protocols.clear();
     assert_eq!(
         c.join(r).await.expect("join").error,
-        INCONSISTENT_GROUP_PROTOCOL
+        ErrorCode::INCONSISTENT_GROUP_PROTOCOL
     );
     let mut r = req("bad", "", &["range"]);
     r.protocols[0].1 = Bytes::from(vec![0u8; c.config.max_member_metadata_bytes + 1]);
-    assert_eq!(c.join(r).await.expect("join").error, INVALID_REQUEST);
-    assert_eq!(c.heartbeat("good", &a, None, gen), NONE);
+    assert_eq!(
+        c.join(r).await.expect("join").error,
+        ErrorCode::INVALID_REQUEST
+    );
+    assert_eq!(c.heartbeat("good", &a, None, gen), ErrorCode::NONE);
 }
 
 #[tokio::test(start_paused = true)]
@@ -455,13 +495,13 @@ async fn static_member_restart_takes_its_old_place() {
     assert_eq!(j2.leader, j2.member_id);
     assert_eq!(
         c.heartbeat("g", &j1.member_id, None, j2.generation),
-        UNKNOWN_MEMBER_ID
+        ErrorCode::UNKNOWN_MEMBER_ID
     );
     let d = c.describe("g").expect("group");
     assert_eq!(d.members.len(), 1);
     assert_eq!(
         c.leave("g", &[(String::new(), Some("inst-1".into()))]),
-        vec![NONE]
+        vec![ErrorCode::NONE]
     );
 }
 
@@ -496,7 +536,10 @@ async fn simple_commits_work_without_members() {
     assert_eq!(listed[0].state, "Empty");
     assert_eq!(c.delete("reader").map(|_| ()), Ok(()));
     assert!(c.list().is_empty());
-    assert_eq!(c.delete("reader").err(), Some(GROUP_ID_NOT_FOUND));
+    assert_eq!(
+        c.delete("reader").err(),
+        Some(ErrorCode::GROUP_ID_NOT_FOUND)
+    );
 }
 
 #[test]
@@ -550,7 +593,7 @@ fn offsets_and_group_metadata_survive_a_reopen() {
         assert_eq!(&d.members[0].assignment[..], b"all");
         assert_eq!(
             c.heartbeat("g", &member, None, 1),
-            NONE,
+            ErrorCode::NONE,
             "the member carries on"
         );
         assert_eq!(c.fetch("s", None).len(), 1);
@@ -562,7 +605,10 @@ async fn joiner_whose_connection_closed_does_not_hold_up_the_rebalance() {
     let c = coordinator();
     let (a, gen) = stable_single(&c, "g").await;
     drop(c.join(req("g", "", &["range"]))); // B's connection dies while it waits
-    assert_eq!(c.heartbeat("g", &a, None, gen), REBALANCE_IN_PROGRESS);
+    assert_eq!(
+        c.heartbeat("g", &a, None, gen),
+        ErrorCode::REBALANCE_IN_PROGRESS
+    );
     let start = tokio::time::Instant::now();
     let j = c.join(req("g", &a, &["range"])).await.expect("A");
     assert!(

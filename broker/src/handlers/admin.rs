@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
@@ -19,13 +20,9 @@ use super::{respond, sb, Reply};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::log::manager::codes;
 use crate::log::topic_config::NAMES;
 use crate::protocol::{decode_body, Request};
 
-const INVALID_REPLICATION_FACTOR: i16 = 38;
-const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
-const INVALID_REQUEST: i16 = 42;
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
 const SOURCE_TOPIC: i8 = 1;
@@ -60,13 +57,13 @@ pub(super) async fn create_topics(
         }
         let outcome = if name.starts_with("__") {
             Err((
-                codes::INVALID_TOPIC_EXCEPTION,
+                ErrorCode::INVALID_TOPIC_EXCEPTION,
                 format!("topic names starting with '__' are reserved: {name}"),
             ))
         } else if !broker.authorize(session, Operation::Create, Resource::Topic(&name)) {
             let resource = Resource::Topic(&name);
             Err((
-                TOPIC_AUTHORIZATION_FAILED,
+                ErrorCode::TOPIC_AUTHORIZATION_FAILED,
                 broker
                     .auth
                     .authorizer
@@ -77,7 +74,7 @@ pub(super) async fn create_topics(
             ))
         } else if !(t.replication_factor == -1 || t.replication_factor == 1) {
             Err((
-                INVALID_REPLICATION_FACTOR,
+                ErrorCode::INVALID_REPLICATION_FACTOR,
                 format!(
                     "replication factor {} is more than the 1 broker",
                     t.replication_factor
@@ -85,11 +82,11 @@ pub(super) async fn create_topics(
             ))
         } else if !t.assignments.is_empty() {
             Err((
-                INVALID_REQUEST,
+                ErrorCode::INVALID_REQUEST,
                 "manual replica assignment is not supported".to_string(),
             ))
         } else if let Some(msg) = bad_config {
-            Err((codes::INVALID_CONFIG, msg))
+            Err((ErrorCode::INVALID_CONFIG, msg))
         } else {
             broker
                 .logs
@@ -131,7 +128,7 @@ pub(super) async fn create_topics(
                 }
             }
             Err((code, message)) => {
-                res.error_code = code;
+                res.error_code = code.code();
                 if req.version >= 1 {
                     res.error_message = Some(sb(&message));
                 }
@@ -177,7 +174,7 @@ pub(super) async fn delete_topics(
             res.topic_id = id;
         }
         let outcome = match &name {
-            None => Err((100, "unknown topic id".to_string())),
+            None => Err((ErrorCode::UNKNOWN_TOPIC_ID, "unknown topic id".to_string())),
             Some(n) => match super::topic_admin::may_manage(
                 broker,
                 session,
@@ -194,7 +191,7 @@ pub(super) async fn delete_topics(
             },
         };
         if let Err((code, msg)) = outcome {
-            res.error_code = code;
+            res.error_code = code.code();
             if req.version >= 5 {
                 res.error_message = Some(sb(&msg));
             }
@@ -246,7 +243,7 @@ pub(super) fn describe_configs(
             _ => Resource::Cluster,
         };
         if !broker.authorize(session, Operation::Describe, resource) {
-            out.error_code = resource.denied_code();
+            out.error_code = resource.denied_code().code();
             out.error_message = Some(sb("not authorized"));
             resp.results.push(out);
             continue;
@@ -254,7 +251,7 @@ pub(super) fn describe_configs(
         match res.resource_type {
             RESOURCE_TOPIC => match broker.logs.topic(res.resource_name.as_str()) {
                 None => {
-                    out.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION;
+                    out.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code();
                     out.error_message = Some(sb("unknown topic"));
                 }
                 Some(topic) => {
@@ -292,7 +289,7 @@ pub(super) fn describe_configs(
                 }
             }
             other => {
-                out.error_code = INVALID_REQUEST;
+                out.error_code = ErrorCode::INVALID_REQUEST.code();
                 out.error_message = Some(sb(&format!("resource type {other} has no configs here")));
             }
         }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::list_offsets_response::{
@@ -20,14 +21,10 @@ use super::{respond, Reply};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::log::manager::codes;
 use crate::protocol::{self, decode_body, Request};
 
 /// Longest long poll we honour.
 const MAX_WAIT_MS: i32 = 30_000;
-
-/// TOPIC_AUTHORIZATION_FAILED.
-const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 
 /// `allowed[i]` says whether the session may use `r.topics[i]`.
 fn fill(
@@ -54,7 +51,7 @@ fn fill(
             let mut pd = PartitionData::default();
             pd.partition_index = fp.partition;
             if !allowed {
-                pd.error_code = TOPIC_AUTHORIZATION_FAILED;
+                pd.error_code = ErrorCode::TOPIC_AUTHORIZATION_FAILED.code();
                 pd.high_watermark = -1;
                 errors = true;
                 tr.partitions.push(pd);
@@ -67,7 +64,7 @@ fn fill(
             });
             match part {
                 None => {
-                    pd.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION;
+                    pd.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code();
                     pd.high_watermark = -1;
                     errors = true;
                 }
@@ -89,7 +86,7 @@ fn fill(
                             pd.records = Some(bytes);
                         }
                         Err(rej) => {
-                            pd.error_code = rej.code;
+                            pd.error_code = rej.code.code();
                             errors = true;
                         }
                     }
@@ -173,8 +170,8 @@ pub(super) fn list_offsets(
                     .and_then(|i| t.partitions.get(i))
             });
             match part {
-                _ if !allowed => pr.error_code = TOPIC_AUTHORIZATION_FAILED,
-                None => pr.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION,
+                _ if !allowed => pr.error_code = ErrorCode::TOPIC_AUTHORIZATION_FAILED.code(),
+                None => pr.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code(),
                 Some(part) => {
                     let (offset, ts) = match p.timestamp {
                         -2 => (part.log_start(), -1),
@@ -185,7 +182,7 @@ pub(super) fn list_offsets(
                             Ok(None) => (-1, -1),
                             Err(e) => {
                                 tracing::warn!(error = %e, "offset lookup by time failed");
-                                pr.error_code = crate::log::partition::codes::KAFKA_STORAGE_ERROR;
+                                pr.error_code = ErrorCode::KAFKA_STORAGE_ERROR.code();
                                 (-1, -1)
                             }
                         },
@@ -228,8 +225,8 @@ pub(super) fn offset_for_leader_epoch(
                     .ok()
                     .and_then(|i| t.partitions.get(i))
             }) {
-                _ if !allowed => e.error_code = TOPIC_AUTHORIZATION_FAILED,
-                None => e.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION,
+                _ if !allowed => e.error_code = ErrorCode::TOPIC_AUTHORIZATION_FAILED.code(),
+                None => e.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code(),
                 Some(part) => {
                     if req.version >= 1 {
                         e.leader_epoch = 0;

@@ -16,9 +16,9 @@ use super::{respond, sb, Reply};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::group::errors::*;
 use crate::group::{JoinRequest, JoinResult, SyncResult};
 use crate::protocol::{decode_body, encode_response, Request};
+use wire::ErrorCode;
 
 /// FindCoordinator key type of transactional ids (we have no transaction coordinator).
 const KEY_TYPE_TRANSACTION: i8 = 1;
@@ -37,13 +37,13 @@ pub(super) fn find_coordinator(
             Resource::Group(r.key.as_str()),
         )
     {
-        resp.error_code = Resource::Group("").denied_code();
+        resp.error_code = Resource::Group("").denied_code().code();
         resp.node_id = BrokerId(-1);
         resp.port = -1;
         return respond(req, &resp);
     }
     if r.key_type == KEY_TYPE_TRANSACTION {
-        resp.error_code = COORDINATOR_NOT_AVAILABLE;
+        resp.error_code = ErrorCode::COORDINATOR_NOT_AVAILABLE.code();
         resp.node_id = BrokerId(-1);
         resp.port = -1;
         if req.version >= 1 {
@@ -67,7 +67,10 @@ pub(super) fn join_group(broker: &Arc<Broker>, session: &Session, req: Request) 
     if group_id.is_empty() {
         return respond(
             &req,
-            &join_response(JoinResult::error(INVALID_GROUP_ID, &member_id), req.version),
+            &join_response(
+                JoinResult::error(ErrorCode::INVALID_GROUP_ID, &member_id),
+                req.version,
+            ),
         );
     }
     if let Err(code) = broker.check(session, Operation::Read, Resource::Group(&group_id)) {
@@ -97,9 +100,9 @@ pub(super) fn join_group(broker: &Arc<Broker>, session: &Session, req: Request) 
             .collect(),
     });
     Ok(Reply::Later(Box::pin(async move {
-        let result = rx
-            .await
-            .unwrap_or_else(|_| JoinResult::error(COORDINATOR_NOT_AVAILABLE, &member_id));
+        let result = rx.await.unwrap_or_else(|_| {
+            JoinResult::error(ErrorCode::COORDINATOR_NOT_AVAILABLE, &member_id)
+        });
         let resp = join_response(result, req.version);
         encode_response(req.header.correlation_id, req.api_key, req.version, &resp).map(Some)
     })))
@@ -107,7 +110,7 @@ pub(super) fn join_group(broker: &Arc<Broker>, session: &Session, req: Request) 
 
 fn join_response(r: JoinResult, version: i16) -> JoinGroupResponse {
     let mut resp = JoinGroupResponse::default();
-    resp.error_code = r.error;
+    resp.error_code = r.error.code();
     resp.generation_id = r.generation;
     if version >= 7 {
         resp.protocol_type = r.protocol_type.as_deref().map(sb);
@@ -141,7 +144,9 @@ pub(super) fn sync_group(broker: &Arc<Broker>, session: &Session, req: Request) 
         .err();
     let rx = if group_id.is_empty() || denied.is_some() {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = tx.send(SyncResult::error(denied.unwrap_or(INVALID_GROUP_ID)));
+        let _ = tx.send(SyncResult::error(
+            denied.unwrap_or(ErrorCode::INVALID_GROUP_ID),
+        ));
         rx
     } else {
         broker.groups.sync(
@@ -160,9 +165,9 @@ pub(super) fn sync_group(broker: &Arc<Broker>, session: &Session, req: Request) 
     Ok(Reply::Later(Box::pin(async move {
         let result = rx
             .await
-            .unwrap_or_else(|_| SyncResult::error(COORDINATOR_NOT_AVAILABLE));
+            .unwrap_or_else(|_| SyncResult::error(ErrorCode::COORDINATOR_NOT_AVAILABLE));
         let mut resp = SyncGroupResponse::default();
-        resp.error_code = result.error;
+        resp.error_code = result.error.code();
         if req.version >= 5 {
             resp.protocol_type = result.protocol_type.as_deref().map(sb);
             resp.protocol_name = result.protocol_name.as_deref().map(sb);
@@ -182,8 +187,8 @@ pub(super) fn heartbeat(broker: &Arc<Broker>, session: &Session, req: &Request) 
             Resource::Group(r.group_id.0.as_str()),
         )
         .err();
-    resp.error_code = if r.group_id.0.is_empty() {
-        INVALID_GROUP_ID
+    let code = if r.group_id.0.is_empty() {
+        ErrorCode::INVALID_GROUP_ID
     } else if let Some(code) = denied {
         code
     } else {
@@ -194,6 +199,7 @@ pub(super) fn heartbeat(broker: &Arc<Broker>, session: &Session, req: &Request) 
             r.generation_id,
         )
     };
+    resp.error_code = code.code();
     respond(req, &resp)
 }
 
@@ -214,7 +220,7 @@ pub(super) fn leave_group(broker: &Arc<Broker>, session: &Session, req: &Request
     };
     let mut resp = LeaveGroupResponse::default();
     if r.group_id.0.is_empty() {
-        resp.error_code = INVALID_GROUP_ID;
+        resp.error_code = ErrorCode::INVALID_GROUP_ID.code();
         return respond(req, &resp);
     }
     if let Err(code) = broker.check(
@@ -222,7 +228,7 @@ pub(super) fn leave_group(broker: &Arc<Broker>, session: &Session, req: &Request
         Operation::Read,
         Resource::Group(r.group_id.0.as_str()),
     ) {
-        resp.error_code = code;
+        resp.error_code = code.code();
         return respond(req, &resp);
     }
     let codes = broker.groups.leave(r.group_id.0.as_str(), &members);
@@ -234,12 +240,12 @@ pub(super) fn leave_group(broker: &Arc<Broker>, session: &Session, req: &Request
                 let mut m = MemberResponse::default();
                 m.member_id = sb(&id);
                 m.group_instance_id = inst.as_deref().map(sb);
-                m.error_code = *code;
+                m.error_code = code.code();
                 m
             })
             .collect();
     } else {
-        resp.error_code = codes.first().copied().unwrap_or(NONE);
+        resp.error_code = codes.first().copied().unwrap_or(ErrorCode::NONE).code();
     }
     respond(req, &resp)
 }

@@ -14,8 +14,8 @@ use super::{respond, sb, Reply};
 use crate::auth::{Operation, Principal, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::group::errors::*;
 use crate::protocol::{decode_body, encode_response, Request};
+use wire::ErrorCode;
 
 /// The only group type this coordinator runs (KIP-848 groups are "consumer").
 const GROUP_TYPE: &str = "classic";
@@ -68,7 +68,7 @@ pub(super) fn describe_groups(
         if let Err(code) =
             broker.check(session, Operation::Describe, Resource::Group(id.0.as_str()))
         {
-            d.error_code = code;
+            d.error_code = code.code();
             resp.groups.push(d);
             continue;
         }
@@ -76,7 +76,7 @@ pub(super) fn describe_groups(
             None => {
                 d.group_state = sb("Dead");
                 if req.version >= 6 {
-                    d.error_code = GROUP_ID_NOT_FOUND;
+                    d.error_code = ErrorCode::GROUP_ID_NOT_FOUND.code();
                     d.error_message = Some(sb("no such group"));
                 }
             }
@@ -125,7 +125,7 @@ pub(super) fn delete_groups(
         .into_iter()
         .map(|id| {
             let outcome = if id.0.is_empty() {
-                Err(INVALID_GROUP_ID)
+                Err(ErrorCode::INVALID_GROUP_ID)
             } else if let Err(code) =
                 broker.check(session, Operation::Delete, Resource::Group(id.0.as_str()))
             {
@@ -141,9 +141,10 @@ pub(super) fn delete_groups(
         for (id, outcome) in started {
             let mut res = DeletableGroupResult::default();
             res.error_code = match outcome {
-                Ok(wait) => wait.durable().await.err().unwrap_or(NONE),
+                Ok(wait) => wait.durable().await.err().unwrap_or(ErrorCode::NONE),
                 Err(code) => code,
-            };
+            }
+            .code();
             res.group_id = id;
             resp.results.push(res);
         }

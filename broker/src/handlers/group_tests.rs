@@ -15,9 +15,9 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::{handle, sb, tn, Reply};
 use crate::broker::{Broker, Session};
-use crate::group::errors::*;
 use crate::protocol::{parse_request, Parsed};
 use crate::BrokerConfig;
+use wire::ErrorCode;
 
 async fn broker() -> (Arc<Broker>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
@@ -112,7 +112,7 @@ async fn every_group_api_answers_at_its_lowest_and_highest_version() {
             &join(group, "", 10_000, "consumer", Bytes::new()),
         )
         .await;
-        assert_eq!(j.error_code, NONE, "JoinGroup v{v}");
+        assert_eq!(j.error_code, ErrorCode::NONE, "JoinGroup v{v}");
         let sv = if v == 0 { 0 } else { 5 };
         let mut s = SyncGroupRequest::default();
         s.group_id = GroupId(sb(group));
@@ -123,14 +123,14 @@ async fn every_group_api_answers_at_its_lowest_and_highest_version() {
             s.protocol_name = Some(sb("range"));
         }
         let r: SyncGroupResponse = call(&b, ApiKey::SyncGroup, sv, &s).await;
-        assert_eq!(r.error_code, NONE, "SyncGroup v{sv}");
+        assert_eq!(r.error_code, ErrorCode::NONE, "SyncGroup v{sv}");
         let hv = if v == 0 { 0 } else { 4 };
         let mut h = HeartbeatRequest::default();
         h.group_id = GroupId(sb(group));
         h.generation_id = j.generation_id;
         h.member_id = j.member_id.clone();
         let r: HeartbeatResponse = call(&b, ApiKey::Heartbeat, hv, &h).await;
-        assert_eq!(r.error_code, NONE, "Heartbeat v{hv}");
+        assert_eq!(r.error_code, ErrorCode::NONE, "Heartbeat v{hv}");
         let (cv, fv) = if v == 0 { (2, 1) } else { (8, 7) };
         let r: OffsetCommitResponse = call(
             &b,
@@ -140,7 +140,8 @@ async fn every_group_api_answers_at_its_lowest_and_highest_version() {
         )
         .await;
         assert_eq!(
-            r.topics[0].partitions[0].error_code, NONE,
+            r.topics[0].partitions[0].error_code,
+            ErrorCode::NONE,
             "OffsetCommit v{cv}"
         );
         let mut f = OffsetFetchRequest::default();
@@ -187,14 +188,18 @@ async fn every_group_api_answers_at_its_lowest_and_highest_version() {
             l.member_id = member;
         }
         let r: LeaveGroupResponse = call(&b, ApiKey::LeaveGroup, v, &l).await;
-        assert_eq!(r.error_code, NONE, "LeaveGroup v{v}");
+        assert_eq!(r.error_code, ErrorCode::NONE, "LeaveGroup v{v}");
     }
     for (v, group) in [(0i16, "g0"), (2, "g7")] {
         let mut d = DeleteGroupsRequest::default();
         d.groups_names = vec![GroupId(sb(group)), GroupId(sb("none"))];
         let r: DeleteGroupsResponse = call(&b, ApiKey::DeleteGroups, v, &d).await;
         let codes: Vec<i16> = r.results.iter().map(|x| x.error_code).collect();
-        assert_eq!(codes, vec![NONE, GROUP_ID_NOT_FOUND], "DeleteGroups v{v}");
+        assert_eq!(
+            codes,
+            vec![ErrorCode::NONE, ErrorCode::GROUP_ID_NOT_FOUND],
+            "DeleteGroups v{v}"
+        );
     }
 }
 
@@ -220,7 +225,11 @@ async fn bad_input_gets_kafka_errors() {
         .collect();
     assert_eq!(
         codes,
-        vec![UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_OR_PARTITION, NONE]
+        vec![
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode::NONE
+        ]
     );
     let j: JoinGroupResponse = call(
         &b,
@@ -229,7 +238,7 @@ async fn bad_input_gets_kafka_errors() {
         &join("g", "", 1, "consumer", Bytes::new()),
     )
     .await;
-    assert_eq!(j.error_code, INVALID_SESSION_TIMEOUT);
+    assert_eq!(j.error_code, ErrorCode::INVALID_SESSION_TIMEOUT);
     let j: JoinGroupResponse = call(
         &b,
         ApiKey::JoinGroup,
@@ -237,7 +246,7 @@ async fn bad_input_gets_kafka_errors() {
         &join("g", "", 10_000, "", Bytes::new()),
     )
     .await;
-    assert_eq!(j.error_code, INCONSISTENT_GROUP_PROTOCOL);
+    assert_eq!(j.error_code, ErrorCode::INCONSISTENT_GROUP_PROTOCOL);
     let big = Bytes::from(vec![1u8; b.config.group_max_member_metadata_bytes + 1]);
     let j: JoinGroupResponse = call(
         &b,
@@ -246,7 +255,7 @@ async fn bad_input_gets_kafka_errors() {
         &join("g", "", 10_000, "consumer", big),
     )
     .await;
-    assert_eq!(j.error_code, INVALID_REQUEST);
+    assert_eq!(j.error_code, ErrorCode::INVALID_REQUEST);
     let j: JoinGroupResponse = call(
         &b,
         ApiKey::JoinGroup,
@@ -254,7 +263,7 @@ async fn bad_input_gets_kafka_errors() {
         &join("", "", 10_000, "consumer", Bytes::new()),
     )
     .await;
-    assert_eq!(j.error_code, INVALID_GROUP_ID);
+    assert_eq!(j.error_code, ErrorCode::INVALID_GROUP_ID);
     // The simple commit went through despite its bad neighbours.
     let mut f = OffsetFetchRequest::default();
     f.group_id = GroupId(sb("reader"));

@@ -2,6 +2,7 @@
 //! auto-creation).
 
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
@@ -16,16 +17,13 @@ use super::{respond, sb, tn, Reply};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::log::manager::{codes, validate_topic_name};
+use crate::log::manager::validate_topic_name;
 use crate::log::Topic;
 use crate::protocol::{self, decode_body, Request, SUPPORTED};
 
-/// TOPIC_AUTHORIZATION_FAILED.
-const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
-
-fn versions_body(error_code: i16) -> ApiVersionsResponse {
+fn versions_body(error_code: ErrorCode) -> ApiVersionsResponse {
     let mut resp = ApiVersionsResponse::default();
-    resp.error_code = error_code;
+    resp.error_code = error_code.code();
     resp.api_keys = SUPPORTED
         .iter()
         .map(|(k, lo, hi)| {
@@ -41,12 +39,17 @@ fn versions_body(error_code: i16) -> ApiVersionsResponse {
 
 /// ApiVersions at a version we speak.
 pub(super) fn api_versions(req: &Request) -> Result<Reply> {
-    respond(req, &versions_body(0))
+    respond(req, &versions_body(ErrorCode::NONE))
 }
 
-/// The answer to an ApiVersions request newer than ours: a v0 body with error 35.
+/// The answer to an ApiVersions request newer than ours: a v0 body with UNSUPPORTED_VERSION.
 pub fn api_versions_fallback(correlation_id: i32) -> Result<Bytes> {
-    protocol::encode_response(correlation_id, ApiKey::ApiVersions, 0, &versions_body(35))
+    protocol::encode_response(
+        correlation_id,
+        ApiKey::ApiVersions,
+        0,
+        &versions_body(ErrorCode::UNSUPPORTED_VERSION),
+    )
 }
 
 pub(super) fn topic_entry(topic: &Topic, version: i16) -> MetadataResponseTopic {
@@ -73,10 +76,10 @@ pub(super) fn topic_entry(topic: &Topic, version: i16) -> MetadataResponseTopic 
     t
 }
 
-fn error_entry(name: Option<&str>, code: i16) -> MetadataResponseTopic {
+fn error_entry(name: Option<&str>, code: ErrorCode) -> MetadataResponseTopic {
     let mut t = MetadataResponseTopic::default();
     t.name = name.map(tn);
-    t.error_code = code;
+    t.error_code = code.code();
     t
 }
 
@@ -132,7 +135,7 @@ pub(super) async fn metadata(
                                 continue;
                             }
                             None => {
-                                let mut e = error_entry(None, 100); // UNKNOWN_TOPIC_ID
+                                let mut e = error_entry(None, ErrorCode::UNKNOWN_TOPIC_ID);
                                 e.topic_id = wanted.topic_id;
                                 resp.topics.push(e);
                                 continue;
@@ -141,8 +144,10 @@ pub(super) async fn metadata(
                     }
                 };
                 if !may_see(&name) {
-                    resp.topics
-                        .push(error_entry(Some(&name), TOPIC_AUTHORIZATION_FAILED));
+                    resp.topics.push(error_entry(
+                        Some(&name),
+                        ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+                    ));
                     continue;
                 }
                 let entry = match broker.logs.topic(&name) {
@@ -166,19 +171,19 @@ pub(super) async fn metadata(
                                 .await
                             {
                                 Ok(t) => topic_entry(&t, req.version),
-                                Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => {
+                                Err(e) if e.code == ErrorCode::TOPIC_ALREADY_EXISTS => {
                                     match broker.logs.topic(&name) {
                                         Some(t) => topic_entry(&t, req.version),
                                         None => error_entry(
                                             Some(&name),
-                                            codes::UNKNOWN_TOPIC_OR_PARTITION,
+                                            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                                         ),
                                     }
                                 }
                                 Err(e) => error_entry(Some(&name), e.code),
                             }
                         } else {
-                            error_entry(Some(&name), codes::UNKNOWN_TOPIC_OR_PARTITION)
+                            error_entry(Some(&name), ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
                         }
                     }
                 };

@@ -17,10 +17,10 @@ use super::{respond, sb, tn, Reply};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::group::errors::*;
 use crate::group::{Committer, OffsetEntry};
 use crate::now_ms;
 use crate::protocol::{decode_body, encode_response, Request};
+use wire::ErrorCode;
 
 pub(super) fn offset_commit(
     broker: &Arc<Broker>,
@@ -38,7 +38,7 @@ pub(super) fn offset_commit(
     let now = now_ms();
     let max_meta = broker.groups.config.offset_metadata_max_bytes;
     // (topic, partition, error) in request order; error None = to be committed.
-    let mut results: Vec<(String, i32, Option<i16>)> = Vec::new();
+    let mut results: Vec<(String, i32, Option<ErrorCode>)> = Vec::new();
     let mut valid: Vec<(String, i32, OffsetEntry)> = Vec::new();
     for t in &r.topics {
         let topic = t.name.0.to_string();
@@ -51,9 +51,9 @@ pub(super) fn offset_commit(
             {
                 Some(code)
             } else if broker.logs.partition(&topic, p.partition_index).is_none() {
-                Some(UNKNOWN_TOPIC_OR_PARTITION)
+                Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
             } else if metadata.as_ref().is_some_and(|m| m.len() > max_meta) {
-                Some(OFFSET_METADATA_TOO_LARGE)
+                Some(ErrorCode::OFFSET_METADATA_TOO_LARGE)
             } else {
                 valid.push((
                     topic.clone(),
@@ -95,11 +95,11 @@ pub(super) fn offset_commit(
             Err(code) => Err(code),
         };
         if let Err(code) = outcome {
-            tracing::debug!(group = %group_id, member = %member_id, generation, code, "offset commit refused");
+            tracing::debug!(group = %group_id, member = %member_id, generation, code = code.code(), "offset commit refused");
         }
         let mut resp = OffsetCommitResponse::default();
         for (topic, partition, error) in results {
-            let code = error.unwrap_or_else(|| outcome.err().unwrap_or(NONE));
+            let code = error.unwrap_or_else(|| outcome.err().unwrap_or(ErrorCode::NONE));
             if resp
                 .topics
                 .last()
@@ -111,7 +111,7 @@ pub(super) fn offset_commit(
             }
             let mut p = OffsetCommitResponsePartition::default();
             p.partition_index = partition;
-            p.error_code = code;
+            p.error_code = code.code();
             if let Some(t) = resp.topics.last_mut() {
                 t.partitions.push(p);
             }
@@ -133,7 +133,7 @@ pub(super) fn offset_fetch(
     ) {
         let mut resp = OffsetFetchResponse::default();
         if req.version >= 2 {
-            resp.error_code = code;
+            resp.error_code = code.code();
         }
         return respond(req, &resp);
     }

@@ -2,6 +2,7 @@
 //! they are durable (acks=1/all) or not at all (acks=0).
 
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -12,12 +13,9 @@ use super::{sb, Reply};
 use crate::auth::{policy, Operation, Resource, Verdict};
 use crate::broker::{Broker, Checked, Session};
 use crate::error::{Error, Result};
-use crate::log::manager::{codes, validate_topic_name};
+use crate::log::manager::validate_topic_name;
 use crate::log::Partition;
 use crate::protocol::{self, decode_body, Request};
-
-const CORRUPT_MESSAGE: i16 = 2;
-const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 
 struct Wait {
     topic: usize,
@@ -32,7 +30,7 @@ pub(super) async fn topic_or_create(
     broker: &Arc<Broker>,
     session: &Session,
     name: &str,
-) -> Result<Arc<crate::log::Topic>, i16> {
+) -> Result<Arc<crate::log::Topic>, ErrorCode> {
     if let Some(t) = broker.logs.topic(name) {
         return Ok(t);
     }
@@ -41,7 +39,7 @@ pub(super) async fn topic_or_create(
         || name.starts_with("__")
         || !broker.authorize(session, Operation::Create, Resource::Topic(name))
     {
-        return Err(codes::UNKNOWN_TOPIC_OR_PARTITION);
+        return Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     }
     match broker
         .logs
@@ -58,7 +56,7 @@ pub(super) async fn topic_or_create(
         Err(_) => broker
             .logs
             .topic(name)
-            .ok_or(codes::UNKNOWN_TOPIC_OR_PARTITION),
+            .ok_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
     }
 }
 
@@ -75,9 +73,9 @@ async fn create_implied(broker: &Broker, implied: Vec<String>) {
             .await
         {
             Ok(_) => tracing::info!(topic = %name, "created a topic the host's records imply"),
-            Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => {}
+            Err(e) if e.code == ErrorCode::TOPIC_ALREADY_EXISTS => {}
             Err(e) => {
-                tracing::error!(topic = %name, code = e.code, error = %e.message, "could not create an implied topic")
+                tracing::error!(topic = %name, code = e.code.code(), error = %e.message, "could not create an implied topic")
             }
         }
     }
@@ -95,18 +93,18 @@ fn decode_for_policy(
     topic: &str,
     records: &[u8],
     max_message_bytes: usize,
-) -> Result<Decoded, (i16, Option<String>)> {
+) -> Result<Decoded, (ErrorCode, Option<String>)> {
     if let Some(Verdict::Reject { code, message }) = policy.admits(&session.principal, topic) {
-        tracing::info!(peer = %session.peer, principal = %session.principal, topic, code, %message, "records refused before decoding");
+        tracing::info!(peer = %session.peer, principal = %session.principal, topic, code = code.code(), %message, "records refused before decoding");
         return Err((code, Some(message)));
     }
     let limit = crate::record::bounded::limit_for(max_message_bytes);
     policy::decode(records, limit).map_err(|e| match e {
         Error::Refused { code, message } => {
-            tracing::info!(peer = %session.peer, principal = %session.principal, topic, code, %message, "records refused while decoding");
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic, code = code.code(), %message, "records refused while decoding");
             (code, Some(message))
         }
-        e => (CORRUPT_MESSAGE, Some(e.to_string())),
+        e => (ErrorCode::CORRUPT_MESSAGE, Some(e.to_string())),
     })
 }
 
@@ -119,17 +117,17 @@ fn apply_policy<'a>(
     partition: i32,
     records: &'a [u8],
     (decoded, shapes): Decoded,
-) -> Result<Checked<'a>, (i16, Option<String>)> {
+) -> Result<Checked<'a>, (ErrorCode, Option<String>)> {
     match policy.check(&session.principal, topic, partition, &decoded) {
         Verdict::Accept => Ok((Cow::Borrowed(records), decoded)),
         Verdict::Reject { code, message } => {
-            tracing::info!(peer = %session.peer, principal = %session.principal, topic, partition, code, %message, "records rejected by policy");
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic, partition, code = code.code(), %message, "records rejected by policy");
             Err((code, Some(message)))
         }
         Verdict::Replace(replacement) => match policy::encode(&replacement, &shapes) {
             Ok(bytes) => Ok((Cow::Owned(bytes.to_vec()), replacement)),
             Err(Error::Refused { code, message }) => Err((code, Some(message))),
-            Err(e) => Err((CORRUPT_MESSAGE, Some(e.to_string()))),
+            Err(e) => Err((ErrorCode::CORRUPT_MESSAGE, Some(e.to_string()))),
         },
     }
 }
@@ -155,7 +153,7 @@ pub(super) async fn produce(
         let topic = if broker.authorize(session, Operation::Write, Resource::Topic(&name)) {
             topic_or_create(broker, session, &name).await
         } else {
-            Err(TOPIC_AUTHORIZATION_FAILED)
+            Err(ErrorCode::TOPIC_AUTHORIZATION_FAILED)
         };
         let mut tr = TopicProduceResponse::default();
         tr.name = td.name.clone();
@@ -168,7 +166,7 @@ pub(super) async fn produce(
                     .ok()
                     .and_then(|i| t.partitions.get(i))
                     .map(|p| (Arc::clone(p), t.config()))
-                    .ok_or((codes::UNKNOWN_TOPIC_OR_PARTITION, None)),
+                    .ok_or((ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None)),
             };
             let outcome = log.and_then(|(log, cfg)| {
                 let records = pd.records.as_deref().unwrap_or(&[]);
@@ -222,8 +220,8 @@ pub(super) async fn produce(
                     }
                 }
                 Err((code, message)) => {
-                    tracing::debug!(topic = %name, partition = pd.index, code, ?message, "produce rejected");
-                    pr.error_code = code;
+                    tracing::debug!(topic = %name, partition = pd.index, code = code.code(), ?message, "produce rejected");
+                    pr.error_code = code.code();
                     pr.base_offset = -1;
                     if version >= 8 {
                         pr.error_message = message.map(|m| sb(&m));
@@ -252,7 +250,7 @@ pub(super) async fn produce(
         for w in waits {
             if let Err(rej) = w.log.wait_durable(w.end_offset, w.failures).await {
                 let pr = &mut resp.responses[w.topic].partition_responses[w.partition];
-                pr.error_code = rej.code;
+                pr.error_code = rej.code.code();
                 pr.base_offset = -1;
                 if version >= 8 {
                     pr.error_message = Some(sb(&rej.message));

@@ -4,6 +4,7 @@
 //! client, or make the server drop another client's batch as a duplicate.
 
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
@@ -14,15 +15,10 @@ use crate::producer_ids::Owner;
 use crate::protocol::{decode_body, Request};
 use crate::record;
 
-const COORDINATOR_NOT_AVAILABLE: i16 = 15;
-/// INVALID_PRODUCER_ID_MAPPING: the producer id is not this client's.
-const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
-
 /// An InitProducerId error (the response has no message field; the log says why).
-fn refuse(req: &Request, code: i16) -> Result<Reply> {
+fn refuse(req: &Request, code: ErrorCode) -> Result<Reply> {
     let mut resp = InitProducerIdResponse::default();
-    resp.error_code = code;
+    resp.error_code = code.code();
     resp.producer_id = ProducerId(-1);
     resp.producer_epoch = -1;
     respond(req, &resp)
@@ -35,7 +31,7 @@ pub(super) async fn init_producer_id(
 ) -> Result<Reply> {
     let r: InitProducerIdRequest = decode_body(req)?;
     if r.transactional_id.is_some() {
-        return refuse(req, TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+        return refuse(req, ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     }
     let who = Owner::of(&session.principal, session.peer);
     if r.producer_id.0 >= 0 && r.producer_epoch >= 0 {
@@ -43,7 +39,7 @@ pub(super) async fn init_producer_id(
         // the id's owner may.
         if let Err(refusal) = broker.producer_ids.check(r.producer_id.0, &who) {
             tracing::info!(peer = %session.peer, principal = %session.principal, pid = r.producer_id.0, owner = ?broker.producer_ids.owner(r.producer_id.0).map(|o| o.to_string()), "InitProducerId refused: {refusal}");
-            return refuse(req, INVALID_PRODUCER_ID_MAPPING);
+            return refuse(req, ErrorCode::INVALID_PRODUCER_ID_MAPPING);
         }
         if r.producer_epoch < i16::MAX - 1 {
             let mut resp = InitProducerIdResponse::default();
@@ -60,7 +56,7 @@ pub(super) async fn init_producer_id(
         }
         Err(e) => {
             tracing::error!(error = %e, "could not allocate a producer id");
-            return refuse(req, COORDINATOR_NOT_AVAILABLE); // retriable
+            return refuse(req, ErrorCode::COORDINATOR_NOT_AVAILABLE); // retriable
         }
     }
     respond(req, &resp)
@@ -73,7 +69,7 @@ pub(super) fn check_producers(
     broker: &Broker,
     session: &Session,
     records: &[u8],
-) -> std::result::Result<(), (i16, Option<String>)> {
+) -> std::result::Result<(), (ErrorCode, Option<String>)> {
     let who = Owner::of(&session.principal, session.peer);
     let mut at = 0;
     while at < records.len() {
@@ -90,7 +86,10 @@ pub(super) fn check_producers(
         if h.producer_id >= 0 {
             if let Err(refusal) = broker.producer_ids.check(h.producer_id, &who) {
                 tracing::info!(peer = %session.peer, principal = %session.principal, pid = h.producer_id, "produce refused: {refusal}");
-                return Err((INVALID_PRODUCER_ID_MAPPING, Some(refusal.to_string())));
+                return Err((
+                    ErrorCode::INVALID_PRODUCER_ID_MAPPING,
+                    Some(refusal.to_string()),
+                ));
             }
         }
         at += size.max(1);

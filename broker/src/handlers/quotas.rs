@@ -4,6 +4,7 @@
 //! alter the cluster (the operator) may use them.
 
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::{
     alter_client_quotas_response, describe_client_quotas_response, AlterClientQuotasRequest,
@@ -21,8 +22,6 @@ pub const DISABLED_KEY: &str = "bbs.disabled";
 /// Removing this key from entity `user=NAME` releases the retired name NAME (the
 /// operator's `users release`), so it can be registered again.
 pub const RETIRED_KEY: &str = "bbs.retired";
-const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
-const INVALID_REQUEST: i16 = 42;
 
 pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request) -> Result<Reply> {
     let r: AlterClientQuotasRequest = decode_body(req)?;
@@ -46,12 +45,15 @@ pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request
             }
             _ => None,
         };
-        let outcome: std::result::Result<(), (i16, String)> = match (admin, user) {
+        let outcome: std::result::Result<(), (ErrorCode, String)> = match (admin, user) {
             (false, _) => Err((
-                CLUSTER_AUTHORIZATION_FAILED,
+                ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
                 "only the operator may change accounts".into(),
             )),
-            (true, None) => Err((INVALID_REQUEST, "the entity must be one named user".into())),
+            (true, None) => Err((
+                ErrorCode::INVALID_REQUEST,
+                "the entity must be one named user".into(),
+            )),
             (true, Some(_))
                 if entry
                     .ops
@@ -59,7 +61,7 @@ pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request
                     .any(|o| !matches!(o.key.as_str(), DISABLED_KEY | RETIRED_KEY)) =>
             {
                 Err((
-                    INVALID_REQUEST,
+                    ErrorCode::INVALID_REQUEST,
                     format!("only the {DISABLED_KEY} and {RETIRED_KEY} keys are supported"),
                 ))
             }
@@ -77,13 +79,13 @@ pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request
                             Ok(())
                         }
                         Err(Error::Refused { code, message }) => Err((code, message)),
-                        Err(e) => Err((56, e.to_string())),
+                        Err(e) => Err((ErrorCode::KAFKA_STORAGE_ERROR, e.to_string())),
                     },
                 }
             }
         };
         if let Err((code, message)) = outcome {
-            out.error_code = code;
+            out.error_code = code.code();
             out.error_message = Some(sb(&message));
         }
         resp.entries.push(out);
@@ -97,10 +99,10 @@ async fn release(
     session: &Session,
     name: &str,
     ops: &[kafka_protocol::messages::alter_client_quotas_request::OpData],
-) -> std::result::Result<(), (i16, String)> {
+) -> std::result::Result<(), (ErrorCode, String)> {
     if ops.len() != 1 || !ops.iter().all(|o| o.remove) {
         return Err((
-            INVALID_REQUEST,
+            ErrorCode::INVALID_REQUEST,
             format!("{RETIRED_KEY} can only be removed, alone (names are retired by removing the account)"),
         ));
     }
@@ -110,7 +112,7 @@ async fn release(
             Ok(())
         }
         Err(Error::Refused { code, message }) => Err((code, message)),
-        Err(e) => Err((56, e.to_string())),
+        Err(e) => Err((ErrorCode::KAFKA_STORAGE_ERROR, e.to_string())),
     }
 }
 
@@ -118,7 +120,7 @@ pub(super) fn describe(broker: &Arc<Broker>, session: &Session, req: &Request) -
     let r: DescribeClientQuotasRequest = decode_body(req)?;
     let mut resp = DescribeClientQuotasResponse::default();
     if !broker.authorize(session, Operation::Alter, Resource::Cluster) {
-        resp.error_code = CLUSTER_AUTHORIZATION_FAILED;
+        resp.error_code = ErrorCode::CLUSTER_AUTHORIZATION_FAILED.code();
         resp.error_message = Some(sb("only the operator may describe accounts"));
         return respond(req, &resp);
     }

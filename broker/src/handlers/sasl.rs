@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ErrorCode;
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
@@ -19,14 +20,6 @@ use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::protocol::{self, decode_body, Request};
 
-/// UNSUPPORTED_SASL_MECHANISM.
-const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
-/// ILLEGAL_SASL_STATE.
-const ILLEGAL_SASL_STATE: i16 = 34;
-/// SASL_AUTHENTICATION_FAILED.
-const SASL_AUTHENTICATION_FAILED: i16 = 58;
-/// UNSUPPORTED_VERSION.
-const UNSUPPORTED_VERSION: i16 = 35;
 /// Largest SASL token accepted; real ones are well under 1 KiB.
 pub const MAX_TOKEN: usize = 4096;
 
@@ -45,7 +38,7 @@ pub(super) fn handshake(
         .collect();
     let wanted = r.mechanism.as_str();
     if req.version == 0 {
-        resp.error_code = UNSUPPORTED_VERSION;
+        resp.error_code = ErrorCode::UNSUPPORTED_VERSION.code();
         session.close = true;
         tracing::warn!(peer = %session.peer, "SaslHandshake v0 (raw SASL framing) is not supported");
     } else if wanted == proxy::MECHANISM {
@@ -56,19 +49,19 @@ pub(super) fn handshake(
         if allowed {
             session.sasl = SaslStage::ProxyChosen;
         } else {
-            resp.error_code = UNSUPPORTED_SASL_MECHANISM;
+            resp.error_code = ErrorCode::UNSUPPORTED_SASL_MECHANISM.code();
             session.close = true;
             tracing::warn!(peer = %session.peer, "BBS-PROXY refused");
         }
     } else if !matches!(session.sasl, SaslStage::Idle | SaslStage::Proxied) {
-        resp.error_code = ILLEGAL_SASL_STATE;
+        resp.error_code = ErrorCode::ILLEGAL_SASL_STATE.code();
         session.close = true;
         tracing::warn!(peer = %session.peer, "SaslHandshake out of order");
     } else {
         match Mechanism::parse(wanted).filter(|m| broker.auth.mechanisms.contains(m)) {
             Some(m) => session.sasl = SaslStage::Chosen(m),
             None => {
-                resp.error_code = UNSUPPORTED_SASL_MECHANISM;
+                resp.error_code = ErrorCode::UNSUPPORTED_SASL_MECHANISM.code();
                 session.close = true;
                 tracing::warn!(peer = %session.peer, mechanism = %wanted.escape_debug(), "unsupported SASL mechanism");
             }
@@ -78,9 +71,9 @@ pub(super) fn handshake(
 }
 
 /// The answer to a SaslAuthenticate.
-fn answer(req: &Request, code: i16, message: Option<String>, bytes: Bytes) -> Result<Bytes> {
+fn answer(req: &Request, code: ErrorCode, message: Option<String>, bytes: Bytes) -> Result<Bytes> {
     let mut resp = SaslAuthenticateResponse::default();
-    resp.error_code = code;
+    resp.error_code = code.code();
     resp.error_message = message.map(|m| sb(&m));
     resp.auth_bytes = bytes;
     protocol::encode_response(req.header.correlation_id, req.api_key, req.version, &resp)
@@ -91,20 +84,20 @@ fn fail(
     broker: &Broker,
     session: &mut Session,
     req: &Request,
-    code: i16,
+    code: ErrorCode,
     user: Option<&str>,
     reason: &str,
 ) -> Result<Reply> {
     session.close = true;
     session.sasl = SaslStage::Done;
-    let delay = if code == SASL_AUTHENTICATION_FAILED {
+    let delay = if code == ErrorCode::SASL_AUTHENTICATION_FAILED {
         broker.auth.limiter.login_failed(session.peer.ip(), user)
     } else {
         Duration::ZERO
     };
     tracing::warn!(peer = %session.peer, user = ?user, reason, delay_ms = delay.as_millis() as u64, "failed login");
     let message = match code {
-        SASL_AUTHENTICATION_FAILED => format!("Authentication failed: {reason}"),
+        ErrorCode::SASL_AUTHENTICATION_FAILED => format!("Authentication failed: {reason}"),
         _ => reason.to_string(),
     };
     let bytes = answer(req, code, Some(message), Bytes::new())?;
@@ -132,7 +125,7 @@ fn blocked_fail(
     tracing::warn!(peer = %session.peer, user = ?user, retry_in_s = secs, "login refused: too many failures");
     Ok(Reply::Now(answer(
         req,
-        SASL_AUTHENTICATION_FAILED,
+        ErrorCode::SASL_AUTHENTICATION_FAILED,
         Some(message),
         Bytes::new(),
     )?))
@@ -159,7 +152,7 @@ fn succeed(
         tracing::info!(peer = %session.peer, %principal, reason = %why, "login refused");
         return Ok(Reply::Now(answer(
             req,
-            SASL_AUTHENTICATION_FAILED,
+            ErrorCode::SASL_AUTHENTICATION_FAILED,
             Some(format!("Authentication failed: {why}")),
             Bytes::new(),
         )?));
@@ -167,7 +160,7 @@ fn succeed(
     tracing::info!(peer = %session.peer, %principal, "login");
     session.principal = principal;
     session.sasl = SaslStage::Done;
-    Ok(Reply::Now(answer(req, 0, None, bytes)?))
+    Ok(Reply::Now(answer(req, ErrorCode::NONE, None, bytes)?))
 }
 
 pub(super) async fn authenticate(
@@ -182,7 +175,7 @@ pub(super) async fn authenticate(
                 broker,
                 session,
                 req,
-                SASL_AUTHENTICATION_FAILED,
+                ErrorCode::SASL_AUTHENTICATION_FAILED,
                 None,
                 "malformed SaslAuthenticate",
             )
@@ -194,7 +187,7 @@ pub(super) async fn authenticate(
             broker,
             session,
             req,
-            SASL_AUTHENTICATION_FAILED,
+            ErrorCode::SASL_AUTHENTICATION_FAILED,
             None,
             "SASL token is too large",
         );
@@ -218,7 +211,7 @@ pub(super) async fn authenticate(
                                 let message = "too many connections from this address".to_string();
                                 return Ok(Reply::Now(answer(
                                     req,
-                                    SASL_AUTHENTICATION_FAILED,
+                                    ErrorCode::SASL_AUTHENTICATION_FAILED,
                                     Some(message),
                                     Bytes::new(),
                                 )?));
@@ -227,16 +220,28 @@ pub(super) async fn authenticate(
                     }
                     session.peer = real;
                     session.sasl = SaslStage::Proxied;
-                    Ok(Reply::Now(answer(req, 0, None, Bytes::new())?))
+                    Ok(Reply::Now(answer(
+                        req,
+                        ErrorCode::NONE,
+                        None,
+                        Bytes::new(),
+                    )?))
                 }
-                Err(why) => fail(broker, session, req, SASL_AUTHENTICATION_FAILED, None, why),
+                Err(why) => fail(
+                    broker,
+                    session,
+                    req,
+                    ErrorCode::SASL_AUTHENTICATION_FAILED,
+                    None,
+                    why,
+                ),
             }
         }
         SaslStage::Idle | SaslStage::Proxied | SaslStage::Done => fail(
             broker,
             session,
             req,
-            ILLEGAL_SASL_STATE,
+            ErrorCode::ILLEGAL_SASL_STATE,
             None,
             "SaslAuthenticate without a SaslHandshake",
         ),
@@ -246,7 +251,16 @@ pub(super) async fn authenticate(
         SaslStage::Chosen(Mechanism::Plain) => {
             let (user, password) = match plain::parse(&token) {
                 Ok(x) => x,
-                Err(e) => return fail(broker, session, req, SASL_AUTHENTICATION_FAILED, None, &e),
+                Err(e) => {
+                    return fail(
+                        broker,
+                        session,
+                        req,
+                        ErrorCode::SASL_AUTHENTICATION_FAILED,
+                        None,
+                        &e,
+                    )
+                }
             };
             if let Some(left) = blocked(Some(&user)) {
                 return blocked_fail(session, req, Some(&user), Some(left));
@@ -269,7 +283,7 @@ pub(super) async fn authenticate(
                     broker,
                     session,
                     req,
-                    SASL_AUTHENTICATION_FAILED,
+                    ErrorCode::SASL_AUTHENTICATION_FAILED,
                     Some(&user),
                     "invalid credentials (PLAIN)",
                 ),
@@ -279,12 +293,19 @@ pub(super) async fn authenticate(
             let first = match scram::parse_client_first(&token) {
                 Ok(f) => f,
                 Err(e) => {
-                    return fail(broker, session, req, SASL_AUTHENTICATION_FAILED, None, &e.0)
+                    return fail(
+                        broker,
+                        session,
+                        req,
+                        ErrorCode::SASL_AUTHENTICATION_FAILED,
+                        None,
+                        &e.0,
+                    )
                 }
             };
             let keys = broker.auth.login_keys(&first.user).map(|(_, k)| k);
             let sf = scram::server_first(first, keys, &broker.auth.fake_seed)?;
-            let bytes = answer(req, 0, None, Bytes::from(sf.message.clone()))?;
+            let bytes = answer(req, ErrorCode::NONE, None, Bytes::from(sf.message.clone()))?;
             session.sasl = SaslStage::ScramFinal(Box::new(sf));
             Ok(Reply::Now(bytes))
         }
@@ -304,7 +325,7 @@ pub(super) async fn authenticate(
                 broker,
                 session,
                 req,
-                SASL_AUTHENTICATION_FAILED,
+                ErrorCode::SASL_AUTHENTICATION_FAILED,
                 Some(&sf.user),
                 &format!("invalid credentials (SCRAM-SHA-256: {})", e.0),
             ),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
@@ -21,15 +22,8 @@ use super::{respond, sb, Reply};
 use crate::auth::{Operation, Principal, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
-use crate::log::manager::codes;
 use crate::protocol::{decode_body, Request};
 
-/// TOPIC_AUTHORIZATION_FAILED.
-pub(super) const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
-/// CLUSTER_AUTHORIZATION_FAILED.
-const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
-/// INVALID_REQUEST.
-const INVALID_REQUEST: i16 = 42;
 const RESOURCE_TOPIC: i8 = 2;
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
@@ -37,7 +31,7 @@ const OP_APPEND: i8 = 2;
 const OP_SUBTRACT: i8 = 3;
 
 /// An error code and the message clients that can show one get.
-pub(super) type Refusal = (i16, String);
+pub(super) type Refusal = (ErrorCode, String);
 
 /// Whether the session may `op` (`verb` in messages) the topic `name`: never a `__`
 /// topic; then the authorizer (with the host's reason when it gives one); then, for a
@@ -53,7 +47,7 @@ pub(super) fn may_manage(
 ) -> Result<(), Refusal> {
     if name.starts_with("__") {
         return Err((
-            TOPIC_AUTHORIZATION_FAILED,
+            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
             format!("topic {name} holds the broker's internal state; no client may {verb} it"),
         ));
     }
@@ -64,13 +58,13 @@ pub(super) fn may_manage(
             .authorizer
             .denial_reason(&session.principal, op, &resource)
             .unwrap_or_else(|| format!("{} may not {verb} topic {name}", session.principal));
-        return Err((TOPIC_AUTHORIZATION_FAILED, reason));
+        return Err((ErrorCode::TOPIC_AUTHORIZATION_FAILED, reason));
     }
     if let Principal::User(u) = &session.principal {
         if let Some(creator) = broker.logs.creator(name) {
             if creator != "anonymous" && creator != format!("user:{u}") {
                 return Err((
-                    TOPIC_AUTHORIZATION_FAILED,
+                    ErrorCode::TOPIC_AUTHORIZATION_FAILED,
                     format!(
                         "topic {name} was created by {creator}; only its creator or the operator may {verb} it"
                     ),
@@ -85,12 +79,12 @@ pub(super) fn may_manage(
 fn broker_resource(broker: &Broker, session: &Session, kind: i8) -> Refusal {
     if broker.authorize(session, Operation::Alter, Resource::Cluster) {
         (
-            INVALID_REQUEST,
+            ErrorCode::INVALID_REQUEST,
             format!("config resource type {kind} cannot be altered here; broker settings come from the config file"),
         )
     } else {
         (
-            CLUSTER_AUTHORIZATION_FAILED,
+            ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
             format!("{} may not alter broker settings", session.principal),
         )
     }
@@ -104,8 +98,10 @@ fn apply_op(
     value: Option<&str>,
 ) -> Result<(), Refusal> {
     let need = |v: Option<&str>| {
-        v.map(str::to_string)
-            .ok_or((codes::INVALID_CONFIG, format!("config {name} has no value")))
+        v.map(str::to_string).ok_or((
+            ErrorCode::INVALID_CONFIG,
+            format!("config {name} has no value"),
+        ))
     };
     match op {
         OP_SET => {
@@ -133,11 +129,16 @@ fn apply_op(
         }
         OP_APPEND | OP_SUBTRACT => {
             return Err((
-                codes::INVALID_CONFIG,
+                ErrorCode::INVALID_CONFIG,
                 format!("config {name} is not a list; APPEND and SUBTRACT apply to lists only"),
             ))
         }
-        other => return Err((INVALID_REQUEST, format!("unknown config operation {other}"))),
+        other => {
+            return Err((
+                ErrorCode::INVALID_REQUEST,
+                format!("unknown config operation {other}"),
+            ))
+        }
     }
     Ok(())
 }
@@ -182,8 +183,8 @@ pub(super) async fn alter_configs(
         out.resource_type = res.resource_type;
         out.resource_name = res.resource_name;
         if let Err((code, message)) = outcome {
-            tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code, %message, "AlterConfigs refused");
-            out.error_code = code;
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code = code.code(), %message, "AlterConfigs refused");
+            out.error_code = code.code();
             out.error_message = Some(sb(&message));
         }
         resp.responses.push(out);
@@ -214,7 +215,7 @@ pub(super) async fn incremental_alter_configs(
                 Err(e) => Err(e),
                 Ok(()) => match broker.logs.topic(&name) {
                     None => Err((
-                        codes::UNKNOWN_TOPIC_OR_PARTITION,
+                        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                         format!("no topic '{name}'"),
                     )),
                     Some(topic) => {
@@ -244,8 +245,8 @@ pub(super) async fn incremental_alter_configs(
         out.resource_type = res.resource_type;
         out.resource_name = res.resource_name;
         if let Err((code, message)) = outcome {
-            tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code, %message, "IncrementalAlterConfigs refused");
-            out.error_code = code;
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code = code.code(), %message, "IncrementalAlterConfigs refused");
+            out.error_code = code.code();
             out.error_message = Some(sb(&message));
         }
         resp.responses.push(out);
@@ -272,7 +273,7 @@ pub(super) async fn create_partitions(
         ) {
             Err(e) => Err(e),
             Ok(()) if t.assignments.as_ref().is_some_and(|a| !a.is_empty()) => Err((
-                INVALID_REQUEST,
+                ErrorCode::INVALID_REQUEST,
                 "manual replica assignment is not supported".to_string(),
             )),
             Ok(()) => broker
@@ -285,8 +286,8 @@ pub(super) async fn create_partitions(
         let mut out = CreatePartitionsTopicResult::default();
         out.name = t.name;
         if let Err((code, message)) = outcome {
-            tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code, %message, "CreatePartitions refused");
-            out.error_code = code;
+            tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code = code.code(), %message, "CreatePartitions refused");
+            out.error_code = code.code();
             out.error_message = Some(sb(&message));
         }
         resp.results.push(out);
@@ -323,7 +324,7 @@ pub(super) async fn delete_records(
                 Err(e) => Err(e.clone()),
                 Ok(()) => match broker.logs.partition(&name, p.partition_index) {
                     None => Err((
-                        codes::UNKNOWN_TOPIC_OR_PARTITION,
+                        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                         format!("no partition {name}-{}", p.partition_index),
                     )),
                     Some(log) => log
@@ -334,8 +335,8 @@ pub(super) async fn delete_records(
             match outcome {
                 Ok(low) => pr.low_watermark = low,
                 Err((code, message)) => {
-                    tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code, %message, "DeleteRecords refused");
-                    pr.error_code = code;
+                    tracing::info!(peer = %session.peer, principal = %session.principal, topic = %name, code = code.code(), %message, "DeleteRecords refused");
+                    pr.error_code = code.code();
                 }
             }
             out.partitions.push(pr);

@@ -4,6 +4,7 @@
 //! operator) and DescribeUserScramCredentials (your own account, or all for the operator).
 
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use kafka_protocol::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResult;
 use kafka_protocol::messages::describe_user_scram_credentials_response::{
@@ -16,7 +17,6 @@ use kafka_protocol::messages::{
 
 use super::{respond, sb, Reply};
 use crate::auth::scram::{ScramKeys, MAX_ITERATIONS, MIN_ITERATIONS};
-use crate::auth::store::codes::{RESOURCE_NOT_FOUND, UNACCEPTABLE_CREDENTIAL};
 use crate::auth::{names, Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::{Error, Result};
@@ -24,11 +24,8 @@ use crate::protocol::{decode_body, Request};
 
 /// The mechanism number of SCRAM-SHA-256 in these APIs.
 const SCRAM_SHA_256: i8 = 1;
-const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
-const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
-const THROTTLING_QUOTA_EXCEEDED: i16 = 89;
 
-type Outcome = std::result::Result<(), (i16, String)>;
+type Outcome = std::result::Result<(), (ErrorCode, String)>;
 
 fn from_store(r: Result<()>) -> Outcome {
     match r {
@@ -36,7 +33,10 @@ fn from_store(r: Result<()>) -> Outcome {
         Err(Error::Refused { code, message }) => Err((code, message)),
         Err(e) => {
             tracing::error!(error = %e, "credential store write failed");
-            Err((56, "the credential store could not be written".into()))
+            Err((
+                ErrorCode::KAFKA_STORAGE_ERROR,
+                "the credential store could not be written".into(),
+            ))
         }
     }
 }
@@ -58,29 +58,29 @@ async fn upsert(
 ) -> Outcome {
     if mechanism != SCRAM_SHA_256 {
         return Err((
-            UNSUPPORTED_SASL_MECHANISM,
+            ErrorCode::UNSUPPORTED_SASL_MECHANISM,
             "only SCRAM-SHA-256 is supported".into(),
         ));
     }
     let iterations = u32::try_from(iterations).unwrap_or(0);
     if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
         return Err((
-            UNACCEPTABLE_CREDENTIAL,
+            ErrorCode::UNACCEPTABLE_CREDENTIAL,
             format!("iterations must be between {MIN_ITERATIONS} and {MAX_ITERATIONS}"),
         ));
     }
     if salted.len() != 32 || !(8..=128).contains(&salt.len()) {
         return Err((
-            UNACCEPTABLE_CREDENTIAL,
+            ErrorCode::UNACCEPTABLE_CREDENTIAL,
             "salt or salted password has a bad length".into(),
         ));
     }
-    names::validate_account_name(name).map_err(|m| (UNACCEPTABLE_CREDENTIAL, m))?;
+    names::validate_account_name(name).map_err(|m| (ErrorCode::UNACCEPTABLE_CREDENTIAL, m))?;
     let keys = ScramKeys::from_salted(salt.to_vec(), iterations, salted);
     if broker.auth.store.get(name).is_some() {
         if !may_change(broker, session, name) {
             return Err((
-                crate::auth::store::codes::DUPLICATE_RESOURCE,
+                ErrorCode::DUPLICATE_RESOURCE,
                 format!("user {name} already exists"),
             ));
         }
@@ -91,14 +91,14 @@ async fn upsert(
     if !admin {
         if !broker.auth.config.open_registration {
             return Err((
-                CLUSTER_AUTHORIZATION_FAILED,
+                ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
                 "registration is closed".into(),
             ));
         }
         if !broker.auth.limiter.allow_registration(session.peer.ip()) {
             tracing::warn!(peer = %session.peer, user = name, "registration refused: rate limit");
             return Err((
-                THROTTLING_QUOTA_EXCEEDED,
+                ErrorCode::THROTTLING_QUOTA_EXCEEDED,
                 "too many registrations from this address; try again later".into(),
             ));
         }
@@ -116,13 +116,13 @@ async fn upsert(
 async fn delete(broker: &Broker, session: &Session, name: &str, mechanism: i8) -> Outcome {
     if mechanism != SCRAM_SHA_256 {
         return Err((
-            UNSUPPORTED_SASL_MECHANISM,
+            ErrorCode::UNSUPPORTED_SASL_MECHANISM,
             "only SCRAM-SHA-256 is supported".into(),
         ));
     }
     if !may_change(broker, session, name) {
         return Err((
-            CLUSTER_AUTHORIZATION_FAILED,
+            ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
             format!("you may not delete user {name}"),
         ));
     }
@@ -140,7 +140,7 @@ pub(super) async fn alter(broker: &Arc<Broker>, session: &Session, req: &Request
         let mut res = AlterUserScramCredentialsResult::default();
         res.user = sb(user);
         if let Err((code, message)) = outcome {
-            res.error_code = code;
+            res.error_code = code.code();
             res.error_message = Some(sb(&message));
         }
         resp.results.push(res);
@@ -191,7 +191,7 @@ pub(super) fn describe(broker: &Arc<Broker>, session: &Session, req: &Request) -
         let mut res = DescribeUserScramCredentialsResult::default();
         res.user = sb(&name);
         if !(admin || session.principal.user() == Some(name.as_str())) {
-            res.error_code = CLUSTER_AUTHORIZATION_FAILED;
+            res.error_code = ErrorCode::CLUSTER_AUTHORIZATION_FAILED.code();
             res.error_message = Some(sb("you may describe only your own account"));
         } else {
             match broker.auth.store.get(&name) {
@@ -202,7 +202,7 @@ pub(super) fn describe(broker: &Arc<Broker>, session: &Session, req: &Request) -
                     res.credential_infos.push(info);
                 }
                 None => {
-                    res.error_code = RESOURCE_NOT_FOUND;
+                    res.error_code = ErrorCode::RESOURCE_NOT_FOUND.code();
                     res.error_message = Some(sb("no such user"));
                 }
             }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ErrorCode;
 
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -18,22 +19,6 @@ use crate::error::{IoContext, Result};
 use crate::now_ms;
 
 mod alter;
-
-/// Kafka error codes for topic administration.
-pub mod codes {
-    /// Topic exists already.
-    pub const TOPIC_ALREADY_EXISTS: i16 = 36;
-    /// Name is not a legal topic name.
-    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
-    /// Partition count out of range.
-    pub const INVALID_PARTITIONS: i16 = 37;
-    /// A config value is bad.
-    pub const INVALID_CONFIG: i16 = 40;
-    /// No such topic.
-    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-    /// Storage failed.
-    pub const KAFKA_STORAGE_ERROR: i16 = 56;
-}
 
 /// Most partitions one topic may have.
 pub const MAX_PARTITIONS: i32 = 1024;
@@ -70,12 +55,12 @@ impl Topic {
 #[derive(Debug, Clone)]
 pub struct TopicError {
     /// Kafka error code.
-    pub code: i16,
+    pub code: ErrorCode,
     /// Why.
     pub message: String,
 }
 
-fn terr(code: i16, message: impl Into<String>) -> TopicError {
+fn terr(code: ErrorCode, message: impl Into<String>) -> TopicError {
     TopicError {
         code,
         message: message.into(),
@@ -86,7 +71,7 @@ fn terr(code: i16, message: impl Into<String>) -> TopicError {
 pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     if name.is_empty() || name.len() > 249 || name == "." || name == ".." {
         return Err(terr(
-            codes::INVALID_TOPIC_EXCEPTION,
+            ErrorCode::INVALID_TOPIC_EXCEPTION,
             format!("'{name}' is not a legal topic name"),
         ));
     }
@@ -95,7 +80,7 @@ pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
         return Err(terr(
-            codes::INVALID_TOPIC_EXCEPTION,
+            ErrorCode::INVALID_TOPIC_EXCEPTION,
             format!("topic name '{name}' may only contain ASCII letters, digits, '.', '_' and '-'"),
         ));
     }
@@ -291,16 +276,16 @@ impl LogManager {
         let overrides = self.with_name_defaults(name, overrides);
         if !(1..=MAX_PARTITIONS).contains(&partitions) {
             return Err(terr(
-                codes::INVALID_PARTITIONS,
+                ErrorCode::INVALID_PARTITIONS,
                 format!("partitions must be 1 to {MAX_PARTITIONS}, not {partitions}"),
             ));
         }
         let config = TopicConfig::with_overrides(&self.defaults, &overrides)
-            .map_err(|e| terr(codes::INVALID_CONFIG, e.to_string()))?;
+            .map_err(|e| terr(ErrorCode::INVALID_CONFIG, e.to_string()))?;
         let _guard = self.admin.lock().await;
         if let Some(t) = self.topic(name) {
             return Err(TopicError {
-                code: codes::TOPIC_ALREADY_EXISTS,
+                code: ErrorCode::TOPIC_ALREADY_EXISTS,
                 message: format!("topic '{}' already exists", t.name),
             });
         }
@@ -323,16 +308,16 @@ impl LogManager {
         self.owners
             .set(name, creator)
             .await
-            .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
+            .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
         self.meta
             .put(&name.to_string(), Some(&meta))
             .await
-            .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
+            .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
         let mut parts = Vec::new();
         for i in 0..partitions {
             let dir = self.root.join("topics").join(format!("{name}-{i}"));
             let (p, _) = Partition::open(&dir, name, i, Arc::clone(&self.data_arrived))
-                .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
+                .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
             parts.push(Arc::new(p));
         }
         let topic = Arc::new(Topic {
@@ -354,14 +339,14 @@ impl LogManager {
         let _guard = self.admin.lock().await;
         if self.topic(name).is_none() {
             return Err(terr(
-                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                 format!("no topic '{name}'"),
             ));
         }
         self.meta
             .put::<String, TopicMeta>(&name.to_string(), None)
             .await
-            .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
+            .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
         let removed = self.topics.write().remove(name);
         if let Some(t) = removed {
             for p in &t.partitions {

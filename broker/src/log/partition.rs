@@ -22,32 +22,19 @@ use super::producers::ProducerState;
 use super::segment::Segment;
 use crate::error::{Error, IoContext, Result};
 use crate::record;
-
-/// Kafka error codes the log returns.
-pub mod codes {
-    /// Offset is outside the log.
-    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
-    /// CRC or framing failure.
-    pub const CORRUPT_MESSAGE: i16 = 2;
-    /// Batch larger than max.message.bytes.
-    pub const MESSAGE_TOO_LARGE: i16 = 10;
-    /// Records with invalid fields.
-    pub const INVALID_RECORD: i16 = 87;
-    /// Disk failure or full disk.
-    pub const KAFKA_STORAGE_ERROR: i16 = 56;
-}
+use wire::ErrorCode;
 
 /// A produce that cannot be written, as a Kafka error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
     /// Kafka error code.
-    pub code: i16,
+    pub code: ErrorCode,
     /// Human-readable reason.
     pub message: String,
 }
 
 impl Rejected {
-    fn new(code: i16, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Rejected {
             code,
             message: message.into(),
@@ -144,7 +131,7 @@ impl Partition {
         let st = self.lock();
         if offset < st.log_start || offset > hw {
             return Err(Rejected::new(
-                codes::OFFSET_OUT_OF_RANGE,
+                ErrorCode::OFFSET_OUT_OF_RANGE,
                 format!("offset {offset} is outside [{}, {hw}]", st.log_start),
             ));
         }
@@ -220,5 +207,5 @@ fn first_record_at_or_after(mut bytes: Bytes, ts: i64) -> Option<(i64, i64)> {
 
 fn storage_error(e: Error) -> Rejected {
     tracing::error!(error = %e, "storage failure");
-    Rejected::new(codes::KAFKA_STORAGE_ERROR, e.to_string())
+    Rejected::new(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string())
 }

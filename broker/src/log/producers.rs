@@ -4,6 +4,7 @@
 //! a partition is opened, so deduplication survives a restart.
 
 use std::collections::{HashMap, VecDeque};
+use wire::ErrorCode;
 
 use crate::record::BatchHeader;
 
@@ -30,8 +31,8 @@ pub enum Check {
     Append,
     /// It was written before at this base offset: answer success, write nothing.
     Duplicate(i64),
-    /// Kafka error code to return (45 out of order, 46 duplicate too old, 47 fenced epoch).
-    Reject(i16),
+    /// Kafka error code to return (out of order, duplicate too old, fenced epoch).
+    Reject(ErrorCode),
 }
 
 /// Producer state for one partition.
@@ -50,13 +51,13 @@ impl ProducerState {
             return Check::Append;
         };
         if h.producer_epoch < entry.epoch {
-            return Check::Reject(47);
+            return Check::Reject(ErrorCode::INVALID_PRODUCER_EPOCH);
         }
         if h.producer_epoch > entry.epoch {
             return if h.base_sequence == 0 {
                 Check::Append
             } else {
-                Check::Reject(45)
+                Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
             };
         }
         if let Some(dup) = entry
@@ -82,9 +83,9 @@ impl ProducerState {
                 .front()
                 .is_some_and(|f| h.base_sequence < f.first_seq)
         {
-            Check::Reject(46)
+            Check::Reject(ErrorCode::DUPLICATE_SEQUENCE_NUMBER)
         } else {
-            Check::Reject(45)
+            Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
         }
     }
 
@@ -141,8 +142,14 @@ mod tests {
         assert_eq!(s.check(&h(7, 0, 0, 3, 99)), Check::Duplicate(0));
         assert_eq!(s.check(&h(7, 0, 3, 2, 3)), Check::Append);
         s.record(&h(7, 0, 3, 2, 3));
-        assert_eq!(s.check(&h(7, 0, 9, 1, 5)), Check::Reject(45));
-        assert_eq!(s.check(&h(7, -1, 5, 1, 5)), Check::Reject(47));
+        assert_eq!(
+            s.check(&h(7, 0, 9, 1, 5)),
+            Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+        );
+        assert_eq!(
+            s.check(&h(7, -1, 5, 1, 5)),
+            Check::Reject(ErrorCode::INVALID_PRODUCER_EPOCH)
+        );
         assert_eq!(s.check(&h(7, 1, 0, 1, 5)), Check::Append);
         assert_eq!(s.check(&h(-1, -1, -1, 1, 5)), Check::Append);
     }
@@ -153,6 +160,9 @@ mod tests {
         for i in 0..10 {
             s.record(&h(1, 0, i, 1, i64::from(i)));
         }
-        assert_eq!(s.check(&h(1, 0, 2, 1, 0)), Check::Reject(46));
+        assert_eq!(
+            s.check(&h(1, 0, 2, 1, 0)),
+            Check::Reject(ErrorCode::DUPLICATE_SEQUENCE_NUMBER)
+        );
     }
 }

@@ -12,6 +12,7 @@
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use wire::ErrorCode;
 
 use bytes::Bytes;
 use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
@@ -19,8 +20,6 @@ use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
 use super::BatchHeader;
 use crate::error::{Error, Result};
 
-/// MESSAGE_TOO_LARGE: the records of a batch decompress to more than the limit.
-pub const MESSAGE_TOO_LARGE: i16 = 10;
 /// The server-wide cap's default (8 MiB of uncompressed records per batch).
 pub const DEFAULT_SERVER_CAP: usize = 8 * 1024 * 1024;
 /// Largest zstd window accepted (2^23 = 8 MiB): producers at ordinary levels use far
@@ -51,7 +50,7 @@ pub fn limit_for(max_message_bytes: usize) -> usize {
 
 fn too_large(limit: usize) -> Error {
     Error::Refused {
-        code: MESSAGE_TOO_LARGE,
+        code: ErrorCode::MESSAGE_TOO_LARGE,
         message: format!(
             "batch records decompress to more than {limit} bytes (max.message.bytes / \
              max_uncompressed_batch_bytes)"
@@ -253,10 +252,25 @@ mod tests {
             assert_eq!(recs[0].value.as_ref().map(|v| v.len()), Some(100_000));
             if codec != Compression::None {
                 let err = check_batch(&b, &h, 50_000).expect_err("too large");
-                assert!(matches!(err, Error::Refused { code: 10, .. }), "{codec:?}");
+                assert!(
+                    matches!(
+                        err,
+                        Error::Refused {
+                            code: ErrorCode::MESSAGE_TOO_LARGE,
+                            ..
+                        }
+                    ),
+                    "{codec:?}"
+                );
                 let err = decode_records(b.freeze(), 50_000).expect_err("too large");
                 assert!(
-                    matches!(err, Error::Refused { code: 10, .. }),
+                    matches!(
+                        err,
+                        Error::Refused {
+                            code: ErrorCode::MESSAGE_TOO_LARGE,
+                            ..
+                        }
+                    ),
                     "{codec:?}: {err}"
                 );
             }
@@ -269,6 +283,12 @@ mod tests {
         let raw = [0xff, 0xff, 0xff, 0xff, 0x0f, 0x00];
         let err = decompress_into(Compression::Snappy, &raw, 1 << 20, &mut Vec::new())
             .expect_err("refused");
-        assert!(matches!(err, Error::Refused { code: 10, .. }));
+        assert!(matches!(
+            err,
+            Error::Refused {
+                code: ErrorCode::MESSAGE_TOO_LARGE,
+                ..
+            }
+        ));
     }
 }

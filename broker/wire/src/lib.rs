@@ -6,7 +6,7 @@
 //! - [`header`]: request and response headers (flexible or not, per kafka-protocol's
 //!   header versions) around an encoded body.
 //! - [`batch`]: v2 record-batch headers: size, validation, CRC, the fields a broker owns.
-//! - [`codes`]: Kafka error codes and their symbolic names.
+//! - [`codes`]: [`ErrorCode`], the typed Kafka error code, with names and groups.
 //! - [`proxy`]: the token of the in-process `BBS-PROXY` mechanism (both sides build or
 //!   read it here).
 
@@ -15,6 +15,8 @@ pub mod codes;
 pub mod frame;
 pub mod header;
 pub mod proxy;
+
+pub use codes::ErrorCode;
 
 /// What can be wrong with bytes on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

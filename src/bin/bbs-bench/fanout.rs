@@ -46,7 +46,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
         .create_topics(&[NewTopic::new(&args.topic, 1)])
     {
         Ok(()) => {}
-        Err(e) if e.kafka_code() == Some(36) => {}
+        Err(e) if e.kafka_code() == Some(client::ErrorCode::TOPIC_ALREADY_EXISTS) => {}
         Err(e) => return Err(e).context("creating the topic"),
     }
     let total = (u64::from(args.rate) * args.seconds) as usize;

@@ -47,7 +47,9 @@ pub fn run(args: InteropArgs) -> Result<()> {
     let admin = client.admin();
     match admin.create_topics(&[NewTopic::new(&args.topic, args.partitions)]) {
         Ok(()) => println!("create topic {}: ok", args.topic),
-        Err(e) if e.kafka_code() == Some(36) => println!("create topic {}: exists", args.topic),
+        Err(e) if e.kafka_code() == Some(client::ErrorCode::TOPIC_ALREADY_EXISTS) => {
+            println!("create topic {}: exists", args.topic)
+        }
         Err(e) => return Err(e).context("creating the topic"),
     }
     let first = produce(&client, &args.topic, "early", args.records)?;

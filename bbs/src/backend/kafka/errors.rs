@@ -2,16 +2,9 @@
 //! a [`Failure`], authentication errors to `LoginFailed`, the server's limit sentences, and
 //! why a registration was refused (used by [`super::accounts`]).
 
-use crate::error::{Error, Failure};
+use client::ErrorCode;
 
-/// Kafka's POLICY_VIOLATION, which the BBS policy answers with the failure's exact line.
-const POLICY_VIOLATION: i16 = 44;
-/// SASL_AUTHENTICATION_FAILED.
-const SASL_FAILED: i16 = 58;
-/// DUPLICATE_RESOURCE: the server's answer to registering a name that is taken.
-const DUPLICATE_RESOURCE: i16 = 92;
-/// UNACCEPTABLE_CREDENTIAL: the server's answer to a name it will not register.
-const UNACCEPTABLE_CREDENTIAL: i16 = 93;
+use crate::error::{Error, Failure};
 
 /// The failure whose `Display` is `line` (the policy sends `failure.to_string()`).
 pub fn failure_from_line(line: &str) -> Failure {
@@ -52,7 +45,7 @@ pub fn failure_from_line(line: &str) -> Failure {
 }
 
 /// Finds the Kafka error (code, message) inside a client error.
-fn kafka_parts(e: &client::Error) -> Option<(i16, Option<String>)> {
+fn kafka_parts(e: &client::Error) -> Option<(ErrorCode, Option<String>)> {
     match e {
         client::Error::Kafka { code, message, .. } => Some((*code, message.clone())),
         client::Error::Delivery { source, .. } => kafka_parts(source),
@@ -65,7 +58,7 @@ fn kafka_parts(e: &client::Error) -> Option<(i16, Option<String>)> {
 /// the session logged in) is the server's sentence too.
 pub fn append_error(e: client::Error) -> Error {
     match kafka_parts(&e) {
-        Some((POLICY_VIOLATION, Some(msg))) => Error::Refused(failure_from_line(&msg)),
+        Some((ErrorCode::POLICY_VIOLATION, Some(msg))) => Error::Refused(failure_from_line(&msg)),
         _ => match limit_message(&e) {
             Some(m) => Error::Refused(Failure::Policy(m)),
             None => Error::Backend(e.to_string()),
@@ -96,7 +89,7 @@ fn limit_message(e: &client::Error) -> Option<String> {
 /// server's "too many failed logins …; try again in N s" when the limits refused it.
 pub fn connect_error(e: client::Error, creds: Option<(&str, &str)>) -> Error {
     let auth = matches!(e, client::Error::Auth { .. })
-        || kafka_parts(&e).is_some_and(|(c, _)| c == SASL_FAILED);
+        || kafka_parts(&e).is_some_and(|(c, _)| c == ErrorCode::SASL_AUTHENTICATION_FAILED);
     if let (Some(_), true, Some(m)) = (creds, auth, limit_message(&e)) {
         return Failure::Policy(m).into();
     }
@@ -116,11 +109,15 @@ pub(super) fn registration_refusal(e: &client::Error) -> Failure {
         return Failure::Policy(m);
     }
     match kafka_parts(e) {
-        Some((UNACCEPTABLE_CREDENTIAL, Some(m))) => {
+        Some((ErrorCode::UNACCEPTABLE_CREDENTIAL, Some(m))) => {
             Failure::BadName(m.trim_end_matches('.').to_string())
         }
-        Some((DUPLICATE_RESOURCE, Some(m))) if !m.ends_with("already exists") => Failure::Policy(m),
-        Some((code, Some(m))) if code != DUPLICATE_RESOURCE && !m.is_empty() => Failure::Policy(m),
+        Some((ErrorCode::DUPLICATE_RESOURCE, Some(m))) if !m.ends_with("already exists") => {
+            Failure::Policy(m)
+        }
+        Some((code, Some(m))) if code != ErrorCode::DUPLICATE_RESOURCE && !m.is_empty() => {
+            Failure::Policy(m)
+        }
         _ => Failure::UsernameTaken,
     }
 }

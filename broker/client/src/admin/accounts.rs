@@ -15,6 +15,7 @@ use kafka_protocol::messages::{
     DescribeUserScramCredentialsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
+use wire::ErrorCode;
 
 use super::Admin;
 use crate::error::{Error, Result};
@@ -24,8 +25,6 @@ use crate::sasl::salted_password;
 pub const SCRAM_ITERATIONS: u32 = 4096;
 /// The SCRAM-SHA-256 mechanism's number in the credential APIs.
 const SCRAM_SHA_256: i8 = 1;
-/// RESOURCE_NOT_FOUND: DescribeUserScramCredentials' answer for an unknown user.
-const RESOURCE_NOT_FOUND: i16 = 91;
 
 /// A SCRAM user as DescribeUserScramCredentials lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +141,7 @@ impl Admin {
         check(r.error_code, r.error_message.as_ref())?;
         match r.results.first() {
             Some(res) if res.error_code == 0 => Ok(true),
-            Some(res) if res.error_code == RESOURCE_NOT_FOUND => Ok(false),
+            Some(res) if res.error_code == ErrorCode::RESOURCE_NOT_FOUND => Ok(false),
             Some(res) => Err(Error::kafka(
                 res.error_code,
                 res.error_message.as_ref().map(|m| m.to_string()),

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::Arc;
+use wire::ErrorCode;
 
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -38,7 +39,7 @@ pub struct PartitionFetch {
     /// The offset that was requested (to drop answers made stale by a seek).
     pub requested: i64,
     /// Kafka error code for the partition.
-    pub error: i16,
+    pub error: ErrorCode,
     /// High watermark.
     pub high_watermark: i64,
     /// Records at or after `requested`.
@@ -172,7 +173,7 @@ fn parse(
             out.push(PartitionFetch {
                 tp,
                 requested,
-                error: p.error_code,
+                error: p.error_code.into(),
                 high_watermark: p.high_watermark,
                 records,
                 next_offset,
@@ -186,7 +187,7 @@ fn parse(
             out.push(PartitionFetch {
                 tp: tp.clone(),
                 requested: *requested,
-                error: 0,
+                error: ErrorCode::NONE,
                 high_watermark: -1,
                 records: Vec::new(),
                 next_offset: *requested,

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use wire::ErrorCode;
 
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
@@ -18,7 +19,7 @@ use kafka_protocol::messages::{
 use parking_lot::{Condvar, Mutex};
 
 use super::assignor::Assignor;
-use super::offsets::{self, is_coordinator_error};
+use super::offsets;
 use super::protocol;
 use super::TopicPartition;
 use crate::cluster::Cluster;
@@ -146,8 +147,8 @@ impl Group {
                 Ok(Some(assignment)) => return Ok(assignment),
                 Ok(None) => {}
                 Err(e) => {
-                    let retry =
-                        e.is_retriable() || e.kafka_code().is_some_and(is_coordinator_error);
+                    let retry = e.is_retriable()
+                        || e.kafka_code().is_some_and(ErrorCode::is_coordinator_moved);
                     if !retry || Instant::now() > deadline {
                         return Err(e);
                     }
@@ -191,17 +192,17 @@ impl Group {
             &req,
             self.config.rebalance_timeout,
         )?;
-        match resp.error_code {
-            0 => {}
-            79 => {
+        match ErrorCode::from(resp.error_code) {
+            ErrorCode::NONE => {}
+            ErrorCode::MEMBER_ID_REQUIRED => {
                 self.state.0.lock().member_id = resp.member_id.to_string();
                 return Ok(None);
             }
-            25 => {
+            ErrorCode::UNKNOWN_MEMBER_ID => {
                 self.state.0.lock().member_id.clear();
                 return Ok(None);
             }
-            27 => return Ok(None),
+            ErrorCode::REBALANCE_IN_PROGRESS => return Ok(None),
             code => {
                 return Err(Error::kafka(
                     code,
@@ -243,10 +244,10 @@ impl Group {
             &sync,
             self.config.rebalance_timeout,
         )?;
-        match resp.error_code {
-            0 => {}
-            27 | 22 => return Ok(None),
-            25 => {
+        match ErrorCode::from(resp.error_code) {
+            ErrorCode::NONE => {}
+            ErrorCode::REBALANCE_IN_PROGRESS | ErrorCode::ILLEGAL_GENERATION => return Ok(None),
+            ErrorCode::UNKNOWN_MEMBER_ID => {
                 self.state.0.lock().member_id.clear();
                 return Ok(None);
             }
@@ -312,8 +313,8 @@ impl Group {
         let r = offsets::commit(&conn, &self.group_id, generation, &member, offsets);
         if let Err(e) = &r {
             match e.kafka_code() {
-                Some(c) if is_coordinator_error(c) => self.forget_coordinator(),
-                Some(22 | 25 | 27) => self.request_rejoin(),
+                Some(c) if c.is_coordinator_moved() => self.forget_coordinator(),
+                Some(c) if c.is_rejoin() => self.request_rejoin(),
                 _ if e.is_retriable() => self.forget_coordinator(),
                 _ => {}
             }
@@ -418,20 +419,22 @@ fn heartbeat_loop(
         req.member_id = sb(&member);
         let code = conn
             .request::<_, HeartbeatResponse>(ApiKey::Heartbeat, &req)
-            .map(|(_, r)| r.error_code);
+            .map(|(_, r)| ErrorCode::from(r.error_code));
         let mut s = lock_.lock();
         if s.generation != generation {
             continue;
         }
         match code {
-            Ok(0) => {}
-            Ok(27) | Ok(22) => s.rejoin_needed = true,
-            Ok(25) => {
+            Ok(ErrorCode::NONE) => {}
+            Ok(ErrorCode::REBALANCE_IN_PROGRESS | ErrorCode::ILLEGAL_GENERATION) => {
+                s.rejoin_needed = true
+            }
+            Ok(ErrorCode::UNKNOWN_MEMBER_ID) => {
                 s.member_id.clear();
                 s.rejoin_needed = true;
             }
-            Ok(c) if is_coordinator_error(c) => s.coordinator = None,
-            Ok(c) => tracing::warn!(%group, code = c, "heartbeat error"),
+            Ok(c) if c.is_coordinator_moved() => s.coordinator = None,
+            Ok(c) => tracing::warn!(%group, code = c.code(), "heartbeat error"),
             Err(e) => {
                 tracing::debug!(%group, error = %e, "heartbeat failed");
                 s.coordinator = None;

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wire::ErrorCode;
 
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_commit_request::{
@@ -24,11 +25,6 @@ use crate::conn::Connection;
 use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::util::{sb, tn};
-
-/// Kafka codes that mean "ask for the coordinator again".
-pub fn is_coordinator_error(code: i16) -> bool {
-    matches!(code, 14..=16)
-}
 
 /// Finds the coordinator of `group` and connects to it through `pool` (`None`: the
 /// cluster's own pool).
@@ -66,7 +62,10 @@ pub fn find_coordinator(
             },
             Err(e) => e,
         };
-        let retriable = err.is_retriable() || err.kafka_code().is_some_and(is_coordinator_error);
+        let retriable = err.is_retriable()
+            || err
+                .kafka_code()
+                .is_some_and(ErrorCode::is_coordinator_moved);
         if !retriable || Instant::now() + wait > deadline {
             return Err(err);
         }
@@ -192,7 +191,7 @@ pub fn fetch_with_metadata(
     let mut out = HashMap::new();
     for t in resp.topics {
         for p in t.partitions {
-            if p.error_code != 0 && p.error_code != 3 {
+            if p.error_code != 0 && p.error_code != ErrorCode::UNKNOWN_TOPIC_OR_PARTITION {
                 return Err(Error::kafka(
                     p.error_code,
                     Some(format!(

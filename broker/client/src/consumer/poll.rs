@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use wire::ErrorCode;
 
 use super::fetcher::{self, FetchDone};
 use super::{offsets, Consumer, OffsetReset, PartState, Subscription, TopicPartition};
@@ -92,7 +93,10 @@ impl Consumer {
         };
         let view = self.cluster.view();
         for topic in named {
-            let missing = view.topics.get(&topic).is_some_and(|t| t.error == 3);
+            let missing = view
+                .topics
+                .get(&topic)
+                .is_some_and(|t| t.error == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
             if missing && self.warned_missing.insert(topic.clone()) {
                 tracing::warn!(
                     %topic,
@@ -122,7 +126,9 @@ impl Consumer {
                 let mut t: Vec<String> = view
                     .topics
                     .iter()
-                    .filter(|(name, info)| !info.internal && info.error == 0 && re.is_match(name))
+                    .filter(|(name, info)| {
+                        !info.internal && info.error.is_ok() && re.is_match(name)
+                    })
                     .map(|(name, _)| name.clone())
                     .collect();
                 t.sort();
@@ -320,7 +326,7 @@ impl Consumer {
                 continue; // made stale by a seek or reset
             }
             match r.error {
-                0 if r.unusable.is_some() => {
+                ErrorCode::NONE if r.unusable.is_some() => {
                     p.unusable += 1;
                     let reason = r.unusable.unwrap_or_default();
                     if p.unusable == 1 {
@@ -333,7 +339,7 @@ impl Consumer {
                         });
                     }
                 }
-                0 => {
+                ErrorCode::NONE => {
                     p.high_watermark = r.high_watermark;
                     p.unusable = 0;
                     if let Some(e) = r.decode_error {
@@ -342,9 +348,9 @@ impl Consumer {
                     p.fetch_offset = r.next_offset;
                     p.buffer.extend(r.records);
                 }
-                1 => out_of_range.push(r.tp),
-                3 | 5 | 6 | 74 | 75 => self.cluster.invalidate(),
-                code => tracing::warn!(tp = %r.tp, code, "fetch error"),
+                ErrorCode::OFFSET_OUT_OF_RANGE => out_of_range.push(r.tp),
+                code if code.is_stale_metadata() => self.cluster.invalidate(),
+                code => tracing::warn!(tp = %r.tp, code = code.code(), "fetch error"),
             }
         }
         if !out_of_range.is_empty() {

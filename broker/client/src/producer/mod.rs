@@ -24,6 +24,7 @@ pub use config::{Acks, ProducerConfig};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use wire::ErrorCode;
 
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
@@ -288,7 +289,7 @@ impl Producer {
     /// do: brokers that do not create topics on first use (Tansu, Kafka with
     /// `auto.create.topics.enable=false`) answer UNKNOWN_TOPIC_OR_PARTITION for ever.
     fn missing_topic(&self, topic: &str, err: Error) -> Error {
-        if err.kafka_code() != Some(3) {
+        if err.kafka_code() != Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) {
             return err;
         }
         let why = if self.shared.config.auto_create_topics {
@@ -326,10 +327,10 @@ impl Producer {
                 return Ok(n);
             }
             let err = match view.topics.get(topic) {
-                Some(t) if t.error != 0 && !Error::kafka(t.error, None).is_retriable() => {
+                Some(t) if t.error.is_err() && !t.error.is_retriable() => {
                     return Err(Error::kafka(t.error, Some(format!("metadata for {topic}"))));
                 }
-                Some(t) if t.error != 0 => {
+                Some(t) if t.error.is_err() => {
                     Error::kafka(t.error, Some(format!("metadata for {topic}")))
                 }
                 _ => match refreshed {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wire::ErrorCode;
 
 use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -215,7 +216,7 @@ fn build_request(acks: Acks, timeout: Duration, batches: &[Batch]) -> ProduceReq
 }
 
 /// A partition's answer: error code, base offset, log-append time, error message.
-type PartitionAnswer = (i16, i64, i64, Option<String>);
+type PartitionAnswer = (ErrorCode, i64, i64, Option<String>);
 
 /// Settles the batches of one Produce request from its response (or failure).
 fn on_response(
@@ -245,7 +246,7 @@ fn on_response(
                     results.insert(
                         (t.name.0.to_string(), p.index),
                         (
-                            p.error_code,
+                            p.error_code.into(),
                             p.base_offset,
                             p.log_append_time_ms,
                             p.error_message.map(|m| m.to_string()),
@@ -263,15 +264,17 @@ fn on_response(
                         };
                         settle_failure(shared, &mut acc, b, Arc::new(e));
                     }
-                    Some((0, base, ts, _)) => acc.complete(b, Ok((base, ts)), true),
+                    Some((ErrorCode::NONE, base, ts, _)) => acc.complete(b, Ok((base, ts)), true),
                     // The broker already has this batch (a retry of a send that landed).
-                    Some((46, _, ts, _)) => acc.complete(b, Ok((-1, ts)), true),
+                    Some((ErrorCode::DUPLICATE_SEQUENCE_NUMBER, _, ts, _)) => {
+                        acc.complete(b, Ok((-1, ts)), true)
+                    }
                     Some((code, _, _, msg)) => {
-                        if matches!(code, 3 | 5 | 6) {
+                        if code.is_stale_metadata() {
                             shared.cluster.invalidate();
                         }
-                        let earlier =
-                            code == 45 && b.seq().is_some_and(|s| acc.has_earlier_retry(&b.tp, s));
+                        let earlier = code == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                            && b.seq().is_some_and(|s| acc.has_earlier_retry(&b.tp, s));
                         let e = Error::kafka(code, msg);
                         if earlier {
                             shared

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use wire::ErrorCode;
 
-use super::{codes, terr, LogManager, Topic, TopicError, TopicMeta, MAX_PARTITIONS};
+use super::{terr, LogManager, Topic, TopicError, TopicMeta, MAX_PARTITIONS};
 use crate::log::partition::Partition;
 use crate::log::topic_config::TopicConfig;
 
@@ -23,11 +24,11 @@ impl LogManager {
     ) -> Result<Arc<Topic>, TopicError> {
         let overrides = self.with_name_defaults(name, overrides);
         let config = TopicConfig::with_overrides(&self.defaults, &overrides)
-            .map_err(|e| terr(codes::INVALID_CONFIG, e.to_string()))?;
+            .map_err(|e| terr(ErrorCode::INVALID_CONFIG, e.to_string()))?;
         let _guard = self.admin.lock().await;
         let old = self.topic(name).ok_or_else(|| {
             terr(
-                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                 format!("no topic '{name}'"),
             )
         })?;
@@ -55,14 +56,14 @@ impl LogManager {
         let _guard = self.admin.lock().await;
         let old = self.topic(name).ok_or_else(|| {
             terr(
-                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                 format!("no topic '{name}'"),
             )
         })?;
         let have = old.partitions.len() as i32;
         if count <= have || count > MAX_PARTITIONS {
             return Err(terr(
-                codes::INVALID_PARTITIONS,
+                ErrorCode::INVALID_PARTITIONS,
                 format!(
                     "topic '{name}' has {have} partitions; the new count must be {} to {MAX_PARTITIONS}, not {count}",
                     have + 1
@@ -74,7 +75,7 @@ impl LogManager {
             for i in have..count {
                 let dir = self.root.join("topics").join(format!("{name}-{i}"));
                 let (p, _) = Partition::open(&dir, name, i, Arc::clone(&self.data_arrived))
-                    .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
+                    .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
                 partitions.push(Arc::new(p));
             }
         }
@@ -102,7 +103,7 @@ impl LogManager {
         self.meta
             .put(&topic.name, Some(&meta))
             .await
-            .map_err(|e| terr(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
+            .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
         self.topics
             .write()
             .insert(topic.name.clone(), Arc::clone(topic));

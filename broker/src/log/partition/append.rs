@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
-use super::{codes, storage_error, Appended, Partition, Rejected, State};
+use super::{storage_error, Appended, Partition, Rejected, State};
 use crate::error::{Error, Result};
 use crate::log::producers::Check;
 use crate::log::segment::{self, sync_dir, Segment};
 use crate::log::topic_config::TopicConfig;
 use crate::now_ms;
 use crate::record::{self, BatchHeader};
+use wire::ErrorCode;
 
 impl Partition {
     /// Validates and appends a produce's record set. Nothing is written unless every batch
@@ -26,14 +27,14 @@ impl Partition {
         durable_now: bool,
     ) -> Result<Appended, Rejected> {
         let batches = record::split_batches(records)
-            .map_err(|e| Rejected::new(codes::CORRUPT_MESSAGE, e.to_string()))?;
+            .map_err(|e| Rejected::new(ErrorCode::CORRUPT_MESSAGE, e.to_string()))?;
         if batches.is_empty() {
-            return Err(Rejected::new(codes::INVALID_RECORD, "empty record set"));
+            return Err(Rejected::new(ErrorCode::INVALID_RECORD, "empty record set"));
         }
         for (range, h) in &batches {
             if range.len() > cfg.max_message_bytes {
                 return Err(Rejected::new(
-                    codes::MESSAGE_TOO_LARGE,
+                    ErrorCode::MESSAGE_TOO_LARGE,
                     format!(
                         "batch of {} bytes exceeds max.message.bytes {}",
                         range.len(),
@@ -44,7 +45,7 @@ impl Partition {
             if h.record_count < 1 || i64::from(h.last_offset_delta) != i64::from(h.record_count) - 1
             {
                 return Err(Rejected::new(
-                    codes::INVALID_RECORD,
+                    ErrorCode::INVALID_RECORD,
                     format!(
                         "batch of {} records claims last offset delta {}",
                         h.record_count, h.last_offset_delta
@@ -53,7 +54,7 @@ impl Partition {
             }
             if h.is_transactional() || h.is_control() {
                 return Err(Rejected::new(
-                    codes::INVALID_RECORD,
+                    ErrorCode::INVALID_RECORD,
                     "transactions are not supported",
                 ));
             }
@@ -63,7 +64,7 @@ impl Partition {
             record::bounded::check_batch(&records[range.clone()], h, limit).map_err(
                 |e| match e {
                     Error::Refused { code, message } => Rejected::new(code, message),
-                    e => Rejected::new(codes::CORRUPT_MESSAGE, e.to_string()),
+                    e => Rejected::new(ErrorCode::CORRUPT_MESSAGE, e.to_string()),
                 },
             )?;
         }
@@ -127,7 +128,7 @@ impl Partition {
         }
         let Some(active) = st.segments.values_mut().next_back() else {
             return Err(Rejected::new(
-                codes::KAFKA_STORAGE_ERROR,
+                ErrorCode::KAFKA_STORAGE_ERROR,
                 "partition has no segment",
             ));
         };
@@ -231,7 +232,7 @@ impl Partition {
         match result {
             Ok(d) if d.hw >= end_offset => Ok(()),
             _ => Err(Rejected::new(
-                codes::KAFKA_STORAGE_ERROR,
+                ErrorCode::KAFKA_STORAGE_ERROR,
                 "flush to disk failed",
             )),
         }

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use wire::ErrorCode;
 
 use super::{storage_error, Partition, Rejected};
 use crate::error::{IoContext, Result};
@@ -14,8 +15,6 @@ use crate::log::topic_config::TopicConfig;
 
 /// The file holding the offset.
 const FILE: &str = "log-start-offset";
-/// OFFSET_OUT_OF_RANGE.
-const OFFSET_OUT_OF_RANGE: i16 = 1;
 
 /// The stored log start offset of the partition in `dir` (0 when none or unreadable).
 pub(super) fn stored(dir: &Path) -> i64 {
@@ -46,7 +45,7 @@ impl Partition {
         let mut st = self.lock();
         if target < 0 || target > hw {
             return Err(Rejected {
-                code: OFFSET_OUT_OF_RANGE,
+                code: ErrorCode::OFFSET_OUT_OF_RANGE,
                 message: format!(
                     "offset {offset} is outside [{}, {hw}] of {}-{}",
                     st.log_start, self.topic, self.index

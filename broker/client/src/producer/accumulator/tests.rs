@@ -1,12 +1,13 @@
 use super::*;
 use crate::cluster::{PartitionInfo, TopicInfo};
+use wire::ErrorCode;
 
 fn view(leaders: &[i32]) -> ClusterView {
     let mut v = ClusterView::default();
     v.topics.insert(
         "t".into(),
         TopicInfo {
-            error: 0,
+            error: ErrorCode::NONE,
             internal: false,
             partitions: leaders
                 .iter()
@@ -15,7 +16,7 @@ fn view(leaders: &[i32]) -> ClusterView {
                     id: i as i32,
                     leader: *l,
                     leader_epoch: 0,
-                    error: 0,
+                    error: ErrorCode::NONE,
                 })
                 .collect(),
         },
