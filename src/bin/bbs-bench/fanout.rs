@@ -196,7 +196,9 @@ pub fn kafka(
     }
     drop(tx);
     wait_ready(&ready, &gone, consumers)?;
-    let producer = client.producer(ProducerConfig::default())?;
+    // No linger: each message goes out at once, as Redis's XADD does; the figure is the
+    // broker's fan-out, not the producer's batching delay.
+    let producer = client.producer(ProducerConfig::default().linger(Duration::ZERO))?;
     paced(rate, total, |seq| {
         producer.send(Record::new(topic).value(format!("{} {seq}", now_us())))?;
         Ok(())
