@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Installs what the interop tests need, pinned: kcat (Debian), kafka-python and
+# Installs what the interop tests need, pinned: kcat and redis-server (the fan-out peer of
+# `bbs-bench suite`) from Debian, kafka-python and
 # confluent-kafka (PyPI, in a venv), kafkajs (npm). Idempotent; safe to run every time.
 # Everything goes under $BBS_TEST_HOME (default ~/.cache/bbs-test) so every checkout shares it.
 set -euo pipefail
 home="${BBS_TEST_HOME:-$HOME/.cache/bbs-test}"
 mkdir -p "$home"
 
-if ! command -v kcat >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1 || ! command -v nc >/dev/null 2>&1; then
+if ! command -v kcat >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1 || ! command -v nc >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq kcat tmux netcat-openbsd >/dev/null
+  apt-get install -y -qq kcat tmux netcat-openbsd redis-server >/dev/null
 fi
 
 if [ ! -x "$home/venv/bin/python" ]; then

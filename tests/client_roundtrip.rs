@@ -244,3 +244,36 @@ fn unknown_topic_and_dead_server_give_typed_errors() {
         .expect("no server");
     assert!(matches!(err, client::Error::Connection { .. }), "{err}");
 }
+
+/// Asking for the end offsets of a topic the client has not looked up yet answers them at
+/// once: a newly wanted topic is looked up without waiting out the metadata backoff (which
+/// spaces out retries after errors). It used to return an empty map.
+#[test]
+fn end_offsets_of_a_topic_not_yet_looked_up() {
+    let s = TestServer::start(&[]);
+    let writer = client(&s);
+    writer
+        .admin()
+        .create_topics(&[NewTopic::new("fresh.topic", 1)])
+        .expect("create");
+    let producer = writer
+        .producer(ProducerConfig::default())
+        .expect("producer");
+    for i in 0..3 {
+        producer
+            .send(Record::new("fresh.topic").value(format!("r{i}")))
+            .expect("send");
+    }
+    producer.flush().expect("flush");
+
+    let mut config = ClientConfig::new(&s.addr);
+    // A long backoff makes the old behaviour (no lookup within the backoff) certain.
+    config.metadata_refresh_backoff = Duration::from_secs(60);
+    let reader = Client::connect(config).expect("connect");
+    let tp = TopicPartition::new("fresh.topic", 0);
+    let ends = reader
+        .admin()
+        .end_offsets(std::slice::from_ref(&tp))
+        .expect("end offsets");
+    assert_eq!(ends.get(&tp), Some(&3), "{ends:?}");
+}

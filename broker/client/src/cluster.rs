@@ -94,6 +94,10 @@ pub struct Cluster {
     refresh_lock: Mutex<Option<Instant>>,
     /// Set by anyone who saw a sign that the view is stale.
     stale: AtomicBool,
+    /// Set when a topic is wanted that the last answer did not cover: the next
+    /// [`Cluster::maybe_refresh`] asks at once, since the backoff is there to space out
+    /// retries after errors, not a first lookup.
+    grown: AtomicBool,
     /// Topics the metadata must cover.
     wanted: Mutex<Wanted>,
     /// Whether Metadata requests ask the broker to create missing topics (set by producers
@@ -113,6 +117,7 @@ impl Cluster {
             })),
             refresh_lock: Mutex::new(None),
             stale: AtomicBool::new(true),
+            grown: AtomicBool::new(false),
             wanted: Mutex::new(Wanted::default()),
             auto_create: AtomicBool::new(false),
         }
@@ -130,13 +135,18 @@ impl Cluster {
             if !w.topics.contains(t) {
                 w.topics.insert(t.to_string());
                 self.stale.store(true, Ordering::SeqCst);
+                self.grown.store(true, Ordering::SeqCst);
             }
         }
     }
 
     /// Makes the metadata cover every topic (for pattern subscriptions).
     pub fn want_all_topics(&self) {
-        self.wanted.lock().all = true;
+        let mut w = self.wanted.lock();
+        if !w.all {
+            w.all = true;
+            self.grown.store(true, Ordering::SeqCst);
+        }
         self.stale.store(true, Ordering::SeqCst);
     }
 
@@ -151,6 +161,7 @@ impl Cluster {
         let last = *self.refresh_lock.lock();
         let due = match last {
             None => true,
+            Some(_) if self.grown.load(Ordering::SeqCst) => true,
             Some(at) => {
                 let age = at.elapsed();
                 (self.stale.load(Ordering::SeqCst) && age >= self.config.metadata_refresh_backoff)
@@ -167,6 +178,8 @@ impl Cluster {
     /// Asks a broker for metadata now and installs the answer.
     pub fn refresh(&self) -> Result<()> {
         let mut guard = self.refresh_lock.lock();
+        // Cleared before reading what is wanted, so a topic wanted meanwhile asks again.
+        self.grown.store(false, Ordering::SeqCst);
         let (all, topics) = {
             let w = self.wanted.lock();
             (w.all, w.topics.iter().cloned().collect::<Vec<_>>())

@@ -1,7 +1,9 @@
 //! `bbs-bench fanout`: one producer at a fixed rate, N consumers each in its own group with
 //! its own poll-loop thread (the BBS's shape: every client session is a group). Reports how
 //! many messages each consumer got and the produce-to-poll latency p50/p99/max over all
-//! deliveries. Runs against any Kafka-compatible broker.
+//! deliveries. Runs against any Kafka-compatible broker; the suite also runs the same shape
+//! on Redis Streams ([`redis_fanout`]: `XREAD BLOCK`, one connection and thread per
+//! consumer) as the peer.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
@@ -10,6 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use client::{Client, ClientConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerConfig, Record};
+
+use crate::redis::{xread_entries, Resp};
+use crate::stats::Samples;
 
 /// Options of `bbs-bench fanout`.
 #[derive(clap::Args, Debug)]
@@ -31,112 +36,175 @@ pub struct FanoutArgs {
     topic: String,
 }
 
+/// What one fan-out run saw.
+#[derive(Debug, Default)]
+pub struct Fanout {
+    pub consumers: usize,
+    /// Messages produced.
+    pub messages: usize,
+    /// Consumers that received every message.
+    pub complete: usize,
+    /// Consumers that could not even start (refused connection, …), with the first reason.
+    pub failed: usize,
+    pub first_failure: Option<String>,
+    /// One latency per delivery.
+    pub latency: Samples,
+}
+
+impl Fanout {
+    /// One summary line.
+    pub fn line(&mut self) -> String {
+        format!(
+            "consumers={} messages={} delivered={}/{} complete={}/{} p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            self.consumers,
+            self.messages,
+            self.latency.len(),
+            self.messages * self.consumers,
+            self.complete,
+            self.consumers,
+            self.latency.ms(0.5),
+            self.latency.ms(0.99),
+            self.latency.ms(1.0),
+        )
+    }
+}
+
 fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
 }
 
+/// Latency of a message whose payload starts with its send time in µs.
+fn latency_of(payload: &str) -> Option<u64> {
+    let sent = payload.split(' ').next()?.parse::<u64>().ok()?;
+    Some(now_us().saturating_sub(sent))
+}
+
 /// Runs the fan-out and prints one summary line; fails when a message was not delivered.
 pub fn run(args: FanoutArgs) -> Result<()> {
-    let config = ClientConfig::new(&args.bootstrap).client_id("bbs-bench");
-    let client = Client::connect(config.clone()).context("connecting")?;
-    match client
-        .admin()
-        .create_topics(&[NewTopic::new(&args.topic, 1)])
-    {
-        Ok(()) => {}
-        Err(e) if e.kafka_code() == Some(client::ErrorCode::TOPIC_ALREADY_EXISTS) => {}
-        Err(e) => return Err(e).context("creating the topic"),
+    let mut f = kafka(
+        &args.bootstrap,
+        &args.topic,
+        args.consumers,
+        args.rate,
+        args.seconds,
+    )?;
+    println!("fanout rate={}/s {}", args.rate, f.line());
+    if let Some(e) = &f.first_failure {
+        bail!("{} consumers failed; the first: {e}", f.failed);
     }
-    let total = (u64::from(args.rate) * args.seconds) as usize;
-    let ready = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel::<Result<Vec<u64>, String>>();
-    let run_id = std::process::id();
-    let horizon = Duration::from_secs(args.seconds + 30);
-    for i in 0..args.consumers {
-        let (config, topic, ready, tx) = (
-            config.clone(),
-            args.topic.clone(),
-            ready.clone(),
-            tx.clone(),
-        );
-        thread::spawn(move || {
-            let got = consume(
-                config,
-                &topic,
-                &format!("bbs-fanout-{run_id}-{i}"),
-                total,
-                &ready,
-                horizon,
-            );
-            let _ = tx.send(got.map_err(|e| format!("{e:#}")));
-        });
+    if f.complete < args.consumers {
+        bail!("{} consumers missed messages", args.consumers - f.complete);
     }
-    drop(tx);
-    let start = Instant::now();
-    while ready.load(Ordering::SeqCst) < args.consumers {
-        if start.elapsed() > Duration::from_secs(60) {
-            bail!(
-                "only {} of {} consumers were positioned after 60 s",
-                ready.load(Ordering::SeqCst),
-                args.consumers
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    let producer = client.producer(ProducerConfig::default())?;
-    let period = Duration::from_secs(1) / args.rate.max(1);
+    Ok(())
+}
+
+/// Paces `total` sends at `rate` per second.
+fn paced(rate: u32, total: usize, mut send: impl FnMut(usize) -> Result<()>) -> Result<()> {
+    let period = Duration::from_secs(1) / rate.max(1);
     let t0 = Instant::now();
     for seq in 0..total {
         let due = t0 + period * seq as u32;
         if let Some(d) = due.checked_duration_since(Instant::now()) {
             thread::sleep(d);
         }
-        producer.send(Record::new(&args.topic).value(format!("{} {seq}", now_us())))?;
+        send(seq)?;
     }
-    producer.flush()?;
-    let mut lat = Vec::new();
-    let (mut complete, mut failed) = (0usize, Vec::new());
+    Ok(())
+}
+
+/// Gathers the consumers' results.
+fn gather(rx: mpsc::Receiver<Result<Samples, String>>, consumers: usize, total: usize) -> Fanout {
+    let mut f = Fanout {
+        consumers,
+        messages: total,
+        ..Fanout::default()
+    };
     for got in rx {
         match got {
             Ok(v) => {
                 if v.len() == total {
-                    complete += 1;
+                    f.complete += 1;
                 }
-                lat.extend(v);
+                f.latency.extend(v);
             }
-            Err(e) => failed.push(e),
+            Err(e) => {
+                f.failed += 1;
+                f.first_failure.get_or_insert(e);
+            }
         }
     }
-    lat.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        if lat.is_empty() {
-            return f64::NAN;
+    f
+}
+
+/// Waits until `ready` consumers (or every consumer that has not failed) are positioned.
+fn wait_ready(ready: &AtomicUsize, gone: &AtomicUsize, consumers: usize) -> Result<()> {
+    let start = Instant::now();
+    while ready.load(Ordering::SeqCst) + gone.load(Ordering::SeqCst) < consumers {
+        if start.elapsed() > Duration::from_secs(300) {
+            bail!(
+                "only {} of {consumers} consumers were positioned after 300 s",
+                ready.load(Ordering::SeqCst)
+            );
         }
-        let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
-        lat[i] as f64 / 1000.0
-    };
-    println!(
-        "fanout consumers={} rate={}/s messages={total} delivered={}/{} complete={}/{} \
-         p50={:.2}ms p99={:.2}ms max={:.2}ms",
-        args.consumers,
-        args.rate,
-        lat.len(),
-        total * args.consumers,
-        complete,
-        args.consumers,
-        pct(0.50),
-        pct(0.99),
-        pct(1.0),
-    );
-    if let Some(e) = failed.first() {
-        bail!("{} consumers failed; the first: {e}", failed.len());
-    }
-    if complete < args.consumers {
-        bail!("{} consumers missed messages", args.consumers - complete);
+        thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// Fan-out through a Kafka-protocol broker with our client.
+pub fn kafka(
+    bootstrap: &str,
+    topic: &str,
+    consumers: usize,
+    rate: u32,
+    seconds: u64,
+) -> Result<Fanout> {
+    let config = ClientConfig::new(bootstrap).client_id("bbs-bench");
+    let client = Client::connect(config.clone()).context("connecting")?;
+    match client.admin().create_topics(&[NewTopic::new(topic, 1)]) {
+        Ok(()) => {}
+        Err(e) if e.kafka_code() == Some(client::ErrorCode::TOPIC_ALREADY_EXISTS) => {}
+        Err(e) => return Err(e).context("creating the topic"),
+    }
+    let total = (u64::from(rate) * seconds) as usize;
+    let ready = Arc::new(AtomicUsize::new(0));
+    let gone = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<Result<Samples, String>>();
+    let run_id = std::process::id();
+    let horizon = Duration::from_secs(seconds + 60);
+    for i in 0..consumers {
+        let (config, topic, ready, gone, tx) = (
+            config.clone(),
+            topic.to_string(),
+            ready.clone(),
+            gone.clone(),
+            tx.clone(),
+        );
+        let group = format!("bbs-fanout-{run_id}-{i}-{consumers}");
+        thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let got = consume(config, &topic, &group, total, &ready, horizon);
+                if got.is_err() {
+                    gone.fetch_add(1, Ordering::SeqCst);
+                }
+                let _ = tx.send(got.map_err(|e| format!("{e:#}")));
+            })
+            .context("spawning a consumer thread")?;
+    }
+    drop(tx);
+    wait_ready(&ready, &gone, consumers)?;
+    // No linger: each message goes out at once, as Redis's XADD does; the figure is the
+    // broker's fan-out, not the producer's batching delay.
+    let producer = client.producer(ProducerConfig::default().linger(Duration::ZERO))?;
+    paced(rate, total, |seq| {
+        producer.send(Record::new(topic).value(format!("{} {seq}", now_us())))?;
+        Ok(())
+    })?;
+    producer.flush()?;
+    Ok(gather(rx, consumers, total))
 }
 
 /// One consumer's life: join its own group at the latest offset, say it is positioned,
@@ -148,7 +216,7 @@ fn consume(
     total: usize,
     ready: &AtomicUsize,
     horizon: Duration,
-) -> Result<Vec<u64>> {
+) -> Result<Samples> {
     let client = Client::connect(config)?;
     let mut consumer = client.consumer(
         ConsumerConfig::group(group)
@@ -157,16 +225,11 @@ fn consume(
     )?;
     let deadline = Instant::now() + horizon;
     let mut positioned = false;
-    let mut lat = Vec::with_capacity(total);
+    let mut lat = Samples::with_capacity(total);
     while lat.len() < total && Instant::now() < deadline {
         for r in consumer.poll(Duration::from_millis(100))? {
-            let sent = r
-                .value_str()
-                .split(' ')
-                .next()
-                .and_then(|s| s.parse::<u64>().ok());
-            if let Some(sent) = sent {
-                lat.push(now_us().saturating_sub(sent));
+            if let Some(us) = latency_of(&r.value_str()) {
+                lat.push_us(us);
             }
         }
         if !positioned {
@@ -178,5 +241,76 @@ fn consume(
         }
     }
     let _ = consumer.close();
+    Ok(lat)
+}
+
+/// The same shape on Redis Streams: one `XADD` producer, N consumers each with its own
+/// connection and thread in `XREAD BLOCK` from a marker entry written before they start.
+pub fn redis_fanout(addr: &str, consumers: usize, rate: u32, seconds: u64) -> Result<Fanout> {
+    let stream = format!("bbs-fanout-{}-{consumers}", std::process::id());
+    let mut producer = Resp::connect(addr)?;
+    let marker = producer
+        .call(&["XADD", &stream, "*", "m", "start"])?
+        .text()
+        .context("XADD returned no id")?;
+    let total = (u64::from(rate) * seconds) as usize;
+    let (tx, rx) = mpsc::channel::<Result<Samples, String>>();
+    let ready = Arc::new(AtomicUsize::new(0));
+    let gone = Arc::new(AtomicUsize::new(0));
+    for _ in 0..consumers {
+        let (addr, stream, marker, tx, ready, gone) = (
+            addr.to_string(),
+            stream.clone(),
+            marker.clone(),
+            tx.clone(),
+            ready.clone(),
+            gone.clone(),
+        );
+        thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let got = redis_consume(&addr, &stream, marker, total, &ready);
+                if got.is_err() {
+                    gone.fetch_add(1, Ordering::SeqCst);
+                }
+                let _ = tx.send(got.map_err(|e| format!("{e:#}")));
+            })
+            .context("spawning a consumer thread")?;
+    }
+    drop(tx);
+    wait_ready(&ready, &gone, consumers)?;
+    paced(rate, total, |seq| {
+        producer.call(&["XADD", &stream, "*", "v", &format!("{} {seq}", now_us())])?;
+        Ok(())
+    })?;
+    let f = gather(rx, consumers, total);
+    let _ = producer.call(&["DEL", &stream]);
+    Ok(f)
+}
+
+fn redis_consume(
+    addr: &str,
+    stream: &str,
+    mut last: String,
+    total: usize,
+    ready: &AtomicUsize,
+) -> Result<Samples> {
+    let mut c = Resp::connect(addr)?;
+    // Reading from the marker's id needs no positioning: nothing can be missed.
+    ready.fetch_add(1, Ordering::SeqCst);
+    let mut lat = Samples::with_capacity(total);
+    while lat.len() < total {
+        let reply = c.call(&["XREAD", "BLOCK", "30000", "STREAMS", stream, &last])?;
+        let entries = xread_entries(&reply);
+        if entries.is_empty() {
+            bail!("no message for 30 s after {} of {total}", lat.len());
+        }
+        for (id, fields) in entries {
+            if let Some(us) = fields.get(1).and_then(|v| latency_of(v)) {
+                lat.push_us(us);
+            }
+            last = id;
+        }
+    }
     Ok(lat)
 }

@@ -3,11 +3,24 @@
 //!
 //! - `interop`: our client's produce and consume paths, with a verdict;
 //! - `fanout`: one producer, N consumers each in its own group, latency percentiles;
-//! - `capture`: a recording proxy whose files `tests/client_replay.rs` replays.
+//! - `capture`: a recording proxy whose files `tests/client_replay.rs` replays;
+//! - `suite`: every performance workload against a fresh `bbs-server`, with the peers and
+//!   the machine's limits, as one table (`docs/performance.md`).
 
 mod capture;
 mod fanout;
+mod idle;
 mod interop;
+mod limits;
+mod procs;
+mod rawkafka;
+mod redis;
+mod restart;
+mod session;
+mod stats;
+mod suite;
+mod throughput;
+mod tui;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +42,8 @@ enum Command {
     Fanout(fanout::FanoutArgs),
     /// A recording proxy: forwards Kafka frames and writes them to a capture file.
     Capture(capture::CaptureArgs),
+    /// Every performance workload (W1-W7) with peers and machine limits, as one table.
+    Suite(suite::SuiteArgs),
 }
 
 fn main() {
@@ -43,6 +58,7 @@ fn main() {
         Command::Interop(a) => interop::run(a),
         Command::Fanout(a) => fanout::run(a),
         Command::Capture(a) => capture::run(a),
+        Command::Suite(a) => suite::run(a),
     };
     if let Err(e) = result {
         eprintln!("bbs-bench: {e:#}");

@@ -207,7 +207,7 @@ impl KafkaLink {
         // topics' metadata, and such requests never auto-create the topic a first record
         // goes to (a first mail, the first board), so a shared client would wait forever.
         let producer = Client::connect(config)
-            .and_then(|c| c.producer(ProducerConfig::default()))
+            .and_then(|c| c.producer(interactive()))
             .map_err(|e| errors::connect_error(e, creds))?;
         let feed = Feed::start(
             &client,
@@ -251,9 +251,7 @@ impl Link for KafkaLink {
         )?;
         let client = Client::connect(self.backend.config().sasl_scram(user, password))
             .map_err(|e| errors::connect_error(e, Some((user, password))))?;
-        let producer = client
-            .producer(ProducerConfig::default())
-            .map_err(backend)?;
+        let producer = client.producer(interactive()).map_err(backend)?;
         let meta = produce(&producer, &topic, wire)?;
         let _ = producer.close();
         // Wait until this link's view shows the new user (bbs.users is public).
@@ -368,6 +366,12 @@ impl Link for KafkaLink {
     fn online(&self) -> Result<Vec<String>> {
         presence::online(&self.conn()?.client)
     }
+}
+
+/// The producer of a session: every append is one record the user waits for, so it goes
+/// out at once (no linger: batching could only add delay here).
+fn interactive() -> ProducerConfig {
+    ProducerConfig::default().linger(Duration::ZERO)
 }
 
 /// Produces one record and waits for it: (topic, partition, offset).

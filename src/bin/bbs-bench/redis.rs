@@ -1,0 +1,185 @@
+//! The fan-out peer: a private `redis-server` (no persistence, loopback only) and a minimal
+//! RESP client, enough for Redis Streams fan-out (`XADD` and `XREAD BLOCK`, one connection
+//! and one thread per consumer) and for idle connections.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// A `redis-server` this run owns.
+pub struct Redis {
+    child: Child,
+    pub addr: String,
+}
+
+impl Redis {
+    /// Starts one, or `None` when `redis-server` is not installed.
+    pub fn start() -> Result<Option<Redis>> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = match Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--maxclients", "12000"])
+            .args(["--protected-mode", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).context("starting redis-server"),
+        };
+        let r = Redis {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut c) = Resp::connect(&r.addr) {
+                if c.call(&["PING"]).is_ok() {
+                    return Ok(Some(r));
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("redis-server did not answer PING within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One reply, as much of RESP2 as the suite needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Simple(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Reply>>),
+}
+
+impl Reply {
+    /// The bulk or simple string as text.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Reply::Simple(s) => Some(s.clone()),
+            Reply::Bulk(Some(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        }
+    }
+
+    /// The elements of an array reply (empty for a nil array).
+    pub fn items(&self) -> &[Reply] {
+        match self {
+            Reply::Array(Some(v)) => v,
+            _ => &[],
+        }
+    }
+}
+
+/// A blocking RESP connection.
+pub struct Resp {
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+}
+
+impl Resp {
+    /// Connects to `addr`.
+    pub fn connect(addr: &str) -> Result<Resp> {
+        let w = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+        w.set_nodelay(true)?;
+        let r = BufReader::new(w.try_clone()?);
+        Ok(Resp { w, r })
+    }
+
+    /// Sends one command and reads its reply; a Redis error becomes an `Err`.
+    pub fn call(&mut self, args: &[&str]) -> Result<Reply> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        self.w.write_all(&out)?;
+        self.read()
+    }
+
+    fn line(&mut self) -> Result<String> {
+        let mut l = String::new();
+        if self.r.read_line(&mut l)? == 0 {
+            bail!("redis closed the connection");
+        }
+        Ok(l.trim_end_matches(['\r', '\n']).to_string())
+    }
+
+    fn read(&mut self) -> Result<Reply> {
+        let l = self.line()?;
+        let (kind, rest) = l.split_at(1.min(l.len()));
+        let num = || {
+            rest.parse::<i64>()
+                .map_err(|_| anyhow!("bad RESP line {l:?}"))
+        };
+        Ok(match kind {
+            "+" => Reply::Simple(rest.to_string()),
+            "-" => bail!("redis: {rest}"),
+            ":" => Reply::Int(num()?),
+            "$" => {
+                let n = num()?;
+                if n < 0 {
+                    Reply::Bulk(None)
+                } else {
+                    let mut b = vec![0u8; n as usize + 2];
+                    std::io::Read::read_exact(&mut self.r, &mut b)?;
+                    b.truncate(n as usize);
+                    Reply::Bulk(Some(b))
+                }
+            }
+            "*" => {
+                let n = num()?;
+                if n < 0 {
+                    Reply::Array(None)
+                } else {
+                    let mut v = Vec::with_capacity(n as usize);
+                    for _ in 0..n {
+                        v.push(self.read()?);
+                    }
+                    Reply::Array(Some(v))
+                }
+            }
+            _ => bail!("bad RESP line {l:?}"),
+        })
+    }
+}
+
+/// Entries of an `XREAD` reply on one stream: `(id, fields)`.
+pub fn xread_entries(reply: &Reply) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for stream in reply.items() {
+        let Some(entries) = stream.items().get(1) else {
+            continue;
+        };
+        for e in entries.items() {
+            let items = e.items();
+            let id = items.first().and_then(Reply::text).unwrap_or_default();
+            let fields = items
+                .get(1)
+                .map(|f| f.items().iter().filter_map(Reply::text).collect())
+                .unwrap_or_default();
+            out.push((id, fields));
+        }
+    }
+    out
+}
