@@ -2,6 +2,8 @@
 //! of a fixed sleep before an assertion (too short on a loaded machine, wasted time on an
 //! idle one). Dependency-free so both test trees include the same file: `tests/common`
 //! as a module, `bbs/tests` with `#[path = "../../tests/common/eventually.rs"]`.
+// Shared by several test crates, some of which re-export it.
+#![allow(unreachable_pub)]
 
 use std::time::{Duration, Instant};
 

@@ -4,10 +4,10 @@
 #![allow(dead_code)]
 
 pub mod eventually;
-pub mod raw;
+pub(crate) mod raw;
 
 #[allow(unused_imports)]
-pub use eventually::{eventually, eventually_some};
+pub(crate) use eventually::{eventually, eventually_some};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where scripts/test-deps.sh installed the peer clients.
-pub fn test_home() -> PathBuf {
+pub(crate) fn test_home() -> PathBuf {
     std::env::var_os("BBS_TEST_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -24,12 +24,12 @@ pub fn test_home() -> PathBuf {
 }
 
 /// The repository root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A running bbs-server owned by the test.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: String,
     pub data: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -42,7 +42,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server on a fresh data directory.
-    pub fn start(extra: &[&str]) -> TestServer {
+    pub(crate) fn start(extra: &[&str]) -> TestServer {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tmp.path().join("data");
         let mut s = TestServer {
@@ -60,7 +60,7 @@ impl TestServer {
 
     /// Starts a server whose data directory is `data` (for example on a small mounted file
     /// system); the log still goes to a fresh temporary directory.
-    pub fn start_with_data(data: &Path, extra: &[&str]) -> TestServer {
+    pub(crate) fn start_with_data(data: &Path, extra: &[&str]) -> TestServer {
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut s = TestServer {
             addr: String::new(),
@@ -76,7 +76,7 @@ impl TestServer {
     }
 
     /// Starts (again) on the same data directory; reuses the port when given.
-    pub fn spawn(&mut self, port: Option<u16>) {
+    pub(crate) fn spawn(&mut self, port: Option<u16>) {
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -125,12 +125,12 @@ impl TestServer {
     }
 
     /// The server process's id, while it runs (for reading `/proc/<pid>/status`).
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
 
     /// The port the server listens on.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.addr
             .rsplit(':')
             .next()
@@ -139,7 +139,7 @@ impl TestServer {
     }
 
     /// SIGKILL, no cleanup.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -147,7 +147,7 @@ impl TestServer {
     }
 
     /// SIGTERM and wait; returns the exit status code.
-    pub fn terminate(&mut self) -> Option<i32> {
+    pub(crate) fn terminate(&mut self) -> Option<i32> {
         let c = self.child.take()?;
         let _ = Command::new("kill")
             .args(["-TERM", &c.id().to_string()])
@@ -157,7 +157,7 @@ impl TestServer {
     }
 
     /// Kill -9 and start again on the same port and data.
-    pub fn restart_after_kill(&mut self) {
+    pub(crate) fn restart_after_kill(&mut self) {
         let port = self.port();
         self.kill9();
         self.spawn(Some(port));
@@ -165,7 +165,7 @@ impl TestServer {
 
     /// The value of the first `key=VALUE` field the current server process has logged
     /// (for example `classic` for the classic port's address), waiting up to 20 s for it.
-    pub fn log_value(&self, key: &str) -> String {
+    pub(crate) fn log_value(&self, key: &str) -> String {
         let needle = format!("{key}=");
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -183,13 +183,13 @@ impl TestServer {
     }
 
     /// The server log so far.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the log contains `needle` (log lines reach the file through a thread,
     /// a moment after the server wrote them).
-    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+    pub(crate) fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
             if self.log_text().contains(needle) {
@@ -263,7 +263,7 @@ fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
 }
 
 /// Asserts success and returns stdout.
-pub fn ok(out: Output, what: &str) -> String {
+pub(crate) fn ok(out: Output, what: &str) -> String {
     assert!(
         out.status.success(),
         "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
@@ -275,7 +275,7 @@ pub fn ok(out: Output, what: &str) -> String {
 }
 
 /// Runs a Python script from tests/interop with the test venv.
-pub fn python(script: &str, args: &[&str], timeout: Duration) -> Output {
+pub(crate) fn python(script: &str, args: &[&str], timeout: Duration) -> Output {
     let py = test_home().join("venv/bin/python");
     assert!(
         py.exists(),
@@ -289,7 +289,7 @@ pub fn python(script: &str, args: &[&str], timeout: Duration) -> Output {
 }
 
 /// Runs a Node script from tests/interop with kafkajs on NODE_PATH.
-pub fn node(script: &str, args: &[&str], timeout: Duration) -> Output {
+pub(crate) fn node(script: &str, args: &[&str], timeout: Duration) -> Output {
     let modules = test_home().join("node/node_modules");
     assert!(
         modules.join("kafkajs").exists(),
@@ -303,14 +303,14 @@ pub fn node(script: &str, args: &[&str], timeout: Duration) -> Output {
 }
 
 /// Runs kcat with the given arguments and optional stdin.
-pub fn kcat(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Output {
+pub(crate) fn kcat(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Output {
     let mut cmd = Command::new("kcat");
     cmd.args(args);
     run(cmd, stdin, timeout)
 }
 
 /// Runs `bbs-server` with arguments (for subcommands such as `check`).
-pub fn server_cmd(args: &[&str], data: &Path) -> Output {
+pub(crate) fn server_cmd(args: &[&str], data: &Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bbs-server"));
     cmd.args(["--data-dir"]).arg(data).args(args);
     run(cmd, None, Duration::from_secs(120))
@@ -318,7 +318,7 @@ pub fn server_cmd(args: &[&str], data: &Path) -> Output {
 
 /// Reads one length-prefixed frame from a blocking stream (the prefix checked by the wire
 /// crate, up to 256 MiB) and returns it without its prefix.
-pub fn read_frame(s: &mut impl Read) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_frame(s: &mut impl Read) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     s.read_exact(&mut len)?;
     let n = wire::frame::body_len(len, 256 << 20).map_err(std::io::Error::other)?;

@@ -9,14 +9,14 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Encodable, Request, StrBytes};
 
 /// The correlation id [`encode`] uses.
-pub const CORRELATION_ID: i32 = 7;
+pub(crate) const CORRELATION_ID: i32 = 7;
 /// The client id [`encode`] uses.
-pub const CLIENT_ID: &str = "raw-test";
+pub(crate) const CLIENT_ID: &str = "raw-test";
 
 /// One whole request frame (length prefix, header, body) around hand-made `body` bytes.
 /// The header version is kafka-protocol's for `api_key`/`version`; an API key it does not
 /// know (to test the server's refusal) gets the classic v1 header.
-pub fn request(
+pub(crate) fn request(
     api_key: i16,
     version: i16,
     correlation_id: i32,
@@ -41,14 +41,14 @@ pub fn request(
 
 /// One whole request frame for a kafka-protocol message at `version` (its API key from the
 /// message type), with [`CORRELATION_ID`] and [`CLIENT_ID`].
-pub fn encode<T: Request + Encodable>(msg: &T, version: i16) -> Vec<u8> {
+pub(crate) fn encode<T: Request + Encodable>(msg: &T, version: i16) -> Vec<u8> {
     let api = ApiKey::try_from(T::KEY).expect("a known API key");
     encode_with(api, version, CORRELATION_ID, Some(CLIENT_ID), msg)
 }
 
 /// One whole request frame for a kafka-protocol message, with the caller's correlation id
 /// and client id.
-pub fn encode_with<T: Encodable>(
+pub(crate) fn encode_with<T: Encodable>(
     api: ApiKey,
     version: i16,
     correlation_id: i32,
@@ -62,14 +62,14 @@ pub fn encode_with<T: Encodable>(
 
 /// One whole response frame with a v0 header (just the correlation id) around hand-made
 /// `body` bytes, for a test that plays a broker answering badly.
-pub fn response(correlation_id: i32, body: &[u8]) -> Vec<u8> {
+pub(crate) fn response(correlation_id: i32, body: &[u8]) -> Vec<u8> {
     let mut out = correlation_id.to_be_bytes().to_vec();
     out.extend_from_slice(body);
     wire::frame::frame(&out)
 }
 
 /// Rewrites the length prefix of `frame` after the test edited the bytes behind it.
-pub fn refix_len(frame: &mut [u8]) {
+pub(crate) fn refix_len(frame: &mut [u8]) {
     let len = (frame.len() - 4) as u32;
     frame[..4].copy_from_slice(&len.to_be_bytes());
 }

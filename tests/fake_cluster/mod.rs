@@ -32,7 +32,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// One request as a node saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// Node id that received it.
     pub node: i32,
     /// API.
@@ -45,7 +45,7 @@ pub struct Seen {
 
 /// Mutable cluster state shared by all nodes.
 #[derive(Default)]
-pub struct State {
+pub(crate) struct State {
     /// Leader node per (topic, partition).
     pub leaders: HashMap<(String, i32), i32>,
     /// Stored batches per partition: (base offset, bytes).
@@ -57,7 +57,7 @@ pub struct State {
 }
 
 /// The running fake cluster.
-pub struct FakeCluster {
+pub(crate) struct FakeCluster {
     /// `host:port` per node id (index).
     pub addrs: Vec<String>,
     /// Shared state.
@@ -66,7 +66,7 @@ pub struct FakeCluster {
 
 impl FakeCluster {
     /// Starts `nodes` brokers.
-    pub fn start(nodes: usize) -> FakeCluster {
+    pub(crate) fn start(nodes: usize) -> FakeCluster {
         let state = Arc::new(Mutex::new(State::default()));
         let listeners: Vec<TcpListener> = (0..nodes)
             .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
@@ -88,7 +88,7 @@ impl FakeCluster {
     }
 
     /// Sets the leader of `topic`/`partition`.
-    pub fn set_leader(&self, topic: &str, partition: i32, node: i32) {
+    pub(crate) fn set_leader(&self, topic: &str, partition: i32, node: i32) {
         self.state
             .lock()
             .expect("state")
@@ -97,18 +97,18 @@ impl FakeCluster {
     }
 
     /// Requires SASL with `mechanism` for `user`/`password`.
-    pub fn require_sasl(&self, mechanism: &str, user: &str, password: &str) {
+    pub(crate) fn require_sasl(&self, mechanism: &str, user: &str, password: &str) {
         self.state.lock().expect("state").sasl =
             Some((mechanism.into(), user.into(), password.into()));
     }
 
     /// Every request so far.
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.state.lock().expect("state").seen.clone()
     }
 
     /// Clears the request log.
-    pub fn clear_seen(&self) {
+    pub(crate) fn clear_seen(&self) {
         self.state.lock().expect("state").seen.clear();
     }
 }

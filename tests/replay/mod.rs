@@ -64,7 +64,7 @@ struct Script {
 }
 
 /// A running replay on a port of its own.
-pub struct Replay {
+pub(crate) struct Replay {
     pub addr: String,
     script: Arc<Mutex<Script>>,
 }
@@ -138,7 +138,7 @@ fn load(path: &Path) -> Vec<Pair> {
 
 impl Replay {
     /// Starts replaying the capture at `path` on a free loopback port.
-    pub fn start(path: &Path) -> Replay {
+    pub(crate) fn start(path: &Path) -> Replay {
         let pairs = load(path);
         assert!(!pairs.is_empty(), "no exchanges in {}", path.display());
         let served = vec![0; pairs.len()];
@@ -161,7 +161,7 @@ impl Replay {
     }
 
     /// Requests that found no recorded response, as `api vVERSION` lines.
-    pub fn unmatched(&self) -> Vec<String> {
+    pub(crate) fn unmatched(&self) -> Vec<String> {
         self.script
             .lock()
             .map(|s| s.unmatched.clone())

@@ -7,10 +7,10 @@ use std::time::Duration;
 use crate::common::{ok, python};
 
 /// Deadline of one kafka-python run.
-pub const T: Duration = Duration::from_secs(120);
+pub(crate) const T: Duration = Duration::from_secs(120);
 
 /// A JSON string literal for `s` (ASCII only: everything else as `\uXXXX`).
-pub fn json_str(s: &str) -> String {
+pub(crate) fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -30,7 +30,7 @@ pub fn json_str(s: &str) -> String {
 }
 
 /// Runs the steps (a JSON list) and returns the output lines.
-pub fn steps(addr: &str, steps: &[String]) -> Vec<String> {
+pub(crate) fn steps(addr: &str, steps: &[String]) -> Vec<String> {
     let json = format!("[{}]", steps.join(","));
     ok(
         python("security_bbs.py", &[addr, &json], T),
@@ -42,7 +42,7 @@ pub fn steps(addr: &str, steps: &[String]) -> Vec<String> {
 }
 
 /// Registers `name` with password `pw-<name>`.
-pub fn register(name: &str) -> String {
+pub(crate) fn register(name: &str) -> String {
     format!(
         r#"{{"op":"register","name":{},"password":{}}}"#,
         json_str(name),
@@ -51,7 +51,7 @@ pub fn register(name: &str) -> String {
 }
 
 /// Produces one record as `user`.
-pub fn produce(
+pub(crate) fn produce(
     user: &str,
     topic: &str,
     key: Option<&str>,
@@ -73,7 +73,7 @@ pub fn produce(
 }
 
 /// Reads `topic` back as `user`.
-pub fn dump(user: &str, topic: &str) -> String {
+pub(crate) fn dump(user: &str, topic: &str) -> String {
     format!(
         r#"{{"op":"dump","user":{},"topic":{}}}"#,
         json_str(user),
@@ -82,7 +82,7 @@ pub fn dump(user: &str, topic: &str) -> String {
 }
 
 /// Logs in as `name` (password `pw-<name>` unless given).
-pub fn login(name: &str, password: &str) -> String {
+pub(crate) fn login(name: &str, password: &str) -> String {
     format!(
         r#"{{"op":"login","name":{},"password":{}}}"#,
         json_str(name),
@@ -91,7 +91,7 @@ pub fn login(name: &str, password: &str) -> String {
 }
 
 /// `name` deletes their own SCRAM credential (password `pw-<name>`).
-pub fn delete_self(name: &str) -> String {
+pub(crate) fn delete_self(name: &str) -> String {
     format!(
         r#"{{"op":"delete_self","name":{},"password":{}}}"#,
         json_str(name),

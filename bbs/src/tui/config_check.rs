@@ -50,7 +50,7 @@ fn line_of(text: &str, at: usize) -> usize {
 }
 
 /// Checks the user's config text; `Err("line N: what is wrong")`.
-pub fn check(text: &str) -> Result<(), String> {
+pub(super) fn check(text: &str) -> Result<(), String> {
     let file: UserFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(text, s.start));
         format!("line {line}: {}", e.message().trim())

@@ -16,7 +16,7 @@ use super::msg::Request;
 use super::posts::Search;
 
 /// The key context of a screen.
-pub fn screen_context(s: Screen) -> Context {
+pub(super) fn screen_context(s: Screen) -> Context {
     match s {
         Screen::Login => Context::Login,
         Screen::Boards => Context::Boards,

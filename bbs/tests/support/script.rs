@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 /// Replaces `MM/DD` and `YYYY-MM-DD` dates with placeholders.
-pub fn normalise(line: &str) -> String {
+pub(crate) fn normalise(line: &str) -> String {
     let c: Vec<char> = line.chars().collect();
     let d = |i: usize| c.get(i).is_some_and(|x| x.is_ascii_digit());
     let at = |i: usize, ch: char| c.get(i) == Some(&ch);
@@ -33,7 +33,7 @@ pub fn normalise(line: &str) -> String {
     out
 }
 
-pub enum Step {
+pub(crate) enum Step {
     Command {
         user: String,
         line: String,
@@ -59,7 +59,7 @@ fn directive(line: &str) -> Option<(String, char, String)> {
     Some((user.to_string(), mark, rest.to_string()))
 }
 
-pub fn parse_script(text: &str) -> Vec<Step> {
+pub(crate) fn parse_script(text: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.is_empty() || line.starts_with('#') {

@@ -117,7 +117,7 @@ mod tests {
 
     /// (key, partitions, partition) cross-checked with kafka-python's
     /// `kafka.partitioner.default.murmur2`.
-    pub const PARTITION_VECTORS: &[(&str, usize, i32)] = &[
+    pub(super) const PARTITION_VECTORS: &[(&str, usize, i32)] = &[
         ("a", 3, 1),
         ("a", 7, 5),
         ("a", 16, 12),

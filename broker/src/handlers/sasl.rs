@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::protocol::{self, decode_body, Request};
 
 /// Largest SASL token accepted; real ones are well under 1 KiB.
-pub const MAX_TOKEN: usize = 4096;
+pub(super) const MAX_TOKEN: usize = 4096;
 
 pub(super) fn handshake(
     broker: &Arc<Broker>,

@@ -96,7 +96,7 @@ impl Clocks {
 
 /// Serves one connection until the client leaves, misbehaves, idles out, misses a
 /// deadline or shutdown.
-pub async fn serve(
+pub(super) async fn serve(
     broker: Arc<Broker>,
     limits: Arc<Limits>,
     stream: TcpStream,

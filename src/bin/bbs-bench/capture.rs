@@ -25,7 +25,7 @@ const MAX_FRAME: usize = 256 << 20;
 
 /// Options of `bbs-bench capture`.
 #[derive(clap::Args, Debug)]
-pub struct CaptureArgs {
+pub(crate) struct CaptureArgs {
     /// Where clients connect (`host:port`).
     #[arg(long)]
     listen: String,
@@ -41,7 +41,7 @@ pub struct CaptureArgs {
 type Sink = Arc<Mutex<BufWriter<File>>>;
 
 /// Runs the proxy until killed.
-pub fn run(args: CaptureArgs) -> Result<()> {
+pub(crate) fn run(args: CaptureArgs) -> Result<()> {
     let listener =
         TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
     let file =

@@ -18,7 +18,7 @@ use crate::stats::Samples;
 
 /// Options of `bbs-bench fanout`.
 #[derive(clap::Args, Debug)]
-pub struct FanoutArgs {
+pub(crate) struct FanoutArgs {
     /// The broker (`host:port`).
     #[arg(long)]
     bootstrap: String,
@@ -38,7 +38,7 @@ pub struct FanoutArgs {
 
 /// What one fan-out run saw.
 #[derive(Debug, Default)]
-pub struct Fanout {
+pub(crate) struct Fanout {
     pub consumers: usize,
     /// Messages produced.
     pub messages: usize,
@@ -53,7 +53,7 @@ pub struct Fanout {
 
 impl Fanout {
     /// One summary line.
-    pub fn line(&mut self) -> String {
+    pub(crate) fn line(&mut self) -> String {
         format!(
             "consumers={} messages={} delivered={}/{} complete={}/{} p50={:.2}ms p99={:.2}ms max={:.2}ms",
             self.consumers,
@@ -82,7 +82,7 @@ fn latency_of(payload: &str) -> Option<u64> {
 }
 
 /// Runs the fan-out and prints one summary line; fails when a message was not delivered.
-pub fn run(args: FanoutArgs) -> Result<()> {
+pub(crate) fn run(args: FanoutArgs) -> Result<()> {
     let mut f = kafka(
         &args.bootstrap,
         &args.topic,
@@ -138,6 +138,26 @@ fn gather(rx: mpsc::Receiver<Result<Samples, String>>, consumers: usize, total: 
     f
 }
 
+/// Runs one consumer on its own small-stack thread; its result goes to `tx`, and a
+/// consumer that failed counts as `gone` so the producer does not wait for it.
+fn spawn_consumer(
+    tx: mpsc::Sender<Result<Samples, String>>,
+    gone: Arc<AtomicUsize>,
+    body: impl FnOnce() -> Result<Samples> + Send + 'static,
+) -> Result<()> {
+    thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let got = body();
+            if got.is_err() {
+                gone.fetch_add(1, Ordering::SeqCst);
+            }
+            let _ = tx.send(got.map_err(|e| format!("{e:#}")));
+        })
+        .context("spawning a consumer thread")?;
+    Ok(())
+}
+
 /// Waits until `ready` consumers (or every consumer that has not failed) are positioned.
 fn wait_ready(ready: &AtomicUsize, gone: &AtomicUsize, consumers: usize) -> Result<()> {
     let start = Instant::now();
@@ -154,7 +174,7 @@ fn wait_ready(ready: &AtomicUsize, gone: &AtomicUsize, consumers: usize) -> Resu
 }
 
 /// Fan-out through a Kafka-protocol broker with our client.
-pub fn kafka(
+pub(crate) fn kafka(
     bootstrap: &str,
     topic: &str,
     consumers: usize,
@@ -183,16 +203,9 @@ pub fn kafka(
             tx.clone(),
         );
         let group = format!("bbs-fanout-{run_id}-{i}-{consumers}");
-        thread::Builder::new()
-            .stack_size(256 << 10)
-            .spawn(move || {
-                let got = consume(config, &topic, &group, total, &ready, horizon);
-                if got.is_err() {
-                    gone.fetch_add(1, Ordering::SeqCst);
-                }
-                let _ = tx.send(got.map_err(|e| format!("{e:#}")));
-            })
-            .context("spawning a consumer thread")?;
+        spawn_consumer(tx, gone, move || {
+            consume(config, &topic, &group, total, &ready, horizon)
+        })?;
     }
     drop(tx);
     wait_ready(&ready, &gone, consumers)?;
@@ -246,7 +259,12 @@ fn consume(
 
 /// The same shape on Redis Streams: one `XADD` producer, N consumers each with its own
 /// connection and thread in `XREAD BLOCK` from a marker entry written before they start.
-pub fn redis_fanout(addr: &str, consumers: usize, rate: u32, seconds: u64) -> Result<Fanout> {
+pub(crate) fn redis_fanout(
+    addr: &str,
+    consumers: usize,
+    rate: u32,
+    seconds: u64,
+) -> Result<Fanout> {
     let stream = format!("bbs-fanout-{}-{consumers}", std::process::id());
     let mut producer = Resp::connect(addr)?;
     let marker = producer
@@ -266,16 +284,9 @@ pub fn redis_fanout(addr: &str, consumers: usize, rate: u32, seconds: u64) -> Re
             ready.clone(),
             gone.clone(),
         );
-        thread::Builder::new()
-            .stack_size(256 << 10)
-            .spawn(move || {
-                let got = redis_consume(&addr, &stream, marker, total, &ready);
-                if got.is_err() {
-                    gone.fetch_add(1, Ordering::SeqCst);
-                }
-                let _ = tx.send(got.map_err(|e| format!("{e:#}")));
-            })
-            .context("spawning a consumer thread")?;
+        spawn_consumer(tx, gone, move || {
+            redis_consume(&addr, &stream, marker, total, &ready)
+        })?;
     }
     drop(tx);
     wait_ready(&ready, &gone, consumers)?;

@@ -12,13 +12,13 @@ use crate::redis::Resp;
 
 /// KB of server RSS per idle connection, and how many connections were held.
 #[derive(Debug, Clone, Copy)]
-pub struct Idle {
+pub(crate) struct Idle {
     pub connections: usize,
     pub kb_per_connection: f64,
 }
 
 /// Idle connections to our server at `addr` (process `pid`).
-pub fn kafka(addr: &str, pid: u32, n: usize) -> Result<Idle> {
+pub(crate) fn kafka(addr: &str, pid: u32, n: usize) -> Result<Idle> {
     let before = settled_rss(pid);
     let mut held = Vec::with_capacity(n);
     for i in 0..n {
@@ -35,7 +35,7 @@ pub fn kafka(addr: &str, pid: u32, n: usize) -> Result<Idle> {
 }
 
 /// Idle connections to Redis at `addr` (process `pid`).
-pub fn redis(addr: &str, pid: u32, n: usize) -> Result<Idle> {
+pub(crate) fn redis(addr: &str, pid: u32, n: usize) -> Result<Idle> {
     let before = settled_rss(pid);
     let mut held = Vec::with_capacity(n);
     for i in 0..n {

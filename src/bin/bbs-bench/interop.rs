@@ -17,7 +17,7 @@ use client::{
 
 /// Options of `bbs-bench interop`.
 #[derive(clap::Args, Debug)]
-pub struct InteropArgs {
+pub(crate) struct InteropArgs {
     /// The broker (`host:port`).
     #[arg(long)]
     bootstrap: String,
@@ -40,7 +40,7 @@ pub struct InteropArgs {
 }
 
 /// Runs every step; fails (exit code 1) naming the first one that did not work.
-pub fn run(args: InteropArgs) -> Result<()> {
+pub(crate) fn run(args: InteropArgs) -> Result<()> {
     let client = Client::connect(ClientConfig::new(&args.bootstrap).client_id("bbs-bench"))
         .with_context(|| format!("connecting to {}", args.bootstrap))?;
     let wait = Duration::from_secs(args.timeout_secs);

@@ -14,7 +14,7 @@ use crate::stats::Samples;
 
 /// What the machine can do at best.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// 1-byte ping-pong over loopback TCP, p50 and p99 in ms.
     pub tcp_rtt_p50_ms: f64,
     pub tcp_rtt_p99_ms: f64,
@@ -27,7 +27,7 @@ pub struct Limits {
 }
 
 /// Measures every limit; `scale` shrinks the work for a smoke run (1.0 = full).
-pub fn measure(dir: &Path, scale: f64) -> Result<Limits> {
+pub(crate) fn measure(dir: &Path, scale: f64) -> Result<Limits> {
     let rounds = ((10_000.0 * scale) as usize).max(100);
     let (p50, p99) = tcp_rtt(rounds)?;
     let tcp_mb_s = tcp_throughput(((512.0 * scale) as usize).max(8))?;
@@ -99,14 +99,19 @@ fn tcp_throughput(mib: usize) -> Result<f64> {
     Ok(got as f64 / 1e6 / t.elapsed().as_secs_f64())
 }
 
-fn seq_write(dir: &Path, mib: usize) -> Result<f64> {
-    let path = dir.join("bbs-bench-seq-write");
-    let mut f = OpenOptions::new()
+/// A new empty file for a measurement (removed by the caller).
+fn scratch_file(path: &Path) -> Result<std::fs::File> {
+    OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(true)
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
+}
+
+fn seq_write(dir: &Path, mib: usize) -> Result<f64> {
+    let path = dir.join("bbs-bench-seq-write");
+    let mut f = scratch_file(&path)?;
     let chunk = vec![0x5au8; 1 << 20];
     let t = Instant::now();
     for _ in 0..mib {
@@ -121,12 +126,7 @@ fn seq_write(dir: &Path, mib: usize) -> Result<f64> {
 
 fn fsync_latency(dir: &Path, rounds: usize) -> Result<f64> {
     let path = dir.join("bbs-bench-fsync");
-    let mut f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut f = scratch_file(&path)?;
     let block = vec![0xa5u8; 4096];
     let mut s = Samples::with_capacity(rounds);
     for _ in 0..rounds {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 /// A binary of this workspace: next to `bbs-bench` itself, unless `explicit` names one.
-pub fn sibling_binary(name: &str, explicit: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn sibling_binary(name: &str, explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
@@ -29,7 +29,7 @@ pub fn sibling_binary(name: &str, explicit: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// A `bbs-server` this run owns, on its own data directory.
-pub struct Server {
+pub(crate) struct Server {
     bin: PathBuf,
     pub data: PathBuf,
     pub addr: String,
@@ -42,7 +42,7 @@ pub struct Server {
 impl Server {
     /// Starts a server on `data` with `extra` arguments; returns it and how long it took from
     /// spawn to its first answered request (`ready`).
-    pub fn start(bin: &Path, data: &Path, extra: &[&str]) -> Result<(Server, Duration)> {
+    pub(crate) fn start(bin: &Path, data: &Path, extra: &[&str]) -> Result<(Server, Duration)> {
         let mut s = Server {
             bin: bin.to_path_buf(),
             data: data.to_path_buf(),
@@ -101,12 +101,12 @@ impl Server {
     }
 
     /// The server's process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
 
     /// SIGKILL, as a power cut would (the data directory stays).
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -114,7 +114,7 @@ impl Server {
     }
 
     /// Starts again on the same data directory and port; returns the time to first answer.
-    pub fn restart(&mut self) -> Result<Duration> {
+    pub(crate) fn restart(&mut self) -> Result<Duration> {
         self.kill9();
         let listen = self.addr.clone();
         self.spawn(&listen)
@@ -128,7 +128,7 @@ impl Drop for Server {
 }
 
 /// Waits until `addr` answers an ApiVersions request.
-pub fn wait_answering(addr: &str, within: Duration) -> Result<()> {
+pub(crate) fn wait_answering(addr: &str, within: Duration) -> Result<()> {
     let deadline = Instant::now() + within;
     loop {
         if crate::rawkafka::api_versions_ok(addr) {
@@ -142,12 +142,12 @@ pub fn wait_answering(addr: &str, within: Duration) -> Result<()> {
 }
 
 /// Resident set size of `pid` in KiB (`VmRSS`), 0 when unreadable.
-pub fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     status_field(pid, "VmRSS:")
 }
 
 /// Threads of `pid`.
-pub fn threads(pid: u32) -> u64 {
+pub(crate) fn threads(pid: u32) -> u64 {
     status_field(pid, "Threads:")
 }
 
@@ -163,7 +163,7 @@ fn status_field(pid: u32, key: &str) -> u64 {
 
 /// Established TCP connections that `pid` holds (its socket inodes matched against
 /// `/proc/net/tcp` and `tcp6`).
-pub fn tcp_connections(pid: u32) -> usize {
+pub(crate) fn tcp_connections(pid: u32) -> usize {
     let mut inodes = HashSet::new();
     if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
         for e in dir.flatten() {

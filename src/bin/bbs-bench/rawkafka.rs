@@ -10,7 +10,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 
 /// Sends ApiVersions v0 on `stream` and reads the answer; true when it says NONE.
-pub fn api_versions(stream: &mut TcpStream) -> bool {
+pub(crate) fn api_versions(stream: &mut TcpStream) -> bool {
     let Ok(frame) = wire::header::request(
         ApiKey::ApiVersions,
         0,
@@ -41,7 +41,7 @@ pub fn api_versions(stream: &mut TcpStream) -> bool {
 }
 
 /// True when `addr` accepts a connection and answers ApiVersions.
-pub fn api_versions_ok(addr: &str) -> bool {
+pub(crate) fn api_versions_ok(addr: &str) -> bool {
     let Ok(mut s) = TcpStream::connect(addr) else {
         return false;
     };

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 /// A `redis-server` this run owns.
-pub struct Redis {
+pub(crate) struct Redis {
     child: Child,
     pub addr: String,
 }
 
 impl Redis {
     /// Starts one, or `None` when `redis-server` is not installed.
-    pub fn start() -> Result<Option<Redis>> {
+    pub(crate) fn start() -> Result<Option<Redis>> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = match Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -50,7 +50,7 @@ impl Redis {
     }
 
     /// The server's process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -64,7 +64,7 @@ impl Drop for Redis {
 
 /// One reply, as much of RESP2 as the suite needs.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
+pub(crate) enum Reply {
     Simple(String),
     Int(i64),
     Bulk(Option<Vec<u8>>),
@@ -73,7 +73,7 @@ pub enum Reply {
 
 impl Reply {
     /// The bulk or simple string as text.
-    pub fn text(&self) -> Option<String> {
+    pub(crate) fn text(&self) -> Option<String> {
         match self {
             Reply::Simple(s) => Some(s.clone()),
             Reply::Bulk(Some(b)) => Some(String::from_utf8_lossy(b).into_owned()),
@@ -82,7 +82,7 @@ impl Reply {
     }
 
     /// The elements of an array reply (empty for a nil array).
-    pub fn items(&self) -> &[Reply] {
+    pub(crate) fn items(&self) -> &[Reply] {
         match self {
             Reply::Array(Some(v)) => v,
             _ => &[],
@@ -91,14 +91,14 @@ impl Reply {
 }
 
 /// A blocking RESP connection.
-pub struct Resp {
+pub(crate) struct Resp {
     w: TcpStream,
     r: BufReader<TcpStream>,
 }
 
 impl Resp {
     /// Connects to `addr`.
-    pub fn connect(addr: &str) -> Result<Resp> {
+    pub(crate) fn connect(addr: &str) -> Result<Resp> {
         let w = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
         w.set_nodelay(true)?;
         let r = BufReader::new(w.try_clone()?);
@@ -106,7 +106,7 @@ impl Resp {
     }
 
     /// Sends one command and reads its reply; a Redis error becomes an `Err`.
-    pub fn call(&mut self, args: &[&str]) -> Result<Reply> {
+    pub(crate) fn call(&mut self, args: &[&str]) -> Result<Reply> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
@@ -165,7 +165,7 @@ impl Resp {
 }
 
 /// Entries of an `XREAD` reply on one stream: `(id, fields)`.
-pub fn xread_entries(reply: &Reply) -> Vec<(String, Vec<String>)> {
+pub(crate) fn xread_entries(reply: &Reply) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for stream in reply.items() {
         let Some(entries) = stream.items().get(1) else {

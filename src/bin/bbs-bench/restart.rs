@@ -14,7 +14,7 @@ use crate::procs::Server;
 
 /// Start-up times and the recovered log.
 #[derive(Debug, Default)]
-pub struct Restart {
+pub(crate) struct Restart {
     pub empty_ms: f64,
     pub after_kill_ms: f64,
     pub megabytes: usize,
@@ -23,7 +23,7 @@ pub struct Restart {
 }
 
 /// Runs W6 with its own server on `data`.
-pub fn measure(server_bin: &Path, data: &Path, megabytes: usize) -> Result<Restart> {
+pub(crate) fn measure(server_bin: &Path, data: &Path, megabytes: usize) -> Result<Restart> {
     let (mut server, empty) = Server::start(server_bin, data, &[])?;
     let client = Client::connect(ClientConfig::new(&server.addr).client_id("bbs-bench"))?;
     client

@@ -16,7 +16,7 @@ use crate::stats::Samples;
 
 /// Command latencies and the cost of one logged-in session.
 #[derive(Debug, Default)]
-pub struct SessionCost {
+pub(crate) struct SessionCost {
     pub login_ms: f64,
     pub first_write_ms: f64,
     pub write: Samples,
@@ -109,7 +109,7 @@ impl Drop for Line {
 }
 
 /// Registers a user, logs in, runs `rounds` writes and reads, and reads the session cost.
-pub fn measure(
+pub(crate) fn measure(
     client_bin: &Path,
     addr: &str,
     rounds: usize,

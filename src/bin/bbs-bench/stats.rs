@@ -4,36 +4,36 @@ use std::time::Duration;
 
 /// Latency samples in microseconds, sorted on demand.
 #[derive(Debug, Default, Clone)]
-pub struct Samples(Vec<u64>);
+pub(crate) struct Samples(Vec<u64>);
 
 impl Samples {
     /// An empty set with room for `n` samples.
-    pub fn with_capacity(n: usize) -> Self {
+    pub(crate) fn with_capacity(n: usize) -> Self {
         Samples(Vec::with_capacity(n))
     }
 
     /// Adds one sample.
-    pub fn push(&mut self, d: Duration) {
+    pub(crate) fn push(&mut self, d: Duration) {
         self.0.push(d.as_micros() as u64);
     }
 
     /// Adds one sample given in microseconds.
-    pub fn push_us(&mut self, us: u64) {
+    pub(crate) fn push_us(&mut self, us: u64) {
         self.0.push(us);
     }
 
     /// Adds every sample of `other`.
-    pub fn extend(&mut self, other: Samples) {
+    pub(crate) fn extend(&mut self, other: Samples) {
         self.0.extend(other.0);
     }
 
     /// How many samples.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
     /// The `p` quantile (0..=1) in milliseconds, by the nearest-rank rule; NaN when empty.
-    pub fn ms(&mut self, p: f64) -> f64 {
+    pub(crate) fn ms(&mut self, p: f64) -> f64 {
         if self.0.is_empty() {
             return f64::NAN;
         }
@@ -44,7 +44,7 @@ impl Samples {
 }
 
 /// The median of a few measurements (the suite repeats noisy figures and quotes medians).
-pub fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return f64::NAN;
@@ -54,7 +54,7 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Milliseconds, with the precision a reader needs at that size.
-pub fn fmt_ms(ms: f64) -> String {
+pub(crate) fn fmt_ms(ms: f64) -> String {
     if !ms.is_finite() {
         "-".into()
     } else if ms < 1.0 {
@@ -67,7 +67,7 @@ pub fn fmt_ms(ms: f64) -> String {
 }
 
 /// A count per second.
-pub fn fmt_rate(per_s: f64, unit: &str) -> String {
+pub(crate) fn fmt_rate(per_s: f64, unit: &str) -> String {
     if !per_s.is_finite() {
         "-".into()
     } else if per_s >= 1e6 {

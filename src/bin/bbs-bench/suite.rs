@@ -16,7 +16,7 @@ use crate::{fanout, idle, limits, redis, restart, session, throughput, tui};
 
 /// Options of `bbs-bench suite`.
 #[derive(clap::Args, Debug)]
-pub struct SuiteArgs {
+pub(crate) struct SuiteArgs {
     /// Tiny sizes: checks that every workload works, in seconds (figures meaningless).
     #[arg(long)]
     smoke: bool,
@@ -136,7 +136,7 @@ fn bench_config(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Runs the suite and prints the table.
-pub fn run(mut args: SuiteArgs) -> Result<()> {
+pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
     if args.smoke {
         args.shrink();
     }

@@ -19,7 +19,7 @@ const VALUE: usize = 100;
 
 /// Records per second of each path; `None` for kcat when it is not installed.
 #[derive(Debug, Default)]
-pub struct Throughput {
+pub(crate) struct Throughput {
     pub ours_produce: f64,
     pub kcat_produce: Option<f64>,
     pub ours_consume: f64,
@@ -27,7 +27,7 @@ pub struct Throughput {
 }
 
 /// Whether kcat is on PATH.
-pub fn have_kcat() -> bool {
+pub(crate) fn have_kcat() -> bool {
     Command::new("kcat")
         .arg("-V")
         .stdout(Stdio::null())
@@ -37,7 +37,12 @@ pub fn have_kcat() -> bool {
 }
 
 /// Runs W1 and W2 `runs` times against `addr`; `scratch` holds kcat's input file.
-pub fn measure(addr: &str, records: usize, runs: usize, scratch: &Path) -> Result<Throughput> {
+pub(crate) fn measure(
+    addr: &str,
+    records: usize,
+    runs: usize,
+    scratch: &Path,
+) -> Result<Throughput> {
     let client = Client::connect(ClientConfig::new(addr).client_id("bbs-bench"))?;
     let kcat = have_kcat();
     let input = scratch.join("kcat-input");

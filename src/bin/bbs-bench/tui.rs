@@ -14,7 +14,7 @@ use bbs::tui::testing::Harness;
 use crate::stats::Samples;
 
 /// Draw times while paging through a board.
-pub fn measure(posts: usize, frames: usize) -> Result<Samples> {
+pub(crate) fn measure(posts: usize, frames: usize) -> Result<Samples> {
     let b = MemoryBackend::new();
     for user in ["writer", "reader"] {
         let mut s = Session::new(b.connect()?);

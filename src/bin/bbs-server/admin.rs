@@ -19,7 +19,7 @@ use clap::Subcommand;
 
 /// What the operator does.
 #[derive(Subcommand, Debug)]
-pub enum AdminAction {
+pub(crate) enum AdminAction {
     /// List the users logged in right now.
     Online,
     /// Remove a post on any board (it shows as removed by the moderator).
@@ -92,7 +92,7 @@ fn operator_session(dir: &Path) -> Result<Session> {
 
 /// Runs one `admin` command against the server of data directory `dir` (blocking: call it
 /// outside an async runtime).
-pub fn run(dir: &Path, action: AdminAction, config: &BrokerConfig) -> Result<()> {
+pub(crate) fn run(dir: &Path, action: AdminAction, config: &BrokerConfig) -> Result<()> {
     if let AdminAction::Backup { dir: to } = &action {
         return crate::backup::run(dir, to, config);
     }
@@ -133,7 +133,7 @@ pub fn run(dir: &Path, action: AdminAction, config: &BrokerConfig) -> Result<()>
 }
 
 /// One post as a JSON object (a line).
-pub fn post_json(p: &Post) -> String {
+pub(crate) fn post_json(p: &Post) -> String {
     let comments: Vec<String> = p
         .comments
         .iter()

@@ -51,7 +51,7 @@ fn skipped(name: &str) -> bool {
 }
 
 /// Copies the data directory `from` to `to` (see the module doc) and recovers the copy.
-pub fn run(from: &Path, to: &Path, config: &BrokerConfig) -> Result<()> {
+pub(crate) fn run(from: &Path, to: &Path, config: &BrokerConfig) -> Result<()> {
     if to.exists() {
         bail!("{} already exists: give a new directory", to.display());
     }

@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 /// The address other machines reach this host at: the source address of the default
 /// route for `unspecified`'s family (found by "connecting" a UDP socket, which sends
 /// nothing). Fails when there is no such route or it is a loopback address.
-pub fn primary_address(unspecified: IpAddr) -> Result<IpAddr> {
+pub(crate) fn primary_address(unspecified: IpAddr) -> Result<IpAddr> {
     // Documentation addresses (RFC 5737 / RFC 3849): routed like any other, never used.
     let (bind, probe): (IpAddr, IpAddr) = match unspecified {
         IpAddr::V4(_) => (

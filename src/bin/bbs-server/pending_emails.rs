@@ -14,7 +14,7 @@ fn path(dir: &Path) -> PathBuf {
 }
 
 /// Remembers `email` for `name`'s profile.
-pub fn add(dir: &Path, name: &str, email: &str) -> Result<()> {
+pub(crate) fn add(dir: &Path, name: &str, email: &str) -> Result<()> {
     let p = path(dir);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -26,7 +26,7 @@ pub fn add(dir: &Path, name: &str, email: &str) -> Result<()> {
 }
 
 /// The remembered addresses by name (the last one wins); none if the file is missing.
-pub fn load(dir: &Path) -> BTreeMap<String, String> {
+pub(crate) fn load(dir: &Path) -> BTreeMap<String, String> {
     std::fs::read_to_string(path(dir))
         .unwrap_or_default()
         .lines()
@@ -36,7 +36,7 @@ pub fn load(dir: &Path) -> BTreeMap<String, String> {
 }
 
 /// Forgets them once every profile was written.
-pub fn clear(dir: &Path) {
+pub(crate) fn clear(dir: &Path) {
     let p = path(dir);
     if let Err(e) = std::fs::remove_file(&p) {
         if e.kind() != std::io::ErrorKind::NotFound {

@@ -23,7 +23,7 @@ use crate::users_import as import;
 
 /// What to do to accounts.
 #[derive(Subcommand, Debug)]
-pub enum UsersAction {
+pub(crate) enum UsersAction {
     /// List accounts and whether they are enabled.
     List,
     /// Create an account (password from stdin or a prompt).
@@ -120,7 +120,7 @@ async fn open(dir: &Path) -> Result<(Backend, Option<DirLock>)> {
 }
 
 /// Runs one `users` command against the data directory `dir`.
-pub async fn run(dir: &Path, action: UsersAction) -> Result<()> {
+pub(crate) async fn run(dir: &Path, action: UsersAction) -> Result<()> {
     let (mut backend, _lock) = open(dir).await?;
     match (&mut backend, action) {
         (Backend::Local(store), UsersAction::List) => {

@@ -43,7 +43,7 @@ fn parse(line: &str) -> Result<(String, String, Option<String>), String> {
 }
 
 /// Imports `file` into `b`, printing one report line per CSV line.
-pub async fn run(b: &mut Backend, dir: &Path, file: &Path) -> Result<()> {
+pub(crate) async fn run(b: &mut Backend, dir: &Path, file: &Path) -> Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let (mut added, mut kept, mut failed) = (0, 0, 0);

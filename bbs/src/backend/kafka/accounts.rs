@@ -11,7 +11,7 @@ use crate::error::{Error, Failure, Result};
 /// that exists: `UsernameTaken`.
 /// With `proxy` (secret, real client) the server counts the registration against the
 /// real client's address (the broker's `BBS-PROXY` mechanism).
-pub fn create_account(
+pub(super) fn create_account(
     bootstrap: &str,
     proxy: Option<(&str, std::net::SocketAddr)>,
     user: &str,

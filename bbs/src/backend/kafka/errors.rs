@@ -7,7 +7,7 @@ use client::ErrorCode;
 use crate::error::{Error, Failure};
 
 /// The failure whose `Display` is `line` (the policy sends `failure.to_string()`).
-pub fn failure_from_line(line: &str) -> Failure {
+pub(super) fn failure_from_line(line: &str) -> Failure {
     let fixed = [
         Failure::NotLoggedIn,
         Failure::AlreadyLoggedIn,
@@ -56,7 +56,7 @@ fn kafka_parts(e: &client::Error) -> Option<(ErrorCode, Option<String>)> {
 /// A failed produce: a policy refusal becomes `Error::Refused` with the same line.
 /// A refused login on the producer's connection (the operator disabled the account since
 /// the session logged in) is the server's sentence too.
-pub fn append_error(e: client::Error) -> Error {
+pub(super) fn append_error(e: client::Error) -> Error {
     match kafka_parts(&e) {
         Some((ErrorCode::POLICY_VIOLATION, Some(msg))) => Error::Refused(failure_from_line(&msg)),
         _ => match limit_message(&e) {
@@ -87,7 +87,7 @@ fn limit_message(e: &client::Error) -> Option<String> {
 
 /// A failed connect: with credentials, an authentication error is `LoginFailed`, or the
 /// server's "too many failed logins …; try again in N s" when the limits refused it.
-pub fn connect_error(e: client::Error, creds: Option<(&str, &str)>) -> Error {
+pub(super) fn connect_error(e: client::Error, creds: Option<(&str, &str)>) -> Error {
     let auth = matches!(e, client::Error::Auth { .. })
         || kafka_parts(&e).is_some_and(|(c, _)| c == ErrorCode::SASL_AUTHENTICATION_FAILED);
     if let (Some(_), true, Some(m)) = (creds, auth, limit_message(&e)) {

@@ -26,7 +26,7 @@ fn backend(e: client::Error) -> Error {
 }
 
 /// The user's prefs; `boards` are the boards to look up read marks for.
-pub fn load(client: &Client, user: &str, boards: &[String]) -> Result<UserPrefs> {
+pub(super) fn load(client: &Client, user: &str, boards: &[String]) -> Result<UserPrefs> {
     let mut parts = vec![TopicPartition::new(FAVOURITES_TOPIC, 0)];
     let mut topics = Vec::new();
     for b in boards {
@@ -58,7 +58,12 @@ pub fn load(client: &Client, user: &str, boards: &[String]) -> Result<UserPrefs>
 }
 
 /// Stores the read mark of `board`.
-pub fn put_read_mark(client: &Client, user: &str, board: &str, mark: &ReadMark) -> Result<()> {
+pub(super) fn put_read_mark(
+    client: &Client,
+    user: &str,
+    board: &str,
+    mark: &ReadMark,
+) -> Result<()> {
     let topic = names::board_topic(board)?;
     client
         .admin()
@@ -74,7 +79,7 @@ pub fn put_read_mark(client: &Client, user: &str, board: &str, mark: &ReadMark) 
 }
 
 /// Stores the favourite boards, in order.
-pub fn put_favourites(client: &Client, user: &str, boards: &[String]) -> Result<()> {
+pub(super) fn put_favourites(client: &Client, user: &str, boards: &[String]) -> Result<()> {
     let meta: Vec<String> = boards.iter().map(|b| names::encode_name(b)).collect();
     client
         .admin()

@@ -11,7 +11,7 @@ const LIVE_STATES: &[&str] = &["Stable", "PreparingRebalance", "CompletingRebala
 /// Users with a live feed right now: the owners of `bbs-session-…:<user>` groups that
 /// have members. Only ListGroups (names and states) is needed, which the server answers
 /// for session groups to anyone; their members and offsets stay private to the owner.
-pub fn online(client: &Client) -> Result<Vec<String>> {
+pub(super) fn online(client: &Client) -> Result<Vec<String>> {
     let groups = client
         .admin()
         .list_groups_in_states(LIVE_STATES)

@@ -53,7 +53,7 @@ fn login_box(app: &App, area: Rect) -> Rect {
 }
 
 /// The login / register form.
-pub fn login(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn login(app: &App, buf: &mut Buffer, area: Rect) {
     let f = &app.login;
     let t = &app.theme;
     let b = login_box(app, area);
@@ -137,7 +137,7 @@ pub fn login(app: &App, buf: &mut Buffer, area: Rect) {
 }
 
 /// Where the login form's cursor is.
-pub fn login_cursor(app: &App, area: Rect) -> Option<Position> {
+pub(super) fn login_cursor(app: &App, area: Rect) -> Option<Position> {
     let f = &app.login;
     let b = login_box(app, area);
     let inner = Block::default().borders(Borders::ALL).inner(b);
@@ -189,7 +189,7 @@ fn composer_layout(c: &Composer, area: Rect) -> (Rect, Vec<Slot>, u16) {
 }
 
 /// The composer box.
-pub fn composer(app: &App, c: &Composer, buf: &mut Buffer, area: Rect) {
+pub(super) fn composer(app: &App, c: &Composer, buf: &mut Buffer, area: Rect) {
     let t = &app.theme;
     Clear.render(area, buf);
     buf.set_style(area, t.base);
@@ -258,7 +258,7 @@ pub fn composer(app: &App, c: &Composer, buf: &mut Buffer, area: Rect) {
 }
 
 /// Where the composer's cursor is.
-pub fn composer_cursor(c: &Composer, area: Rect) -> Option<Position> {
+pub(super) fn composer_cursor(c: &Composer, area: Rect) -> Option<Position> {
     let (_, slots, _) = composer_layout(c, area);
     let s = slots.get(c.focus)?;
     let f = c.fields.get(c.focus)?;
@@ -282,7 +282,7 @@ fn prompt_row(area: Rect) -> u16 {
 }
 
 /// The question line above the status bar.
-pub fn prompt(app: &App, p: &Prompt, buf: &mut Buffer, area: Rect) {
+pub(super) fn prompt(app: &App, p: &Prompt, buf: &mut Buffer, area: Rect) {
     let y = prompt_row(area);
     bar(buf, area, y, app.theme.accent);
     let label = p.kind.label();
@@ -296,7 +296,7 @@ pub fn prompt(app: &App, p: &Prompt, buf: &mut Buffer, area: Rect) {
 }
 
 /// Where the prompt's cursor is.
-pub fn prompt_cursor(p: &Prompt, area: Rect) -> Option<Position> {
+pub(super) fn prompt_cursor(p: &Prompt, area: Rect) -> Option<Position> {
     let y = prompt_row(area);
     let lw = str_width(&p.kind.label()) as u16;
     let x0 = area.x + lw;

@@ -48,7 +48,7 @@ fn list(
 }
 
 /// Board list.
-pub fn boards(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn boards(app: &App, buf: &mut Buffer, area: Rect) {
     let w = usize::from(area.width);
     let name_w = if w >= 70 { 20 } else { 12 };
     let mod_w = if w >= 70 { 12 } else { 8 };
@@ -134,7 +134,7 @@ pub fn boards(app: &App, buf: &mut Buffer, area: Rect) {
 }
 
 /// The PTT score column: 爆 for 100+, the number for 1-99, X1-X9 / XX for large negatives.
-pub fn score(s: i64, theme: &Theme) -> (String, Style) {
+pub(super) fn score(s: i64, theme: &Theme) -> (String, Style) {
     match s {
         100.. => ("爆".into(), theme.score_hot),
         10..=99 => (format!("{s:>2}"), theme.score_high),
@@ -192,7 +192,7 @@ fn post_row(
 }
 
 /// A board's post list.
-pub fn posts(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn posts(app: &App, buf: &mut Buffer, area: Rect) {
     let p = &app.posts;
     let w = usize::from(area.width);
     let id_w = if w >= 60 { 7 } else { 5 };
@@ -239,7 +239,7 @@ pub fn posts(app: &App, buf: &mut Buffer, area: Rect) {
 }
 
 /// The mailbox.
-pub fn mailbox(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn mailbox(app: &App, buf: &mut Buffer, area: Rect) {
     let m = &app.mail;
     let header = format!(
         "  {} {} 日期  主題 Subject",
@@ -270,7 +270,7 @@ pub fn mailbox(app: &App, buf: &mut Buffer, area: Rect) {
 }
 
 /// Subscriptions.
-pub fn subs(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn subs(app: &App, buf: &mut Buffer, area: Rect) {
     let s = &app.subs;
     let header = format!("  {} 關鍵字 Keyword", fit("對象 Target", 24));
     list(
@@ -296,7 +296,7 @@ pub fn subs(app: &App, buf: &mut Buffer, area: Rect) {
 }
 
 /// The notification log.
-pub fn notes(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn notes(app: &App, buf: &mut Buffer, area: Rect) {
     let n = &app.notes;
     let header = "  通知 post · board · title · author".to_string();
     list(
@@ -322,7 +322,7 @@ pub fn notes(app: &App, buf: &mut Buffer, area: Rect) {
 }
 
 /// Who is online.
-pub fn online(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn online(app: &App, buf: &mut Buffer, area: Rect) {
     let o = &app.online;
     let me = app.user.as_deref().unwrap_or("");
     let header = format!("  線上使用者 Online users: {}", o.rows.len());

@@ -39,7 +39,7 @@ pub fn help_rows(rows: u16) -> usize {
 
 /// The help overlay: fits the terminal (lines end with `…` when cut) and scrolls; the
 /// title says which lines are shown.
-pub fn help(app: &App, scroll: usize, buf: &mut Buffer, area: Rect) {
+pub(super) fn help(app: &App, scroll: usize, buf: &mut Buffer, area: Rect) {
     let w = area.width.saturating_sub(2).min(78);
     let h = area.height.saturating_sub(2);
     let b = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
@@ -75,13 +75,13 @@ pub fn help(app: &App, scroll: usize, buf: &mut Buffer, area: Rect) {
 
 /// Whether the terminal is too small for toasts in the corner: they then take the title
 /// bar, so they never cover what the user is reading or typing.
-pub fn small(area: Rect) -> bool {
+pub(super) fn small(area: Rect) -> bool {
     area.width < 60 || area.height < 16
 }
 
 /// Toasts, newest at the bottom of the stack, in the top-right corner (on a small
 /// terminal: the newest one on the title bar).
-pub fn toasts(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn toasts(app: &App, buf: &mut Buffer, area: Rect) {
     let style_of = |k: ToastKind| match k {
         ToastKind::Error => app.theme.error,
         ToastKind::Info | ToastKind::Notice => app.theme.accent,

@@ -84,7 +84,7 @@ fn line(app: &App, buf: &mut Buffer, area: Rect, y: u16, l: &RLine, picked: bool
 }
 
 /// The post being read.
-pub fn post(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn post(app: &App, buf: &mut Buffer, area: Rect) {
     let r = &app.reader;
     if r.post.is_none() {
         put(buf, area, area.x + 2, area.y + 1, "Loading…", app.theme.dim);
@@ -118,7 +118,7 @@ pub fn post(app: &App, buf: &mut Buffer, area: Rect) {
 }
 
 /// The open mail.
-pub fn mail(app: &App, buf: &mut Buffer, area: Rect) {
+pub(super) fn mail(app: &App, buf: &mut Buffer, area: Rect) {
     let Some(m) = app.mail.rows.get(app.mail.cursor.sel) else {
         put(buf, area, area.x + 2, area.y + 1, "No mail.", app.theme.dim);
         return;

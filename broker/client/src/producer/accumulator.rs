@@ -23,11 +23,11 @@ use crate::partitioner::Sticky;
 use crate::records::BatchBuilder;
 
 /// What became of one batch: base offset and log-append time, or the failure.
-pub type BatchResult = std::result::Result<(i64, i64), Arc<Error>>;
+pub(super) type BatchResult = std::result::Result<(i64, i64), Arc<Error>>;
 
 /// Shared between a batch and the delivery handles of its records.
 #[derive(Debug, Default)]
-pub struct BatchOutcome {
+pub(super) struct BatchOutcome {
     /// `None` until the batch is acknowledged or failed.
     pub result: Mutex<Option<BatchResult>>,
     /// Signalled when `result` is set.
@@ -36,7 +36,7 @@ pub struct BatchOutcome {
 
 impl BatchOutcome {
     /// Sets the result (once) and wakes waiters.
-    pub fn complete(&self, r: BatchResult) {
+    pub(super) fn complete(&self, r: BatchResult) {
         let mut g = self.result.lock();
         if g.is_none() {
             *g = Some(r);
@@ -45,7 +45,7 @@ impl BatchOutcome {
     }
 
     /// Waits up to `timeout` for the result.
-    pub fn wait(&self, timeout: Option<Duration>) -> Option<BatchResult> {
+    pub(super) fn wait(&self, timeout: Option<Duration>) -> Option<BatchResult> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut g = self.result.lock();
         loop {
@@ -68,7 +68,7 @@ impl BatchOutcome {
 
 /// Records for one partition, sent (and retried) as a unit.
 #[derive(Debug)]
-pub struct Batch {
+pub(super) struct Batch {
     /// Where it goes.
     pub tp: TopicPartition,
     /// The records, still open for appends until first drained.
@@ -89,14 +89,14 @@ pub struct Batch {
 
 impl Batch {
     /// Base sequence, if sealed.
-    pub fn seq(&self) -> Option<i32> {
+    pub(super) fn seq(&self) -> Option<i32> {
         self.sealed.as_ref().map(|(_, s)| *s)
     }
 }
 
 /// Per-partition state.
 #[derive(Debug, Default)]
-pub struct PartQueue {
+pub(super) struct PartQueue {
     /// Batches waiting to be sent: retries first (by sequence), then new ones.
     pub queue: VecDeque<Batch>,
     /// Sequence of the next new batch.
@@ -107,7 +107,7 @@ pub struct PartQueue {
 
 /// The whole accumulator, guarded by the producer's mutex.
 #[derive(Debug, Default)]
-pub struct Accumulator {
+pub(super) struct Accumulator {
     /// Queues by partition.
     pub parts: HashMap<TopicPartition, PartQueue>,
     /// Bytes held by queued and in-flight batches.
@@ -134,7 +134,7 @@ pub struct Accumulator {
 
 impl Accumulator {
     /// An empty accumulator.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Accumulator {
             producer_id: -1,
             producer_epoch: -1,
@@ -143,14 +143,14 @@ impl Accumulator {
     }
 
     /// True when nothing is queued or in flight.
-    pub fn is_idle(&self) -> bool {
+    pub(super) fn is_idle(&self) -> bool {
         self.inflight_total == 0 && self.parts.values().all(|p| p.queue.is_empty())
     }
 
     /// Appends a record to `tp`'s open batch (or a new one). Returns the outcome handle,
     /// the record's index in the batch and whether a new batch was started.
     #[allow(clippy::too_many_arguments)]
-    pub fn append(
+    pub(super) fn append(
         &mut self,
         tp: &TopicPartition,
         ts: i64,
@@ -191,7 +191,7 @@ impl Accumulator {
 
     /// Takes the batches that are ready, grouped by leader, sealing new ones (assigning
     /// sequences when idempotent). Returns them and when to look again.
-    pub fn drain(
+    pub(super) fn drain(
         &mut self,
         view: &ClusterView,
         config: &ProducerConfig,
@@ -280,7 +280,7 @@ impl Accumulator {
 
     /// Puts a batch that failed retriably back at its place (sequence order), to be sent
     /// after `backoff`.
-    pub fn requeue(&mut self, mut batch: Batch, backoff: Duration) {
+    pub(super) fn requeue(&mut self, mut batch: Batch, backoff: Duration) {
         self.finish_inflight(&batch.tp);
         batch.retry_at = Some(Instant::now() + backoff);
         let pq = self.parts.entry(batch.tp.clone()).or_default();
@@ -294,7 +294,7 @@ impl Accumulator {
     }
 
     /// Completes a batch (success or final failure) and releases its memory.
-    pub fn complete(&mut self, batch: Batch, result: BatchResult, was_inflight: bool) {
+    pub(super) fn complete(&mut self, batch: Batch, result: BatchResult, was_inflight: bool) {
         if was_inflight {
             self.finish_inflight(&batch.tp);
         }
@@ -310,7 +310,7 @@ impl Accumulator {
     }
 
     /// True when `tp` has a batch waiting for retry with a sequence below `seq`.
-    pub fn has_earlier_retry(&self, tp: &TopicPartition, seq: i32) -> bool {
+    pub(super) fn has_earlier_retry(&self, tp: &TopicPartition, seq: i32) -> bool {
         self.parts.get(tp).is_some_and(|pq| {
             pq.queue
                 .iter()
@@ -319,7 +319,7 @@ impl Accumulator {
     }
 
     /// Fails queued batches older than `timeout` that were never sent.
-    pub fn expire(&mut self, timeout: Duration, now: Instant) {
+    pub(super) fn expire(&mut self, timeout: Duration, now: Instant) {
         let mut expired = Vec::new();
         for pq in self.parts.values_mut() {
             while pq
@@ -339,7 +339,7 @@ impl Accumulator {
     }
 
     /// Fails every queued batch with `err` (a close that ran out of time).
-    pub fn fail_queued(&mut self, err: Arc<Error>) {
+    pub(super) fn fail_queued(&mut self, err: Arc<Error>) {
         let batches: Vec<Batch> = self
             .parts
             .values_mut()
@@ -351,7 +351,7 @@ impl Accumulator {
     }
 
     /// Installs a new producer id: sequences restart at 0 and queued batches are re-sealed.
-    pub fn reset_producer_id(&mut self, id: i64, epoch: i16) {
+    pub(super) fn reset_producer_id(&mut self, id: i64, epoch: i16) {
         self.producer_id = id;
         self.producer_epoch = epoch;
         self.need_new_pid = false;
@@ -364,7 +364,7 @@ impl Accumulator {
     }
 
     /// The outcomes of every queued or open batch (what a flush waits for).
-    pub fn queued_outcomes(&self) -> Vec<Arc<BatchOutcome>> {
+    pub(super) fn queued_outcomes(&self) -> Vec<Arc<BatchOutcome>> {
         self.parts
             .values()
             .flat_map(|pq| pq.queue.iter().map(|b| b.outcome.clone()))

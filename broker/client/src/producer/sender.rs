@@ -24,7 +24,7 @@ use crate::util::tn;
 
 /// Asks any broker for an idempotent producer id, retrying retriable failures until the
 /// request timeout.
-pub fn init_producer_id(cluster: &Cluster) -> Result<(i64, i16)> {
+pub(super) fn init_producer_id(cluster: &Cluster) -> Result<(i64, i16)> {
     let deadline = Instant::now() + cluster.config.request_timeout;
     let mut wait = Duration::from_millis(50);
     loop {
@@ -51,7 +51,7 @@ pub fn init_producer_id(cluster: &Cluster) -> Result<(i64, i16)> {
 }
 
 /// The sender loop; returns when the producer is closed and everything is settled.
-pub fn run(shared: Arc<Shared>) {
+pub(super) fn run(shared: Arc<Shared>) {
     let cfg = &shared.config;
     loop {
         // Cheap unless the view is stale (NOT_LEADER, lost connection) or old.
