@@ -30,27 +30,21 @@ use bbs::policy::{self, Principal, Verdict};
 use bbs::state::{Position, State};
 use bbs::time::now_ms;
 
+/// The policy's view of a record as the BBS codec's (shares the buffers).
 fn to_wire(r: &PolicyRecord) -> WireRecord {
     WireRecord {
-        key: r.key.as_ref().map(|k| k.to_vec()),
-        value: r.value.as_ref().map(|v| v.to_vec()),
-        headers: r
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), v.as_ref().map(|v| v.to_vec())))
-            .collect(),
+        key: r.key.clone(),
+        value: r.value.clone(),
+        headers: r.headers.clone(),
     }
 }
 
+/// A record the BBS policy wrote (a replacement) as the broker's policy record.
 fn to_policy(w: WireRecord, timestamp: i64) -> PolicyRecord {
     PolicyRecord {
-        key: w.key.map(Into::into),
-        value: w.value.map(Into::into),
-        headers: w
-            .headers
-            .into_iter()
-            .map(|(n, v)| (n, v.map(Into::into)))
-            .collect(),
+        key: w.key,
+        value: w.value,
+        headers: w.headers,
         timestamp,
     }
 }
@@ -117,12 +111,12 @@ impl BbsPolicy {
         broker
             .replay(names::is_bbs_namespace, |topic, rec| {
                 let wire = WireRecord {
-                    key: rec.key.map(|k| k.to_vec()),
-                    value: rec.value.map(|v| v.to_vec()),
+                    key: rec.key,
+                    value: rec.value,
                     headers: rec
                         .headers
                         .into_iter()
-                        .map(|(k, v)| (k.to_string(), v.map(|v| v.to_vec())))
+                        .map(|(k, v)| (k.to_string(), v))
                         .collect(),
                 };
                 if let Ok(entry) = codec::decode(topic, &wire) {

@@ -6,6 +6,8 @@
 //! (`bbs.time`, and `bbs.id` on posts) are optional on the way in and always present once
 //! the record policy has accepted the record.
 
+use bytes::Bytes;
+
 use crate::error::{Error, Result};
 use crate::model::{Change, Millis, PostId, Push, SubTarget};
 use crate::names::{self, TopicKind};
@@ -49,14 +51,18 @@ pub const OPERATOR: &str = safe_text::names::OPERATOR_USER;
 pub const STATUS_KEY_PREFIX: &str = "status:";
 
 /// A Kafka record as the BBS sees it: everything but offsets and the record timestamp.
+/// The BBS layer has its own record type because the same codec and policy run over three
+/// sources (the broker's log through `bbs-host`, the client's consumer, the in-memory
+/// backend) that each have their own; the bytes are `Bytes`, so building one from any of
+/// them shares the buffers instead of copying them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WireRecord {
     /// Record key (`None` = null).
-    pub key: Option<Vec<u8>>,
+    pub key: Option<Bytes>,
     /// Record value (`None` = null, a tombstone on compacted topics).
-    pub value: Option<Vec<u8>>,
+    pub value: Option<Bytes>,
     /// Headers in order; a header value may be null.
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub headers: Vec<(String, Option<Bytes>)>,
 }
 
 impl WireRecord {
@@ -76,9 +82,9 @@ impl WireRecord {
     fn value_text(&self) -> Result<String> {
         match &self.value {
             None => Ok(String::new()),
-            Some(v) => {
-                String::from_utf8(v.clone()).map_err(|_| Error::Codec("value is not UTF-8".into()))
-            }
+            Some(v) => std::str::from_utf8(v)
+                .map(str::to_string)
+                .map_err(|_| Error::Codec("value is not UTF-8".into())),
         }
     }
     fn key_text(&self) -> Result<String> {
@@ -86,11 +92,15 @@ impl WireRecord {
             .key
             .as_ref()
             .ok_or_else(|| Error::Codec("missing key".into()))?;
-        String::from_utf8(k.clone()).map_err(|_| Error::Codec("key is not UTF-8".into()))
+        std::str::from_utf8(k)
+            .map(str::to_string)
+            .map_err(|_| Error::Codec("key is not UTF-8".into()))
     }
     fn push_header(&mut self, name: &str, value: &str) {
-        self.headers
-            .push((name.to_string(), Some(value.as_bytes().to_vec())));
+        self.headers.push((
+            name.to_string(),
+            Some(Bytes::copy_from_slice(value.as_bytes())),
+        ));
     }
 }
 
@@ -298,11 +308,11 @@ impl Entry {
 pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
     let topic = entry.record.topic()?;
     let mut w = WireRecord::default();
-    let text = |s: &str| Some(s.as_bytes().to_vec());
+    let text = |s: &str| Some(Bytes::copy_from_slice(s.as_bytes()));
     let kind = match &entry.record {
         BbsRecord::Board { name, .. } => {
             w.key = text(name);
-            w.value = Some(Vec::new());
+            w.value = Some(Bytes::new());
             "board"
         }
         BbsRecord::User { name, email } => {
@@ -311,7 +321,7 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
             "user"
         }
         BbsRecord::Post { id, body, .. } => {
-            w.key = id.map(|i| i.to_string().into_bytes());
+            w.key = id.map(|i| Bytes::from(i.to_string()));
             w.value = text(body);
             "post"
         }
@@ -323,19 +333,19 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
         BbsRecord::Edit { post, change, .. } => {
             w.key = text(&post.to_string());
             w.value = match change {
-                Change::Title(_) => Some(Vec::new()),
+                Change::Title(_) => Some(Bytes::new()),
                 Change::Content(c) => text(c),
             };
             "edit"
         }
         BbsRecord::Delete { post, .. } => {
             w.key = text(&post.to_string());
-            w.value = Some(Vec::new());
+            w.value = Some(Bytes::new());
             "delete"
         }
         BbsRecord::Remove { post, .. } => {
             w.key = text(&post.to_string());
-            w.value = Some(Vec::new());
+            w.value = Some(Bytes::new());
             "remove"
         }
         BbsRecord::Push { post, body, .. } => {
@@ -345,12 +355,12 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
         }
         BbsRecord::BoardDelete { name, .. } => {
             w.key = text(name);
-            w.value = Some(Vec::new());
+            w.value = Some(Bytes::new());
             "board-delete"
         }
         BbsRecord::UserStatus { name, disabled, .. } => {
             w.key = text(&format!("{STATUS_KEY_PREFIX}{name}"));
-            w.value = Some(Vec::new());
+            w.value = Some(Bytes::new());
             if *disabled {
                 "disable"
             } else {
@@ -362,7 +372,7 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
             "mail"
         }
         BbsRecord::MailDelete { .. } => {
-            w.value = Some(Vec::new());
+            w.value = Some(Bytes::new());
             "mail-delete"
         }
         BbsRecord::Subscribe {
@@ -374,7 +384,7 @@ pub fn encode(entry: &Entry) -> Result<(String, WireRecord)> {
         }
         BbsRecord::Unsubscribe { target, .. } => {
             w.key = text(&target.key());
-            w.value = Some(Vec::new());
+            w.value = Some(Bytes::new());
             "unsubscribe"
         }
     };

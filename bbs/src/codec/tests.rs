@@ -145,18 +145,18 @@ fn malformed_records_are_codec_errors() {
         "non-canonical board topic"
     );
     let mut bad_utf8 = good.clone();
-    bad_utf8.value = Some(vec![0xff, 0xfe]);
+    bad_utf8.value = Some(bytes::Bytes::from_static(&[0xff, 0xfe]));
     assert!(decode(&topic, &bad_utf8).is_err());
     let mut bad_num = good;
-    bad_num.headers[2].1 = Some(b"seven".to_vec());
+    bad_num.headers[2].1 = Some(bytes::Bytes::from_static(b"seven"));
     assert!(decode(&topic, &bad_num).is_err());
     // A subscription written by someone else is malformed.
     let (t, mut w) = encode(&Entry::new(sample()[11].clone())).expect("encode");
-    w.headers[1].1 = Some(b"mallory".to_vec());
+    w.headers[1].1 = Some(bytes::Bytes::from_static(b"mallory"));
     assert!(decode(&t, &w).is_err());
     // A board record whose topic header lies.
     let (t, mut w) = encode(&Entry::new(sample()[0].clone())).expect("encode");
-    w.headers[2].1 = Some(b"board.other".to_vec());
+    w.headers[2].1 = Some(bytes::Bytes::from_static(b"board.other"));
     assert!(decode(&t, &w).is_err());
 }
 

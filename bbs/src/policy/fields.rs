@@ -54,7 +54,7 @@ pub fn check_headers(w: &WireRecord) -> Result<(), Failure> {
                 "a header name may be at most {MAX_HEADER_NAME_BYTES} bytes"
             )));
         }
-        let len = value.as_ref().map_or(0, Vec::len);
+        let len = value.as_ref().map_or(0, bytes::Bytes::len);
         if len > MAX_HEADER_VALUE_BYTES {
             return Err(Failure::Policy(format!(
                 "header {} is {len} bytes; at most {MAX_HEADER_VALUE_BYTES} are allowed",

@@ -312,7 +312,7 @@ fn boards_users_mail_and_subscriptions() {
 fn ordinary_topics_pass_and_malformed_bbs_topics_do_not() {
     let s = setup();
     let w = WireRecord {
-        value: Some(b"hello".to_vec()),
+        value: Some(bytes::Bytes::from_static(b"hello")),
         ..Default::default()
     };
     assert_eq!(

@@ -195,13 +195,9 @@ pub fn end_offsets(client: &Client, private: &[String]) -> Result<HashMap<(Strin
 
 fn to_wire(r: &ConsumerRecord) -> WireRecord {
     WireRecord {
-        key: r.key.as_ref().map(|k| k.to_vec()),
-        value: r.value.as_ref().map(|v| v.to_vec()),
-        headers: r
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), v.as_ref().map(|v| v.to_vec())))
-            .collect(),
+        key: r.key.clone(),
+        value: r.value.clone(),
+        headers: r.headers.clone(),
     }
 }
 
