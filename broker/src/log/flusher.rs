@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinHandle;
 
 use super::partition::Partition;
 
@@ -28,6 +30,10 @@ pub struct Flusher {
     pub fsyncs: Arc<AtomicU64>,
     /// The policy in force.
     pub policy: FlushPolicy,
+    /// Asks the task to stop (the server's [`crate::server::Handle`] does, at shutdown).
+    stopper: Arc<Notify>,
+    /// The task, taken and awaited by [`Flusher::stop`].
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Flusher {
@@ -35,8 +41,32 @@ impl Flusher {
     pub fn start(policy: FlushPolicy) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let fsyncs = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(rx, Arc::clone(&fsyncs), policy));
-        Flusher { tx, fsyncs, policy }
+        let stopper = Arc::new(Notify::new());
+        let task = tokio::spawn(run(rx, Arc::clone(&fsyncs), policy, Arc::clone(&stopper)));
+        Flusher {
+            tx,
+            fsyncs,
+            policy,
+            stopper,
+            task: Arc::new(Mutex::new(Some(task))),
+        }
+    }
+
+    /// Stops the task after one last round over what is marked, and waits for it. Marks
+    /// after this are ignored: the caller fsyncs the partitions once nothing appends.
+    pub async fn stop(&self) {
+        self.stopper.notify_one();
+        let task = self.task.lock().take();
+        if let Some(task) = task {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "the flusher ended abnormally");
+            }
+        }
+    }
+
+    /// Whether the task is still running.
+    pub fn is_running(&self) -> bool {
+        self.task.lock().as_ref().is_some_and(|t| !t.is_finished())
     }
 
     /// Asks for `partition` to be synced soon.
@@ -54,15 +84,26 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Arc<Partition>>,
     fsyncs: Arc<AtomicU64>,
     policy: FlushPolicy,
+    stopper: Arc<Notify>,
 ) {
     let mut dirty: Vec<Arc<Partition>> = Vec::new();
     loop {
-        match rx.recv().await {
-            Some(p) => dirty.push(p),
-            None => return,
-        }
-        if let FlushPolicy::Interval(ms) = policy {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
+        // Asked to stop: one last round over whatever is marked, then return.
+        let mut stopping = tokio::select! {
+            p = rx.recv() => match p {
+                Some(p) => {
+                    dirty.push(p);
+                    false
+                }
+                None => return,
+            },
+            _ = stopper.notified() => true,
+        };
+        if let (FlushPolicy::Interval(ms), false) = (policy, stopping) {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                _ = stopper.notified() => stopping = true,
+            }
         }
         while let Ok(p) = rx.try_recv() {
             dirty.push(p);
@@ -74,6 +115,9 @@ async fn run(
             .filter_map(|p| p.flush_target().map(|(file, end)| (p, file, end)))
             .collect();
         if targets.is_empty() {
+            if stopping {
+                return;
+            }
             continue;
         }
         let synced = tokio::task::spawn_blocking(move || {
@@ -86,7 +130,12 @@ async fn run(
                 .collect::<Vec<_>>()
         })
         .await;
-        let Ok(synced) = synced else { continue };
+        let Ok(synced) = synced else {
+            if stopping {
+                return;
+            }
+            continue;
+        };
         for (p, end, ok) in synced {
             fsyncs.fetch_add(1, Ordering::Relaxed);
             match ok {
@@ -96,6 +145,28 @@ async fn run(
                     p.flush_failed();
                 }
             }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stop_ends_the_task_under_either_policy() {
+        for policy in [FlushPolicy::Always, FlushPolicy::Interval(3_600_000)] {
+            let f = Flusher::start(policy);
+            assert!(f.is_running());
+            tokio::time::timeout(Duration::from_secs(10), f.stop())
+                .await
+                .expect("the flusher stopped");
+            assert!(!f.is_running());
+            // Stopping twice is harmless.
+            f.stop().await;
         }
     }
 }

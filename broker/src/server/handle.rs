@@ -3,7 +3,8 @@
 //! its connections, the log's retention/compaction pass and the group coordinator's
 //! expiry pass — and [`Handle::shutdown`], which stops them in order and makes every
 //! written byte durable. The group-commit flusher is started by [`Broker::open`] (opening
-//! the logs needs it) and ends when the last clone of it, held by the broker, is dropped.
+//! the logs needs it); [`Handle::shutdown`] stops it once the last request has finished
+//! and before the final fsync.
 //!
 //! Hosts, `bbs-server`, the tests and the benchmarks start a broker only through here.
 
@@ -97,6 +98,7 @@ impl Handle {
             task.abort();
         }
         let logs = &self.broker.logs;
+        logs.flusher.stop().await;
         logs.sync_all();
         tracing::info!(
             fsyncs = logs.flusher.fsyncs.load(Ordering::Relaxed),
