@@ -118,11 +118,20 @@ fn blocked_fail(
     user: Option<&str>,
     left: Option<Duration>,
 ) -> Result<Reply> {
+    let secs = left.map_or(1, |d| d.as_secs().max(1));
+    tracing::warn!(peer = %session.peer, user = ?user, retry_in_s = secs, "login refused: too many failures");
+    refuse(
+        session,
+        req,
+        format!("too many failed logins from this address; try again in {secs} s"),
+    )
+}
+
+/// Refuses the exchange without counting a failure or delaying the answer (the caller
+/// logs why): the connection closes after the reply.
+fn refuse(session: &mut Session, req: &Request, message: String) -> Result<Reply> {
     session.close = true;
     session.sasl = SaslStage::Done;
-    let secs = left.map_or(1, |d| d.as_secs().max(1));
-    let message = format!("too many failed logins from this address; try again in {secs} s");
-    tracing::warn!(peer = %session.peer, user = ?user, retry_in_s = secs, "login refused: too many failures");
     Ok(Reply::Now(answer(
         req,
         ErrorCode::SASL_AUTHENTICATION_FAILED,
@@ -147,15 +156,8 @@ fn succeed(
     let refusal = broker.auth.login_refusal(&principal);
     if let Some(why) = refusal {
         // The password was right: not a failed login, nothing is counted or delayed.
-        session.close = true;
-        session.sasl = SaslStage::Done;
         tracing::info!(peer = %session.peer, %principal, reason = %why, "login refused");
-        return Ok(Reply::Now(answer(
-            req,
-            ErrorCode::SASL_AUTHENTICATION_FAILED,
-            Some(format!("Authentication failed: {why}")),
-            Bytes::new(),
-        )?));
+        return refuse(session, req, format!("Authentication failed: {why}"));
     }
     tracing::info!(peer = %session.peer, %principal, "login");
     session.principal = principal;
@@ -206,15 +208,11 @@ pub(super) async fn authenticate(
                             Err(limit) => {
                                 tracing::info!(real = %real, limit, "refusing proxied connection: too many connections from this address");
                                 // Not a failed login: nothing is counted against anyone.
-                                session.close = true;
-                                session.sasl = SaslStage::Done;
-                                let message = "too many connections from this address".to_string();
-                                return Ok(Reply::Now(answer(
+                                return refuse(
+                                    session,
                                     req,
-                                    ErrorCode::SASL_AUTHENTICATION_FAILED,
-                                    Some(message),
-                                    Bytes::new(),
-                                )?));
+                                    "too many connections from this address".to_string(),
+                                );
                             }
                         }
                     }
