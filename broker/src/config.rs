@@ -97,7 +97,7 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             default_partitions: 1,
             max_request_bytes: 8 * 1024 * 1024,
-            max_connections: 1024,
+            max_connections: 16384,
             max_uncompressed_batch_bytes: crate::record::bounded::DEFAULT_SERVER_CAP,
             idle_timeout_secs: 600,
             max_connections_per_ip: 256,
