@@ -66,7 +66,11 @@ fn held_fetch_is_woken_by_its_own_topic_only() {
         produce(&s.addr, "scale-b", b"b1\nb2\n");
     }
     let (code, bytes) = fetch_answer(&mut c);
-    assert_eq!((code, bytes), (0, 0), "B's appends must not answer A's fetch");
+    assert_eq!(
+        (code, bytes),
+        (0, 0),
+        "B's appends must not answer A's fetch"
+    );
     assert!(
         started.elapsed() >= Duration::from_millis(2900),
         "returned before max_wait: {:?}",
@@ -105,7 +109,10 @@ fn soft_limit_of(pid: u32) -> Option<u64> {
 #[test]
 fn a_low_soft_open_file_limit_is_raised_at_start() {
     let hard = hard_nofile_limit();
-    assert!(hard > 512, "the test needs a hard open-file limit above 512");
+    assert!(
+        hard > 512,
+        "the test needs a hard open-file limit above 512"
+    );
     let tmp = tempfile::tempdir().expect("tempdir");
     // prlimit(1) sets the limits and then executes the server in the same process.
     let mut cmd = Command::new("prlimit");

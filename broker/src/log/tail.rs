@@ -145,7 +145,9 @@ impl TailCache {
             .entries
             .back()
             .is_none_or(|e| e.next == first.base_offset);
-        let in_chunk = batches.iter().all(|(r, _)| r.start <= r.end && r.end <= chunk.len());
+        let in_chunk = batches
+            .iter()
+            .all(|(r, _)| r.start <= r.end && r.end <= chunk.len());
         let per_partition = self.budget.per_partition.load(Ordering::Relaxed);
         if !contiguous || !in_chunk || size > per_partition {
             self.clear();
@@ -197,7 +199,9 @@ impl TailCache {
         }
         let run = || self.entries.range(i..=last);
         let same_chunk = run().zip(run().skip(1)).all(|(a, b)| {
-            a.chunk.as_ptr() == b.chunk.as_ptr() && a.chunk.len() == b.chunk.len() && a.end == b.start
+            a.chunk.as_ptr() == b.chunk.as_ptr()
+                && a.chunk.len() == b.chunk.len()
+                && a.end == b.start
         });
         if same_chunk {
             let end = self.entries.get(last).map_or(first.end, |e| e.end);

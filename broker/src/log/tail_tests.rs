@@ -22,7 +22,9 @@ fn batch(n: usize, size: usize) -> Vec<u8> {
             )
         })
         .collect();
-    record::encode_simple(&entries, 1_000).expect("encode").to_vec()
+    record::encode_simple(&entries, 1_000)
+        .expect("encode")
+        .to_vec()
 }
 
 /// Appends `data` (placed at `base`) into `cache` as one append would.
@@ -59,7 +61,10 @@ fn hit_returns_a_zero_copy_slice_and_miss_below_falls_back() {
     // The batch holding offset 7 (base 6) is returned whole.
     let tail = cache.read(7, 1, 8).expect("hit");
     assert_eq!(record::parse_header(&tail).expect("header").base_offset, 6);
-    assert!(cache.read(4, 1 << 20, 8).is_none(), "below the cache is a miss");
+    assert!(
+        cache.read(4, 1 << 20, 8).is_none(),
+        "below the cache is a miss"
+    );
     assert_eq!(budget.used(), two.len());
 }
 
@@ -103,7 +108,11 @@ fn eviction_keeps_both_budgets() {
     assert_eq!(p2.bytes(), one);
     assert!(p2.read(1, 1 << 20, e2).is_some());
     drop(p1);
-    assert_eq!(budget.used(), one, "a dropped partition gives its bytes back");
+    assert_eq!(
+        budget.used(),
+        one,
+        "a dropped partition gives its bytes back"
+    );
     // A batch bigger than the partition budget empties the cache instead.
     push(&mut p2, batch(1, 1000), e2);
     assert_eq!(p2.bytes(), 0);
