@@ -95,6 +95,10 @@ impl Broker {
         let lock = DirLock::acquire(data_dir)?;
         let flusher = Flusher::start(config.flush_policy()?);
         let (logs, repairs) = LogManager::open(data_dir, config.topic_config()?, flusher.clone())?;
+        logs.tail_budget.set_limits(
+            config.tail_cache_partition_bytes,
+            config.tail_cache_total_bytes,
+        );
         let groups = GroupCoordinator::open(
             config.group_config(),
             &data_dir.join("internal"),

@@ -57,6 +57,11 @@ pub struct BrokerConfig {
     pub flush_interval_ms: u64,
     /// How often retention and compaction run, in milliseconds.
     pub maintenance_interval_ms: u64,
+    /// Bytes of each partition's newest batches kept in memory, so fetches at the log
+    /// end need no disk read (0 turns the tail cache off).
+    pub tail_cache_partition_bytes: usize,
+    /// Bytes all partitions' tail caches may hold together.
+    pub tail_cache_total_bytes: usize,
     /// Seconds to let in-flight requests finish on shutdown.
     pub shutdown_grace_secs: u64,
     /// Topic defaults, in Kafka's names (`retention.ms = "86400000"`).
@@ -92,7 +97,7 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             default_partitions: 1,
             max_request_bytes: 8 * 1024 * 1024,
-            max_connections: 1024,
+            max_connections: 16384,
             max_uncompressed_batch_bytes: crate::record::bounded::DEFAULT_SERVER_CAP,
             idle_timeout_secs: 600,
             max_connections_per_ip: 256,
@@ -103,6 +108,8 @@ impl Default for BrokerConfig {
             flush: "always".into(),
             flush_interval_ms: 1000,
             maintenance_interval_ms: 30_000,
+            tail_cache_partition_bytes: crate::log::tail::DEFAULT_PARTITION_BYTES,
+            tail_cache_total_bytes: crate::log::tail::DEFAULT_TOTAL_BYTES,
             shutdown_grace_secs: 5,
             topic_defaults: Default::default(),
             group_initial_rebalance_delay_ms: 0,

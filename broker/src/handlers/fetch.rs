@@ -1,6 +1,7 @@
-//! Fetch (a long poll that returns as soon as enough data is durable), ListOffsets and
-//! OffsetForLeaderEpoch.
+//! Fetch (a long poll that returns as soon as enough data is durable, woken only by the
+//! partitions it reads), ListOffsets and OffsetForLeaderEpoch.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use wire::ErrorCode;
@@ -21,6 +22,7 @@ use super::{respond, Reply};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
+use crate::log::Partition;
 use crate::protocol::{self, decode_body, Request};
 
 /// Longest long poll we honour.
@@ -112,15 +114,35 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
             )
         })
         .collect();
+    // The partitions this fetch reads: only their growth wakes it.
+    let watched: Vec<Arc<Partition>> = r
+        .topics
+        .iter()
+        .zip(&allowed)
+        .filter(|(_, ok)| **ok)
+        .flat_map(|(t, _)| {
+            t.partitions
+                .iter()
+                .filter_map(|p| broker.logs.partition(t.topic.0.as_str(), p.partition))
+        })
+        .collect();
     let broker = Arc::clone(broker);
     Ok(Reply::Later(Box::pin(async move {
         let deadline = tokio::time::Instant::now()
             + Duration::from_millis(r.max_wait_ms.clamp(0, MAX_WAIT_MS) as u64);
         let min_bytes = r.min_bytes.max(1) as usize;
         loop {
-            let notified = broker.logs.data_arrived.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+            let mut waits: Vec<_> = watched.iter().map(|p| Box::pin(p.data_arrived())).collect();
+            for w in &mut waits {
+                w.as_mut().enable();
+            }
+            let notified = std::future::poll_fn(|cx| {
+                if waits.iter_mut().any(|w| w.as_mut().poll(cx).is_ready()) {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            });
             let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
             if total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
                 return protocol::encode_response(

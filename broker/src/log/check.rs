@@ -181,7 +181,6 @@ mod tests {
     use std::sync::Arc;
 
     use bytes::Bytes;
-    use tokio::sync::Notify;
 
     use super::*;
     use crate::log::{Partition, TopicConfig};
@@ -192,7 +191,7 @@ mod tests {
     fn check_reports_a_torn_tail_without_repairing_it() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("topics").join("t-0");
-        let p = Partition::open(&dir, "t", 0, Arc::new(Notify::new()))
+        let p = Partition::open(&dir, "t", 0, Arc::default())
             .expect("open")
             .0;
         for i in 0..3 {
@@ -235,7 +234,7 @@ mod tests {
         );
         assert_eq!(snapshot(&dir), before, "check changed the files");
 
-        let (p, repairs) = Partition::open(&dir, "t", 0, Arc::new(Notify::new())).expect("start");
+        let (p, repairs) = Partition::open(&dir, "t", 0, Arc::default()).expect("start");
         assert!(
             repairs.iter().any(|r| r.contains("cut 40 bytes")),
             "{repairs:?}"

@@ -9,11 +9,11 @@ use wire::ErrorCode;
 
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 
 use super::flusher::Flusher;
 use super::partition::Partition;
 use super::state::StateLog;
+use super::tail::TailBudget;
 use super::topic_config::TopicConfig;
 use crate::error::{IoContext, Result};
 use crate::now_ms;
@@ -95,8 +95,8 @@ pub struct LogManager {
     meta: StateLog,
     /// The group-commit flusher all partitions use.
     pub flusher: Flusher,
-    /// Woken whenever a high watermark moves, for fetch long polls.
-    pub data_arrived: Arc<Notify>,
+    /// The byte budget all partitions' tail caches share (see [`crate::log::tail`]).
+    pub tail_budget: Arc<TailBudget>,
     /// Produce requests handled, to compare with the flusher's fsync count (the benchmark
     /// reads both from the shutdown log line).
     pub produce_requests: std::sync::atomic::AtomicU64,
@@ -126,7 +126,7 @@ impl LogManager {
             .ctx(|| format!("creating {}", topics_dir.display()))?;
         let meta = StateLog::open(&root.join("internal"), "__cluster", flusher.clone())?;
         let owners = super::owners::Owners::open(&root.join("internal"), flusher.clone())?;
-        let data_arrived = Arc::new(Notify::new());
+        let tail_budget = Arc::new(TailBudget::default());
         let mut topics = BTreeMap::new();
         let mut repairs = Vec::new();
         for (name, m) in meta.load::<String, TopicMeta>()? {
@@ -143,7 +143,7 @@ impl LogManager {
                     &topics_dir.join(format!("{name}-{i}")),
                     &name,
                     i,
-                    Arc::clone(&data_arrived),
+                    Arc::clone(&tail_budget),
                 )?;
                 repairs.extend(r);
                 partitions.push(Arc::new(p));
@@ -188,7 +188,7 @@ impl LogManager {
                 topics: RwLock::new(topics),
                 meta,
                 flusher,
-                data_arrived,
+                tail_budget,
                 produce_requests: std::sync::atomic::AtomicU64::new(0),
                 admin: tokio::sync::Mutex::new(()),
                 name_defaults: RwLock::new(None),
@@ -316,7 +316,7 @@ impl LogManager {
         let mut parts = Vec::new();
         for i in 0..partitions {
             let dir = self.root.join("topics").join(format!("{name}-{i}"));
-            let (p, _) = Partition::open(&dir, name, i, Arc::clone(&self.data_arrived))
+            let (p, _) = Partition::open(&dir, name, i, Arc::clone(&self.tail_budget))
                 .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
             parts.push(Arc::new(p));
         }

@@ -13,6 +13,7 @@ pub mod partition;
 pub mod producers;
 pub mod segment;
 pub mod state;
+pub mod tail;
 pub mod topic_config;
 
 pub use flusher::{FlushPolicy, Flusher};

@@ -12,7 +12,6 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use proptest::prelude::*;
-use tokio::sync::Notify;
 
 use super::partition::Partition;
 use super::topic_config::TopicConfig;
@@ -143,7 +142,7 @@ fn run(ops: Vec<Op>) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("t-0");
     let open = || {
-        Partition::open(&dir, "t", 0, Arc::new(Notify::new()))
+        Partition::open(&dir, "t", 0, Arc::default())
             .expect("open")
             .0
     };
@@ -280,7 +279,7 @@ fn damaged_open(batches: Vec<u8>, cut: u16, flips: Vec<(u16, u8)>, garbage: Vec<
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("t-0");
     let cfg = TopicConfig::default();
-    let p = Partition::open(&dir, "t", 0, Arc::new(Notify::new()))
+    let p = Partition::open(&dir, "t", 0, Arc::default())
         .expect("open")
         .0;
     let mut ends = Vec::new();
@@ -308,7 +307,7 @@ fn damaged_open(batches: Vec<u8>, cut: u16, flips: Vec<(u16, u8)>, garbage: Vec<
     }
     data.extend_from_slice(&garbage);
     std::fs::write(&seg, &data).expect("write");
-    let p = Partition::open(&dir, "t", 0, Arc::new(Notify::new()))
+    let p = Partition::open(&dir, "t", 0, Arc::default())
         .expect("open after damage")
         .0;
     let end = p.log_end();

@@ -12,14 +12,15 @@ mod recovery;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicI64;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
+use tokio::sync::futures::Notified;
 use tokio::sync::{watch, Notify};
 
 use super::producers::ProducerState;
 use super::segment::Segment;
+use super::tail::TailCache;
 use crate::error::{Error, IoContext, Result};
 use crate::record;
 use wire::ErrorCode;
@@ -69,6 +70,8 @@ struct State {
     log_start: i64,
     producers: ProducerState,
     next_offset: i64,
+    /// Copy of the newest batches, for fetches at the log end.
+    tail: TailCache,
 }
 
 /// A partition's log.
@@ -83,8 +86,9 @@ pub struct Partition {
     /// Offset below which data has been fsynced (differs from the high watermark only under
     /// a relaxed flush policy).
     synced: AtomicI64,
-    /// Woken whenever any partition's high watermark moves (shared by the log manager).
-    data_arrived: Arc<Notify>,
+    /// Woken whenever this partition's high watermark moves (fetch long polls wait on
+    /// the partitions they read, so an append wakes only those).
+    arrived: Notify,
 }
 
 impl Partition {
@@ -117,6 +121,17 @@ impl Partition {
         self.durable.subscribe()
     }
 
+    /// Resolves the next time the high watermark moves; `enable` it before checking the
+    /// log so a move in between is not missed.
+    pub fn data_arrived(&self) -> Notified<'_> {
+        self.arrived.notified()
+    }
+
+    /// Bytes of this partition's tail cache (see [`crate::log::tail`]).
+    pub fn tail_cache_bytes(&self) -> usize {
+        self.lock().tail.bytes()
+    }
+
     /// Deletes the partition's files.
     pub fn remove_files(&self) -> Result<()> {
         std::fs::remove_dir_all(&self.dir).ctx(|| format!("deleting {}", self.dir.display()))
@@ -137,6 +152,9 @@ impl Partition {
         }
         if offset == hw {
             return Ok(Bytes::new());
+        }
+        if let Some(bytes) = st.tail.read(offset, max_bytes, hw) {
+            return Ok(bytes);
         }
         let start_base = st
             .segments

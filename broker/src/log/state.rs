@@ -9,7 +9,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use super::flusher::Flusher;
 use super::partition::Partition;
@@ -43,8 +42,9 @@ pub struct StateLog {
 impl StateLog {
     /// Opens (recovering) the state log named `name` under `dir`.
     pub fn open(dir: &Path, name: &str, flusher: Flusher) -> Result<Self> {
-        let (partition, repairs) =
-            Partition::open(&dir.join(name), name, 0, Arc::new(Notify::new()))?;
+        // Internal logs are read once at open: no tail cache.
+        let no_cache = Arc::new(crate::log::tail::TailBudget::new(0, 0));
+        let (partition, repairs) = Partition::open(&dir.join(name), name, 0, no_cache)?;
         for r in repairs {
             tracing::warn!(log = name, "{r}");
         }

@@ -4,12 +4,18 @@
 //! one fsync serves them all. Reads have deadlines: a first complete request soon after
 //! connecting, each request complete soon after its first bytes, SASL finished soon after
 //! it starts, and the idle timeout otherwise.
+//!
+//! An idle connection holds no buffers: the read buffer is released whenever it is empty
+//! and the next read first waits for the socket to become readable; it grows with the
+//! bytes that actually arrive (so a declared-but-unsent big frame costs nothing). The
+//! writer gathers only replies already queued behind each other. Handler futures are boxed
+//! so the connection task itself stays small.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc};
 
@@ -26,6 +32,12 @@ const IN_FLIGHT: usize = 256;
 /// How long a connection whose login failed waits for the client to hang up after the
 /// (possibly delayed) error response, before closing it.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(7);
+/// Smallest read buffer allocated when bytes are about to arrive: most requests fit, it
+/// comes from the allocator's fast per-thread cache, and a long-polling Fetch (whose frame
+/// shares the buffer until it is answered) pins no more than this.
+const READ_CHUNK: usize = 512;
+/// Most bytes of queued replies gathered into one write.
+const WRITE_BATCH: usize = 64 * 1024;
 
 /// Which deadline the next read is waiting against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +122,7 @@ pub(super) async fn serve(
     let writer = tokio::spawn(write_loop(wr, rx, peer));
     let mut session = Session::new(peer);
     session.ip_slot = Some(ip_slot);
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::new();
     let limit = broker.config.max_request_bytes;
     let mut clocks = Clocks {
         accepted: Instant::now(),
@@ -135,7 +147,7 @@ pub(super) async fn serve(
             let reply = match protocol::parse_request(frame) {
                 Ok(Parsed::Request(req)) => {
                     let api = req.api_key;
-                    match handlers::handle(&broker, &mut session, req).await {
+                    match Box::pin(handlers::handle(&broker, &mut session, req)).await {
                         Ok(reply) => reply,
                         Err(e) => {
                             tracing::warn!(%peer, ?api, error = %e, "closing connection: request failed");
@@ -195,8 +207,20 @@ pub(super) async fn serve(
             clocks.frame_started.get_or_insert(now);
         }
         let (deadline, why) = clocks.next(&broker, now);
+        let idle = buf.is_empty();
+        if idle {
+            // Nothing pending: hold no buffer while waiting.
+            buf = BytesMut::new();
+        }
+        let read = async {
+            if idle {
+                rd.readable().await?;
+            }
+            grow(&mut buf);
+            rd.read_buf(&mut buf).await
+        };
         tokio::select! {
-            read = tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)) => match read {
+            read = tokio::time::timeout_at(deadline, read) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
@@ -225,12 +249,23 @@ pub(super) async fn serve(
     tracing::debug!(%peer, "connection closed");
 }
 
+/// Makes room for the next read: at least [`READ_CHUNK`], and as much again as is already
+/// buffered (a big frame's buffer doubles as its bytes arrive, never ahead of them).
+fn grow(buf: &mut BytesMut) {
+    let room = READ_CHUNK.max(buf.len());
+    if buf.capacity() - buf.len() < room {
+        buf.reserve(room);
+    }
+}
+
 async fn write_loop(
-    wr: tokio::net::tcp::OwnedWriteHalf,
+    mut wr: tokio::net::tcp::OwnedWriteHalf,
     mut rx: mpsc::Receiver<Reply>,
     peer: SocketAddr,
 ) {
-    let mut out = BufWriter::with_capacity(64 * 1024, wr);
+    // Replies queued behind each other are gathered into one write; the buffer exists only
+    // while there is such a backlog, so an idle connection holds none.
+    let mut out: Vec<u8> = Vec::new();
     while let Some(reply) = rx.recv().await {
         let bytes = match reply {
             Reply::Now(b) => Some(b),
@@ -244,14 +279,23 @@ async fn write_loop(
             },
         };
         if let Some(b) = bytes {
-            if out.write_all(&b).await.is_err() {
+            if out.is_empty() && rx.is_empty() {
+                if wr.write_all(&b).await.is_err() {
+                    return;
+                }
+            } else {
+                out.extend_from_slice(&b);
+            }
+        }
+        if !out.is_empty() && (rx.is_empty() || out.len() >= WRITE_BATCH) {
+            let gathered = std::mem::take(&mut out);
+            if wr.write_all(&gathered).await.is_err() {
                 return;
             }
         }
-        if rx.is_empty() && out.flush().await.is_err() {
-            return;
-        }
     }
-    let _ = out.flush().await;
-    let _ = out.shutdown().await;
+    if !out.is_empty() {
+        let _ = wr.write_all(&out).await;
+    }
+    let _ = wr.shutdown().await;
 }

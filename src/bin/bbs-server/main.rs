@@ -2,11 +2,13 @@
 //! installed and (if asked) the classic port, on the embedded defaults, a config file and
 //! flags; and the operator's offline and online commands: `users` ([`users`],
 //! [`users_import`], [`pending_emails`]), `admin` ([`admin`], [`backup`]) and `check`.
-//! [`net`] picks the address to advertise.
+//! [`net`] picks the address to advertise; [`nofile`] fits the open-file limit to
+//! `max_connections`.
 
 mod admin;
 mod backup;
 mod net;
+mod nofile;
 mod pending_emails;
 mod users;
 mod users_import;
@@ -154,6 +156,7 @@ fn main() -> Result<()> {
         if let Some(Command::Users { action }) = args.command {
             return users::run(&dir, action).await;
         }
+        nofile::ensure(cfg.max_connections);
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("listening on {}", cfg.listen))?;

@@ -74,7 +74,7 @@ impl LogManager {
         if !validate_only {
             for i in have..count {
                 let dir = self.root.join("topics").join(format!("{name}-{i}"));
-                let (p, _) = Partition::open(&dir, name, i, Arc::clone(&self.data_arrived))
+                let (p, _) = Partition::open(&dir, name, i, Arc::clone(&self.tail_budget))
                     .map_err(|e| terr(ErrorCode::KAFKA_STORAGE_ERROR, e.to_string()))?;
                 partitions.push(Arc::new(p));
             }

@@ -136,6 +136,12 @@ impl Partition {
         for h in &headers {
             st.producers.record(h);
         }
+        let placed: Vec<_> = batches
+            .iter()
+            .map(|(range, _)| range.clone())
+            .zip(headers.iter().copied())
+            .collect();
+        st.tail.push(&data.freeze(), &placed);
         st.next_offset = offset;
         drop(st);
         if durable_now {
@@ -193,7 +199,7 @@ impl Partition {
             }
         });
         if moved {
-            self.data_arrived.notify_waiters();
+            self.arrived.notify_waiters();
         }
     }
 
@@ -211,6 +217,7 @@ impl Partition {
         }
         st.next_offset = hw;
         st.producers.clear();
+        st.tail.clear();
         drop(st);
         self.durable.send_modify(|d| {
             d.failures += 1;

@@ -57,6 +57,7 @@ impl Partition {
         }
         store(&self.dir, target).map_err(storage_error)?;
         st.log_start = target;
+        st.tail.clear();
         let bases: Vec<i64> = st.segments.keys().copied().collect();
         for pair in bases.windows(2) {
             if pair[1] > target {
@@ -111,6 +112,9 @@ impl Partition {
             total -= seg.size;
             doomed.push(*base);
         }
+        if !doomed.is_empty() {
+            st.tail.clear();
+        }
         for base in &doomed {
             if let Some(seg) = st.segments.remove(base) {
                 seg.remove_files()?;
@@ -125,6 +129,8 @@ impl Partition {
     /// Compacts the closed segments (see [`super::compact`]). Returns records removed.
     pub fn compact(&self, cfg: &TopicConfig, now: i64) -> Result<usize> {
         let mut st = self.lock();
+        // The disk is the truth: whatever compaction rewrites, the copy goes.
+        st.tail.clear();
         let removed = crate::log::compact::compact_segments(&mut st.segments, cfg, now)?;
         if let Some(first) = st.segments.values().next() {
             st.log_start = st.log_start.max(first.base);

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 
+use crate::log::tail::{TailBudget, TailCache};
+
 use super::{log_start, Durable, Partition, State};
 use crate::error::{IoContext, Result};
 use crate::log::producers::ProducerState;
@@ -20,12 +22,13 @@ use crate::now_ms;
 use crate::record::{self, BatchHeader};
 
 impl Partition {
-    /// Opens (recovering) or creates the partition in `dir`. Returns what was repaired.
+    /// Opens (recovering) or creates the partition in `dir`, its tail cache drawing on
+    /// `budget`. Returns what was repaired.
     pub fn open(
         dir: &Path,
         topic: &str,
         index: i32,
-        data_arrived: Arc<Notify>,
+        budget: Arc<TailBudget>,
     ) -> Result<(Self, Vec<String>)> {
         std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
         let mut bases: Vec<i64> = Vec::new();
@@ -102,10 +105,11 @@ impl Partition {
                     log_start,
                     producers,
                     next_offset,
+                    tail: TailCache::new(budget),
                 }),
                 durable,
                 synced: AtomicI64::new(next_offset),
-                data_arrived,
+                arrived: Notify::new(),
             },
             repairs,
         ))

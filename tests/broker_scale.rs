@@ -1,0 +1,167 @@
+//! Scale behaviour of the real server: a held Fetch is woken only by the partitions it
+//! reads (appends to another topic leave it waiting until max_wait; an append to its own
+//! topic answers it at once), and a server started with a low soft open-file limit raises
+//! it to fit `max_connections` and says so in one INFO line.
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+const T: Duration = Duration::from_secs(60);
+
+fn produce(addr: &str, topic: &str, lines: &[u8]) {
+    ok(
+        kcat(&["-b", addr, "-P", "-t", topic, "-p", "0"], Some(lines), T),
+        "produce",
+    );
+}
+
+/// A Fetch v4 of `topic` partition 0 from `offset`, waiting up to `max_wait_ms`.
+fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) -> Vec<u8> {
+    let mut fetch = FetchRequest::default();
+    fetch.replica_id = kafka_protocol::messages::BrokerId(-1);
+    fetch.max_wait_ms = max_wait_ms;
+    fetch.min_bytes = 1;
+    fetch.max_bytes = 1 << 20;
+    let mut ft = FetchTopic::default();
+    ft.topic = TopicName(StrBytes::from_static_str(topic));
+    let mut fp = FetchPartition::default();
+    fp.partition = 0;
+    fp.fetch_offset = offset;
+    fp.partition_max_bytes = 1 << 20;
+    ft.partitions = vec![fp];
+    fetch.topics = vec![ft];
+    raw::encode_with(ApiKey::Fetch, 4, 7, Some("scale-test"), &fetch)
+}
+
+/// Reads a Fetch response: (error code, bytes of records) of its one partition.
+fn fetch_answer(c: &mut TcpStream) -> (i16, usize) {
+    let body = read_frame(c).expect("fetch answered");
+    let (_, resp): (_, FetchResponse) =
+        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 4)
+            .expect("fetch response");
+    let p = &resp.responses[0].partitions[0];
+    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
+}
+
+#[test]
+fn held_fetch_is_woken_by_its_own_topic_only() {
+    let s = TestServer::start(&[]);
+    produce(&s.addr, "scale-a", b"a0\n");
+    produce(&s.addr, "scale-b", b"b0\n");
+    let mut c = TcpStream::connect(&s.addr).expect("connect");
+    c.set_read_timeout(Some(T)).expect("timeout");
+
+    // Held at A's end for 3 s while B grows: it answers only at max_wait, with nothing.
+    let started = Instant::now();
+    c.write_all(&fetch_request("scale-a", 1, 3000))
+        .expect("send fetch");
+    for _ in 0..3 {
+        produce(&s.addr, "scale-b", b"b1\nb2\n");
+    }
+    let (code, bytes) = fetch_answer(&mut c);
+    assert_eq!(
+        (code, bytes),
+        (0, 0),
+        "B's appends must not answer A's fetch"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "returned before max_wait: {:?}",
+        started.elapsed()
+    );
+
+    // Held at A's end for up to 30 s: an append to A answers it with A's record, long
+    // before max_wait.
+    let started = Instant::now();
+    c.write_all(&fetch_request("scale-a", 1, 30_000))
+        .expect("send fetch");
+    produce(&s.addr, "scale-a", b"a1\n");
+    let (code, bytes) = fetch_answer(&mut c);
+    assert_eq!(code, 0);
+    assert!(bytes > 0, "A's append was not returned");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "A's append did not wake the fetch (took {:?})",
+        started.elapsed()
+    );
+}
+
+fn hard_nofile_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .maximum
+        .unwrap_or(u64::MAX)
+}
+
+/// The soft "Max open files" of process `pid`.
+fn soft_limit_of(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+#[test]
+fn a_low_soft_open_file_limit_is_raised_at_start() {
+    let hard = hard_nofile_limit();
+    assert!(
+        hard > 512,
+        "the test needs a hard open-file limit above 512"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // prlimit(1) sets the limits and then executes the server in the same process.
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--nofile=512:")
+        .arg(env!("CARGO_BIN_EXE_bbs-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn prlimit bbs-server (util-linux)");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let deadline = Instant::now() + T;
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                let ready = line.contains("bbs-server ready");
+                log.push(line);
+                if ready {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    let soft_now = soft_limit_of(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = log.join("\n");
+    let raised = log
+        .iter()
+        .find(|l| l.contains("raised the open-file limit"))
+        .unwrap_or_else(|| panic!("no INFO line about the open-file limit; log:\n{text}"));
+    assert!(raised.contains("INFO"), "{raised}");
+    assert!(raised.contains("old=512"), "{raised}");
+    let expected = (16384 + 1024).min(hard);
+    assert!(
+        raised.contains(&format!("new={expected}")),
+        "{raised} (expected new={expected})"
+    );
+    assert_eq!(soft_now, Some(expected), "the process's soft limit");
+}
