@@ -11,6 +11,8 @@
 
 mod audit;
 mod profiles;
+mod rebuild;
+mod views;
 
 pub use audit::audit;
 
@@ -56,6 +58,12 @@ fn to_policy(w: WireRecord, timestamp: i64) -> PolicyRecord {
 /// `docs/data-model.md` says. Other topics get the broker's defaults.
 pub fn topic_defaults(topic: &str) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
+    if names::is_view_topic(topic) {
+        // Views: the latest record per key is all they say (docs/data-model.md, "Views").
+        out.insert("retention.ms".to_string(), "-1".to_string());
+        out.insert("cleanup.policy".to_string(), "compact".to_string());
+        return out;
+    }
     match names::classify(topic) {
         TopicKind::Board(_) | TopicKind::Mail(_) | TopicKind::Subs(_) => {
             out.insert("retention.ms".to_string(), "-1".to_string());
@@ -69,11 +77,18 @@ pub fn topic_defaults(topic: &str) -> std::collections::BTreeMap<String, String>
     out
 }
 
-/// The BBS topics an accepted entry implies: a board record its board's topic, a user
-/// profile that user's mailbox and subscription list.
+/// The BBS topics an accepted entry implies: a board record its board's topic and views,
+/// a user profile that user's mailbox and subscription list.
 fn implied_by(entry: &codec::Entry) -> Vec<String> {
     match &entry.record {
-        codec::BbsRecord::Board { name, .. } => names::board_topic(name).ok().into_iter().collect(),
+        codec::BbsRecord::Board { name, .. } => [
+            names::board_topic(name),
+            names::index_topic(name),
+            names::pages_topic(name),
+        ]
+        .into_iter()
+        .filter_map(std::result::Result::ok)
+        .collect(),
         codec::BbsRecord::User { name, .. } => [names::mail_topic(name), names::subs_topic(name)]
             .into_iter()
             .filter_map(std::result::Result::ok)
@@ -90,6 +105,8 @@ pub struct BbsPolicy {
     /// Topics the records folded by [`BbsPolicy::load`] imply, for
     /// [`BbsPolicy::create_topics`] (data written before the server created them).
     implied_at_load: Mutex<std::collections::BTreeSet<String>>,
+    /// The views kept beside the boards (taken after `state`, never before).
+    views: Mutex<views::Views>,
 }
 
 impl BbsPolicy {
@@ -132,17 +149,23 @@ impl BbsPolicy {
                 }
             })
             .map_err(|e| Error::Backend(e.to_string()))?;
+        self.views.lock().reset(broker.logs().clone(), &state);
         *self.lock() = state;
         *self.implied_at_load.lock() = implied;
         Ok(count)
     }
 
-    /// Creates the directories (`bbs.boards`, `bbs.users`) and every topic the loaded
-    /// records imply that does not exist yet (boards and mailboxes of data written before
-    /// the server created them). Call after [`BbsPolicy::load`]. Returns how many were
-    /// created.
+    /// Creates the directories (`bbs.boards`, `bbs.users`, `bbs.stats`) and every topic
+    /// the loaded records imply that does not exist yet (boards, their views and mailboxes
+    /// of data written before the server created them), then brings the views up to date
+    /// ([`BbsPolicy::rebuild_views`]). Call after [`BbsPolicy::load`]. Returns how many
+    /// topics were created.
     pub async fn create_topics(&self, broker: &Broker) -> Result<usize> {
-        let mut wanted: Vec<String> = vec![names::BOARDS_TOPIC.into(), names::USERS_TOPIC.into()];
+        let mut wanted: Vec<String> = vec![
+            names::BOARDS_TOPIC.into(),
+            names::USERS_TOPIC.into(),
+            names::STATS_TOPIC.into(),
+        ];
         wanted.extend(self.implied_at_load.lock().iter().cloned());
         let mut created = 0;
         for topic in wanted {
@@ -155,6 +178,10 @@ impl BbsPolicy {
                 .await
                 .map_err(|e| Error::Backend(format!("creating {topic}: {}", e.message)))?;
             created += 1;
+        }
+        let rebuilt = self.rebuild_views(broker)?;
+        if rebuilt > 0 {
+            tracing::info!(records = rebuilt, "brought the views up to date");
         }
         Ok(created)
     }
@@ -252,8 +279,11 @@ impl RecordPolicy for BbsPolicy {
 
     fn appended(&self, topic: &str, _partition: i32, base_offset: i64, records: &[PolicyRecord]) {
         let mut state = self.lock();
+        let mut views = self.views.lock();
+        let mut out = views::Out::new();
         for (i, r) in records.iter().enumerate() {
             if let Ok(entry) = codec::decode(topic, &to_wire(r)) {
+                let touch = views::Views::touch(&state, &entry);
                 state.apply(
                     Position {
                         offset: base_offset + i as i64,
@@ -261,8 +291,10 @@ impl RecordPolicy for BbsPolicy {
                     },
                     &entry,
                 );
+                views.changed(&state, touch, &mut out);
             }
         }
+        views.write(out);
     }
 }
 
@@ -271,6 +303,9 @@ impl RecordPolicy for BbsPolicy {
 ///   client creates or reconfigures them (the server creates them when the implying
 ///   record is accepted, with its own settings); only the operator deletes a board,
 ///   mailbox or subscription list, and nobody deletes the directories.
+/// - Views ([`names::is_view_topic`]: `bbs.stats`, `index.*`, `pages.*`) are derived by
+///   the server: no client writes, creates or reconfigures them; only the operator
+///   deletes one (the next start rebuilds it).
 /// - Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's:
 ///   only the owner (or the operator) reads them; any logged-in user may write (send)
 ///   mail, through the record policy, and so describe a mailbox (a producer needs its
@@ -285,6 +320,17 @@ pub struct BbsAuthorizer {
 
 /// Why no client may `op` a BBS topic, or `None` when the namespace rules allow it.
 fn bbs_topic_refusal(principal: &BrokerPrincipal, op: Operation, topic: &str) -> Option<String> {
+    if names::is_view_topic(topic) {
+        return match op {
+            Operation::Write | Operation::Create | Operation::Alter => Some(format!(
+                "{topic} is a view the server maintains: no client may write it"
+            )),
+            Operation::Delete if *principal != BrokerPrincipal::Operator => Some(format!(
+                "{topic} is a view the server maintains: only the operator may delete it"
+            )),
+            _ => None,
+        };
+    }
     if !names::is_bbs_namespace(topic) {
         return None;
     }
