@@ -409,3 +409,52 @@ fn no_client_writes_creates_or_deletes_a_view() {
         "no client creates a view topic"
     );
 }
+
+/// The session groups ListGroups shows (any state).
+fn session_groups(c: &Client) -> Vec<String> {
+    c.admin()
+        .list_groups()
+        .expect("list groups")
+        .into_iter()
+        .map(|g| g.group_id)
+        .filter(|g| g.starts_with(names::SESSION_GROUP_PREFIX))
+        .collect()
+}
+
+#[test]
+fn finished_sessions_leave_no_groups_behind() {
+    // Maintenance never runs during the test: whatever goes, goes when the session ends.
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("server.toml");
+    std::fs::write(&cfg, "[broker]\nmaintenance_interval_ms = 3600000\n").expect("config");
+    let mut server = TestServer::start(&["--config", cfg.to_str().expect("utf8")]);
+    let backend = KafkaBackend::new(&server.addr);
+    let stays = login(&backend, "ana", true);
+    let c = Client::connect(ClientConfig::new(&server.addr)).expect("connect");
+    let live = session_groups(&c);
+    assert_eq!(live.len(), 1, "{live:?}");
+    for i in 0..30 {
+        let link = if i % 3 == 0 {
+            backend.connect().expect("connect")
+        } else {
+            login(&backend, "ana", false)
+        };
+        drop(link);
+    }
+    // Only the session still logged in is listed, and it is still online.
+    eventually("finished sessions' groups are gone", WAIT, || {
+        session_groups(&c) == live
+    });
+    assert_eq!(stays.online().expect("online"), vec!["ana".to_string()]);
+    drop(stays);
+    eventually("the last session's group is gone", WAIT, || {
+        session_groups(&c).is_empty()
+    });
+    drop(c);
+    // A restart replays none of them.
+    assert_eq!(server.terminate(), Some(0));
+    server.spawn(None);
+    assert_eq!(server.log_value("groups"), "0", "groups the restart loaded");
+    let c = Client::connect(ClientConfig::new(&server.addr)).expect("connect");
+    assert!(session_groups(&c).is_empty());
+}
