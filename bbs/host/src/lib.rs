@@ -10,18 +10,20 @@
 //! are the pure [`bbs::policy`] (the in-process demo backend runs the same function).
 
 mod audit;
+mod authorizer;
 mod profiles;
 mod rebuild;
 mod views;
 
 pub use audit::audit;
+pub use authorizer::BbsAuthorizer;
 
 use std::sync::Arc;
 
 use broker::auth::policy::{
     ErrorCode, HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict,
 };
-use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource};
+use broker::auth::Principal as BrokerPrincipal;
 use broker::Broker;
 use parking_lot::{Mutex, MutexGuard};
 
@@ -298,138 +300,12 @@ impl RecordPolicy for BbsPolicy {
     }
 }
 
-/// The BBS's access rules, before the broker's defaults (`inner`):
-/// - BBS topics (every name [`names::is_bbs_namespace`] claims) are the server's: no
-///   client creates or reconfigures them (the server creates them when the implying
-///   record is accepted, with its own settings); only the operator deletes a board,
-///   mailbox or subscription list, and nobody deletes the directories.
-/// - Views ([`names::is_view_topic`]: `bbs.stats`, `index.*`, `pages.*`) are derived by
-///   the server: no client writes, creates or reconfigures them; only the operator
-///   deletes one (the next start rebuilds it).
-/// - Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's:
-///   only the owner (or the operator) reads them; any logged-in user may write (send)
-///   mail, through the record policy, and so describe a mailbox (a producer needs its
-///   metadata; in Kafka WRITE implies DESCRIBE).
-/// - BBS groups (`bbs-…:<user>`, see [`names::group_owner`]) are the owner's: only they
-///   (within `inner`'s rules) or the operator join, commit to, fetch, describe or delete
-///   them. Session groups' names and states are listed to anyone (the online list).
-pub struct BbsAuthorizer {
-    /// The broker's default rules (reserved names, configured ACLs, defaults).
-    pub inner: Arc<dyn Authorizer>,
-}
-
-/// Why no client may `op` a BBS topic, or `None` when the namespace rules allow it.
-fn bbs_topic_refusal(principal: &BrokerPrincipal, op: Operation, topic: &str) -> Option<String> {
-    if names::is_view_topic(topic) {
-        return match op {
-            Operation::Write | Operation::Create | Operation::Alter => Some(format!(
-                "{topic} is a view the server maintains: no client may write it"
-            )),
-            Operation::Delete if *principal != BrokerPrincipal::Operator => Some(format!(
-                "{topic} is a view the server maintains: only the operator may delete it"
-            )),
-            _ => None,
-        };
-    }
-    if !names::is_bbs_namespace(topic) {
-        return None;
-    }
-    let directory = matches!(names::classify(topic), TopicKind::Boards | TopicKind::Users);
-    match op {
-        Operation::Create => Some(format!(
-            "{topic} is a BBS topic: the server creates it, with its own settings, when the record that implies it is accepted"
-        )),
-        Operation::Alter => Some(format!(
-            "{topic} is a BBS topic: its settings are the server's and no client may change them"
-        )),
-        Operation::Delete if directory => Some(format!(
-            "{topic} is a BBS directory: no client may delete it"
-        )),
-        Operation::Delete if *principal != BrokerPrincipal::Operator => Some(format!(
-            "{topic} is a BBS topic: only the operator may delete it"
-        )),
-        _ => None,
-    }
-}
-
-impl Authorizer for BbsAuthorizer {
-    fn may_list_group(&self, principal: &BrokerPrincipal, group: &str) -> bool {
-        group.starts_with(names::SESSION_GROUP_PREFIX)
-            || self.authorize(principal, Operation::Describe, &Resource::Group(group))
-    }
-
-    fn denial_reason(
-        &self,
-        principal: &BrokerPrincipal,
-        op: Operation,
-        resource: &Resource<'_>,
-    ) -> Option<String> {
-        match resource {
-            Resource::Topic(topic) => {
-                bbs_topic_refusal(principal, op, topic).or_else(|| match names::classify(topic) {
-                    TopicKind::Mail(owner) | TopicKind::Subs(owner) => {
-                        Some(format!("{topic} belongs to {owner}"))
-                    }
-                    _ => self.inner.denial_reason(principal, op, resource),
-                })
-            }
-            Resource::Group(group) => match names::group_owner(group) {
-                Some(owner) => Some(format!("group {group} belongs to {owner}")),
-                None => self.inner.denial_reason(principal, op, resource),
-            },
-            Resource::Cluster => self.inner.denial_reason(principal, op, resource),
-        }
-    }
-
-    fn authorize(
-        &self,
-        principal: &BrokerPrincipal,
-        op: Operation,
-        resource: &Resource<'_>,
-    ) -> bool {
-        if let Resource::Group(group) = resource {
-            if let Some(owner) = names::group_owner(group) {
-                return match principal {
-                    BrokerPrincipal::Operator => true,
-                    BrokerPrincipal::User(u) if u == owner => {
-                        self.inner.authorize(principal, op, resource)
-                    }
-                    _ => false,
-                };
-            }
-        }
-        if let Resource::Topic(topic) = resource {
-            if bbs_topic_refusal(principal, op, topic).is_some() {
-                return false;
-            }
-            let owner = match names::classify(topic) {
-                TopicKind::Mail(owner) => Some((owner, true)),
-                TopicKind::Subs(owner) => Some((owner, false)),
-                _ => None,
-            };
-            if let Some((owner, is_mail)) = owner {
-                return match principal {
-                    BrokerPrincipal::Operator => true,
-                    BrokerPrincipal::Anonymous => false,
-                    BrokerPrincipal::User(u) if *u == owner => true,
-                    // A sender writes to a mailbox; as in Kafka, where
-                    // WRITE implies DESCRIBE, it may also describe it (a producer needs
-                    // the topic's metadata). Reading stays the owner's.
-                    BrokerPrincipal::User(_) => {
-                        is_mail && matches!(op, Operation::Write | Operation::Describe)
-                    }
-                };
-            }
-        }
-        self.inner.authorize(principal, op, resource)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use broker::auth::authorizer::DefaultAuthorizer;
     use broker::auth::config::AuthConfig;
+    use broker::auth::{Authorizer, Operation, Resource};
 
     #[test]
     fn bbs_topics_are_kept_forever_and_directories_compacted() {
@@ -442,6 +318,35 @@ mod tests {
             Some("compact")
         );
         assert!(topic_defaults("chat.general").is_empty());
+    }
+
+    #[test]
+    fn views_are_read_by_anyone_and_written_by_no_client() {
+        let a = BbsAuthorizer {
+            inner: Arc::new(DefaultAuthorizer::new(&AuthConfig::default())),
+        };
+        let ana = BrokerPrincipal::User("ana".into());
+        for topic in [
+            names::STATS_TOPIC.to_string(),
+            names::index_topic("NP").expect("topic"),
+            names::pages_topic("測試").expect("topic"),
+        ] {
+            let t = Resource::Topic(&topic);
+            assert!(a.authorize(&BrokerPrincipal::Anonymous, Operation::Read, &t));
+            for op in [Operation::Write, Operation::Create, Operation::Alter] {
+                assert!(!a.authorize(&ana, op, &t));
+                assert!(!a.authorize(&BrokerPrincipal::Operator, op, &t));
+            }
+            assert!(!a.authorize(&ana, Operation::Delete, &t));
+            assert!(a
+                .denial_reason(&ana, Operation::Write, &t)
+                .is_some_and(|m| m.contains("is a view the server maintains")));
+        }
+        let stats = topic_defaults(&names::index_topic("NP").expect("topic"));
+        assert_eq!(
+            stats.get("cleanup.policy").map(String::as_str),
+            Some("compact")
+        );
     }
 
     #[test]
