@@ -20,6 +20,13 @@ pub const SUBS_PREFIX: &str = "subs.";
 pub const BOARDS_TOPIC: &str = "bbs.boards";
 /// The compacted topic of user profiles (key = username).
 pub const USERS_TOPIC: &str = "bbs.users";
+/// The compacted view of per-board statistics (key = board name), kept by the server.
+pub const STATS_TOPIC: &str = "bbs.stats";
+/// Prefix of each board's post index view (key = post id), kept by the server. As long
+/// as [`BOARD_PREFIX`], so every board's views fit Kafka's name limit when its topic does.
+pub const INDEX_PREFIX: &str = "index.";
+/// Prefix of each board's page view (page `k` at offset `k`), kept by the server.
+pub const PAGES_PREFIX: &str = "pages.";
 /// Kafka's limit on topic name length.
 pub const MAX_TOPIC_LEN: usize = 249;
 /// Marks an escaped (hex-encoded) name.
@@ -144,6 +151,22 @@ pub fn is_bbs_namespace(topic: &str) -> bool {
         || [BOARD_PREFIX, MAIL_PREFIX, SUBS_PREFIX]
             .iter()
             .any(|p| topic.starts_with(p))
+}
+
+/// The post index view of a board.
+pub fn index_topic(board: &str) -> Result<String, Failure> {
+    topic(INDEX_PREFIX, board)
+}
+
+/// The page view of a board.
+pub fn pages_topic(board: &str) -> Result<String, Failure> {
+    topic(PAGES_PREFIX, board)
+}
+
+/// Whether a topic is one of the views the server derives from the boards
+/// (`docs/data-model.md`, "Views"): only the server writes them.
+pub fn is_view_topic(topic: &str) -> bool {
+    topic == STATS_TOPIC || topic.starts_with(INDEX_PREFIX) || topic.starts_with(PAGES_PREFIX)
 }
 
 /// Prefix of the consumer groups the BBS owns: `bbs-…:<user>` belongs to `<user>`.

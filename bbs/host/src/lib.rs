@@ -10,16 +10,20 @@
 //! are the pure [`bbs::policy`] (the in-process demo backend runs the same function).
 
 mod audit;
+mod authorizer;
 mod profiles;
+mod rebuild;
+mod views;
 
 pub use audit::audit;
+pub use authorizer::BbsAuthorizer;
 
 use std::sync::Arc;
 
 use broker::auth::policy::{
     ErrorCode, HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict,
 };
-use broker::auth::{Authorizer, Operation, Principal as BrokerPrincipal, Resource};
+use broker::auth::Principal as BrokerPrincipal;
 use broker::Broker;
 use parking_lot::{Mutex, MutexGuard};
 
@@ -56,6 +60,12 @@ fn to_policy(w: WireRecord, timestamp: i64) -> PolicyRecord {
 /// `docs/data-model.md` says. Other topics get the broker's defaults.
 pub fn topic_defaults(topic: &str) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
+    if names::is_view_topic(topic) {
+        // Views: the latest record per key is all they say (docs/data-model.md, "Views").
+        out.insert("retention.ms".to_string(), "-1".to_string());
+        out.insert("cleanup.policy".to_string(), "compact".to_string());
+        return out;
+    }
     match names::classify(topic) {
         TopicKind::Board(_) | TopicKind::Mail(_) | TopicKind::Subs(_) => {
             out.insert("retention.ms".to_string(), "-1".to_string());
@@ -69,11 +79,18 @@ pub fn topic_defaults(topic: &str) -> std::collections::BTreeMap<String, String>
     out
 }
 
-/// The BBS topics an accepted entry implies: a board record its board's topic, a user
-/// profile that user's mailbox and subscription list.
+/// The BBS topics an accepted entry implies: a board record its board's topic and views,
+/// a user profile that user's mailbox and subscription list.
 fn implied_by(entry: &codec::Entry) -> Vec<String> {
     match &entry.record {
-        codec::BbsRecord::Board { name, .. } => names::board_topic(name).ok().into_iter().collect(),
+        codec::BbsRecord::Board { name, .. } => [
+            names::board_topic(name),
+            names::index_topic(name),
+            names::pages_topic(name),
+        ]
+        .into_iter()
+        .filter_map(std::result::Result::ok)
+        .collect(),
         codec::BbsRecord::User { name, .. } => [names::mail_topic(name), names::subs_topic(name)]
             .into_iter()
             .filter_map(std::result::Result::ok)
@@ -90,6 +107,8 @@ pub struct BbsPolicy {
     /// Topics the records folded by [`BbsPolicy::load`] imply, for
     /// [`BbsPolicy::create_topics`] (data written before the server created them).
     implied_at_load: Mutex<std::collections::BTreeSet<String>>,
+    /// The views kept beside the boards (taken after `state`, never before).
+    views: Mutex<views::Views>,
 }
 
 impl BbsPolicy {
@@ -132,17 +151,23 @@ impl BbsPolicy {
                 }
             })
             .map_err(|e| Error::Backend(e.to_string()))?;
+        self.views.lock().reset(broker.logs().clone(), &state);
         *self.lock() = state;
         *self.implied_at_load.lock() = implied;
         Ok(count)
     }
 
-    /// Creates the directories (`bbs.boards`, `bbs.users`) and every topic the loaded
-    /// records imply that does not exist yet (boards and mailboxes of data written before
-    /// the server created them). Call after [`BbsPolicy::load`]. Returns how many were
-    /// created.
+    /// Creates the directories (`bbs.boards`, `bbs.users`, `bbs.stats`) and every topic
+    /// the loaded records imply that does not exist yet (boards, their views and mailboxes
+    /// of data written before the server created them), then brings the views up to date
+    /// ([`BbsPolicy::rebuild_views`]). Call after [`BbsPolicy::load`]. Returns how many
+    /// topics were created.
     pub async fn create_topics(&self, broker: &Broker) -> Result<usize> {
-        let mut wanted: Vec<String> = vec![names::BOARDS_TOPIC.into(), names::USERS_TOPIC.into()];
+        let mut wanted: Vec<String> = vec![
+            names::BOARDS_TOPIC.into(),
+            names::USERS_TOPIC.into(),
+            names::STATS_TOPIC.into(),
+        ];
         wanted.extend(self.implied_at_load.lock().iter().cloned());
         let mut created = 0;
         for topic in wanted {
@@ -155,6 +180,10 @@ impl BbsPolicy {
                 .await
                 .map_err(|e| Error::Backend(format!("creating {topic}: {}", e.message)))?;
             created += 1;
+        }
+        let rebuilt = self.rebuild_views(broker)?;
+        if rebuilt > 0 {
+            tracing::info!(records = rebuilt, "brought the views up to date");
         }
         Ok(created)
     }
@@ -252,8 +281,11 @@ impl RecordPolicy for BbsPolicy {
 
     fn appended(&self, topic: &str, _partition: i32, base_offset: i64, records: &[PolicyRecord]) {
         let mut state = self.lock();
+        let mut views = self.views.lock();
+        let mut out = views::Out::new();
         for (i, r) in records.iter().enumerate() {
             if let Ok(entry) = codec::decode(topic, &to_wire(r)) {
+                let touch = views::Views::touch(&state, &entry);
                 state.apply(
                     Position {
                         offset: base_offset + i as i64,
@@ -261,121 +293,10 @@ impl RecordPolicy for BbsPolicy {
                     },
                     &entry,
                 );
+                views.changed(&state, touch, &mut out);
             }
         }
-    }
-}
-
-/// The BBS's access rules, before the broker's defaults (`inner`):
-/// - BBS topics (every name [`names::is_bbs_namespace`] claims) are the server's: no
-///   client creates or reconfigures them (the server creates them when the implying
-///   record is accepted, with its own settings); only the operator deletes a board,
-///   mailbox or subscription list, and nobody deletes the directories.
-/// - Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's:
-///   only the owner (or the operator) reads them; any logged-in user may write (send)
-///   mail, through the record policy, and so describe a mailbox (a producer needs its
-///   metadata; in Kafka WRITE implies DESCRIBE).
-/// - BBS groups (`bbs-…:<user>`, see [`names::group_owner`]) are the owner's: only they
-///   (within `inner`'s rules) or the operator join, commit to, fetch, describe or delete
-///   them. Session groups' names and states are listed to anyone (the online list).
-pub struct BbsAuthorizer {
-    /// The broker's default rules (reserved names, configured ACLs, defaults).
-    pub inner: Arc<dyn Authorizer>,
-}
-
-/// Why no client may `op` a BBS topic, or `None` when the namespace rules allow it.
-fn bbs_topic_refusal(principal: &BrokerPrincipal, op: Operation, topic: &str) -> Option<String> {
-    if !names::is_bbs_namespace(topic) {
-        return None;
-    }
-    let directory = matches!(names::classify(topic), TopicKind::Boards | TopicKind::Users);
-    match op {
-        Operation::Create => Some(format!(
-            "{topic} is a BBS topic: the server creates it, with its own settings, when the record that implies it is accepted"
-        )),
-        Operation::Alter => Some(format!(
-            "{topic} is a BBS topic: its settings are the server's and no client may change them"
-        )),
-        Operation::Delete if directory => Some(format!(
-            "{topic} is a BBS directory: no client may delete it"
-        )),
-        Operation::Delete if *principal != BrokerPrincipal::Operator => Some(format!(
-            "{topic} is a BBS topic: only the operator may delete it"
-        )),
-        _ => None,
-    }
-}
-
-impl Authorizer for BbsAuthorizer {
-    fn may_list_group(&self, principal: &BrokerPrincipal, group: &str) -> bool {
-        group.starts_with(names::SESSION_GROUP_PREFIX)
-            || self.authorize(principal, Operation::Describe, &Resource::Group(group))
-    }
-
-    fn denial_reason(
-        &self,
-        principal: &BrokerPrincipal,
-        op: Operation,
-        resource: &Resource<'_>,
-    ) -> Option<String> {
-        match resource {
-            Resource::Topic(topic) => {
-                bbs_topic_refusal(principal, op, topic).or_else(|| match names::classify(topic) {
-                    TopicKind::Mail(owner) | TopicKind::Subs(owner) => {
-                        Some(format!("{topic} belongs to {owner}"))
-                    }
-                    _ => self.inner.denial_reason(principal, op, resource),
-                })
-            }
-            Resource::Group(group) => match names::group_owner(group) {
-                Some(owner) => Some(format!("group {group} belongs to {owner}")),
-                None => self.inner.denial_reason(principal, op, resource),
-            },
-            Resource::Cluster => self.inner.denial_reason(principal, op, resource),
-        }
-    }
-
-    fn authorize(
-        &self,
-        principal: &BrokerPrincipal,
-        op: Operation,
-        resource: &Resource<'_>,
-    ) -> bool {
-        if let Resource::Group(group) = resource {
-            if let Some(owner) = names::group_owner(group) {
-                return match principal {
-                    BrokerPrincipal::Operator => true,
-                    BrokerPrincipal::User(u) if u == owner => {
-                        self.inner.authorize(principal, op, resource)
-                    }
-                    _ => false,
-                };
-            }
-        }
-        if let Resource::Topic(topic) = resource {
-            if bbs_topic_refusal(principal, op, topic).is_some() {
-                return false;
-            }
-            let owner = match names::classify(topic) {
-                TopicKind::Mail(owner) => Some((owner, true)),
-                TopicKind::Subs(owner) => Some((owner, false)),
-                _ => None,
-            };
-            if let Some((owner, is_mail)) = owner {
-                return match principal {
-                    BrokerPrincipal::Operator => true,
-                    BrokerPrincipal::Anonymous => false,
-                    BrokerPrincipal::User(u) if *u == owner => true,
-                    // A sender writes to a mailbox; as in Kafka, where
-                    // WRITE implies DESCRIBE, it may also describe it (a producer needs
-                    // the topic's metadata). Reading stays the owner's.
-                    BrokerPrincipal::User(_) => {
-                        is_mail && matches!(op, Operation::Write | Operation::Describe)
-                    }
-                };
-            }
-        }
-        self.inner.authorize(principal, op, resource)
+        views.write(out);
     }
 }
 
@@ -384,6 +305,7 @@ mod tests {
     use super::*;
     use broker::auth::authorizer::DefaultAuthorizer;
     use broker::auth::config::AuthConfig;
+    use broker::auth::{Authorizer, Operation, Resource};
 
     #[test]
     fn bbs_topics_are_kept_forever_and_directories_compacted() {
@@ -396,6 +318,35 @@ mod tests {
             Some("compact")
         );
         assert!(topic_defaults("chat.general").is_empty());
+    }
+
+    #[test]
+    fn views_are_read_by_anyone_and_written_by_no_client() {
+        let a = BbsAuthorizer {
+            inner: Arc::new(DefaultAuthorizer::new(&AuthConfig::default())),
+        };
+        let ana = BrokerPrincipal::User("ana".into());
+        for topic in [
+            names::STATS_TOPIC.to_string(),
+            names::index_topic("NP").expect("topic"),
+            names::pages_topic("測試").expect("topic"),
+        ] {
+            let t = Resource::Topic(&topic);
+            assert!(a.authorize(&BrokerPrincipal::Anonymous, Operation::Read, &t));
+            for op in [Operation::Write, Operation::Create, Operation::Alter] {
+                assert!(!a.authorize(&ana, op, &t));
+                assert!(!a.authorize(&BrokerPrincipal::Operator, op, &t));
+            }
+            assert!(!a.authorize(&ana, Operation::Delete, &t));
+            assert!(a
+                .denial_reason(&ana, Operation::Write, &t)
+                .is_some_and(|m| m.contains("is a view the server maintains")));
+        }
+        let stats = topic_defaults(&names::index_topic("NP").expect("topic"));
+        assert_eq!(
+            stats.get("cleanup.policy").map(String::as_str),
+            Some("compact")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::names::{self, TopicKind};
 
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 /// Header: the record kind (`post`, `comment`, `edit`, `delete`, `remove`, `push`,
 /// `board`, `board-delete`, `user`, `disable`, `enable`, `mail`, `mail-delete`,

@@ -16,6 +16,7 @@ use crate::model::{Change, Millis, PostId, Push, SubKind, SubTarget};
 
 #[cfg(test)]
 mod tests;
+pub mod views;
 
 /// Where a record sits in its topic (the reducer's only input besides the record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,8 @@ pub struct Post {
     pub body: String,
     /// Creation time.
     pub time: Millis,
+    /// Offset of the post's record in its board's topic (the views point readers there).
+    pub offset: i64,
     /// Comments in order.
     pub comments: Vec<Comment>,
     /// Pushes in order.
@@ -214,6 +217,7 @@ impl State {
                         title: title.clone(),
                         body: body.clone(),
                         time,
+                        offset: at.offset,
                         comments: Vec::new(),
                         pushes: Vec::new(),
                         score: 0,
@@ -473,6 +477,20 @@ impl State {
             .into_iter()
             .flatten()
             .filter_map(|id| self.live_post(*id))
+    }
+
+    /// Every post id ever made on a board (deleted ones included), in id order, which is
+    /// also the order of their records in the board's topic.
+    pub fn board_post_ids(&self, board: &str) -> &[PostId] {
+        self.board_posts
+            .get(board)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Every post ever made, deleted or not, in id order.
+    pub fn all_posts(&self) -> impl Iterator<Item = &Post> {
+        self.posts.values()
     }
 
     /// The largest post id ever assigned (0 when none).

@@ -213,14 +213,46 @@ impl GroupCoordinator {
         let Some(slot) = self.slot(group_id) else {
             return vec![ErrorCode::UNKNOWN_MEMBER_ID; members.len()];
         };
-        let mut g = slot.lock();
-        let now = Instant::now();
-        let codes = members
-            .iter()
-            .map(|(m, i)| g.leave(m, i.as_deref(), now))
-            .collect();
-        self.watch(&slot, &mut g);
+        let codes = {
+            let mut g = slot.lock();
+            let now = Instant::now();
+            let codes = members
+                .iter()
+                .map(|(m, i)| g.leave(m, i.as_deref(), now))
+                .collect();
+            self.watch(&slot, &mut g);
+            codes
+        };
+        self.forget_if_unused(group_id, &slot);
         codes
+    }
+
+    /// Forgets a group at once when its last member has left and it holds no offsets
+    /// (its metadata tombstoned in the store), instead of [`FORGET_AFTER_MS`] later: a
+    /// consumer that never commits (each BBS session's feed, one fresh group per login)
+    /// leaves nothing in ListGroups or in what a restart replays. Groups emptied by
+    /// session expiry are still forgotten by [`GroupCoordinator::maintain`].
+    fn forget_if_unused(&self, group_id: &str, slot: &Arc<Slot>) {
+        let mut map = self.map();
+        if !map.get(group_id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            return;
+        }
+        let mut g = slot.lock();
+        if g.state != GroupState::Empty || !g.offsets.is_empty() {
+            return;
+        }
+        let entries = tombstones(&g, Vec::new(), true);
+        g.kill();
+        drop(g);
+        map.remove(group_id);
+        drop(map);
+        tracing::debug!(
+            group = group_id,
+            "the last member left a group without offsets: forgotten"
+        );
+        if let Some(store) = &self.store {
+            store.write_detached(entries);
+        }
     }
 
     /// OffsetCommit of already validated partitions. The offsets are visible at once (so a

@@ -618,3 +618,51 @@ async fn joiner_whose_connection_closed_does_not_hold_up_the_rebalance() {
     );
     assert_eq!(j.members.len(), 1, "the dead joiner was dropped");
 }
+
+/// A current-thread runtime and a coordinator over `dir` opened in it.
+fn reopen(dir: &std::path::Path) -> (tokio::runtime::Runtime, Arc<GroupCoordinator>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let c = rt.block_on(async {
+        let flusher = crate::log::Flusher::start(crate::log::FlushPolicy::Always);
+        GroupCoordinator::open(GroupConfig::default(), dir, flusher).expect("open")
+    });
+    (rt, c)
+}
+
+#[test]
+fn a_group_without_offsets_is_forgotten_when_its_last_member_leaves() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (rt, c) = reopen(dir.path());
+    rt.block_on(async {
+        // A session's feed: joins, never commits, leaves.
+        let (a, _) = stable_single(&c, "session").await;
+        assert_eq!(c.leave("session", &[(a, None)]), vec![ErrorCode::NONE]);
+        assert!(c.list().iter().all(|g| g.group_id != "session"), "listed");
+        assert!(c.describe("session").is_none_or(|d| d.state == "Dead"));
+        // A reader that committed stays, empty, with its offsets.
+        let (b, gen) = stable_single(&c, "reader").await;
+        let who = Committer {
+            member_id: &b,
+            instance_id: None,
+            generation: gen,
+        };
+        c.commit("reader", who, vec![("t".into(), 0, entry(5))])
+            .expect("commit")
+            .durable()
+            .await
+            .expect("durable");
+        assert_eq!(c.leave("reader", &[(b, None)]), vec![ErrorCode::NONE]);
+        assert_eq!(c.describe("reader").expect("kept").state, "Empty");
+        sleep(Duration::from_millis(100)).await; // the metadata writes are not awaited
+    });
+    drop((c, rt));
+    // What a restart replays: the reader, not the session.
+    let (rt, c) = reopen(dir.path());
+    rt.block_on(async {
+        let listed: Vec<String> = c.list().into_iter().map(|g| g.group_id).collect();
+        assert_eq!(listed, vec!["reader".to_string()]);
+    });
+}

@@ -1,0 +1,137 @@
+//! Bringing the views up to date at start: after [`crate::BbsPolicy::load`] folded the
+//! boards, the view topics are read once (keeping a hash of the last record per key),
+//! compared with what the boards say, and whatever is missing or different is appended
+//! (same key, same value: running it twice writes nothing the second time). This repairs
+//! views that lag their boards after a crash, views deleted by the operator, and data
+//! written before the server kept views.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use broker::Broker;
+
+use bbs::codec::view::BoardStats;
+use bbs::codec::WireRecord;
+use bbs::error::{Error, Result};
+use bbs::names;
+use bbs::state::views::{index_row, page_count, page_row};
+
+use super::views::{append, Out};
+use super::BbsPolicy;
+
+/// What a record says, as a hash (the rebuild compares many records; their text is not
+/// kept). A tombstone hashes as "no headers, no value".
+fn digest(value_present: bool, headers: &[(String, Option<&[u8]>)]) -> u64 {
+    let mut h = DefaultHasher::new();
+    value_present.hash(&mut h);
+    headers.hash(&mut h);
+    h.finish()
+}
+
+fn wire_digest(w: &WireRecord) -> u64 {
+    let headers: Vec<_> = w
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_deref()))
+        .collect();
+    digest(w.value.is_some(), &headers)
+}
+
+/// The views as they are in the log: topic → key → digest of its last record, and the
+/// number of records of each pages topic (page `k` is at offset `k`).
+#[derive(Default)]
+struct Current {
+    keyed: HashMap<String, HashMap<String, u64>>,
+    pages: HashMap<String, u64>,
+}
+
+fn current(broker: &Broker) -> Result<Current> {
+    let mut cur = Current::default();
+    broker
+        .replay(names::is_view_topic, |topic, rec| {
+            if topic.starts_with(names::PAGES_PREFIX) {
+                let n = cur.pages.entry(topic.to_string()).or_default();
+                *n = (*n).max(u64::try_from(rec.offset + 1).unwrap_or(0));
+                return;
+            }
+            let Some(key) = rec.key.as_deref().map(String::from_utf8_lossy) else {
+                return;
+            };
+            let headers: Vec<_> = rec
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_deref()))
+                .collect();
+            let d = digest(rec.value.is_some(), &headers);
+            cur.keyed
+                .entry(topic.to_string())
+                .or_default()
+                .insert(key.into_owned(), d);
+        })
+        .map_err(|e| Error::Backend(e.to_string()))?;
+    Ok(cur)
+}
+
+impl BbsPolicy {
+    /// Appends every view record that is missing or differs from what the boards say
+    /// (see the module doc). Call after [`BbsPolicy::create_topics`], before the broker
+    /// serves clients. Returns how many records were written.
+    pub fn rebuild_views(&self, broker: &Broker) -> Result<usize> {
+        let cur = current(broker)?;
+        let state = self.lock();
+        let views = self.views.lock();
+        let mut out = Out::new();
+        let same = |topic: &str, key: &str, w: &WireRecord| {
+            cur.keyed
+                .get(topic)
+                .and_then(|m| m.get(key))
+                .is_some_and(|d| *d == wire_digest(w))
+        };
+        let mut want = |topic: &str, key: &str, w: WireRecord| {
+            if !same(topic, key, &w) {
+                out.entry(topic.to_string()).or_default().push(w);
+            }
+        };
+        for (board, st) in views.stats() {
+            want(names::STATS_TOPIC, board, st.to_wire(board));
+        }
+        let gone: Vec<String> = cur
+            .keyed
+            .get(names::STATS_TOPIC)
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !views.stats().contains_key(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for board in gone {
+            want(names::STATS_TOPIC, &board, BoardStats::tombstone(&board));
+        }
+        for b in state.boards() {
+            let (Ok(index), Ok(pages)) = (names::index_topic(&b.name), names::pages_topic(&b.name))
+            else {
+                continue;
+            };
+            for id in state.board_post_ids(&b.name) {
+                if let Some(row) = index_row(&state, *id) {
+                    want(&index, &id.to_string(), row.to_wire());
+                }
+            }
+            let have = cur.pages.get(&pages).copied().unwrap_or(0);
+            let total = page_count(state.board_post_ids(&b.name).len() as u64);
+            for k in have..total {
+                if let Some(p) = page_row(&state, &b.name, k) {
+                    // Pages are counted, not hashed: every missing one is written.
+                    want(&pages, "", p.to_wire());
+                }
+            }
+        }
+        let mut written = 0;
+        for (topic, records) in out {
+            append(broker.logs(), &topic, &records)
+                .map_err(|e| Error::Backend(format!("rebuilding {topic}: {e}")))?;
+            written += records.len();
+        }
+        Ok(written)
+    }
+}
