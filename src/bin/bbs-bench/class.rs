@@ -34,6 +34,10 @@ pub(crate) struct ClassArgs {
     /// Minutes of class (after everyone has logged in).
     #[arg(long, default_value_t = 3.0)]
     minutes: f64,
+    /// Minutes the login phase may take at most: students not logged in by then stay out
+    /// (the table says how many got in).
+    #[arg(long, default_value_t = 10.0)]
+    join_minutes: f64,
     /// Boards of the class.
     #[arg(long, default_value_t = 4)]
     boards: usize,
@@ -146,15 +150,16 @@ pub(crate) fn run(mut args: ClassArgs) -> Result<()> {
         down: secs(args.fault_secs),
     };
     let t_setup = Instant::now();
+    let join_by = t_setup + secs(args.join_minutes * 60.0);
     eprintln!(
         "class: logging in {} students ({drivers} drivers, open-file limit {nofile})",
         args.sessions
     );
-    let (reports, injected, usage, setup, ran) = std::thread::scope(|sc| -> Result<_> {
+    let (reports, injected, usage, setup, ran, cost) = std::thread::scope(|sc| -> Result<_> {
         let handles: Vec<_> = (0..drivers)
             .map(|me| {
                 let (class, behaviour, start) = (&class, &behaviour, &start);
-                sc.spawn(move || drive(class, behaviour, me, drivers, start, run_for))
+                sc.spawn(move || drive(class, behaviour, me, drivers, start, join_by, run_for))
             })
             .collect();
         start.wait();
@@ -164,6 +169,12 @@ pub(crate) fn run(mut args: ClassArgs) -> Result<()> {
             setup.as_secs_f64()
         );
         let t_run = Instant::now();
+        let me = std::process::id();
+        let cost = (
+            crate::procs::threads(me),
+            crate::procs::tcp_connections(me),
+            crate::procs::rss_kib(me),
+        );
         let monitor = Monitor::start(server.clone())?;
         let injected = inject(&server, &clock, &plan, run_for);
         let mut reports = Vec::new();
@@ -174,7 +185,7 @@ pub(crate) fn run(mut args: ClassArgs) -> Result<()> {
             }
         }
         let ran = t_run.elapsed();
-        Ok((reports, injected?, monitor.finish(), setup, ran))
+        Ok((reports, injected?, monitor.finish(), setup, ran, cost))
     })?;
     crate::procs::wait_answering(&addr, Duration::from_secs(60))?;
     eprintln!("class: reading everything back");
@@ -183,6 +194,7 @@ pub(crate) fn run(mut args: ClassArgs) -> Result<()> {
     let verify_took = t_verify.elapsed();
 
     let joined: usize = reports.iter().map(|r| r.joined).sum();
+    let skipped: usize = reports.iter().map(|r| r.join_skipped).sum();
     let c = class.ledger.counts.lock().clone();
     let (mut from_send, mut from_ack) = latencies(&class.ledger);
     let cpu_pct = usage.cpu_s / ran.as_secs_f64() * 100.0;
@@ -190,9 +202,18 @@ pub(crate) fn run(mut args: ClassArgs) -> Result<()> {
         (
             "sessions",
             format!(
-                "{joined} of {} logged in ({:.1} s to log in)",
+                "{joined} of {} logged in ({:.1} s to log in; {skipped} left out by --join-minutes)",
                 args.sessions,
                 setup.as_secs_f64()
+            ),
+        ),
+        (
+            "bench process at the start",
+            format!(
+                "{} threads, {} TCP connections, {:.1} MB RSS",
+                cost.0,
+                cost.1,
+                cost.2 as f64 / 1024.0
             ),
         ),
         (

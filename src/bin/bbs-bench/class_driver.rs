@@ -51,6 +51,8 @@ impl Behaviour {
 pub(crate) struct DriverReport {
     pub joined: usize,
     pub join_failed: usize,
+    /// Students not even tried because the login phase ran out of time.
+    pub join_skipped: usize,
     pub first_error: Option<String>,
 }
 
@@ -60,9 +62,15 @@ fn register(registrar: &mut Session, class: &Class, i: usize) -> bbs::Result<()>
     registrar.register(&user, &format!("{user}@school.example"), &password(&user))
 }
 
-/// Registers and logs in the students of driver `me`; failures are counted in `report`
-/// (the driver must reach the start line whatever happens).
-fn join_all(class: &Class, me: usize, drivers: usize, report: &mut DriverReport) -> Vec<Student> {
+/// Registers and logs in the students of driver `me` until `join_by`; failures and those
+/// left out are counted in `report` (the driver must reach the start line whatever happens).
+fn join_all(
+    class: &Class,
+    me: usize,
+    drivers: usize,
+    join_by: Instant,
+    report: &mut DriverReport,
+) -> Vec<Student> {
     let mut students = Vec::new();
     let mut registrar = match class.backend.connect() {
         Ok(link) => Session::new(link),
@@ -73,6 +81,10 @@ fn join_all(class: &Class, me: usize, drivers: usize, report: &mut DriverReport)
         }
     };
     for i in (me..class.students).step_by(drivers) {
+        if Instant::now() > join_by {
+            report.join_skipped += 1;
+            continue;
+        }
         let joined = register(&mut registrar, class, i)
             .map_err(anyhow::Error::from)
             .and_then(|()| Student::join(class, i));
@@ -88,7 +100,8 @@ fn join_all(class: &Class, me: usize, drivers: usize, report: &mut DriverReport)
     students
 }
 
-/// Runs driver `me` of `drivers`: setup, the start line (`start`), then turns until `run_for`
+/// Runs driver `me` of `drivers`: setup (until `join_by`), the start line (`start`), then
+/// turns until `run_for`
 /// has passed since the start line.
 pub(crate) fn drive(
     class: &Class,
@@ -96,10 +109,11 @@ pub(crate) fn drive(
     me: usize,
     drivers: usize,
     start: &Barrier,
+    join_by: Instant,
     run_for: Duration,
 ) -> Result<DriverReport> {
     let mut report = DriverReport::default();
-    let mut students = join_all(class, me, drivers, &mut report);
+    let mut students = join_all(class, me, drivers, join_by, &mut report);
     report.joined = students.len();
     start.wait();
     let t0 = Instant::now();

@@ -34,11 +34,15 @@ pub(crate) enum Kind {
     Mail,
 }
 
+/// A write in the ledger: its kind, whether its append was acknowledged, and the
+/// recipient of a mail (whose mailbox the read-back opens).
+pub(crate) type Write = (Kind, bool, Option<String>);
+
 /// Everything the students did, shared by the driver threads and the feed sinks.
 #[derive(Default)]
 pub(crate) struct Ledger {
     /// nonce → (kind, acknowledged, recipient of a mail).
-    pub writes: Mutex<HashMap<String, (Kind, bool, Option<String>)>>,
+    pub writes: Mutex<HashMap<String, Write>>,
     /// Acknowledged posts: id → (append called, append returned).
     pub posted: Mutex<HashMap<PostId, (Instant, Instant)>>,
     /// Arrivals of live post events in other students' feeds: id → when.
