@@ -9,6 +9,7 @@
 //! [`crate::class_faults`] (server usage and faults), [`crate::class_verify`] (read-back).
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -133,6 +134,7 @@ pub(crate) fn run(mut args: ClassArgs) -> Result<()> {
         backend: backend.clone(),
         ledger: Arc::new(Ledger::default()),
         in_fault,
+        present: (0..args.sessions).map(|_| AtomicBool::new(false)).collect(),
     };
     let mut weights = [0u32; 5];
     weights.copy_from_slice(&args.mix);

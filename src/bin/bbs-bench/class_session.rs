@@ -6,6 +6,7 @@
 //! acknowledged, for the read-back afterwards.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -136,6 +137,8 @@ pub(crate) struct Class {
     pub backend: Arc<dyn Backend>,
     pub ledger: Arc<Ledger>,
     pub in_fault: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Which students logged in at the start (mail goes only to them).
+    pub present: Vec<AtomicBool>,
 }
 
 /// Words students subscribe to (post titles contain them).
@@ -153,6 +156,9 @@ impl Student {
             seq: 0,
         };
         s.connect(class)?;
+        if let Some(p) = class.present.get(index) {
+            p.store(true, Ordering::Relaxed);
+        }
         Ok(s)
     }
 
@@ -250,10 +256,10 @@ impl Student {
             }
             Act::Mail => {
                 let n = self.nonce();
-                let mut j = self.rng.below(class.students);
-                if j == self.index {
-                    j = (j + 1) % class.students;
-                }
+                let to = self.classmate(class);
+                let Some(j) = to else {
+                    return Ok(());
+                };
                 let to = user_name(&class.run, j);
                 let r = session.mail_to(&to, "homework", &format!("see you {n}"));
                 self.record(class, n, Kind::Mail, Some(to), r)
@@ -263,6 +269,18 @@ impl Student {
                 session.subscribe(SubTarget::board(&board), kw)
             }
         }
+    }
+
+    /// Another student who is in class (a few random tries; `None` if none found).
+    fn classmate(&mut self, class: &Class) -> Option<usize> {
+        (0..8).find_map(|_| {
+            let j = self.rng.below(class.students);
+            let here = class
+                .present
+                .get(j)
+                .is_some_and(|p| p.load(Ordering::Relaxed));
+            (j != self.index && here).then_some(j)
+        })
     }
 
     fn nonce(&mut self) -> String {
@@ -279,6 +297,11 @@ impl Student {
         to: Option<String>,
         r: bbs::Result<()>,
     ) -> bbs::Result<()> {
+        if matches!(r, Err(Error::Refused(_))) {
+            // Refused by the command's checks or the server's policy: nothing was stored,
+            // and it is no append that failed.
+            return r;
+        }
         let ok = r.is_ok();
         class.ledger.writes.lock().insert(nonce, (kind, ok, to));
         let mut c = class.ledger.counts.lock();
