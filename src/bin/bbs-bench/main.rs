@@ -5,9 +5,15 @@
 //! - `fanout`: one producer, N consumers each in its own group, latency percentiles;
 //! - `capture`: a recording proxy whose files `tests/client_replay.rs` replays;
 //! - `suite`: every performance workload against a fresh `bbs-server`, with the peers and
-//!   the machine's limits, as one table (`docs/performance.md`).
+//!   the machine's limits, as one table (`docs/performance.md`);
+//! - `class`: simulated students on a fresh `bbs-server`, with faults and a read-back.
 
 mod capture;
+mod class;
+mod class_driver;
+mod class_faults;
+mod class_session;
+mod class_verify;
 mod fanout;
 mod idle;
 mod interop;
@@ -44,6 +50,8 @@ enum Command {
     Capture(capture::CaptureArgs),
     /// Every performance workload (W1-W7) with peers and machine limits, as one table.
     Suite(suite::SuiteArgs),
+    /// A day of class: simulated students on a fresh server, with faults and a read-back.
+    Class(class::ClassArgs),
 }
 
 fn main() {
@@ -59,6 +67,7 @@ fn main() {
         Command::Fanout(a) => fanout::run(a),
         Command::Capture(a) => capture::run(a),
         Command::Suite(a) => suite::run(a),
+        Command::Class(a) => class::run(a),
     };
     if let Err(e) = result {
         eprintln!("bbs-bench: {e:#}");

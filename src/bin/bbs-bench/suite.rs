@@ -125,7 +125,7 @@ impl Table {
 }
 
 /// A server config for benchmarking on loopback: room for 20,000 connections from 127.0.0.1.
-fn bench_config(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn bench_config(dir: &Path) -> Result<PathBuf> {
     let path = dir.join("bench-server.toml");
     std::fs::write(
         &path,
