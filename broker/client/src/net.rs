@@ -107,10 +107,10 @@ impl Net {
         let token = Token(self.inner.next_token.fetch_add(1, Ordering::Relaxed));
         let fd = conn.stream.as_raw_fd();
         self.inner.socks.lock().insert(token, conn);
-        if let Err(e) =
-            self.inner
-                .registry
-                .register(&mut SourceFd(&fd), token, Interest::READABLE)
+        if let Err(e) = self
+            .inner
+            .registry
+            .register(&mut SourceFd(&fd), token, Interest::READABLE)
         {
             self.inner.socks.lock().remove(&token);
             return Err(Error::io("registering a socket", e));

@@ -73,7 +73,11 @@ impl Pool {
     /// The live connection to `addr`, if there is one (never connects: for the network
     /// thread, which must not block).
     pub fn live(&self, addr: &str) -> Option<Arc<Connection>> {
-        self.conns.lock().get(addr).filter(|c| c.is_alive()).cloned()
+        self.conns
+            .lock()
+            .get(addr)
+            .filter(|c| c.is_alive())
+            .cloned()
     }
 
     /// A live connection to node `id` at `addr`, opened (respecting backoff) if needed.

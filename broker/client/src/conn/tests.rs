@@ -38,7 +38,11 @@ fn read_req(s: &mut TcpStream) -> Option<Req> {
 fn versions(id: i32, throttle: i32) -> Bytes {
     let mut r = ApiVersionsResponse::default();
     r.throttle_time_ms = throttle;
-    for (key, hi) in [(ApiKey::ApiVersions, 3), (ApiKey::Heartbeat, 4), (ApiKey::JoinGroup, 7)] {
+    for (key, hi) in [
+        (ApiKey::ApiVersions, 3),
+        (ApiKey::Heartbeat, 4),
+        (ApiKey::JoinGroup, 7),
+    ] {
         let mut v = ApiVersion::default();
         v.api_key = key as i16;
         v.max_version = hi;
@@ -58,9 +62,12 @@ fn fake_broker(script: impl Fn(TcpStream) + Send + Sync + 'static) -> String {
             let Ok(mut s) = s else { return };
             let script = script.clone();
             std::thread::spawn(move || {
-                let Some(hello) = read_req(&mut s) else { return };
+                let Some(hello) = read_req(&mut s) else {
+                    return;
+                };
                 assert_eq!(hello.api, ApiKey::ApiVersions as i16);
-                s.write_all(&versions(hello.id, 0)).expect("answer handshake");
+                s.write_all(&versions(hello.id, 0))
+                    .expect("answer handshake");
                 script(s);
             });
         }
@@ -103,7 +110,11 @@ fn answers_out_of_call_order_reach_their_callers() {
     let got: Vec<(i32, i32)> = (0..2)
         .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("callback"))
         .collect();
-    assert_eq!(got, vec![(2, 2), (1, 1)], "each callback got its own answer");
+    assert_eq!(
+        got,
+        vec![(2, 2), (1, 1)],
+        "each callback got its own answer"
+    );
 }
 
 #[test]

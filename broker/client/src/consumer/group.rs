@@ -474,7 +474,9 @@ fn heartbeat(
         Box::new(move |res| {
             let Some(state) = weak.upgrade() else { return };
             let code = res
-                .and_then(|b| decode_body::<HeartbeatResponse>(&addr, ApiKey::Heartbeat, version, b))
+                .and_then(|b| {
+                    decode_body::<HeartbeatResponse>(&addr, ApiKey::Heartbeat, version, b)
+                })
                 .map(|r| ErrorCode::from(r.error_code));
             settle(&mut state.0.lock(), &group_name, generation, code);
         }),
