@@ -43,20 +43,20 @@ struct Args {
     keys: bool,
 }
 
-/// Sets up the rolling log file; the guard must live until exit so the last lines flush.
-fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+/// Sets up the rolling log file. Written from the logging thread itself (the client logs a
+/// few lines, at info level), not through a background writer: one thread fewer per client.
+fn init_logging() -> Option<()> {
     let dir = tui::config::log_dir()?;
     std::fs::create_dir_all(&dir).ok()?;
     let appender = tracing_appender::rolling::daily(dir, "bbs-client.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(appender)
         .with_ansi(false)
         .init();
-    Some(guard)
+    Some(())
 }
 
 fn server_of(args: &Args, config: &Config, local: &LocalStore) -> Result<String> {
@@ -87,7 +87,7 @@ fn backend_for(args: &Args, server: &str) -> Result<Arc<dyn Backend>> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let _guard = init_logging();
+    init_logging();
     let config = Config::load(args.config.as_deref()).map_err(anyhow::Error::msg)?;
     if args.keys {
         let (keymap, warnings) = tui::keymap::KeyMap::new(&config.keys);

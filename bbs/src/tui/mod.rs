@@ -11,8 +11,9 @@
 //! - [`worker`] owns the [`crate::session::Session`] on its own thread and does every
 //!   backend call, so the UI never blocks on the network; live records reach it through the
 //!   link's record sink;
-//! - [`term`] is the loop on a real terminal; [`testing`] runs the same app on a
-//!   `TestBackend` for screen tests and benchmarks.
+//! - [`term`] is the loop on a real terminal (the UI thread polls the terminal itself, so a
+//!   logged-in TUI runs four threads: UI, worker, feed, the client's network thread);
+//!   [`testing`] runs the same app on a `TestBackend` for screen tests and benchmarks.
 
 pub mod action;
 pub mod app;

@@ -1,16 +1,15 @@
 //! The terminal loop: sets the terminal up (ratatui's init, which also restores it on a
-//! panic), starts the worker and an input thread, and then waits on one channel for
-//! terminal events and worker replies, redrawing only when something changed. Effects are
-//! carried out here: requests to the worker, the bell, `$EDITOR` (with the terminal and the
-//! input thread suspended), saving local state.
+//! panic), starts the worker, and then alternates between polling the terminal (briefly,
+//! [`INPUT_POLL`]) and taking the worker's replies, redrawing only when something changed.
+//! The UI thread reads the terminal itself (no input thread: one thread fewer per client)
+//! and never waits on the network. Effects are carried out here: requests to the worker,
+//! the bell, `$EDITOR` (the terminal is simply not polled meanwhile), saving local state.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use ratatui::crossterm::event::{
     self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
     Event,
@@ -42,7 +41,7 @@ pub struct Options {
     pub login_hint: Option<String>,
 }
 
-/// What the UI loop waits for.
+/// What the UI loop handles.
 enum UiEvent {
     /// From the terminal.
     Term(Event),
@@ -50,41 +49,31 @@ enum UiEvent {
     Reply(Reply),
 }
 
-/// Lets `$EDITOR` have the terminal: the input thread stops reading while the lock is held
-/// with `paused` set.
-struct InputGate {
-    /// Set while the terminal belongs to someone else.
-    paused: AtomicBool,
-    /// Held by the input thread while it polls; taken by the editor runner to wait for it.
-    lock: Mutex<()>,
-    /// Tells the input thread to end.
-    stop: AtomicBool,
-}
+/// How long one wait for terminal input lasts: also how late a worker reply may be drawn.
+const INPUT_POLL: Duration = Duration::from_millis(15);
 
-fn spawn_input(tx: Sender<UiEvent>, gate: Arc<InputGate>) {
-    std::thread::spawn(move || loop {
-        if gate.stop.load(Ordering::Relaxed) {
-            return;
+/// Waits up to [`INPUT_POLL`] for terminal input, then collects every terminal event and
+/// worker reply already there. `None` when the terminal or the worker is gone.
+fn next_events(rx: &Receiver<Reply>) -> Option<Vec<UiEvent>> {
+    let mut out = Vec::new();
+    let mut wait = INPUT_POLL;
+    loop {
+        match rx.try_recv() {
+            Ok(r) => {
+                out.push(UiEvent::Reply(r));
+                wait = Duration::ZERO;
+                continue;
+            }
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
         }
-        let guard = gate.lock.lock();
-        if gate.paused.load(Ordering::Relaxed) {
-            drop(guard);
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
+        match event::poll(wait) {
+            Ok(true) => out.push(UiEvent::Term(event::read().ok()?)),
+            Ok(false) => return Some(out),
+            Err(_) => return None,
         }
-        match event::poll(Duration::from_millis(100)) {
-            Ok(true) => match event::read() {
-                Ok(ev) => {
-                    if tx.send(UiEvent::Term(ev)).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => return,
-            },
-            Ok(false) => {}
-            Err(_) => return,
-        }
-    });
+        wait = Duration::ZERO;
+    }
 }
 
 /// Runs the TUI until the user quits.
@@ -111,18 +100,11 @@ pub fn run(opts: Options) -> io::Result<()> {
 }
 
 fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, opts: &Options) -> io::Result<()> {
-    let (tx, rx) = channel::<UiEvent>();
-    let gate = Arc::new(InputGate {
-        paused: AtomicBool::new(false),
-        lock: Mutex::new(()),
-        stop: AtomicBool::new(false),
-    });
-    spawn_input(tx.clone(), gate.clone());
-    let reply_tx = tx.clone();
+    let (reply_tx, rx) = channel::<Reply>();
     let worker = worker::spawn(
         opts.backend.clone(),
         Box::new(move |r| {
-            let _ = reply_tx.send(UiEvent::Reply(r));
+            let _ = reply_tx.send(r);
         }),
     );
     let size = terminal.size()?;
@@ -136,17 +118,12 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, opts: &Options) -> 
             terminal.draw(|f| view::draw(f, app))?;
             dirty = false;
         }
-        let first = match rx.recv_timeout(tick) {
-            Ok(ev) => Some(ev),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => break Ok(()),
+        let Some(events) = next_events(&rx) else {
+            break Ok(());
         };
         let mut effects = Vec::new();
         // Handle everything already queued before drawing once.
-        for ev in first
-            .into_iter()
-            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
-        {
+        for ev in events {
             dirty = true;
             match ev {
                 UiEvent::Term(Event::Key(k)) => effects.extend(app.on_key(k)),
@@ -181,7 +158,7 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, opts: &Options) -> 
                     }
                 }
                 Effect::Editor(text) => {
-                    let edited = with_editor(terminal, &gate, &text);
+                    let edited = with_editor(terminal, &text);
                     app.editor_done(edited);
                     dirty = true;
                 }
@@ -192,15 +169,12 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, opts: &Options) -> 
             break Ok(());
         }
     };
-    gate.stop.store(true, Ordering::Relaxed);
     drop(worker);
     result
 }
 
 /// Runs `$VISUAL` / `$EDITOR` (default `vi`) on `text`; `None` if it failed.
-fn with_editor(terminal: &mut DefaultTerminal, gate: &InputGate, text: &str) -> Option<String> {
-    gate.paused.store(true, Ordering::Relaxed);
-    let _held = gate.lock.lock();
+fn with_editor(terminal: &mut DefaultTerminal, text: &str) -> Option<String> {
     let path = std::env::temp_dir().join(format!("bbs-draft-{}.txt", std::process::id()));
     let result = (|| {
         std::fs::write(&path, text).ok()?;
@@ -231,6 +205,5 @@ fn with_editor(terminal: &mut DefaultTerminal, gate: &InputGate, text: &str) -> 
         }
     })();
     let _ = std::fs::remove_file(&path);
-    gate.paused.store(false, Ordering::Relaxed);
     result
 }

@@ -19,6 +19,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::config::ClientConfig;
 use super::conn::Connection;
+use super::net::Net;
 use super::pool::Pool;
 use super::util::tn;
 use crate::error::{Error, Result};
@@ -88,8 +89,11 @@ pub struct Cluster {
     pub config: ClientConfig,
     /// The latest metadata; readers clone the `Arc`.
     view: RwLock<Arc<ClusterView>>,
-    /// Connections for metadata and admin requests.
+    /// The shared connections (metadata, produce, heartbeats, commits, offsets, admin; see
+    /// `pool` for why consumers' blocking calls go elsewhere).
     pool: Pool,
+    /// Reads every connection of this cluster's pools; runs its timers.
+    net: Arc<Net>,
     /// Serializes refreshes so that a burst of errors causes one Metadata request.
     refresh_lock: Mutex<Option<Instant>>,
     /// Set by anyone who saw a sign that the view is stale.
@@ -103,13 +107,21 @@ pub struct Cluster {
     /// Whether Metadata requests ask the broker to create missing topics (set by producers
     /// whose configuration allows it).
     pub auto_create: AtomicBool,
+    /// Called after a refresh that found topics the view did not have (consumers' pattern
+    /// subscriptions take them up at once); a watcher returning false is dropped.
+    watchers: Mutex<Vec<Watcher>>,
 }
 
+/// See [`Cluster::watch_new_topics`].
+type Watcher = Box<dyn FnMut() -> bool + Send>;
+
 impl Cluster {
-    /// A cluster handle; nothing is contacted yet.
-    pub fn new(config: ClientConfig) -> Self {
-        Cluster {
-            pool: Pool::new(config.clone()),
+    /// A cluster handle with its network thread; nothing is contacted yet.
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        let net = Net::start()?;
+        Ok(Cluster {
+            pool: Pool::new(config.clone(), net.clone()),
+            net,
             config,
             view: RwLock::new(Arc::new(ClusterView {
                 controller: -1,
@@ -120,7 +132,18 @@ impl Cluster {
             grown: AtomicBool::new(false),
             wanted: Mutex::new(Wanted::default()),
             auto_create: AtomicBool::new(false),
-        }
+            watchers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A new, empty pool read by this cluster's network thread (a consumer's own).
+    pub fn new_pool(&self) -> Pool {
+        Pool::new(self.config.clone(), self.net.clone())
+    }
+
+    /// The network thread (timers for heartbeats).
+    pub fn net(&self) -> &Arc<Net> {
+        &self.net
     }
 
     /// The current metadata snapshot.
@@ -148,6 +171,11 @@ impl Cluster {
             self.grown.store(true, Ordering::SeqCst);
         }
         self.stale.store(true, Ordering::SeqCst);
+    }
+
+    /// Calls `watcher` after every refresh that finds new topics, until it returns false.
+    pub fn watch_new_topics(&self, watcher: Watcher) {
+        self.watchers.lock().push(watcher);
     }
 
     /// Marks the view stale: the next [`Cluster::maybe_refresh`] asks a broker.
@@ -188,22 +216,14 @@ impl Cluster {
         req.topics = if all {
             None
         } else {
-            Some(
-                topics
-                    .iter()
-                    .map(|t| {
-                        let mut rt = MetadataRequestTopic::default();
-                        rt.name = Some(tn(t));
-                        rt
-                    })
-                    .collect(),
-            )
+            Some(topics.iter().map(|t| topic_entry(t)).collect())
         };
         self.stale.store(false, Ordering::SeqCst);
         *guard = Some(Instant::now());
+        let auto_create = self.auto_create.load(Ordering::SeqCst);
         let result = self.with_any_conn(|conn| {
             let version = conn.version(ApiKey::Metadata)?;
-            req.allow_auto_topic_creation = version < 4 || self.auto_create.load(Ordering::SeqCst);
+            req.allow_auto_topic_creation = version < 4 || auto_create;
             let resp: MetadataResponse = conn.call(ApiKey::Metadata, version, &req)?;
             Ok(resp)
         });
@@ -214,7 +234,30 @@ impl Cluster {
                 return Err(e);
             }
         };
-        let new = merge(&self.view(), resp, all);
+        let old = self.view();
+        let mut new = merge(&old, resp, all);
+        if all && auto_create {
+            // An all-topics request never creates a topic; a producer sharing this cluster
+            // with a pattern subscription names the topics it still misses.
+            let missing: Vec<&String> = topics
+                .iter()
+                .filter(|t| !new.topics.get(*t).is_some_and(|i| i.error.is_ok()))
+                .collect();
+            if !missing.is_empty() {
+                let mut named = MetadataRequest::default();
+                named.topics = Some(missing.iter().map(|t| topic_entry(t)).collect());
+                let resp = self.with_any_conn(|conn| {
+                    let version = conn.version(ApiKey::Metadata)?;
+                    named.allow_auto_topic_creation = true;
+                    conn.call::<_, MetadataResponse>(ApiKey::Metadata, version, &named)
+                });
+                match resp {
+                    Ok(r) => new = merge(&new, r, false),
+                    Err(e) => tracing::debug!(error = %e, "metadata for missing topics failed"),
+                }
+            }
+        }
+        let grew = new.topics.keys().any(|t| !old.topics.contains_key(t));
         tracing::debug!(
             brokers = new.brokers.len(),
             topics = new.topics.len(),
@@ -222,6 +265,9 @@ impl Cluster {
         );
         *self.view.write() = Arc::new(new);
         drop(guard);
+        if grew {
+            self.watchers.lock().retain_mut(|w| w());
+        }
         Ok(())
     }
 
@@ -292,6 +338,20 @@ impl Cluster {
     pub fn close(&self) {
         self.pool.close();
     }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.pool.close();
+        self.net.stop();
+    }
+}
+
+/// One topic of a Metadata request.
+fn topic_entry(name: &str) -> MetadataRequestTopic {
+    let mut rt = MetadataRequestTopic::default();
+    rt.name = Some(tn(name));
+    rt
 }
 
 /// Installs a Metadata response on top of the previous view.

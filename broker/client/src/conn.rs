@@ -1,17 +1,19 @@
 //! One TCP connection to one broker: correlation ids and pipelining (framing and headers
 //! are the wire crate's).
 //!
-//! Requests are written by the calling thread under a lock (one `write_all` per frame); a
-//! reader thread per connection reads response frames and hands each to whoever waits for
-//! its correlation id: a blocked caller ([`Connection::call`]) or a callback
-//! ([`Connection::send`], used by the producer and the fetcher to keep many requests in
-//! flight). When the socket fails, every waiter gets an [`Error::Connection`] and the
-//! connection is dead for good; the pool in `cluster` opens a new one. Opening a connection
+//! Requests are written by the calling thread under a lock (what the non-blocking socket
+//! does not take at once is queued, and the client's network thread, [`crate::net`],
+//! finishes the write). That thread also reads the response frames of every connection of
+//! the client and hands each to whoever waits for its correlation id: a blocked caller
+//! ([`Connection::call`]) or a callback ([`Connection::send`], used by the producer, the
+//! fetcher and heartbeats to keep many requests in flight), so answers may come in any
+//! order. When the socket fails, every waiter gets an [`Error::Connection`] and the
+//! connection is dead for good; the pool (`pool`) opens a new one. Opening a connection
 //! negotiates versions (ApiVersions) and authenticates (SASL, [`crate::sasl`], over this
 //! connection as its [`sasl::Channel`]) before anyone can use it.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
@@ -22,19 +24,23 @@ use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use parking_lot::Mutex;
 
+mod io;
+
 use super::config::ClientConfig;
+use super::net::Net;
 use super::sasl;
 use super::versions::Versions;
 use crate::error::{Error, Result};
 
-/// Called on the connection's reader thread with a response body (header removed).
+/// Called on the client's network thread with a response body (header removed); it must
+/// not block.
 pub type Callback = Box<dyn FnOnce(Result<Bytes>) + Send>;
 
 /// Who gets a response.
 enum ReplyTo {
     /// A caller blocked in [`Connection::call`].
     Channel(mpsc::SyncSender<Result<Bytes>>),
-    /// A callback run on the reader thread.
+    /// A callback run on the network thread.
     Callback(Callback),
 }
 
@@ -59,10 +65,18 @@ struct Waiter {
     reply: ReplyTo,
 }
 
-/// State shared by the connection handle and its reader thread.
-struct Shared {
+/// State shared by the connection handle and the network thread.
+pub(crate) struct Shared {
     /// `host:port`, for errors and logs.
     addr: String,
+    /// The socket (non-blocking).
+    pub(crate) stream: TcpStream,
+    /// Serializes writes so that frames never interleave; holds what waits to be written.
+    writer: Mutex<Writer>,
+    /// Bytes read and not yet cut into frames (only the network thread locks it).
+    rbuf: Mutex<BytesMut>,
+    /// Largest response frame accepted.
+    max_frame: usize,
     /// Requests sent and not yet answered, by correlation id.
     pending: Mutex<HashMap<i32, Waiter>>,
     /// Set once the socket failed or was closed; the reason is in `failure`.
@@ -72,8 +86,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// False once the socket failed or was closed.
+    pub(crate) fn is_alive(&self) -> bool {
+        !self.dead.load(Ordering::SeqCst)
+    }
+
     /// Marks the connection dead and fails every waiter.
-    fn fail(&self, reason: String) {
+    pub(crate) fn fail(&self, reason: String) {
+        let _ = self.stream.shutdown(Shutdown::Both);
         self.failure.lock().get_or_insert(reason.clone());
         self.dead.store(true, Ordering::SeqCst);
         let waiters: Vec<Waiter> = self.pending.lock().drain().map(|(_, w)| w).collect();
@@ -98,20 +118,22 @@ impl Shared {
     }
 }
 
-/// The writing half: the socket and the next correlation id.
+/// The writing side's buffers.
 struct Writer {
-    /// The socket (a clone of the reader's).
-    stream: TcpStream,
     /// Reused encode buffer.
     buf: BytesMut,
+    /// Encoded bytes the socket has not taken yet (the network thread writes them).
+    queued: BytesMut,
 }
 
 /// A live, authenticated connection to one broker.
 pub struct Connection {
-    /// Shared with the reader thread.
+    /// Shared with the network thread.
     shared: Arc<Shared>,
-    /// Serializes writes so that frames never interleave.
-    writer: Mutex<Writer>,
+    /// The client's network thread, which reads this socket.
+    net: Arc<Net>,
+    /// This socket's token with the network thread.
+    token: mio::Token,
     /// Next correlation id.
     next_id: AtomicI32,
     /// What the broker speaks; set once by the handshake.
@@ -134,8 +156,20 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Connects to `addr`, negotiates API versions and authenticates as configured.
+    /// Connects to `addr`, negotiates API versions and authenticates as configured. The
+    /// connection gets a network thread of its own; a client's pools use
+    /// [`Connection::open_in`] to share theirs.
     pub fn open(addr: &str, node_id: i32, config: &ClientConfig) -> Result<Arc<Connection>> {
+        Connection::open_in(addr, node_id, config, &Net::start()?)
+    }
+
+    /// Like [`Connection::open`], read by the network thread `net`.
+    pub fn open_in(
+        addr: &str,
+        node_id: i32,
+        config: &ClientConfig,
+        net: &Arc<Net>,
+    ) -> Result<Arc<Connection>> {
         let conn_err = |reason: String| Error::Connection {
             addr: addr.to_string(),
             reason,
@@ -157,27 +191,27 @@ impl Connection {
         }
         let stream = stream.ok_or(last)?;
         let _ = stream.set_nodelay(true);
-        let read_half = stream
-            .try_clone()
-            .map_err(|e| conn_err(format!("clone socket: {e}")))?;
+        stream
+            .set_nonblocking(true)
+            .map_err(|e| conn_err(format!("non-blocking socket: {e}")))?;
         let shared = Arc::new(Shared {
             addr: addr.to_string(),
+            stream,
+            writer: Mutex::new(Writer {
+                buf: BytesMut::new(),
+                queued: BytesMut::new(),
+            }),
+            rbuf: Mutex::new(BytesMut::new()),
+            max_frame: config.max_response_size,
             pending: Mutex::new(HashMap::new()),
             dead: AtomicBool::new(false),
             failure: Mutex::new(None),
         });
-        let reader_shared = shared.clone();
-        let max_frame = config.max_response_size;
-        std::thread::Builder::new()
-            .name(format!("kafka-conn-{addr}"))
-            .spawn(move || read_loop(read_half, reader_shared, max_frame))
-            .map_err(|e| conn_err(format!("spawn reader: {e}")))?;
+        let token = net.add(shared.clone())?;
         let conn = Arc::new(Connection {
             shared,
-            writer: Mutex::new(Writer {
-                stream,
-                buf: BytesMut::with_capacity(1024),
-            }),
+            net: net.clone(),
+            token,
             next_id: AtomicI32::new(1),
             versions: OnceLock::new(),
             node_id,
@@ -232,7 +266,7 @@ impl Connection {
 
     /// False once the socket failed or was closed.
     pub fn is_alive(&self) -> bool {
-        !self.shared.dead.load(Ordering::SeqCst)
+        self.shared.is_alive()
     }
 
     /// The version of `api` to use with this broker.
@@ -309,7 +343,7 @@ impl Connection {
     }
 
     /// Sends `req` at `version`; `callback` gets the response body (or the failure) on the
-    /// reader thread. Returns an error (and drops the callback) if the send itself fails.
+    /// network thread. Returns an error (and drops the callback) if the send itself fails.
     pub fn send<Req: Encodable>(
         &self,
         api: ApiKey,
@@ -343,7 +377,7 @@ impl Connection {
             return Err(self.shared.error());
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let mut w = self.writer.lock();
+        let mut w = self.shared.writer.lock();
         let w = &mut *w;
         w.buf.clear();
         wire::header::put_request(
@@ -364,21 +398,39 @@ impl Connection {
                 },
             );
         }
-        if let Err(e) = w.stream.write_all(&w.buf) {
-            let _ = w.stream.shutdown(Shutdown::Both);
-            self.shared.fail(format!("write failed: {e}"));
-            return Err(self.shared.error());
+        let mut written = 0;
+        if w.queued.is_empty() {
+            // Nothing waits before this frame: write what the socket takes now.
+            while written < w.buf.len() {
+                match (&self.shared.stream).write(&w.buf[written..]) {
+                    Ok(0) => {
+                        self.shared.fail("write failed: socket closed".into());
+                        return Err(self.shared.error());
+                    }
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.shared.fail(format!("write failed: {e}"));
+                        return Err(self.shared.error());
+                    }
+                }
+            }
+        }
+        if written < w.buf.len() {
+            let rest = w.buf.split_off(written);
+            w.queued.unsplit(rest);
+            self.net.want_write(&self.shared, self.token);
         }
         // Don't keep a huge buffer around after one big produce request.
         if w.buf.capacity() > 4 << 20 {
-            w.buf = BytesMut::with_capacity(1024);
+            w.buf = BytesMut::new();
         }
         Ok(id)
     }
 
     /// Closes the socket; waiters get a connection error.
     pub fn close(&self) {
-        let _ = self.writer.lock().stream.shutdown(Shutdown::Both);
         self.shared.fail("closed by the client".into());
     }
 }
@@ -395,7 +447,7 @@ impl sasl::Channel for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let _ = self.writer.lock().stream.shutdown(Shutdown::Both);
+        let _ = self.shared.stream.shutdown(Shutdown::Both);
     }
 }
 
@@ -438,43 +490,5 @@ fn connect(addr: std::net::SocketAddr, config: &ClientConfig) -> std::io::Result
     Ok(socket.into())
 }
 
-/// Reads response frames until the socket fails, routing each to its waiter.
-fn read_loop(stream: TcpStream, shared: Arc<Shared>, max_frame: usize) {
-    let mut reader = BufReader::with_capacity(256 * 1024, stream);
-    let reason = loop {
-        let mut len = [0u8; 4];
-        if let Err(e) = reader.read_exact(&mut len) {
-            break format!("read failed: {e}");
-        }
-        let len = match wire::frame::body_len(len, max_frame) {
-            Ok(len) if len >= 4 => len,
-            _ => break format!("bad response frame length {}", i32::from_be_bytes(len)),
-        };
-        let mut frame = BytesMut::zeroed(len);
-        if let Err(e) = reader.read_exact(&mut frame) {
-            break format!("read failed: {e}");
-        }
-        let mut frame = frame.freeze();
-        let Some(id) = wire::header::correlation_id(&frame) else {
-            break "response frame without a correlation id".into();
-        };
-        let waiter = shared.pending.lock().remove(&id);
-        let Some(waiter) = waiter else {
-            tracing::debug!(addr = %shared.addr, id, "response for an abandoned request");
-            continue;
-        };
-        match wire::header::decode_response_header(&mut frame, waiter.api, waiter.version) {
-            Ok(_) => waiter.reply.deliver(Ok(frame)),
-            Err(e) => {
-                let err = Error::BadResponse {
-                    addr: shared.addr.clone(),
-                    reason: format!("{:?} response header: {e}", waiter.api),
-                };
-                waiter.reply.deliver(Err(err));
-                break "undecodable response header".into();
-            }
-        }
-    };
-    tracing::debug!(addr = %shared.addr, %reason, "connection closed");
-    shared.fail(reason);
-}
+#[cfg(test)]
+mod tests;

@@ -6,12 +6,17 @@
 //! reconnects with backoff.
 //!
 //! # Threads, not an async runtime
-//! The API is blocking, made for "one poll-loop thread per consumer" in a TUI. Internally it
-//! uses plain threads and blocking sockets: one reader thread per broker connection (which
-//! lets many requests be in flight on one socket), one sender thread per producer and one
-//! heartbeat thread per group consumer. A hidden tokio runtime would buy nothing here, and a
-//! blocking facade over one panics when called from inside an async context, which a
-//! library cannot rule out; threads work in every host program.
+//! The API is blocking, made for "one poll-loop thread per consumer" in a TUI. Internally a
+//! [`Client`] has one network thread ([`net`]) that reads all its sockets (non-blocking,
+//! polled with `mio`) and dispatches answers by correlation id, so many requests are in
+//! flight on one socket; it also runs the group heartbeats as timers. Callers write their
+//! own requests and wait for their answers; a producer with linger 0 sends from the
+//! caller's thread and starts a sender thread only while records wait (linger, retries).
+//! Connections are few ([`pool`]): per broker one shared by everything that is answered at
+//! once, plus one per consumer for the requests a broker holds (fetch, join). A hidden
+//! tokio runtime would buy nothing here, and a blocking facade over one panics when called
+//! from inside an async context, which a library cannot rule out; threads work in every
+//! host program.
 //!
 //! # Example
 //! ```no_run
@@ -45,6 +50,7 @@ pub mod config;
 pub mod conn;
 pub mod consumer;
 pub mod error;
+pub mod net;
 pub mod partitioner;
 pub mod pool;
 pub mod producer;
@@ -82,7 +88,7 @@ impl Client {
         if config.bootstrap.is_empty() {
             return Err(Error::Config("no bootstrap address".into()));
         }
-        let cluster = Arc::new(cluster::Cluster::new(config));
+        let cluster = Arc::new(cluster::Cluster::new(config)?);
         cluster.refresh()?;
         Ok(Client { cluster })
     }

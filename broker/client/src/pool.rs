@@ -1,8 +1,20 @@
-//! A set of connections by node id with reconnect backoff. The cluster has one for metadata
-//! and admin requests; every producer, consumer and group membership has its own, as in the
-//! Java client, because a broker answers the requests of one connection in order: a
-//! consumer's long-polling fetch or a JoinGroup held for a rebalance must never delay
-//! another client's produce acknowledgement or join.
+//! A set of connections, one per broker address, with reconnect backoff.
+//!
+//! A Kafka broker answers one connection's requests in order: it mutes the channel while a
+//! request is in flight and reads the next only after answering it. So a request the broker
+//! holds on purpose (a Fetch waiting up to `max_wait`, a JoinGroup held until every member
+//! rejoins) delays everything queued behind it on that connection, while requests that are
+//! answered at once can share a connection freely (they are pipelined, and the reader
+//! dispatches answers by correlation id). Hence two kinds of pool:
+//! - the cluster's (one per [`crate::Client`]): per broker, one shared connection for
+//!   metadata, produce, heartbeats, commits, offsets, find-coordinator and admin requests;
+//! - each consumer's own: per broker, one connection for its blocking calls (fetch, and the
+//!   group's join, sync and leave), so they never sit in front of another's produce or
+//!   heartbeat.
+//!
+//! A producer plus one consumer on a one-broker cluster therefore hold two connections.
+//! The pool is keyed by address, so the bootstrap connection (node id unknown when opened)
+//! is the same one later used for that broker's node id.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +25,7 @@ use parking_lot::Mutex;
 use super::backoff::Backoff;
 use super::config::ClientConfig;
 use super::conn::Connection;
+use super::net::Net;
 use crate::error::{Error, Result};
 
 /// When a failed address may be tried again.
@@ -24,21 +37,24 @@ struct Failing {
     until: Instant,
 }
 
-/// Connections by node id.
+/// Connections by broker address.
 pub struct Pool {
     /// Settings (timeouts, SASL, backoff).
     config: ClientConfig,
-    /// Live connections by node id (negative ids for bootstrap and coordinator slots).
-    conns: Mutex<HashMap<i32, Arc<Connection>>>,
+    /// The client's network thread, which reads these connections.
+    net: Arc<Net>,
+    /// Live connections by `host:port`.
+    conns: Mutex<HashMap<String, Arc<Connection>>>,
     /// Failing addresses and when to try them again.
     backoff: Mutex<HashMap<String, Failing>>,
 }
 
 impl Pool {
-    /// An empty pool.
-    pub fn new(config: ClientConfig) -> Self {
+    /// An empty pool whose connections `net` reads.
+    pub fn new(config: ClientConfig, net: Arc<Net>) -> Self {
         Pool {
             config,
+            net,
             conns: Mutex::new(HashMap::new()),
             backoff: Mutex::new(HashMap::new()),
         }
@@ -54,10 +70,20 @@ impl Pool {
             .collect()
     }
 
+    /// The live connection to `addr`, if there is one (never connects: for the network
+    /// thread, which must not block).
+    pub fn live(&self, addr: &str) -> Option<Arc<Connection>> {
+        self.conns
+            .lock()
+            .get(addr)
+            .filter(|c| c.is_alive())
+            .cloned()
+    }
+
     /// A live connection to node `id` at `addr`, opened (respecting backoff) if needed.
     pub fn get(&self, id: i32, addr: &str) -> Result<Arc<Connection>> {
-        if let Some(c) = self.conns.lock().get(&id) {
-            if c.is_alive() && c.addr() == addr {
+        if let Some(c) = self.conns.lock().get(addr) {
+            if c.is_alive() {
                 return Ok(c.clone());
             }
         }
@@ -69,10 +95,18 @@ impl Pool {
                 });
             }
         }
-        match Connection::open(addr, id, &self.config) {
+        match Connection::open_in(addr, id, &self.config, &self.net) {
             Ok(conn) => {
                 self.backoff.lock().remove(addr);
-                if let Some(old) = self.conns.lock().insert(id, conn.clone()) {
+                let mut conns = self.conns.lock();
+                // Another thread may have connected meanwhile: keep one connection.
+                if let Some(c) = conns.get(addr).filter(|c| c.is_alive()) {
+                    let c = c.clone();
+                    drop(conns);
+                    conn.close();
+                    return Ok(c);
+                }
+                if let Some(old) = conns.insert(addr.to_string(), conn.clone()) {
                     old.close();
                 }
                 Ok(conn)
@@ -124,6 +158,7 @@ mod tests {
         let pool = Pool::new(
             ClientConfig::new(&addr)
                 .reconnect_backoff(Duration::from_secs(10), Duration::from_secs(10)),
+            Net::start().expect("network thread"),
         );
         assert!(matches!(pool.get(0, &addr), Err(Error::Connection { .. })));
         let Err(Error::Connection { reason, .. }) = pool.get(0, &addr) else {

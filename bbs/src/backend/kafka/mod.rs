@@ -24,9 +24,11 @@
 //! - [`Link::sync`]: before each command the interpreter asks the link to catch up with
 //!   the end offsets of every topic its feed reads, so a command sees what other users
 //!   wrote before it was typed (a mail just sent to this user, a board just created).
-//! - The producer has its own `Client`: the feed's pattern subscription makes its client
-//!   ask for all topics' metadata, and such requests never auto-create the topic a first
-//!   record goes to, so a producer sharing that client would wait for it forever.
+//! - One `Client` per link serves the producer, the feed, prefs and presence (two
+//!   connections to a one-broker server). The feed's pattern subscription makes it ask for
+//!   all topics' metadata, which never auto-creates the topic a first record goes to; the
+//!   client names the topics its producer still misses in a second request, and a topic the
+//!   producer learns of reaches the feed's subscription at once.
 
 mod accounts;
 mod errors;
@@ -152,9 +154,9 @@ impl Backend for KafkaBackend {
 
 /// A client, its producer and its feed (rebuilt at login and logout).
 struct Conn {
-    /// The feed's client (also used for admin requests: topics, offsets, groups).
+    /// The link's client: producer, feed, admin requests (topics, offsets, groups).
     client: Client,
-    /// Appends go through it (on its own client, see the module docs).
+    /// Appends go through it (on the same client, see the module docs).
     producer: Producer,
     /// The topics of the feed besides the public ones.
     private: Vec<String>,
@@ -201,13 +203,9 @@ impl KafkaLink {
             private.push(names::mail_topic(u)?);
             private.push(names::subs_topic(u)?);
         }
-        let client =
-            Client::connect(config.clone()).map_err(|e| errors::connect_error(e, creds))?;
-        // The producer gets its own client: the feed's pattern subscription asks for all
-        // topics' metadata, and such requests never auto-create the topic a first record
-        // goes to (a first mail, the first board), so a shared client would wait forever.
-        let producer = Client::connect(config)
-            .and_then(|c| c.producer(interactive()))
+        let client = Client::connect(config).map_err(|e| errors::connect_error(e, creds))?;
+        let producer = client
+            .producer(interactive())
             .map_err(|e| errors::connect_error(e, creds))?;
         let feed = Feed::start(
             &client,

@@ -65,6 +65,18 @@ pub struct FetchDone {
     pub result: Result<Vec<PartitionFetch>>,
 }
 
+impl FetchDone {
+    /// Not a fetch: wakes a waiting `poll` (new topics in the metadata). Its leader is no
+    /// leader's, so `poll` drops it after waking.
+    pub fn wake() -> FetchDone {
+        FetchDone {
+            leader: i32::MIN,
+            asked: Vec::new(),
+            result: Ok(Vec::new()),
+        }
+    }
+}
+
 /// Sends a Fetch for `parts` to `conn`; the outcome goes to `tx`.
 pub fn send_fetch(
     conn: &Arc<Connection>,

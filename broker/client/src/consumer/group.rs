@@ -1,11 +1,16 @@
 //! Membership in a classic consumer group: find the coordinator, JoinGroup (answering
 //! MEMBER_ID_REQUIRED), compute the assignment when we are the leader, SyncGroup, keep the
-//! membership alive with a heartbeat thread, and LeaveGroup on close. The consumer drives
-//! rebalances from `poll`; the heartbeat thread only reports that one is needed.
+//! membership alive with heartbeats, and LeaveGroup on close. The consumer drives
+//! rebalances from `poll`; heartbeats only report that one is needed.
+//!
+//! Heartbeats are a timer task on the client's network thread (no thread per member): each
+//! tick sends one on the cluster's shared connection to the coordinator and settles the
+//! answer in a callback. That thread must never block, so it never connects: when the
+//! coordinator is unknown or its connection is gone, the consumer's `poll` finds it again
+//! ([`Group::keep_alive`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use wire::ErrorCode;
 
@@ -23,7 +28,7 @@ use super::offsets;
 use super::protocol;
 use super::TopicPartition;
 use crate::cluster::Cluster;
-use crate::conn::Connection;
+use crate::conn::{decode_body, Connection};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::util::sb;
@@ -41,21 +46,23 @@ pub struct GroupConfig {
     pub assignors: Vec<Assignor>,
 }
 
-/// Membership state shared with the heartbeat thread.
+/// Membership state shared with the heartbeat task.
 #[derive(Debug, Default)]
 struct State {
     /// Our member id ("" before the first join or after UNKNOWN_MEMBER_ID).
     member_id: String,
     /// Current generation (-1 when not a member).
     generation: i32,
-    /// The coordinator connection, when known.
-    coordinator: Option<Arc<Connection>>,
-    /// Set by the heartbeat thread: the consumer must rejoin at its next poll.
+    /// The coordinator's node id and address, when known.
+    coordinator: Option<(i32, String)>,
+    /// Set by a heartbeat answer: the consumer must rejoin at its next poll.
     rejoin_needed: bool,
     /// Heartbeats are sent only while stable (between SyncGroup and the next rejoin).
     stable: bool,
-    /// Ends the heartbeat thread.
+    /// Ends the heartbeat task.
     closed: bool,
+    /// When the heartbeat in flight was sent (one at a time).
+    heartbeat_sent: Option<Instant>,
 }
 
 /// One membership of one group.
@@ -66,17 +73,21 @@ pub struct Group {
     cluster: Arc<Cluster>,
     /// Settings.
     config: GroupConfig,
-    /// Shared with the heartbeat thread.
+    /// Shared with the heartbeat task.
     state: Arc<(Mutex<State>, Condvar)>,
-    /// The heartbeat thread.
-    heartbeat: Option<JoinHandle<()>>,
-    /// This membership's own coordinator connection (see `pool`).
+    /// The consumer's own pool: JoinGroup, SyncGroup and LeaveGroup go there, next to its
+    /// fetches; heartbeats and commits use the cluster's shared connection (see `pool`).
     pool: Arc<Pool>,
 }
 
 impl Group {
     /// A member of `group_id` that has not joined yet.
-    pub fn new(cluster: Arc<Cluster>, group_id: &str, config: GroupConfig) -> Result<Group> {
+    pub fn new(
+        cluster: Arc<Cluster>,
+        group_id: &str,
+        config: GroupConfig,
+        pool: Arc<Pool>,
+    ) -> Result<Group> {
         let state = Arc::new((
             Mutex::new(State {
                 generation: -1,
@@ -84,22 +95,22 @@ impl Group {
             }),
             Condvar::new(),
         ));
-        let pool = Arc::new(Pool::new(cluster.config.clone()));
-        let hb_pool = pool.clone();
-        let hb_state = state.clone();
-        let hb_cluster = cluster.clone();
+        let hb_state = Arc::downgrade(&state);
+        let hb_cluster = Arc::downgrade(&cluster);
         let hb_group = group_id.to_string();
         let interval = config.heartbeat_interval;
-        let heartbeat = std::thread::Builder::new()
-            .name(format!("kafka-heartbeat-{group_id}"))
-            .spawn(move || heartbeat_loop(hb_cluster, hb_pool, hb_group, hb_state, interval))
-            .map_err(|e| Error::io("spawning the heartbeat thread", e))?;
+        cluster.net().schedule(
+            interval,
+            Box::new(move || {
+                heartbeat(&hb_cluster, &hb_group, &hb_state)?;
+                Some(interval)
+            }),
+        );
         Ok(Group {
             group_id: group_id.to_string(),
             cluster,
             config,
             state,
-            heartbeat: Some(heartbeat),
             pool,
         })
     }
@@ -121,16 +132,52 @@ impl Group {
         (s.generation, s.member_id.clone())
     }
 
-    /// The coordinator, found if needed.
-    pub fn coordinator(&self) -> Result<Arc<Connection>> {
+    /// The coordinator's node id and address, found if needed.
+    fn coordinator_node(&self) -> Result<(i32, String)> {
         if let Some(c) = self.state.0.lock().coordinator.clone() {
-            if c.is_alive() {
-                return Ok(c);
+            return Ok(c);
+        }
+        let c = offsets::find_coordinator(&self.cluster, None, &self.group_id)?;
+        let node = (c.node_id(), c.addr().to_string());
+        self.state.0.lock().coordinator = Some(node.clone());
+        Ok(node)
+    }
+
+    /// The coordinator on the cluster's shared connection (commits, offset fetches).
+    pub fn coordinator(&self) -> Result<Arc<Connection>> {
+        let (id, addr) = self.coordinator_node()?;
+        self.cluster
+            .pool()
+            .get(id, &addr)
+            .inspect_err(|_| self.forget_coordinator())
+    }
+
+    /// The coordinator on the consumer's own connection (join, sync, leave: requests the
+    /// broker may hold).
+    fn member_coordinator(&self) -> Result<Arc<Connection>> {
+        let (id, addr) = self.coordinator_node()?;
+        self.pool
+            .get(id, &addr)
+            .inspect_err(|_| self.forget_coordinator())
+    }
+
+    /// Called from `poll`: while the membership is stable, makes sure heartbeats have a
+    /// connection to the coordinator (finding it again if it moved or the connection
+    /// dropped), which the network thread cannot open itself.
+    pub fn keep_alive(&self) {
+        let node = {
+            let s = self.state.0.lock();
+            if !s.stable || s.rejoin_needed {
+                return;
+            }
+            s.coordinator.clone()
+        };
+        let live = node.is_some_and(|(_, addr)| self.cluster.pool().live(&addr).is_some());
+        if !live {
+            if let Err(e) = self.coordinator() {
+                tracing::debug!(group = %self.group_id, error = %e, "no coordinator for heartbeats");
             }
         }
-        let c = offsets::find_coordinator(&self.cluster, Some(&self.pool), &self.group_id)?;
-        self.state.0.lock().coordinator = Some(c.clone());
-        Ok(c)
     }
 
     fn forget_coordinator(&self) {
@@ -165,7 +212,7 @@ impl Group {
 
     /// One JoinGroup + SyncGroup round; `Ok(None)` means "go again at once".
     fn join_once(&self, topics: &[String]) -> Result<Option<Vec<TopicPartition>>> {
-        let conn = self.coordinator()?;
+        let conn = self.member_coordinator()?;
         let member_id = self.state.0.lock().member_id.clone();
         let metadata = protocol::encode_subscription(topics)?;
         let mut req = JoinGroupRequest::default();
@@ -333,7 +380,7 @@ impl Group {
 
     /// Leaves the group (best effort) and stops heartbeating.
     pub fn leave(&self) {
-        let (member, conn) = {
+        let (member, node) = {
             let mut s = self.state.0.lock();
             s.stable = false;
             let m = std::mem::take(&mut s.member_id);
@@ -343,7 +390,10 @@ impl Group {
         if member.is_empty() {
             return;
         }
-        let Some(conn) = conn else { return };
+        let Some((id, addr)) = node else { return };
+        let Ok(conn) = self.pool.get(id, &addr) else {
+            return;
+        };
         let Ok(version) = conn.version(ApiKey::LeaveGroup) else {
             return;
         };
@@ -366,79 +416,98 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
+        // The heartbeat task sees this (or the state gone) and stops.
         self.state.0.lock().closed = true;
         self.state.1.notify_all();
-        if let Some(h) = self.heartbeat.take() {
-            let _ = h.join();
-        }
     }
 }
 
-/// Sends a heartbeat every `interval` while the membership is stable; flags a rejoin when
-/// the coordinator says so.
-fn heartbeat_loop(
-    cluster: Arc<Cluster>,
-    pool: Arc<Pool>,
-    group: String,
-    state: Arc<(Mutex<State>, Condvar)>,
-    interval: Duration,
-) {
-    let (lock_, cond) = (&state.0, &state.1);
-    loop {
-        let snapshot = {
-            let mut s = lock_.lock();
-            if s.closed {
-                return;
-            }
-            cond.wait_for(&mut s, interval);
-            if s.closed {
-                return;
-            }
-            if !s.stable || s.rejoin_needed {
-                continue;
-            }
-            (s.generation, s.member_id.clone(), s.coordinator.clone())
-        };
-        let (generation, member, conn) = snapshot;
-        let conn = match conn.filter(|c| c.is_alive()) {
-            Some(c) => c,
-            None => match offsets::find_coordinator(&cluster, Some(&pool), &group) {
-                Ok(c) => {
-                    lock_.lock().coordinator = Some(c.clone());
-                    c
-                }
-                Err(e) => {
-                    tracing::debug!(%group, error = %e, "no coordinator for heartbeat");
-                    continue;
-                }
-            },
-        };
-        let mut req = HeartbeatRequest::default();
-        req.group_id = GroupId(sb(&group));
-        req.generation_id = generation;
-        req.member_id = sb(&member);
-        let code = conn
-            .request::<_, HeartbeatResponse>(ApiKey::Heartbeat, &req)
-            .map(|(_, r)| ErrorCode::from(r.error_code));
-        let mut s = lock_.lock();
-        if s.generation != generation {
-            continue;
+/// One heartbeat tick on the network thread: sends a heartbeat if the membership is stable,
+/// the coordinator's shared connection is up and no heartbeat is in flight. `None` once
+/// the group is gone (the task stops).
+fn heartbeat(
+    cluster: &Weak<Cluster>,
+    group: &str,
+    state: &Weak<(Mutex<State>, Condvar)>,
+) -> Option<()> {
+    let cluster = cluster.upgrade()?;
+    let state = state.upgrade()?;
+    let (generation, member, addr) = {
+        let mut s = state.0.lock();
+        if s.closed {
+            return None;
         }
-        match code {
-            Ok(ErrorCode::NONE) => {}
-            Ok(ErrorCode::REBALANCE_IN_PROGRESS | ErrorCode::ILLEGAL_GENERATION) => {
-                s.rejoin_needed = true
+        if !s.stable || s.rejoin_needed {
+            return Some(());
+        }
+        if let Some(at) = s.heartbeat_sent {
+            if at.elapsed() < cluster.config.request_timeout {
+                return Some(());
             }
-            Ok(ErrorCode::UNKNOWN_MEMBER_ID) => {
-                s.member_id.clear();
-                s.rejoin_needed = true;
-            }
-            Ok(c) if c.is_coordinator_moved() => s.coordinator = None,
-            Ok(c) => tracing::warn!(%group, code = c.code(), "heartbeat error"),
-            Err(e) => {
-                tracing::debug!(%group, error = %e, "heartbeat failed");
-                s.coordinator = None;
-            }
+            // No answer in time: the connection is presumably dead.
+            s.heartbeat_sent = None;
+            s.coordinator = None;
+            return Some(());
+        }
+        let Some((_, addr)) = s.coordinator.clone() else {
+            return Some(());
+        };
+        (s.generation, s.member_id.clone(), addr)
+    };
+    // Never connect here (it would block the network thread): `keep_alive` does.
+    let conn = cluster.pool().live(&addr)?;
+    let Ok(version) = conn.version(ApiKey::Heartbeat) else {
+        return Some(());
+    };
+    let mut req = HeartbeatRequest::default();
+    req.group_id = GroupId(sb(group));
+    req.generation_id = generation;
+    req.member_id = sb(&member);
+    state.0.lock().heartbeat_sent = Some(Instant::now());
+    let weak = Arc::downgrade(&state);
+    let group_name = group.to_string();
+    let addr = conn.addr().to_string();
+    let sent = conn.send(
+        ApiKey::Heartbeat,
+        version,
+        &req,
+        Box::new(move |res| {
+            let Some(state) = weak.upgrade() else { return };
+            let code = res
+                .and_then(|b| {
+                    decode_body::<HeartbeatResponse>(&addr, ApiKey::Heartbeat, version, b)
+                })
+                .map(|r| ErrorCode::from(r.error_code));
+            settle(&mut state.0.lock(), &group_name, generation, code);
+        }),
+    );
+    if let Err(e) = sent {
+        settle(&mut state.0.lock(), group, generation, Err(e));
+    }
+    Some(())
+}
+
+/// Applies a heartbeat's answer to the membership: flags a rejoin when the coordinator
+/// says so, forgets the coordinator when it moved or the connection failed.
+fn settle(s: &mut State, group: &str, generation: i32, code: Result<ErrorCode>) {
+    s.heartbeat_sent = None;
+    if s.generation != generation {
+        return;
+    }
+    match code {
+        Ok(ErrorCode::NONE) => {}
+        Ok(ErrorCode::REBALANCE_IN_PROGRESS | ErrorCode::ILLEGAL_GENERATION) => {
+            s.rejoin_needed = true
+        }
+        Ok(ErrorCode::UNKNOWN_MEMBER_ID) => {
+            s.member_id.clear();
+            s.rejoin_needed = true;
+        }
+        Ok(c) if c.is_coordinator_moved() => s.coordinator = None,
+        Ok(c) => tracing::warn!(%group, code = c.code(), "heartbeat error"),
+        Err(e) => {
+            tracing::debug!(%group, error = %e, "heartbeat failed");
+            s.coordinator = None;
         }
     }
 }

@@ -37,6 +37,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
+use parking_lot::Mutex;
 use regex::Regex;
 
 pub use assignor::Assignor;
@@ -116,8 +117,9 @@ pub struct Consumer {
     topics: Vec<String>,
     /// Assigned partitions and their positions.
     parts: BTreeMap<TopicPartition, PartState>,
-    /// This consumer's own fetch connections (see `pool`).
-    pool: Pool,
+    /// This consumer's own connections for fetches and the group's join, sync and leave
+    /// (see `pool`).
+    pool: Arc<Pool>,
     /// Leaders with a fetch in flight.
     inflight_leaders: HashSet<i32>,
     /// Finished fetches arrive here.
@@ -148,10 +150,14 @@ impl Consumer {
             }
             _ => None,
         };
+        let pool = Arc::new(cluster.new_pool());
         let group = match (&config.group_id, &config.subscription) {
-            (Some(g), Subscription::Topics(_) | Subscription::Pattern(_)) => {
-                Some(Group::new(cluster.clone(), g, config.group.clone())?)
-            }
+            (Some(g), Subscription::Topics(_) | Subscription::Pattern(_)) => Some(Group::new(
+                cluster.clone(),
+                g,
+                config.group.clone(),
+                pool.clone(),
+            )?),
             (None, Subscription::Topics(_) | Subscription::Pattern(_)) => {
                 return Err(Error::Config("subscriptions need a group id".into()))
             }
@@ -164,9 +170,17 @@ impl Consumer {
             Subscription::None => {}
         }
         let (tx, rx) = mpsc::channel();
+        if let Subscription::Pattern(_) = &config.subscription {
+            // A topic someone else sharing the cluster (a producer) just learnt of wakes
+            // `poll` so the subscription takes it up at once.
+            let wake = Mutex::new(tx.clone());
+            cluster.watch_new_topics(Box::new(move || {
+                wake.lock().send(FetchDone::wake()).is_ok()
+            }));
+        }
         let mut c = Consumer {
             next_auto_commit: Instant::now() + config.auto_commit_interval,
-            pool: Pool::new(cluster.config.clone()),
+            pool,
             cluster,
             pattern,
             group,

@@ -27,7 +27,7 @@ use crate::pool::Pool;
 use crate::util::{sb, tn};
 
 /// Finds the coordinator of `group` and connects to it through `pool` (`None`: the
-/// cluster's own pool).
+/// cluster's own pool, whose connection to that broker is shared with everything else).
 pub fn find_coordinator(
     cluster: &Cluster,
     pool: Option<&Pool>,
@@ -36,27 +36,8 @@ pub fn find_coordinator(
     let deadline = Instant::now() + cluster.config.request_timeout;
     let mut wait = Duration::from_millis(50);
     loop {
-        let found = cluster.with_any_conn(|conn| {
-            let mut req = FindCoordinatorRequest::default();
-            req.key = sb(group);
-            let (_, resp): (_, FindCoordinatorResponse) =
-                conn.request(ApiKey::FindCoordinator, &req)?;
-            if resp.error_code != 0 {
-                return Err(Error::kafka(
-                    resp.error_code,
-                    resp.error_message.map(|m| m.to_string()),
-                ));
-            }
-            Ok((
-                resp.node_id.0,
-                format!("{}:{}", resp.host.as_str(), resp.port),
-            ))
-        });
-        let err = match found {
-            Ok((id, addr)) => match pool
-                .unwrap_or(cluster.pool())
-                .get(coordinator_slot(id), &addr)
-            {
+        let err = match find_coordinator_node(cluster, group) {
+            Ok((id, addr)) => match pool.unwrap_or(cluster.pool()).get(id, &addr) {
                 Ok(c) => return Ok(c),
                 Err(e) => e,
             },
@@ -74,10 +55,24 @@ pub fn find_coordinator(
     }
 }
 
-/// Coordinator connections are pooled apart from the same broker's data connection so that
-/// a group's slow JoinGroup never sits in front of fetches.
-fn coordinator_slot(node_id: i32) -> i32 {
-    -1000 - node_id.max(0)
+/// Asks any broker (once) which node coordinates `group`: `(node id, host:port)`.
+pub fn find_coordinator_node(cluster: &Cluster, group: &str) -> Result<(i32, String)> {
+    cluster.with_any_conn(|conn| {
+        let mut req = FindCoordinatorRequest::default();
+        req.key = sb(group);
+        let (_, resp): (_, FindCoordinatorResponse) =
+            conn.request(ApiKey::FindCoordinator, &req)?;
+        if resp.error_code != 0 {
+            return Err(Error::kafka(
+                resp.error_code,
+                resp.error_message.map(|m| m.to_string()),
+            ));
+        }
+        Ok((
+            resp.node_id.0,
+            format!("{}:{}", resp.host.as_str(), resp.port),
+        ))
+    })
 }
 
 /// Commits `offsets` for `group` as member `member_id` of `generation` (-1 and "" for an

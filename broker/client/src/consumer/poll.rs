@@ -67,6 +67,9 @@ impl Consumer {
             if self.group.as_ref().is_some_and(|g| g.needs_join()) {
                 self.rebalance()?;
             }
+            if let Some(g) = &self.group {
+                g.keep_alive();
+            }
         }
         self.warn_missing_topics();
         self.update_positions()?;

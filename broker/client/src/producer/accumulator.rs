@@ -130,6 +130,8 @@ pub(super) struct Accumulator {
     pub sticky: Sticky,
     /// Outcomes of batches in flight (pruned as they complete), for flush.
     pub inflight_outcomes: Vec<Arc<BatchOutcome>>,
+    /// A sender thread is running (it runs only while something waits to be sent).
+    pub sender_running: bool,
 }
 
 impl Accumulator {
@@ -140,6 +142,11 @@ impl Accumulator {
             producer_epoch: -1,
             ..Default::default()
         }
+    }
+
+    /// True when nothing waits to be sent (batches may be in flight).
+    pub(super) fn nothing_queued(&self) -> bool {
+        self.parts.values().all(|p| p.queue.is_empty())
     }
 
     /// True when nothing is queued or in flight.

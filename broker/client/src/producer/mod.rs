@@ -1,8 +1,13 @@
 //! The producer: [`Producer::send`] partitions a record (murmur2 on the key, like the Java
 //! client), appends it to its partition's batch in the accumulator and returns a
-//! [`DeliveryHandle`]; a sender thread ships ready batches (full, lingered long enough, or
-//! flushed) to each partition's leader, several requests in flight per connection, and
-//! completes the handles from the responses. Defaults are acks=all and idempotence on.
+//! [`DeliveryHandle`]; ready batches (full, lingered long enough, or flushed) go to each
+//! partition's leader on the client's shared connection, several requests in flight, and
+//! the handles complete from the responses (on the client's network thread).
+//!
+//! With linger 0 the caller's thread sends its record itself. A sender thread runs only
+//! while something waits (lingering records, retries after a backoff, batches behind the
+//! in-flight limit, closing) and ends when nothing is queued, so an idle or interactive
+//! producer costs no thread. Defaults are acks=all and idempotence on.
 //!
 //! ```no_run
 //! # use client::*;
@@ -32,7 +37,6 @@ use parking_lot::{Condvar, Mutex};
 use super::cluster::Cluster;
 use super::consumer::TopicPartition;
 use super::partitioner::partition_for_key;
-use super::pool::Pool;
 use super::records::BatchBuilder;
 use super::util::now_ms;
 use crate::error::{Error, Result};
@@ -158,8 +162,6 @@ impl DeliveryHandle {
 pub(crate) struct Shared {
     /// Metadata.
     cluster: Arc<Cluster>,
-    /// This producer's own connections (see `pool`).
-    pool: Pool,
     /// Settings.
     config: ProducerConfig,
     /// Queues, guarded.
@@ -170,14 +172,39 @@ pub(crate) struct Shared {
     space: Condvar,
     /// Batches re-sent after a retriable failure (a statistic).
     retries: std::sync::atomic::AtomicU64,
+    /// Held while draining and sending, so batches of one partition leave in sequence
+    /// order whichever thread sends them.
+    send_lock: Mutex<()>,
+    /// The latest sender thread, joined by close.
+    sender: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Shared {
+    /// Starts a sender thread unless one runs (called with the accumulator locked, so a
+    /// sender deciding to stop cannot miss what was just queued).
+    fn ensure_sender(self: &Arc<Self>, acc: &mut Accumulator) {
+        if acc.sender_running {
+            self.wake.notify_all();
+            return;
+        }
+        let s = self.clone();
+        match std::thread::Builder::new()
+            .name("kafka-producer".into())
+            .spawn(move || sender::run(s))
+        {
+            Ok(h) => {
+                acc.sender_running = true;
+                *self.sender.lock() = Some(h);
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the producer's sender thread"),
+        }
+    }
 }
 
 /// A producer. Thread-safe: share it with `Arc` to send from several threads.
 pub struct Producer {
-    /// Shared with the sender thread.
+    /// Shared with the sender thread and response callbacks.
     shared: Arc<Shared>,
-    /// The sender thread, joined by close.
-    sender: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Producer {
@@ -195,23 +222,16 @@ impl Producer {
             acc.reset_producer_id(id, epoch);
         }
         let shared = Arc::new(Shared {
-            pool: Pool::new(cluster.config.clone()),
             cluster,
             config,
             acc: Mutex::new(acc),
             wake: Condvar::new(),
             space: Condvar::new(),
             retries: Default::default(),
+            send_lock: Mutex::new(()),
+            sender: Mutex::new(None),
         });
-        let s = shared.clone();
-        let handle = std::thread::Builder::new()
-            .name("kafka-producer".into())
-            .spawn(move || sender::run(s))
-            .map_err(|e| Error::io("spawning the producer thread", e))?;
-        Ok(Producer {
-            shared,
-            sender: Mutex::new(Some(handle)),
-        })
+        Ok(Producer { shared })
     }
 
     /// Queues a record and returns its delivery handle. Blocks while the buffer is full
@@ -271,17 +291,19 @@ impl Producer {
             size,
             cfg.batch_size,
         );
-        if new_batch {
-            if record.key.is_none() && record.partition.is_none() && index == 0 {
-                // The sticky partition's previous batch is full: spread keyless records.
-                let queued = acc.parts.get(&tp).map_or(0, |q| q.queue.len());
-                if queued > 1 {
-                    acc.sticky.next(&record.topic);
-                }
+        if new_batch && record.key.is_none() && record.partition.is_none() && index == 0 {
+            // The sticky partition's previous batch is full: spread keyless records.
+            let queued = acc.parts.get(&tp).map_or(0, |q| q.queue.len());
+            if queued > 1 {
+                acc.sticky.next(&record.topic);
             }
-            self.shared.wake.notify_one();
         }
-        drop(acc);
+        if cfg.linger.is_zero() && !acc.sender_running {
+            drop(acc);
+            sender::send_now(&self.shared);
+        } else if new_batch || acc.sender_running {
+            self.shared.ensure_sender(&mut acc);
+        }
         Ok(DeliveryHandle { outcome, index, tp })
     }
 
@@ -351,6 +373,9 @@ impl Producer {
         let outcomes = {
             let mut acc = self.shared.acc.lock();
             acc.flushing += 1;
+            if !acc.nothing_queued() {
+                self.shared.ensure_sender(&mut acc);
+            }
             acc.queued_outcomes()
         };
         self.shared.wake.notify_all();
@@ -380,12 +405,21 @@ impl Producer {
             if let Some(t) = timeout {
                 acc.abandon_at = Some(Instant::now() + t);
             }
+            if !acc.is_idle() {
+                self.shared.ensure_sender(&mut acc);
+            }
         }
         self.shared.wake.notify_all();
         self.shared.space.notify_all();
-        let handle = self.sender.lock().take();
-        if let Some(h) = handle {
-            let _ = h.join();
+        // Joins whichever sender thread is the latest; one that started before ended first.
+        loop {
+            let handle = self.shared.sender.lock().take();
+            match handle {
+                Some(h) => {
+                    let _ = h.join();
+                }
+                None => break,
+            }
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
-//! The producer's sender thread: drains ready batches from the accumulator, sends one
-//! Produce request per leader (pipelined on the connection) and settles each batch from the
-//! response: acknowledged, retried (in sequence order, after a metadata refresh when the
-//! leader moved or the connection dropped) or failed.
+//! Sending: drains ready batches from the accumulator, sends one Produce request per leader
+//! (pipelined on the connection) and settles each batch from the response (on the network
+//! thread): acknowledged, retried (in sequence order, after a metadata refresh when the
+//! leader moved or the connection dropped) or failed. [`send_now`] does one round on the
+//! caller's thread (linger 0); [`run`] is the sender thread, which ends when nothing is
+//! queued and is started again when something is.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,7 +52,37 @@ pub(super) fn init_producer_id(cluster: &Cluster) -> Result<(i64, i16)> {
     }
 }
 
-/// The sender loop; returns when the producer is closed and everything is settled.
+/// One round on the caller's thread: sends what is ready now and leaves the rest (not
+/// ready, or waiting for a producer id) to a sender thread.
+pub(super) fn send_now(shared: &Arc<Shared>) {
+    let cfg = &shared.config;
+    if let Err(e) = shared.cluster.maybe_refresh() {
+        tracing::debug!(error = %e, "metadata refresh failed");
+    }
+    let guard = shared.send_lock.lock();
+    let mut acc = shared.acc.lock();
+    if acc.sender_running || (cfg.idempotence && acc.need_new_pid) {
+        shared.ensure_sender(&mut acc);
+        return;
+    }
+    let view = shared.cluster.view();
+    let (ready, _, unknown) = acc.drain(&view, cfg, Instant::now());
+    drop(acc);
+    if unknown {
+        shared.cluster.invalidate();
+    }
+    for (leader, batches) in ready {
+        send(shared, leader, batches);
+    }
+    drop(guard);
+    let mut acc = shared.acc.lock();
+    if !acc.nothing_queued() {
+        shared.ensure_sender(&mut acc);
+    }
+}
+
+/// The sender loop; returns when nothing is queued (or, closing, when everything is
+/// settled), clearing `sender_running` under the same lock that saw the queues empty.
 pub(super) fn run(shared: Arc<Shared>) {
     let cfg = &shared.config;
     loop {
@@ -58,20 +90,28 @@ pub(super) fn run(shared: Arc<Shared>) {
         if let Err(e) = shared.cluster.maybe_refresh() {
             tracing::debug!(error = %e, "metadata refresh failed");
         }
+        let guard = shared.send_lock.lock();
         let mut acc = shared.acc.lock();
         let now = Instant::now();
         acc.expire(cfg.delivery_timeout, now);
         if acc.closing && acc.abandon_at.is_some_and(|t| now >= t) {
             acc.fail_queued(Arc::new(Error::Closed("producer")));
             if acc.inflight_total == 0 {
+                acc.sender_running = false;
                 break;
             }
         }
         if acc.closing && acc.is_idle() {
+            acc.sender_running = false;
+            break;
+        }
+        if !acc.closing && acc.nothing_queued() && !(cfg.idempotence && acc.need_new_pid) {
+            acc.sender_running = false;
             break;
         }
         if cfg.idempotence && acc.need_new_pid && acc.inflight_total == 0 {
             drop(acc);
+            drop(guard);
             match init_producer_id(&shared.cluster) {
                 Ok((id, epoch)) => {
                     tracing::info!(id, epoch, "new producer id after a sequence gap");
@@ -95,6 +135,7 @@ pub(super) fn run(shared: Arc<Shared>) {
                 })
                 .min(Duration::from_millis(200))
             };
+            drop(guard);
             if !unknown || wait > Duration::ZERO {
                 shared.wake.wait_for(&mut acc, wait);
                 drop(acc);
@@ -113,13 +154,14 @@ pub(super) fn run(shared: Arc<Shared>) {
         for (leader, batches) in ready {
             send(&shared, leader, batches);
         }
+        drop(guard);
     }
     tracing::debug!("producer sender stopped");
 }
 
 /// Sends `batches` to `leader` in one Produce request.
 fn send(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) {
-    let conn = match shared.cluster.conn_in(&shared.pool, leader) {
+    let conn = match shared.cluster.conn(leader) {
         Ok(c) => c,
         Err(e) => {
             let e = Arc::new(e);
@@ -288,6 +330,10 @@ fn on_response(
                 }
             }
         }
+    }
+    if !acc.nothing_queued() {
+        // Retries, or batches that waited for this one: a sender thread takes them.
+        shared.ensure_sender(&mut acc);
     }
     drop(acc);
     shared.wake.notify_all();

@@ -1,0 +1,128 @@
+//! The network thread's side of a connection: finishing queued writes when the socket
+//! takes more, and reading response frames and routing each to its waiter by correlation id
+//! (answers may come in any order; nothing here assumes the broker's).
+
+use std::io::{ErrorKind, Read, Write};
+use std::sync::atomic::Ordering;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::Shared;
+use crate::error::Error;
+
+impl Shared {
+    /// On the network thread, when the socket is writable: writes what is queued; `rearm`
+    /// gets whether bytes still wait (called under the writer lock, so a writer queueing
+    /// more at the same time cannot lose its wake-up).
+    pub(crate) fn flush_queued(&self, rearm: impl FnOnce(bool)) {
+        let mut w = self.writer.lock();
+        while !w.queued.is_empty() {
+            match (&self.stream).write(&w.queued) {
+                Ok(0) => return self.fail("write failed: socket closed".into()),
+                Ok(n) => w.queued.advance(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(format!("write failed: {e}")),
+            }
+        }
+        if w.queued.is_empty() && w.queued.capacity() > 1 << 20 {
+            w.queued = BytesMut::new();
+        }
+        rearm(!w.queued.is_empty());
+    }
+
+    /// On the network thread, when the socket is readable: reads everything there is and
+    /// routes each complete frame to its waiter; fails the connection on EOF or error.
+    pub(crate) fn read_ready(&self) {
+        if let Err(reason) = self.read_frames() {
+            tracing::debug!(addr = %self.addr, %reason, "connection closed");
+            self.fail(reason);
+        }
+    }
+
+    fn read_frames(&self) -> std::result::Result<(), String> {
+        let mut frames = Vec::new();
+        let result = {
+            let mut buf = self.rbuf.lock();
+            let r = self.fill(&mut buf);
+            // Complete frames are delivered even when the socket then failed.
+            while let Some(f) = self.cut_frame(&mut buf)? {
+                frames.push(f);
+            }
+            if buf.is_empty() && buf.capacity() > 1 << 20 {
+                *buf = BytesMut::new();
+            }
+            r
+        };
+        for frame in frames {
+            self.deliver(frame)?;
+        }
+        result
+    }
+
+    /// Reads until the socket has nothing more (edge-triggered readiness).
+    fn fill(&self, buf: &mut BytesMut) -> std::result::Result<(), String> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match (&self.stream).read(&mut chunk) {
+                Ok(0) => return Err("read failed: connection closed by the broker".into()),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read failed: {e}")),
+            }
+            if self.dead.load(Ordering::SeqCst) {
+                return Err("closed by the client".into());
+            }
+        }
+    }
+
+    /// Takes one complete frame's body off the front of `buf`.
+    fn cut_frame(&self, buf: &mut BytesMut) -> std::result::Result<Option<Bytes>, String> {
+        if buf.len() < 4 {
+            return Ok(None);
+        }
+        let len_bytes = [buf[0], buf[1], buf[2], buf[3]];
+        let len = match wire::frame::body_len(len_bytes, self.max_frame) {
+            Ok(len) if len >= 4 => len,
+            _ => {
+                return Err(format!(
+                    "bad response frame length {}",
+                    i32::from_be_bytes(len_bytes)
+                ))
+            }
+        };
+        if buf.len() < 4 + len {
+            buf.reserve(4 + len - buf.len());
+            return Ok(None);
+        }
+        buf.advance(4);
+        Ok(Some(buf.split_to(len).freeze()))
+    }
+
+    /// Routes one response frame to its waiter.
+    fn deliver(&self, mut frame: Bytes) -> std::result::Result<(), String> {
+        let Some(id) = wire::header::correlation_id(&frame) else {
+            return Err("response frame without a correlation id".into());
+        };
+        let waiter = self.pending.lock().remove(&id);
+        let Some(waiter) = waiter else {
+            tracing::debug!(addr = %self.addr, id, "response for an abandoned request");
+            return Ok(());
+        };
+        match wire::header::decode_response_header(&mut frame, waiter.api, waiter.version) {
+            Ok(_) => {
+                waiter.reply.deliver(Ok(frame));
+                Ok(())
+            }
+            Err(e) => {
+                let err = Error::BadResponse {
+                    addr: self.addr.clone(),
+                    reason: format!("{:?} response header: {e}", waiter.api),
+                };
+                waiter.reply.deliver(Err(err));
+                Err("undecodable response header".into())
+            }
+        }
+    }
+}

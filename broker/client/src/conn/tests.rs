@@ -1,0 +1,165 @@
+//! Multiplexing against a scripted fake broker: answers routed by correlation id whatever
+//! their order, and a request the broker holds on one connection not delaying another.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, HeartbeatRequest, HeartbeatResponse,
+    JoinGroupRequest,
+};
+
+use super::*;
+use crate::net::Net;
+use crate::pool::Pool;
+
+/// One request as the fake broker read it.
+struct Req {
+    api: i16,
+    id: i32,
+}
+
+fn read_req(s: &mut TcpStream) -> Option<Req> {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).ok()?;
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).ok()?;
+    Some(Req {
+        api: i16::from_be_bytes([body[0], body[1]]),
+        id: i32::from_be_bytes([body[4], body[5], body[6], body[7]]),
+    })
+}
+
+/// ApiVersions v3 answer; `throttle` tells answers apart.
+fn versions(id: i32, throttle: i32) -> Bytes {
+    let mut r = ApiVersionsResponse::default();
+    r.throttle_time_ms = throttle;
+    for (key, hi) in [
+        (ApiKey::ApiVersions, 3),
+        (ApiKey::Heartbeat, 4),
+        (ApiKey::JoinGroup, 7),
+    ] {
+        let mut v = ApiVersion::default();
+        v.api_key = key as i16;
+        v.max_version = hi;
+        r.api_keys.push(v);
+    }
+    wire::header::response(id, ApiKey::ApiVersions, 3, &r).expect("encode")
+}
+
+/// A broker on its own thread: answers each connection's handshake, then hands the
+/// connection to `script`.
+fn fake_broker(script: impl Fn(TcpStream) + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let script = std::sync::Arc::new(script);
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let script = script.clone();
+            std::thread::spawn(move || {
+                let Some(hello) = read_req(&mut s) else {
+                    return;
+                };
+                assert_eq!(hello.api, ApiKey::ApiVersions as i16);
+                s.write_all(&versions(hello.id, 0))
+                    .expect("answer handshake");
+                script(s);
+            });
+        }
+    });
+    addr
+}
+
+fn config(addr: &str) -> ClientConfig {
+    ClientConfig::new(addr).request_timeout(Duration::from_secs(10))
+}
+
+#[test]
+fn answers_out_of_call_order_reach_their_callers() {
+    let addr = fake_broker(|mut s| {
+        let first = read_req(&mut s).expect("first request");
+        let second = read_req(&mut s).expect("second request");
+        // The second is answered first; each answer names its request in the throttle.
+        s.write_all(&versions(second.id, 2)).expect("write");
+        s.write_all(&versions(first.id, 1)).expect("write");
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let conn = Connection::open(&addr, 0, &config(&addr)).expect("connect");
+    let (tx, rx) = mpsc::channel();
+    for n in 1..=2 {
+        let tx = tx.clone();
+        let req = ApiVersionsRequest::default();
+        conn.send(
+            ApiKey::ApiVersions,
+            0,
+            &req,
+            Box::new(move |res| {
+                let body = res.expect("answer");
+                let r: ApiVersionsResponse =
+                    decode_body("fake", ApiKey::ApiVersions, 3, body).expect("decode");
+                tx.send((n, r.throttle_time_ms)).expect("report");
+            }),
+        )
+        .expect("send");
+    }
+    let got: Vec<(i32, i32)> = (0..2)
+        .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("callback"))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(2, 2), (1, 1)],
+        "each callback got its own answer"
+    );
+}
+
+#[test]
+fn a_held_request_on_the_consumer_connection_does_not_delay_the_shared_one() {
+    // The broker never answers JoinGroup (a rebalance that waits for other members) and
+    // answers heartbeats at once.
+    let addr = fake_broker(|mut s| {
+        while let Some(req) = read_req(&mut s) {
+            if req.api == ApiKey::Heartbeat as i16 {
+                let r = HeartbeatResponse::default();
+                let frame = wire::header::response(req.id, ApiKey::Heartbeat, 4, &r);
+                s.write_all(&frame.expect("encode")).expect("write");
+            }
+        }
+    });
+    let net = Net::start().expect("net");
+    let shared = Pool::new(config(&addr), net.clone());
+    let consumer = Pool::new(config(&addr), net.clone());
+    let bootstrap = shared.get(-1, &addr).expect("bootstrap connection");
+    let shared_conn = shared.get(0, &addr).expect("shared connection");
+    assert!(
+        Arc::ptr_eq(&bootstrap, &shared_conn),
+        "the bootstrap connection is that broker's shared one"
+    );
+    let member_conn = consumer.get(0, &addr).expect("consumer connection");
+    assert!(!Arc::ptr_eq(&shared_conn, &member_conn));
+    assert_eq!(net.sockets(), 2, "one network thread reads both");
+
+    let (held_tx, held_rx) = mpsc::channel();
+    member_conn
+        .send(
+            ApiKey::JoinGroup,
+            7,
+            &JoinGroupRequest::default(),
+            Box::new(move |r| {
+                let _ = held_tx.send(r.is_ok());
+            }),
+        )
+        .expect("send join");
+    let (_, hb): (i16, HeartbeatResponse) = shared_conn
+        .request(ApiKey::Heartbeat, &HeartbeatRequest::default())
+        .expect("heartbeat answered while the join is held");
+    assert_eq!(hb.error_code, 0);
+    assert!(
+        held_rx.try_recv().is_err(),
+        "the join is still held when the heartbeat is answered"
+    );
+}

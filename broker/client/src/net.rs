@@ -1,0 +1,248 @@
+//! The client's network thread: one per [`crate::Client`], it reads every socket the
+//! client's pools open and runs the client's timers (group heartbeats).
+//!
+//! Sockets are non-blocking and registered with one `mio` poller (edge-triggered). When one
+//! is readable the thread reads what is there, cuts it into response frames and hands each
+//! to its connection (`conn`), which routes it by correlation id to a blocked caller or a
+//! callback — callbacks therefore run on this thread and must not block. Callers write
+//! their requests themselves; what the socket does not take at once is queued and this
+//! thread finishes writing it when the socket becomes writable. Connections are added from
+//! any thread (the poller's registry is shared); a waker interrupts the poll when a timer
+//! is added or the thread must stop.
+
+use std::collections::HashMap;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use parking_lot::Mutex;
+
+use crate::conn::Shared;
+use crate::error::{Error, Result};
+
+/// The waker's token; sockets get tokens from 1 up.
+const WAKE: Token = Token(0);
+
+/// A timer task: runs on the network thread, returns when to run again (`None`: never).
+pub type Task = Box<dyn FnMut() -> Option<Duration> + Send>;
+
+/// A scheduled task.
+struct Timer {
+    /// When it runs next.
+    at: Instant,
+    /// What runs.
+    task: Task,
+}
+
+/// State shared by the handles and the thread.
+struct Inner {
+    /// Registers sockets from any thread.
+    registry: Registry,
+    /// Interrupts the poll (new timer, stop).
+    waker: Waker,
+    /// Live sockets by token.
+    socks: Mutex<HashMap<Token, Arc<Shared>>>,
+    /// Next socket token.
+    next_token: AtomicUsize,
+    /// Timers not yet due, in no order (a client has a handful).
+    timers: Mutex<Vec<Timer>>,
+    /// Set by [`Net::stop`].
+    stop: AtomicBool,
+}
+
+/// Handle to a client's network thread (shared by its pools and connections).
+pub struct Net {
+    /// Shared with the thread.
+    inner: Arc<Inner>,
+    /// The thread, joined by [`Net::stop`].
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The thread's id (stopping from the thread itself must not join it).
+    thread_id: ThreadId,
+}
+
+impl std::fmt::Debug for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Net")
+            .field("sockets", &self.inner.socks.lock().len())
+            .finish()
+    }
+}
+
+impl Net {
+    /// Starts the network thread.
+    pub fn start() -> Result<Arc<Net>> {
+        let poll = Poll::new().map_err(|e| Error::io("creating the poller", e))?;
+        let registry = poll
+            .registry()
+            .try_clone()
+            .map_err(|e| Error::io("cloning the poller's registry", e))?;
+        let waker =
+            Waker::new(poll.registry(), WAKE).map_err(|e| Error::io("creating a waker", e))?;
+        let inner = Arc::new(Inner {
+            registry,
+            waker,
+            socks: Mutex::new(HashMap::new()),
+            next_token: AtomicUsize::new(1),
+            timers: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let weak = Arc::downgrade(&inner);
+        let thread = std::thread::Builder::new()
+            .name("kafka-net".into())
+            .spawn(move || run(poll, weak))
+            .map_err(|e| Error::io("spawning the network thread", e))?;
+        Ok(Arc::new(Net {
+            inner,
+            thread_id: thread.thread().id(),
+            thread: Mutex::new(Some(thread)),
+        }))
+    }
+
+    /// Starts reading `conn`'s socket; returns its token (for [`Net::want_write`]).
+    pub(crate) fn add(&self, conn: Arc<Shared>) -> Result<Token> {
+        let token = Token(self.inner.next_token.fetch_add(1, Ordering::Relaxed));
+        let fd = conn.stream.as_raw_fd();
+        self.inner.socks.lock().insert(token, conn);
+        if let Err(e) = self
+            .inner
+            .registry
+            .register(&mut SourceFd(&fd), token, Interest::READABLE)
+        {
+            self.inner.socks.lock().remove(&token);
+            return Err(Error::io("registering a socket", e));
+        }
+        Ok(token)
+    }
+
+    /// Asks to be told when `conn`'s socket takes more bytes (its queue is not empty).
+    /// Called under the connection's writer lock, like the thread's own re-arming.
+    pub(crate) fn want_write(&self, conn: &Shared, token: Token) {
+        rearm(&self.inner.registry, conn, token, true);
+    }
+
+    /// Runs `task` on the network thread after `first`, then as often as it asks.
+    pub fn schedule(&self, first: Duration, task: Task) {
+        self.inner.timers.lock().push(Timer {
+            at: Instant::now() + first,
+            task,
+        });
+        let _ = self.inner.waker.wake();
+    }
+
+    /// The number of sockets being read (a statistic for tests).
+    pub fn sockets(&self) -> usize {
+        self.inner.socks.lock().len()
+    }
+
+    /// Stops the thread (sockets still open stay open, unread) and waits for it unless
+    /// called from it.
+    pub fn stop(&self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        let _ = self.inner.waker.wake();
+        if std::thread::current().id() == self.thread_id {
+            return;
+        }
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The thread: poll, read or flush ready sockets, run due timers, until stopped.
+fn run(mut poll: Poll, inner: Weak<Inner>) {
+    let mut events = Events::with_capacity(64);
+    loop {
+        let Some(net) = inner.upgrade() else { return };
+        if net.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let timeout = next_timer(&net).map(|at| at.saturating_duration_since(Instant::now()));
+        drop(net);
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            tracing::error!(error = %e, "network poll failed");
+            break;
+        }
+        let Some(net) = inner.upgrade() else { return };
+        for ev in events.iter() {
+            if ev.token() == WAKE {
+                continue;
+            }
+            let Some(conn) = net.socks.lock().get(&ev.token()).cloned() else {
+                continue;
+            };
+            if ev.is_writable() {
+                conn.flush_queued(|pending| {
+                    if !pending {
+                        rearm(&net.registry, &conn, ev.token(), false);
+                    }
+                });
+            }
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                conn.read_ready();
+            }
+            if !conn.is_alive() {
+                let fd = conn.stream.as_raw_fd();
+                let _ = net.registry.deregister(&mut SourceFd(&fd));
+                net.socks.lock().remove(&ev.token());
+            }
+        }
+        run_timers(&net);
+    }
+    if let Some(net) = inner.upgrade() {
+        net.socks.lock().clear();
+        net.timers.lock().clear();
+    }
+    tracing::debug!("network thread stopped");
+}
+
+/// Sets what the poller reports for `conn`: readable, plus writable while bytes wait.
+fn rearm(registry: &Registry, conn: &Shared, token: Token, writable: bool) {
+    let fd = conn.stream.as_raw_fd();
+    let interest = if writable {
+        Interest::READABLE | Interest::WRITABLE
+    } else {
+        Interest::READABLE
+    };
+    if let Err(e) = registry.reregister(&mut SourceFd(&fd), token, interest) {
+        conn.fail(format!("poller: {e}"));
+    }
+}
+
+/// When the earliest timer is due.
+fn next_timer(net: &Inner) -> Option<Instant> {
+    net.timers.lock().iter().map(|t| t.at).min()
+}
+
+/// Runs the due timers (outside the lock, so a task may schedule another).
+fn run_timers(net: &Inner) {
+    let now = Instant::now();
+    let due: Vec<Timer> = {
+        let mut timers = net.timers.lock();
+        let (due, later) = std::mem::take(&mut *timers)
+            .into_iter()
+            .partition(|t| t.at <= now);
+        *timers = later;
+        due
+    };
+    for mut t in due {
+        if let Some(again) = (t.task)() {
+            net.timers.lock().push(Timer {
+                at: Instant::now() + again,
+                task: t.task,
+            });
+        }
+    }
+}

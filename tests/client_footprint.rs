@@ -1,0 +1,143 @@
+//! Issue 13, the client's footprint: a logged-in line-mode `bbs-client` (the real binary,
+//! against the real server) holds at most two TCP connections (one shared, one for its
+//! feed's blocking fetches and joins) and at most four threads (main, stdin reader, feed,
+//! the client's network thread). Counts, not timings: read from `/proc` once the session
+//! has written and read, polled until they settle (the session may still be closing the
+//! registration's connection).
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use common::{eventually_some, TestServer};
+
+/// A `bbs-client --line` process.
+struct Line {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+}
+
+impl Line {
+    fn start(addr: &str) -> Line {
+        let home = tempfile::tempdir().expect("home").keep();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-client"))
+            .args(["--line", "--server", addr])
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_STATE_HOME", home.join("state"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn bbs-client");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut l = Line {
+            child,
+            stdin,
+            stdout,
+        };
+        l.until_prompt();
+        l
+    }
+
+    /// Output up to and including the next prompt.
+    fn until_prompt(&mut self) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !out.ends_with(b"% ") {
+            let n = self.stdout.read(&mut buf).expect("read client output");
+            assert!(
+                n > 0,
+                "bbs-client exited: {}",
+                String::from_utf8_lossy(&out)
+            );
+            out.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn expect(&mut self, line: &str, want: &str) {
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("write command");
+        let out = self.until_prompt();
+        assert!(out.contains(want), "`{line}` answered {out:?}");
+    }
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Threads of `pid`.
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count())
+}
+
+/// Established TCP connections of `pid` (its socket inodes in `/proc/net/tcp{,6}`).
+fn connections(pid: u32) -> usize {
+    let mut inodes = HashSet::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fds")
+        .flatten()
+    {
+        if let Ok(t) = std::fs::read_link(e.path()) {
+            let t = t.to_string_lossy().into_owned();
+            if let Some(n) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+                inodes.insert(n.to_string());
+            }
+        }
+    }
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .flat_map(|t| {
+            std::fs::read_to_string(t)
+                .unwrap_or_default()
+                .lines()
+                .skip(1)
+                .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| c.len() > 9 && c[3] == "01" && inodes.contains(&c[9]))
+        .count()
+}
+
+#[test]
+fn a_logged_in_line_session_holds_two_connections_and_four_threads() {
+    let s = TestServer::start(&[]);
+    let mut l = Line::start(&s.addr);
+    l.expect(
+        "register ana ana@example.com pw-ana",
+        "Register successfully.",
+    );
+    l.expect("login ana pw-ana", "Welcome");
+    l.expect("create-board lobby", "Create board successfully.");
+    l.expect(
+        "create-post lobby --title hi --content hello",
+        "Create post successfully.",
+    );
+    l.expect("list-post lobby", "hi");
+    let pid = l.child.id();
+    let (conns, threads) = eventually_some(
+        "the session settles at <= 2 connections and <= 4 threads",
+        Duration::from_secs(20),
+        || {
+            let (c, t) = (connections(pid), threads(pid));
+            (c <= 2 && t <= 4).then_some((c, t))
+        },
+    );
+    assert!(conns >= 1, "the session is connected");
+    // Still connected and working after the counts were read.
+    l.expect("list-board", "lobby");
+    assert!(connections(pid) <= 2 && threads(pid) <= 4);
+    eprintln!("logged-in line session: {conns} connections, {threads} threads");
+}
