@@ -153,7 +153,7 @@ impl Views {
         if total > st.posts {
             st.posts = total;
             let ordinal = ids.binary_search(&id).map_or(0, |o| o as u64);
-            if ordinal % PAGE_SIZE == 0 {
+            if ordinal.is_multiple_of(PAGE_SIZE) {
                 if let Some(page) = page_row(state, board, ordinal / PAGE_SIZE) {
                     push(out, pages, page.to_wire());
                 }
