@@ -127,7 +127,7 @@ fn a_logged_in_line_session_holds_two_connections_and_four_threads() {
     );
     l.expect("list-post lobby", "hi");
     let pid = l.child.id();
-    let (conns, threads) = eventually_some(
+    let (conns, nthreads) = eventually_some(
         "the session settles at <= 2 connections and <= 4 threads",
         Duration::from_secs(20),
         || {
@@ -139,5 +139,5 @@ fn a_logged_in_line_session_holds_two_connections_and_four_threads() {
     // Still connected and working after the counts were read.
     l.expect("list-board", "lobby");
     assert!(connections(pid) <= 2 && threads(pid) <= 4);
-    eprintln!("logged-in line session: {conns} connections, {threads} threads");
+    eprintln!("logged-in line session: {conns} connections, {nthreads} threads");
 }

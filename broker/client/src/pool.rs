@@ -9,8 +9,9 @@
 //! - the cluster's (one per [`crate::Client`]): per broker, one shared connection for
 //!   metadata, produce, heartbeats, commits, offsets, find-coordinator and admin requests;
 //! - each consumer's own: per broker, one connection for its blocking calls (fetch, and the
-//!   group's join, sync and leave), so they never sit in front of another's produce or
-//!   heartbeat.
+//!   group's join and sync), so they never sit in front of another's produce or heartbeat.
+//!   (LeaveGroup is answered at once, so it goes on the shared connection: behind a held
+//!   fetch it would make closing a consumer wait up to the fetch's max_wait.)
 //!
 //! A producer plus one consumer on a one-broker cluster therefore hold two connections.
 //! The pool is keyed by address, so the bootstrap connection (node id unknown when opened)

@@ -75,8 +75,8 @@ pub struct Group {
     config: GroupConfig,
     /// Shared with the heartbeat task.
     state: Arc<(Mutex<State>, Condvar)>,
-    /// The consumer's own pool: JoinGroup, SyncGroup and LeaveGroup go there, next to its
-    /// fetches; heartbeats and commits use the cluster's shared connection (see `pool`).
+    /// The consumer's own pool: JoinGroup and SyncGroup go there, next to its fetches;
+    /// heartbeats, commits and LeaveGroup use the cluster's shared connection (see `pool`).
     pool: Arc<Pool>,
 }
 
@@ -391,7 +391,9 @@ impl Group {
             return;
         }
         let Some((id, addr)) = node else { return };
-        let Ok(conn) = self.pool.get(id, &addr) else {
+        // On the shared connection: the broker answers LeaveGroup at once, and on the
+        // consumer's own it would wait behind a fetch the broker holds (up to max_wait).
+        let Ok(conn) = self.cluster.pool().get(id, &addr) else {
             return;
         };
         let Ok(version) = conn.version(ApiKey::LeaveGroup) else {
