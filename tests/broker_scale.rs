@@ -1,7 +1,8 @@
 //! Scale behaviour of the real server: a held Fetch is woken only by the partitions it
 //! reads (appends to another topic leave it waiting until max_wait; an append to its own
 //! topic answers it at once), and a server started with a low soft open-file limit raises
-//! it to fit `max_connections` and says so in one INFO line.
+//! it to fit `max_connections` and says so in one INFO line; a request pipelined behind a
+//! held Fetch on the same connection ends the fetch's wait.
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader, Write};
@@ -89,6 +90,37 @@ fn held_fetch_is_woken_by_its_own_topic_only() {
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "A's append did not wake the fetch (took {:?})",
+        started.elapsed()
+    );
+}
+
+/// A request pipelined behind a held fetch on the same connection is not kept waiting
+/// for the fetch's max_wait: the fetch answers (empty) at once, then the request behind it,
+/// in order. On a broker that holds the fetch, both would take the full 30 s.
+#[test]
+fn a_request_behind_a_held_fetch_ends_the_wait() {
+    let s = TestServer::start(&[]);
+    produce(&s.addr, "scale-c", b"c0\n");
+    let mut c = TcpStream::connect(&s.addr).expect("connect");
+    c.set_read_timeout(Some(T)).expect("timeout");
+    let started = Instant::now();
+    c.write_all(&fetch_request("scale-c", 1, 30_000))
+        .expect("send fetch");
+    // Let the fetch start waiting, then pipeline a second one behind it.
+    std::thread::sleep(Duration::from_millis(200));
+    c.write_all(&fetch_request("scale-c", 0, 30_000))
+        .expect("send second fetch");
+    let (code, bytes) = fetch_answer(&mut c);
+    assert_eq!((code, bytes), (0, 0), "the held fetch answers empty");
+    let (code, bytes) = fetch_answer(&mut c);
+    assert_eq!(code, 0);
+    assert!(
+        bytes > 0,
+        "the request behind it is answered with its record"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the request behind the held fetch waited for its max_wait ({:?})",
         started.elapsed()
     );
 }

@@ -38,6 +38,41 @@ pub struct Session {
     /// port vouches for one (BBS-PROXY), so classic users, who all reach the broker
     /// from loopback, are counted as themselves and do not share loopback's limit.
     pub ip_slot: Option<crate::server::limits::IpSlot>,
+    /// How many requests the connection has read so far: a held fetch answers early when
+    /// a later request arrives behind it (see [`RequestCount`]).
+    pub requests: Arc<RequestCount>,
+}
+
+/// The requests one connection has read, and a wake-up for each new one.
+///
+/// Kafka answers a connection's requests in order, so a fetch held for its `max_wait`
+/// delays every request the client pipelined behind it (a JoinGroup after a subscription
+/// grew, a commit). A held fetch here gives up waiting as soon as another request
+/// arrives behind it and answers with what it has: the client simply fetches again,
+/// and the request behind is served at once instead of up to `max_wait` later.
+#[derive(Debug, Default)]
+pub struct RequestCount {
+    read: std::sync::atomic::AtomicU64,
+    more: tokio::sync::Notify,
+}
+
+impl RequestCount {
+    /// Counts a request just read and wakes fetches waiting behind it.
+    pub fn arrived(&self) {
+        self.read.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.more.notify_waiters();
+    }
+
+    /// Requests read so far.
+    pub fn count(&self) -> u64 {
+        self.read.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Resolves at the next [`RequestCount::arrived`] (enable it before checking
+    /// [`RequestCount::count`] so no arrival is missed).
+    pub fn next(&self) -> tokio::sync::futures::Notified<'_> {
+        self.more.notified()
+    }
 }
 
 impl Session {
@@ -50,6 +85,7 @@ impl Session {
             sasl: SaslStage::Idle,
             close: false,
             ip_slot: None,
+            requests: Arc::default(),
         }
     }
 }

@@ -127,6 +127,9 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
         })
         .collect();
     let broker = Arc::clone(broker);
+    // A request read after this one ends the wait (RequestCount's doc says why).
+    let requests = Arc::clone(&session.requests);
+    let seq = requests.count();
     Ok(Reply::Later(Box::pin(async move {
         let deadline = tokio::time::Instant::now()
             + Duration::from_millis(r.max_wait_ms.clamp(0, MAX_WAIT_MS) as u64);
@@ -136,15 +139,20 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
             for w in &mut waits {
                 w.as_mut().enable();
             }
+            let mut behind = Box::pin(requests.next());
+            behind.as_mut().enable();
+            let queued = requests.count() > seq;
             let notified = std::future::poll_fn(|cx| {
-                if waits.iter_mut().any(|w| w.as_mut().poll(cx).is_ready()) {
+                if behind.as_mut().poll(cx).is_ready()
+                    || waits.iter_mut().any(|w| w.as_mut().poll(cx).is_ready())
+                {
                     std::task::Poll::Ready(())
                 } else {
                     std::task::Poll::Pending
                 }
             });
             let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
-            if total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
+            if total >= min_bytes || errors || queued || tokio::time::Instant::now() >= deadline {
                 return protocol::encode_response(
                     req.header.correlation_id,
                     req.api_key,

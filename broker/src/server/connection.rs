@@ -147,6 +147,7 @@ pub(super) async fn serve(
             let reply = match protocol::parse_request(frame) {
                 Ok(Parsed::Request(req)) => {
                     let api = req.api_key;
+                    session.requests.arrived();
                     match Box::pin(handlers::handle(&broker, &mut session, req)).await {
                         Ok(reply) => reply,
                         Err(e) => {
