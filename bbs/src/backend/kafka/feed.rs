@@ -128,9 +128,10 @@ impl Feed {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (shared, stop, baseline) = (shared.clone(), stop.clone(), baseline.clone());
+            let cluster = Arc::clone(client.cluster());
             std::thread::Builder::new()
                 .name(format!("feed {group}"))
-                .spawn(move || run(consumer, shared, stop, sinks, baseline))?
+                .spawn(move || run(consumer, &cluster, shared, stop, sinks, baseline))?
         };
         let feed = Feed {
             shared,
@@ -204,6 +205,7 @@ fn to_wire(r: &ConsumerRecord) -> WireRecord {
 /// The poll loop.
 fn run(
     mut consumer: client::Consumer,
+    cluster: &client::cluster::Cluster,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     sinks: Sinks,
@@ -234,6 +236,12 @@ fn run(
                 let Ok(entry) = codec::decode(&r.topic, &to_wire(r)) else {
                     continue;
                 };
+                if let BbsRecord::Board { .. } = &entry.record {
+                    // The server created the board's topic before accepting this record:
+                    // look it up now so the subscription takes it in without waiting for
+                    // the metadata to age.
+                    cluster.invalidate();
+                }
                 st.view.apply(
                     Position {
                         offset: r.offset,

@@ -52,9 +52,12 @@ use crate::prefs::{ReadMark, UserPrefs};
 use crate::state::State;
 use feed::{backend, Feed};
 
-/// How old metadata may get before a refresh: new board topics reach every feed's pattern
-/// subscription within about this long.
-const METADATA_MAX_AGE: Duration = Duration::from_millis(300);
+/// How old metadata may get before a refresh. A feed's pattern subscription asks for every
+/// topic's metadata, so each refresh costs what the server's topic count costs, per session:
+/// it is rare. New boards do not wait for it: the feed looks their topic up as soon as it
+/// folds the board's record (the server creates the topic before accepting that record),
+/// and a topic this link's producer learns of reaches the subscription at once.
+const METADATA_MAX_AGE: Duration = Duration::from_secs(60);
 /// How long an append waits for the feed to show it.
 const APPEND_WAIT: Duration = Duration::from_secs(10);
 /// How long a command waits for the view to catch up with others' writes.
