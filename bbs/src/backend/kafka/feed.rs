@@ -202,6 +202,32 @@ fn to_wire(r: &ConsumerRecord) -> WireRecord {
     }
 }
 
+/// How long a feed keeps looking up the topic of a board it saw created.
+const AWAIT_NEW_BOARD: Duration = Duration::from_secs(10);
+
+/// Asks for fresh metadata (within the client's refresh backoff) while a board created
+/// since the feed started has no topic in it yet, so the pattern subscription takes the
+/// board in at once instead of when the metadata ages. The server creates a board's topic
+/// while it accepts the board's record, so the record can be read a moment before the
+/// topic is listed: hence looking again until it is, for a bounded time.
+fn look_up_new_boards(cluster: &client::cluster::Cluster, awaited: &mut Vec<(String, Instant)>) {
+    if awaited.is_empty() {
+        return;
+    }
+    let view = cluster.view();
+    let now = Instant::now();
+    awaited.retain(|(topic, until)| {
+        let listed = view
+            .topics
+            .get(topic)
+            .is_some_and(|t| !t.partitions.is_empty());
+        now < *until && !listed
+    });
+    if !awaited.is_empty() {
+        cluster.invalidate();
+    }
+}
+
 /// The poll loop.
 fn run(
     mut consumer: client::Consumer,
@@ -211,7 +237,10 @@ fn run(
     sinks: Sinks,
     baseline: HashMap<(String, i32), i64>,
 ) {
+    // Topics of boards created since the feed started that its metadata does not show yet.
+    let mut awaited: Vec<(String, Instant)> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
+        look_up_new_boards(cluster, &mut awaited);
         let records = match consumer.poll(Duration::from_millis(50)) {
             Ok(r) => r,
             Err(e) => {
@@ -236,12 +265,6 @@ fn run(
                 let Ok(entry) = codec::decode(&r.topic, &to_wire(r)) else {
                     continue;
                 };
-                if let BbsRecord::Board { .. } = &entry.record {
-                    // The server created the board's topic before accepting this record:
-                    // look it up now so the subscription takes it in without waiting for
-                    // the metadata to age.
-                    cluster.invalidate();
-                }
                 st.view.apply(
                     Position {
                         offset: r.offset,
@@ -252,6 +275,11 @@ fn run(
                 let historic = baseline
                     .get(&(r.topic.clone(), r.partition))
                     .is_some_and(|end| r.offset < *end);
+                if let (BbsRecord::Board { name, .. }, false) = (&entry.record, historic) {
+                    if let Ok(topic) = crate::names::board_topic(name) {
+                        awaited.push((topic, Instant::now() + AWAIT_NEW_BOARD));
+                    }
+                }
                 if let BbsRecord::Post {
                     board,
                     id: Some(id),
