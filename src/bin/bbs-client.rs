@@ -45,16 +45,27 @@ struct Args {
 
 /// Sets up the rolling log file. Written from the logging thread itself (the client logs a
 /// few lines, at info level), not through a background writer: one thread fewer per client.
+/// `RUST_LOG` takes levels per target (`debug`, `info,client=debug`); the filter is
+/// `Targets`, not `EnvFilter`, whose directive parser compiles regular expressions at start
+/// (a quarter of a megabyte of code and heap a line session would keep resident).
 fn init_logging() -> Option<()> {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let dir = tui::config::log_dir()?;
     std::fs::create_dir_all(&dir).ok()?;
     let appender = tracing_appender::rolling::daily(dir, "bbs-client.log");
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(appender)
-        .with_ansi(false)
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|s| s.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(appender)
+                .with_ansi(false),
+        )
+        .with(filter)
         .init();
     Some(())
 }
