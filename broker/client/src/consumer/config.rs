@@ -1,6 +1,7 @@
 //! Consumer settings: what to read (topics, a pattern or fixed partitions), commits, the
 //! reset policy, fetch sizes and group timing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::assignor::Assignor;
@@ -26,10 +27,28 @@ pub(crate) enum Subscription {
     None,
     /// Named topics (group management).
     Topics(Vec<String>),
-    /// Every topic matching a regular expression (group management).
-    Pattern(String),
+    /// Every topic matching a regular expression or a predicate (group management).
+    Pattern(Pattern),
     /// Partitions chosen by the application (no group membership; commits still allowed).
     Manual(Vec<TopicPartition>),
+}
+
+/// How a pattern subscription tells its topics.
+#[derive(Clone)]
+pub(crate) enum Pattern {
+    /// A regular expression (compiled when the consumer is created).
+    Regex(String),
+    /// A predicate on the topic's name.
+    Predicate(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+impl std::fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pattern::Regex(r) => f.debug_tuple("Regex").field(r).finish(),
+            Pattern::Predicate(_) => f.write_str("Predicate"),
+        }
+    }
 }
 
 /// Consumer settings.
@@ -94,7 +113,18 @@ impl ConsumerConfig {
 
     /// Subscribes to every topic matching `regex` (checked when the consumer is created).
     pub fn subscribe_pattern(mut self, regex: &str) -> Self {
-        self.subscription = Subscription::Pattern(regex.to_string());
+        self.subscription = Subscription::Pattern(Pattern::Regex(regex.to_string()));
+        self
+    }
+
+    /// Subscribes to every topic whose name `matches`: a pattern subscription without a
+    /// regular expression (compiling one costs a small program far more memory and start-up
+    /// work than a test of a prefix does).
+    pub fn subscribe_matching(
+        mut self,
+        matches: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.subscription = Subscription::Pattern(Pattern::Predicate(Arc::new(matches)));
         self
     }
 

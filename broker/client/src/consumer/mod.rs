@@ -41,7 +41,7 @@ use parking_lot::Mutex;
 use regex::Regex;
 
 pub use assignor::Assignor;
-use config::Subscription;
+use config::{Pattern, Subscription};
 pub use config::{ConsumerConfig, OffsetReset};
 use fetcher::FetchDone;
 use group::Group;
@@ -103,6 +103,21 @@ struct PartState {
     unusable: u32,
 }
 
+/// A pattern subscription's test of a topic name.
+enum Matcher {
+    Regex(Regex),
+    Predicate(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+impl Matcher {
+    fn is_match(&self, topic: &str) -> bool {
+        match self {
+            Matcher::Regex(re) => re.is_match(topic),
+            Matcher::Predicate(f) => f(topic),
+        }
+    }
+}
+
 /// A consumer. Use it from one thread (`poll` takes `&mut self`).
 pub struct Consumer {
     /// Metadata and connections.
@@ -110,7 +125,7 @@ pub struct Consumer {
     /// Settings.
     config: ConsumerConfig,
     /// Compiled pattern, for pattern subscriptions.
-    pattern: Option<Regex>,
+    pattern: Option<Matcher>,
     /// Group membership, when in a group.
     group: Option<Group>,
     /// Topics currently subscribed (pattern resolved).
@@ -145,9 +160,10 @@ pub struct Consumer {
 impl Consumer {
     pub(crate) fn new(cluster: Arc<Cluster>, config: ConsumerConfig) -> Result<Consumer> {
         let pattern = match &config.subscription {
-            Subscription::Pattern(p) => {
-                Some(Regex::new(p).map_err(|e| Error::Config(format!("bad pattern {p:?}: {e}")))?)
-            }
+            Subscription::Pattern(Pattern::Regex(p)) => Some(Matcher::Regex(
+                Regex::new(p).map_err(|e| Error::Config(format!("bad pattern {p:?}: {e}")))?,
+            )),
+            Subscription::Pattern(Pattern::Predicate(f)) => Some(Matcher::Predicate(f.clone())),
             _ => None,
         };
         let pool = Arc::new(cluster.new_pool());
