@@ -4,6 +4,12 @@
 //! the client's network thread). Counts, not timings: read from `/proc` once the session
 //! has written and read, polled until they settle (the session may still be closing the
 //! registration's connection).
+//!
+//! Its memory: a logged-in line session's resident set stays within 5 MiB (issue 13, goal
+//! 2). Memory, not time, so the bound is exact. What keeps it there (non-PIE, the line-mode
+//! functions placed together by `src/bin/bbs-client.order`, no regex at start) is in
+//! docs/performance.md; after a toolchain or dependency update, rerun
+//! `scripts/client-layout.sh` if this fails.
 
 mod common;
 
@@ -140,4 +146,79 @@ fn a_logged_in_line_session_holds_two_connections_and_four_threads() {
     l.expect("list-board", "lobby");
     assert!(connections(pid) <= 2 && threads(pid) <= 4);
     eprintln!("logged-in line session: {conns} connections, {nthreads} threads");
+}
+
+/// Resident set of `pid` in KiB, and its largest mappings (for the failure message).
+fn rss(pid: u32) -> (u64, String) {
+    let kib = |line: &str| -> u64 {
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let rollup =
+        std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).expect("smaps_rollup");
+    let total = rollup
+        .lines()
+        .find(|l| l.starts_with("Rss:"))
+        .map_or(0, kib);
+    let mut by_name: Vec<(String, u64)> = Vec::new();
+    let mut name = String::new();
+    for line in std::fs::read_to_string(format!("/proc/{pid}/smaps"))
+        .expect("smaps")
+        .lines()
+    {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            name = line
+                .split_whitespace()
+                .nth(5)
+                .unwrap_or("[anon]")
+                .to_string();
+        } else if line.starts_with("Rss:") {
+            match by_name.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, k)) => *k += kib(line),
+                None => by_name.push((name.clone(), kib(line))),
+            }
+        }
+    }
+    by_name.sort_by(|a, b| b.1.cmp(&a.1));
+    let detail = by_name
+        .iter()
+        .take(8)
+        .map(|(n, k)| format!("{k} KiB {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (total, detail)
+}
+
+/// The budget of a logged-in line session's resident set.
+const RSS_BUDGET_KIB: u64 = 5 * 1024;
+
+#[test]
+fn a_logged_in_line_session_stays_within_five_mebibytes() {
+    let s = TestServer::start(&[]);
+    let mut l = Line::start(&s.addr);
+    l.expect(
+        "register ana ana@example.com pw-ana",
+        "Register successfully.",
+    );
+    l.expect("login ana pw-ana", "Welcome");
+    l.expect("create-board lobby", "Create board successfully.");
+    for i in 0..30 {
+        l.expect(
+            &format!("create-post lobby --title post {i} --content hello {i}"),
+            "Create post successfully.",
+        );
+        l.expect("list-post lobby", &format!("post {i}"));
+        l.expect("list-board", "lobby");
+    }
+    l.expect("read 1", "hello 0");
+    let (kib, detail) = rss(l.child.id());
+    eprintln!("logged-in line session: RSS {kib} KiB ({detail})");
+    assert!(
+        kib <= RSS_BUDGET_KIB,
+        "a logged-in line session holds {kib} KiB resident, over {RSS_BUDGET_KIB} KiB: \
+         {detail} (if the binary's own pages grew, rerun scripts/client-layout.sh)"
+    );
 }

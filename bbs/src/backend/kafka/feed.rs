@@ -20,9 +20,9 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use super::Sinks;
 use crate::backend::EventSink;
 use crate::codec::{self, BbsRecord, WireRecord};
-use crate::names;
 use crate::error::{Error, Result};
 use crate::model::PostEvent;
+use crate::names;
 use crate::state::{Position, State};
 
 /// What the feed thread and the link share.

@@ -41,8 +41,8 @@ use parking_lot::Mutex;
 use regex::Regex;
 
 pub use assignor::Assignor;
-use config::{Pattern, Subscription};
 pub use config::{ConsumerConfig, OffsetReset};
+use config::{Pattern, Subscription};
 use fetcher::FetchDone;
 use group::Group;
 
@@ -160,9 +160,11 @@ pub struct Consumer {
 impl Consumer {
     pub(crate) fn new(cluster: Arc<Cluster>, config: ConsumerConfig) -> Result<Consumer> {
         let pattern = match &config.subscription {
-            Subscription::Pattern(Pattern::Regex(p)) => Some(Matcher::Regex(
-                Regex::new(p).map_err(|e| Error::Config(format!("bad pattern {p:?}: {e}")))?,
-            )),
+            Subscription::Pattern(Pattern::Regex(p)) => {
+                Some(Matcher::Regex(Regex::new(p).map_err(|e| {
+                    Error::Config(format!("bad pattern {p:?}: {e}"))
+                })?))
+            }
             Subscription::Pattern(Pattern::Predicate(f)) => Some(Matcher::Predicate(f.clone())),
             _ => None,
         };
