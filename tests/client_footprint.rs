@@ -182,7 +182,7 @@ fn rss(pid: u32) -> (u64, String) {
             }
         }
     }
-    by_name.sort_by(|a, b| b.1.cmp(&a.1));
+    by_name.sort_by_key(|(_, k)| std::cmp::Reverse(*k));
     let detail = by_name
         .iter()
         .take(8)

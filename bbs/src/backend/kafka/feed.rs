@@ -328,15 +328,15 @@ mod tests {
     /// private topics and look-alikes are not read.
     #[test]
     fn a_feed_reads_every_board_and_its_own_topics_only() {
-        let private = vec![names::mail_topic("ana").unwrap()];
+        let private = vec![names::mail_topic("ana").expect("topic")];
         for board in ["lobby", "a.b-c_d", "Café", "板", "доска", "x y"] {
-            let topic = names::board_topic(board).unwrap();
+            let topic = names::board_topic(board).expect("topic");
             assert!(matches(&topic, &private), "{board} -> {topic}");
         }
         for t in [names::BOARDS_TOPIC, names::USERS_TOPIC, &private[0]] {
             assert!(matches(t, &private), "{t}");
         }
-        let bob = names::mail_topic("bob").unwrap();
+        let bob = names::mail_topic("bob").expect("topic");
         for other in ["board.", "bbs.boardsx", "xboard.lobby", "bbs.stats", &bob] {
             assert!(!matches(other, &private), "{other:?}");
         }
