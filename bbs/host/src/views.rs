@@ -1,7 +1,7 @@
 //! Keeping the views (`docs/data-model.md`, "Views") as the boards change: for every
 //! accepted BBS record, [`Views`] works out which view records it changes (a post's index
-//! row, its board's statistics, a new page) and appends them to `bbs.stats`,
-//! `index.<board>` and `pages.<board>`. It runs inside [`crate::BbsPolicy`]'s fold, under
+//! row, its board's statistics, a new page, a new post's place on `bbs.ids`) and appends
+//! them to `bbs.stats`, `index.<board>`, `pages.<board>` and `bbs.ids`. It runs inside [`crate::BbsPolicy`]'s fold, under
 //! the broker's policy lock, so views follow the boards in log order. Views are derived
 //! data: a write that fails is logged and repaired by the rebuild at the next start
 //! ([`crate::rebuild`]).
@@ -16,7 +16,7 @@ use bbs::codec::view::{BoardStats, PAGE_SIZE};
 use bbs::codec::{BbsRecord, Entry, WireRecord, OPERATOR};
 use bbs::model::PostId;
 use bbs::names;
-use bbs::state::views::{board_stats, index_row, last_listed, listed, page_row};
+use bbs::state::views::{board_stats, id_row, index_row, last_listed, listed, page_row};
 use bbs::state::State;
 use bbs::time::now_ms;
 
@@ -157,6 +157,11 @@ impl Views {
                 if let Some(page) = page_row(state, board, ordinal / PAGE_SIZE) {
                     push(out, pages, page.to_wire());
                 }
+            }
+            // A new post: its place, once. Records are folded in log order and the policy
+            // stamps ids in that order, so `bbs.ids` grows in id order.
+            if let Some(row) = id_row(state, id) {
+                push(out, names::IDS_TOPIC.into(), row.to_wire());
             }
         }
         let after = listed(state, id);
