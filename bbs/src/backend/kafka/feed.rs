@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 use client::{Client, ConsumerConfig, OffsetReset, TopicPartition};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::window::{self, to_wire, Reload, STATS_TOPIC};
+use super::window::{self, to_wire, Reload};
 use super::Sinks;
 use crate::backend::EventSink;
 use crate::codec::{self, BbsRecord};
 use crate::error::{Error, Result};
 use crate::model::PostEvent;
+use crate::names::STATS_TOPIC;
 use crate::state::{Position, State};
 
 /// What the feed thread and the link share.

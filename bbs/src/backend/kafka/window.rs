@@ -15,18 +15,15 @@ use client::{Client, ConsumerRecord, TopicPartition};
 
 use super::feed::{backend, Shared};
 use crate::backend::Need;
-use crate::codec::view::{BoardStats, PageRow, PAGE_SIZE};
+use crate::codec::view::{BoardStats, IdRow, PageRow, PAGE_SIZE};
 use crate::codec::WireRecord;
 use crate::error::Result;
 use crate::model::PostId;
-use crate::names;
+use crate::names::{self, IDS_TOPIC, STATS_TOPIC};
 use crate::state::Window;
 
 /// Posts of each board a link reads at login (at least; the start is a page's first).
 pub const NEWEST: u64 = 50;
-
-/// The statistics view's topic.
-pub const STATS_TOPIC: &str = "bbs.stats";
 
 /// The largest page record (a few headers).
 const PAGE_RECORD_BYTES: i32 = 4096;
@@ -231,9 +228,6 @@ fn reload_for(client: &Client, shared: &Shared, need: Need) -> Result<Option<Rel
     }
 }
 
-/// The topic that maps each post id to its board (`docs/data-model.md`, "Views").
-pub const IDS_TOPIC: &str = "bbs.ids";
-
 /// The board and ordinal of post `id` (`None`: no such post), from `bbs.ids`: the record
 /// of id n is at offset n-1 while ids have no gaps; otherwise bisect on the offsets (ids
 /// grow with them).
@@ -282,29 +276,4 @@ pub fn locate(client: &Client, id: PostId) -> Result<Option<(String, u64)>> {
         }
     }
     Ok(None)
-}
-
-/// TEMPORARY until the codec's `IdRow` lands (c13-ids).
-struct IdRow {
-    id: PostId,
-    board: String,
-    ordinal: u64,
-}
-
-impl IdRow {
-    fn from_wire(w: &WireRecord) -> Result<IdRow> {
-        let num = |n: &str| -> Result<u64> {
-            w.header(n)?
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| crate::error::Error::Codec(format!("bad {n}")))
-        };
-        Ok(IdRow {
-            id: num("bbs.id")?,
-            board: w
-                .header("bbs.board")?
-                .ok_or_else(|| crate::error::Error::Codec("no board".into()))?
-                .to_string(),
-            ordinal: num("bbs.ordinal")?,
-        })
-    }
 }
