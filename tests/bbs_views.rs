@@ -398,9 +398,7 @@ fn views_follow_every_change_and_survive_kill_9() {
 
     // The operator deletes bbs.ids: the next start writes it again, in id order, and a
     // post accepted after that takes the next offset.
-    let (secret, addr) = broker::auth::operator::read_secret(&server.data).expect("secret");
-    let op = Client::connect(ClientConfig::new(&addr).sasl_scram(codec::OPERATOR, &secret))
-        .expect("operator");
+    let op = operator(&server);
     op.admin()
         .delete_topics(&[names::IDS_TOPIC])
         .expect("the operator deletes bbs.ids");
@@ -426,6 +424,64 @@ fn views_follow_every_change_and_survive_kill_9() {
         (row.board.as_str(), row.offset),
         ("NP", views.1["NP"].0[&62].offset)
     );
+}
+
+/// Logs in as the operator of `server` (the secret it wrote to its data directory).
+fn operator(server: &TestServer) -> Client {
+    let (secret, addr) = broker::auth::operator::read_secret(&server.data).expect("secret");
+    Client::connect(ClientConfig::new(&addr).sasl_scram(codec::OPERATOR, &secret))
+        .expect("operator")
+}
+
+#[test]
+fn ids_stay_in_order_when_posts_leave_the_board_topics() {
+    let mut server = TestServer::start(&[]);
+    let backend = KafkaBackend::new(&server.addr);
+    let mut ana = login(&backend, "ana", true);
+    for name in ["NP", "Gone"] {
+        ana.append(Entry::new(BbsRecord::Board {
+            name: name.into(),
+            creator: "ana".into(),
+        }))
+        .expect("board");
+    }
+    for board in ["NP", "Gone", "NP", "Gone"] {
+        ana.append(post(board, "ana", "p")).expect("post");
+    }
+    let boards = ["NP", "Gone"];
+    let views = assert_consistent(&server, &boards);
+    let ids: Vec<u64> = views.2.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    drop(ana);
+
+    // The operator deletes Gone's topic: posts 2 and 4 are no longer in any board topic,
+    // so bbs.ids holds places the boards do not say. The next start writes it again, in
+    // id order, and says so.
+    let op = operator(&server);
+    let gone = names::board_topic("Gone").expect("topic");
+    op.admin()
+        .delete_topics(&[gone.as_str()])
+        .expect("the operator deletes a board's topic");
+    drop(op);
+    assert_eq!(server.terminate(), Some(0));
+    server.spawn(None);
+    // Gone's index and pages keep the rows of posts that are no longer anywhere (views
+    // append, they do not forget): only NP's views and bbs.ids are compared from here.
+    let views = assert_consistent(&server, &["NP"]);
+    let ids: Vec<u64> = views.2.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [1, 3], "only what the boards say, in id order");
+    assert!(
+        server.wait_for_log("writing it again from the boards", WAIT),
+        "the rewrite is logged"
+    );
+    // The next post takes the next id (after the largest one left) at the next offset.
+    let backend = KafkaBackend::new(&server.addr);
+    let mut ana = login(&backend, "ana", false);
+    ana.append(post("NP", "ana", "after")).expect("post");
+    let views = assert_consistent(&server, &["NP"]);
+    let ids: Vec<u64> = views.2.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [1, 3, 4]);
+    assert_eq!(views.2[2].board, "NP");
 }
 
 /// What view_attacks.py printed as `user` (`-`: anonymous): attempt → (Kafka error code,
