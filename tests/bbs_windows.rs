@@ -39,10 +39,9 @@ fn drain(rx: &Receiver<PostEvent>, wait: Duration) -> Vec<PostId> {
     out
 }
 
-#[test]
-fn a_long_board_is_read_from_its_newest_page_and_older_posts_when_asked() {
-    let server = common::TestServer::start(&[]);
-    let backend = KafkaBackend::new(&server.addr);
+/// Registers ana and bo, and ana writes `n` posts (`t1`, `t2`, ...) on board `big`:
+/// ana's session (it saw the board created, so it holds the whole board) and the ids.
+fn big_board(backend: &KafkaBackend, n: usize) -> (Session, Vec<PostId>) {
     let mut ana = Session::new(backend.connect().expect("connect"));
     for u in ["ana", "bo"] {
         ana.register(u, &format!("{u}@example.com"), &format!("pw-{u}"))
@@ -50,13 +49,21 @@ fn a_long_board_is_read_from_its_newest_page_and_older_posts_when_asked() {
     }
     ana.login("ana", "pw-ana").expect("login");
     ana.create_board("big").expect("board");
-    ana.create_board("small").expect("board");
-    let ids: Vec<PostId> = (1..=POSTS)
+    let ids = (1..=n)
         .map(|i| {
             ana.create_post("big", &format!("t{i}"), &format!("c{i}"))
                 .expect("post")
         })
         .collect();
+    (ana, ids)
+}
+
+#[test]
+fn a_long_board_is_read_from_its_newest_page_and_older_posts_when_asked() {
+    let server = common::TestServer::start(&[]);
+    let backend = KafkaBackend::new(&server.addr);
+    let (mut ana, ids) = big_board(&backend, POSTS);
+    ana.create_board("small").expect("board");
     ana.create_post("small", "hello", "there").expect("post");
     ana.comment(&ids[0].to_string(), "old comment")
         .expect("comment");
@@ -148,16 +155,7 @@ fn the_tui_opens_a_long_board_at_its_newest_posts_and_reads_older_ones_on_scroll
 
     let server = common::TestServer::start(&[]);
     let backend = KafkaBackend::new(&server.addr);
-    let mut ana = Session::new(backend.connect().expect("connect"));
-    for u in ["ana", "bo"] {
-        ana.register(u, &format!("{u}@example.com"), &format!("pw-{u}"))
-            .expect("register");
-    }
-    ana.login("ana", "pw-ana").expect("login");
-    ana.create_board("big").expect("board");
-    let ids: Vec<PostId> = (1..=120)
-        .map(|i| ana.create_post("big", &format!("t{i}"), "c").expect("post"))
-        .collect();
+    let (_ana, ids) = big_board(&backend, 120);
 
     let mut h = Harness::new(Arc::new(backend), 100, 30);
     h.type_text("bo");
