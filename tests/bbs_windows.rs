@@ -186,3 +186,62 @@ fn the_tui_opens_a_long_board_at_its_newest_posts_and_reads_older_ones_on_scroll
     h.key("g");
     assert_eq!(h.app.posts.selected().map(|r| r.id), Some(ids[0]));
 }
+
+/// The last record of `bbs.stats`: the snapshot offset it carries, and the topic's end.
+fn stats_tail(addr: &str) -> (i64, i64) {
+    use bbs::codec::view::BoardStats;
+    use bbs::codec::WireRecord;
+    use client::{Client, ClientConfig, TopicPartition};
+    let c = Client::connect(ClientConfig::new(addr)).expect("connect");
+    let tp = TopicPartition::new(bbs::names::STATS_TOPIC, 0);
+    let end = c
+        .admin()
+        .end_offsets(std::slice::from_ref(&tp))
+        .expect("end")[&tp];
+    let last = c.admin().read_to_end(&tp, end - 1).expect("read");
+    let r = last.last().expect("a last record");
+    let w = WireRecord {
+        key: r.key.clone(),
+        value: r.value.clone(),
+        headers: r.headers.clone(),
+    };
+    (
+        BoardStats::since(&w).expect("the last record carries bbs.since"),
+        end,
+    )
+}
+
+#[test]
+fn the_statistics_are_read_from_their_newest_snapshot_whatever_the_history() {
+    let mut server = common::TestServer::start(&[]);
+    let backend = KafkaBackend::new(&server.addr);
+    // 1100 posts: one statistics record each, so more than one snapshot's worth.
+    let (mut ana, _) = big_board(&backend, 1100);
+    for b in ["quiet", "other"] {
+        ana.create_board(b).expect("board");
+    }
+    let (since, end) = stats_tail(&server.addr);
+    assert!(
+        since >= 1000,
+        "no snapshot after 1100 records: since {since}"
+    );
+    // From the snapshot on: at most one snapshot interval plus the boards.
+    assert!(end - since <= 1000 + 3, "{since}..{end}");
+    let want = ana.view(|s| s.summary("big"));
+    let bo = session(&backend, "bo");
+    assert_eq!(bo.view(|s| s.summary("big")), want);
+    assert_eq!(bo.view(|s| s.stats("quiet").map(|s| s.posts)), Some(0));
+
+    // A clean restart writes no statistics; after kill -9 the stamp is still usable.
+    drop(ana);
+    drop(bo);
+    let port = server.port();
+    server.terminate();
+    server.spawn(Some(port));
+    assert_eq!(stats_tail(&server.addr), (since, end));
+    server.restart_after_kill();
+    let (since2, end2) = stats_tail(&server.addr);
+    assert!(since2 >= since && end2 - since2 <= 1000 + 3);
+    let bo = session(&KafkaBackend::new(&server.addr), "bo");
+    assert_eq!(bo.view(|s| s.summary("big")), want);
+}

@@ -19,7 +19,7 @@ use std::hash::{Hash, Hasher};
 
 use broker::Broker;
 
-use bbs::codec::view::BoardStats;
+use bbs::codec::view::{BoardStats, H_SINCE};
 use bbs::codec::WireRecord;
 use bbs::error::{Error, Result};
 use bbs::model::PostId;
@@ -43,6 +43,7 @@ fn wire_digest(w: &WireRecord) -> u64 {
     let headers: Vec<_> = w
         .headers
         .iter()
+        .filter(|(k, _)| k != H_SINCE)
         .map(|(k, v)| (k.clone(), v.as_deref()))
         .collect();
     digest(w.value.is_some(), &headers)
@@ -56,6 +57,9 @@ struct Current {
     keyed: HashMap<String, HashMap<String, u64>>,
     pages: HashMap<String, u64>,
     ids_max: u64,
+    /// The snapshot offset `bbs.stats`'s last record carries, and the topic's end.
+    stats_since: Option<i64>,
+    stats_end: i64,
 }
 
 fn current(broker: &Broker) -> Result<Current> {
@@ -66,6 +70,12 @@ fn current(broker: &Broker) -> Result<Current> {
                 let n = cur.pages.entry(topic.to_string()).or_default();
                 *n = (*n).max(u64::try_from(rec.offset + 1).unwrap_or(0));
                 return;
+            }
+            if topic == names::STATS_TOPIC {
+                let stamp = rec.headers.iter().find(|(k, _)| k.as_str() == H_SINCE);
+                cur.stats_since =
+                    stamp.and_then(|(_, v)| std::str::from_utf8(v.as_deref()?).ok()?.parse().ok());
+                cur.stats_end = rec.offset + 1;
             }
             let Some(key) = rec.key.as_deref().map(String::from_utf8_lossy) else {
                 return;
@@ -78,6 +88,7 @@ fn current(broker: &Broker) -> Result<Current> {
             let headers: Vec<_> = rec
                 .headers
                 .iter()
+                .filter(|(k, _)| k.as_str() != H_SINCE)
                 .map(|(k, v)| (k.to_string(), v.as_deref()))
                 .collect();
             let d = digest(rec.value.is_some(), &headers);
@@ -119,11 +130,16 @@ impl BbsPolicy {
             cur.keyed.remove(names::IDS_TOPIC);
             cur.ids_max = 0;
         }
-        self.append_missing(broker, &cur)
+        let (written, stats_written) = self.append_missing(broker, &cur)?;
+        // The statistics' last record must say where a reader starts: a repair appended
+        // records without that stamp, and data from before it has none.
+        let since = if stats_written { None } else { cur.stats_since };
+        Ok(written + self.views.lock().adopt(since, cur.stats_end))
     }
 
-    /// Appends what `cur` lacks of the views the boards say.
-    fn append_missing(&self, broker: &Broker, cur: &Current) -> Result<usize> {
+    /// Appends what `cur` lacks of the views the boards say: the records written, and
+    /// whether any was a statistics record.
+    fn append_missing(&self, broker: &Broker, cur: &Current) -> Result<(usize, bool)> {
         let state = self.lock();
         let views = self.views.lock();
         let mut out = Out::new();
@@ -179,12 +195,13 @@ impl BbsPolicy {
             }
         }
         let mut written = 0;
+        let stats_written = out.contains_key(names::STATS_TOPIC);
         for (topic, records) in out {
             append(broker.logs(), &topic, &records)
                 .map_err(|e| Error::Backend(format!("rebuilding {topic}: {e}")))?;
             written += records.len();
         }
-        Ok(written)
+        Ok((written, stats_written))
     }
 }
 

@@ -32,6 +32,9 @@ pub const H_OFFSET: &str = "bbs.offset";
 pub const H_ORDINAL: &str = "bbs.ordinal";
 /// Header: a page's number.
 pub const H_PAGE: &str = "bbs.page";
+/// Header: on every `bbs.stats` record, the offset where the newest full snapshot of the
+/// statistics begins (read from there to the end for every board's latest record).
+pub const H_SINCE: &str = "bbs.since";
 /// Header: a board's name (ids).
 pub const H_BOARD: &str = "bbs.board";
 
@@ -191,6 +194,21 @@ impl BoardStats {
                 (H_TIME, self.time.to_string()),
             ],
         )
+    }
+
+    /// Stamps a `bbs.stats` record with the offset of the newest full snapshot (a
+    /// tombstone stays without headers).
+    pub fn stamp(w: &mut WireRecord, since: i64) {
+        if !w.headers.is_empty() {
+            w.headers.retain(|(k, _)| k != H_SINCE);
+            w.headers
+                .push((H_SINCE.to_string(), Some(Bytes::from(since.to_string()))));
+        }
+    }
+
+    /// The snapshot offset a `bbs.stats` record carries, if any.
+    pub fn since(w: &WireRecord) -> Option<i64> {
+        w.header(H_SINCE).ok().flatten()?.parse().ok()
     }
 
     /// The tombstone that removes board `name` (deleted by the operator).

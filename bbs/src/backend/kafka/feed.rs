@@ -145,6 +145,7 @@ impl Feed {
             )
             .map_err(backend)?;
         let shared = Arc::new(Shared::default());
+        consumer.set_start_offset(&TopicPartition::new(STATS_TOPIC, 0), plan.stats_since);
         {
             let mut st = shared.lock();
             for (board, w) in &plan.windows {

@@ -31,6 +31,8 @@ const PAGE_RECORD_BYTES: i32 = 4096;
 /// Where each board starts at login, and the statistics read on the way.
 #[derive(Debug, Default)]
 pub struct Plan {
+    /// Where the newest snapshot of `bbs.stats` begins: the feed reads it from there.
+    pub stats_since: i64,
     /// Board → its statistics.
     pub stats: HashMap<String, BoardStats>,
     /// Boards read from a window rather than whole.
@@ -79,7 +81,26 @@ fn try_plan(client: &Client) -> Result<Plan> {
         return Ok(plan);
     }
     let tp = TopicPartition::new(STATS_TOPIC, 0);
-    for r in admin.read_to_end(&tp, 0).map_err(backend)? {
+    // The last record says where the newest full snapshot begins; from there to the end
+    // holds every board's latest statistics (a server that never stamped reads from 0).
+    let end = admin
+        .end_offsets(std::slice::from_ref(&tp))
+        .map_err(backend)?
+        .get(&tp)
+        .copied()
+        .unwrap_or(0);
+    if end > 0 {
+        let mut last = admin
+            .read_at(&[(tp.clone(), end - 1)], PAGE_RECORD_BYTES)
+            .map_err(backend)?;
+        plan.stats_since = last
+            .remove(&tp)
+            .and_then(|o| o.records.into_iter().find(|r| r.offset == end - 1))
+            .and_then(|r| BoardStats::since(&to_wire(&r)))
+            .filter(|s| (0..end).contains(s))
+            .unwrap_or(0);
+    }
+    for r in admin.read_to_end(&tp, plan.stats_since).map_err(backend)? {
         match stats_record(&r) {
             Some((board, Some(s))) => plan.stats.insert(board, s),
             Some((board, None)) => plan.stats.remove(&board),
