@@ -1,10 +1,12 @@
 //! The views the server keeps beside the boards (`docs/data-model.md`, "Views") against
 //! the real `bbs-server`: after posts, comments, pushes, edits, deletes, a moderator's
 //! removal, the operator's board delete and user disable, and after `kill -9` and a
-//! restart, `bbs.stats`, `index.<board>` and `pages.<board>` say exactly what the boards
-//! say (folded here from the board topics with the BBS's own fold); a clean restart
-//! writes nothing (the rebuild is idempotent); kafka-python reads them as documented; and
-//! no client may write, create or reconfigure them.
+//! restart, `bbs.stats`, `index.<board>`, `pages.<board>` and `bbs.ids` say exactly what
+//! the boards say (folded here from the board topics with the BBS's own fold); post `n`'s
+//! place is the record at offset `n - 1` of `bbs.ids`; a clean restart writes nothing (the
+//! rebuild is idempotent) and a deleted `bbs.ids` comes back at the next start;
+//! kafka-python reads them as documented; and no client, logged in or anonymous, may
+//! write, create or reconfigure them.
 mod common;
 mod security_support;
 
@@ -13,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use bbs::backend::kafka::KafkaBackend;
 use bbs::backend::{Backend, Link};
-use bbs::codec::view::{BoardStats, IndexRow, PageRow};
+use bbs::codec::view::{BoardStats, IdRow, IndexRow, PageRow};
 use bbs::codec::{self, BbsRecord, Entry, WireRecord};
 use bbs::model::{Change, Push};
 use bbs::names;
-use bbs::state::views::{board_stats, index_row, page_count, page_row};
+use bbs::state::views::{board_stats, id_row, index_row, page_count, page_row};
 use bbs::state::{Position, State};
 use client::{Client, ClientConfig, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
 use common::eventually::eventually;
@@ -95,11 +97,47 @@ fn latest(c: &Client, topic: &str) -> BTreeMap<String, WireRecord> {
 }
 
 /// What the views hold, decoded: stats by board, then per board its index rows by id and
-/// its pages in offset order.
+/// its pages in offset order, then `bbs.ids` in offset order.
 type Views = (
     BTreeMap<String, BoardStats>,
     BTreeMap<String, (BTreeMap<u64, IndexRow>, Vec<PageRow>)>,
+    Vec<IdRow>,
 );
+
+/// `bbs.ids` record by record, in offset order.
+fn ids_in_order(c: &Client) -> Vec<IdRow> {
+    read_topic(c, names::IDS_TOPIC)
+        .iter()
+        .map(|r| IdRow::from_wire(&wire(r)).expect("ids record"))
+        .collect()
+}
+
+/// Where post `id` lives, as a client finds it: the one record at offset `id - 1` of
+/// `bbs.ids` (docs/data-model.md, "Views"), `None` when that record is another id's.
+fn lookup(c: &Client, id: u64) -> Option<IdRow> {
+    let tp = TopicPartition::new(names::IDS_TOPIC, 0);
+    let mut consumer = c
+        .consumer(ConsumerConfig::manual().assign(std::slice::from_ref(&tp)))
+        .expect("consumer");
+    consumer.seek(&tp, id as i64 - 1).expect("seek");
+    let start = Instant::now();
+    while start.elapsed() < WAIT {
+        if let Some(r) = consumer
+            .poll(Duration::from_millis(200))
+            .expect("poll")
+            .first()
+        {
+            assert_eq!(
+                r.offset,
+                id as i64 - 1,
+                "the fetch starts at the offset asked"
+            );
+            let row = IdRow::from_wire(&wire(r)).expect("ids record");
+            return (row.id == id).then_some(row);
+        }
+    }
+    panic!("no record at offset {} of bbs.ids", id - 1)
+}
 
 fn actual(c: &Client, boards: &[&str]) -> Views {
     let stats = latest(c, names::STATS_TOPIC)
@@ -122,7 +160,7 @@ fn actual(c: &Client, boards: &[&str]) -> Views {
         }
         per_board.insert(b.to_string(), (index, pages));
     }
-    (stats, per_board)
+    (stats, per_board, ids_in_order(c))
 }
 
 /// What the views must hold for `state`: listed boards' stats, and every post's row and
@@ -151,7 +189,12 @@ fn expected(state: &State, boards: &[&str], before: &Views) -> Views {
             .collect();
         per_board.insert(b.to_string(), (index, pages));
     }
-    (stats, per_board)
+    // Every post ever accepted, once, in id order (deleted boards' posts too).
+    let ids = state
+        .all_posts()
+        .filter_map(|p| id_row(state, p.id))
+        .collect();
+    (stats, per_board, ids)
 }
 
 /// Waits until the views say what the boards say.
@@ -234,6 +277,21 @@ fn views_follow_every_change_and_survive_kill_9() {
         (views.0["NP"].posts, views.0["NP"].live, views.0["NP"].last),
         (60, 60, 60)
     );
+    // Post n's place is the record at offset n - 1 of bbs.ids.
+    let ids: Vec<u64> = views.2.iter().map(|r| r.id).collect();
+    assert_eq!(ids, (1..=61).collect::<Vec<u64>>());
+    let c = Client::connect(ClientConfig::new(&server.addr)).expect("connect");
+    for id in [1, 30, 60] {
+        let row = lookup(&c, id).expect("found at offset id - 1");
+        let index = &views.1["NP"].0[&id];
+        assert_eq!(
+            (row.board.as_str(), row.offset, row.ordinal),
+            ("NP", index.offset, index.ordinal)
+        );
+    }
+    let old = lookup(&c, 61).expect("found at offset id - 1");
+    assert_eq!((old.board.as_str(), old.ordinal), ("Old", 0));
+    drop(c);
 
     // Comments, pushes, edits, a delete and a moderator's removal.
     bo.append(on(2, "NP", "bo", |board, post, author| {
@@ -316,6 +374,7 @@ fn views_follow_every_change_and_survive_kill_9() {
             names::STATS_TOPIC.to_string(),
             names::index_topic("NP").expect("topic"),
             names::pages_topic("NP").expect("topic"),
+            names::IDS_TOPIC.to_string(),
         ]
         .iter()
         .map(|t| TopicPartition::new(t, 0))
@@ -335,14 +394,108 @@ fn views_follow_every_change_and_survive_kill_9() {
     });
     assert_eq!(ends(&c), before, "a clean restart rewrites no view record");
     assert_consistent(&server, &boards);
+    drop(c);
+
+    // The operator deletes bbs.ids: the next start writes it again, in id order, and a
+    // post accepted after that takes the next offset.
+    let op = operator(&server);
+    op.admin()
+        .delete_topics(&[names::IDS_TOPIC])
+        .expect("the operator deletes bbs.ids");
+    eventually("bbs.ids is gone", WAIT, || {
+        !op.admin()
+            .list_topics()
+            .expect("topics")
+            .contains(&names::IDS_TOPIC.to_string())
+    });
+    drop(op);
+    assert_eq!(server.terminate(), Some(0));
+    server.spawn(None);
+    let views = assert_consistent(&server, &boards);
+    assert_eq!(views.2.len(), 61);
+    let backend = KafkaBackend::new(&server.addr);
+    let mut ana = login(&backend, "ana", false);
+    ana.append(post("NP", "ana", "after the rebuild"))
+        .expect("post");
+    let views = assert_consistent(&server, &boards);
+    let c = Client::connect(ClientConfig::new(&server.addr)).expect("connect");
+    let row = lookup(&c, 62).expect("found at offset 61");
+    assert_eq!(
+        (row.board.as_str(), row.offset),
+        ("NP", views.1["NP"].0[&62].offset)
+    );
 }
 
-/// What view_attacks.py printed: attempt → (Kafka error code, message).
-fn attacks(s: &TestServer, board: &str) -> BTreeMap<String, (String, String)> {
+/// Logs in as the operator of `server` (the secret it wrote to its data directory).
+fn operator(server: &TestServer) -> Client {
+    let (secret, addr) = broker::auth::operator::read_secret(&server.data).expect("secret");
+    Client::connect(ClientConfig::new(&addr).sasl_scram(codec::OPERATOR, &secret))
+        .expect("operator")
+}
+
+#[test]
+fn ids_stay_in_order_when_posts_leave_the_board_topics() {
+    let mut server = TestServer::start(&[]);
+    let backend = KafkaBackend::new(&server.addr);
+    let mut ana = login(&backend, "ana", true);
+    for name in ["NP", "Gone"] {
+        ana.append(Entry::new(BbsRecord::Board {
+            name: name.into(),
+            creator: "ana".into(),
+        }))
+        .expect("board");
+    }
+    for board in ["NP", "Gone", "NP", "Gone"] {
+        ana.append(post(board, "ana", "p")).expect("post");
+    }
+    let boards = ["NP", "Gone"];
+    let views = assert_consistent(&server, &boards);
+    let ids: Vec<u64> = views.2.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    drop(ana);
+
+    // The operator deletes Gone's topic: posts 2 and 4 are no longer in any board topic,
+    // so bbs.ids holds places the boards do not say. The next start writes it again, in
+    // id order, and says so.
+    let op = operator(&server);
+    let gone = names::board_topic("Gone").expect("topic");
+    op.admin()
+        .delete_topics(&[gone.as_str()])
+        .expect("the operator deletes a board's topic");
+    drop(op);
+    assert_eq!(server.terminate(), Some(0));
+    server.spawn(None);
+    // Gone's index and pages keep the rows of posts that are no longer anywhere (views
+    // append, they do not forget): only NP's views and bbs.ids are compared from here.
+    let views = assert_consistent(&server, &["NP"]);
+    let ids: Vec<u64> = views.2.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [1, 3], "only what the boards say, in id order");
+    assert!(
+        server.wait_for_log("writing it again from the boards", WAIT),
+        "the rewrite is logged"
+    );
+    // The next post takes the next id (after the largest one left) at the next offset.
+    let backend = KafkaBackend::new(&server.addr);
+    let mut ana = login(&backend, "ana", false);
+    ana.append(post("NP", "ana", "after")).expect("post");
+    let views = assert_consistent(&server, &["NP"]);
+    let ids: Vec<u64> = views.2.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [1, 3, 4]);
+    assert_eq!(views.2[2].board, "NP");
+}
+
+/// What view_attacks.py printed as `user` (`-`: anonymous): attempt → (Kafka error code,
+/// message).
+fn attacks(
+    s: &TestServer,
+    user: &str,
+    password: &str,
+    board: &str,
+) -> BTreeMap<String, (String, String)> {
     let out = ok(
         python(
             "view_attacks.py",
-            &[&s.addr, "eve", "pw-eve", board],
+            &[&s.addr, user, password, board],
             Duration::from_secs(120),
         ),
         "view_attacks.py",
@@ -372,34 +525,49 @@ fn no_client_writes_creates_or_deletes_a_view() {
     ana.append(post("NP", "ana", "real")).expect("post");
     let before = assert_consistent(&server, &["NP"]);
 
-    let got = attacks(&server, "NP");
-    eprintln!("{got:#?}");
-    let view = "is a view the server maintains";
-    for key in [
-        "produce index.NP",
-        "produce bbs.stats",
-        "produce pages.NP",
-        "create pages.Evil",
-        "alter index.NP",
-        "records index.NP",
-        "delete index.NP",
-    ] {
-        let (code, msg) = got
-            .get(key)
-            .unwrap_or_else(|| panic!("no {key} in {got:#?}"));
-        assert_eq!(
-            code, "29",
-            "{key} must be TOPIC_AUTHORIZATION_FAILED: {msg}"
-        );
-    }
-    for key in ["create pages.Evil", "alter index.NP", "delete index.NP"] {
-        assert!(got[key].1.contains(view), "{key}: {:?}", got[key]);
+    // A logged-in student, then an anonymous client.
+    for (user, password) in [("eve", "pw-eve"), ("-", "-")] {
+        let got = attacks(&server, user, password, "NP");
+        eprintln!("{user}: {got:#?}");
+        let view = "is a view the server maintains";
+        for key in [
+            "produce index.NP",
+            "produce bbs.stats",
+            "produce pages.NP",
+            "produce bbs.ids",
+            "create pages.Evil",
+            "alter index.NP",
+            "alter bbs.ids",
+            "records index.NP",
+            "records bbs.ids",
+            "delete index.NP",
+            "delete bbs.ids",
+        ] {
+            let (code, msg) = got
+                .get(key)
+                .unwrap_or_else(|| panic!("{user}: no {key} in {got:#?}"));
+            assert_eq!(
+                code, "29",
+                "{user}: {key} must be TOPIC_AUTHORIZATION_FAILED: {msg}"
+            );
+        }
+        for key in [
+            "create pages.Evil",
+            "alter index.NP",
+            "alter bbs.ids",
+            "delete index.NP",
+            "delete bbs.ids",
+        ] {
+            assert!(got[key].1.contains(view), "{user}: {key}: {:?}", got[key]);
+        }
     }
 
     // Read back: the views are exactly what they were, and still match the board.
     let after = assert_consistent(&server, &["NP"]);
     assert_eq!(after, before);
     assert_eq!(after.1["NP"].0[&1].title, "real");
+    assert_eq!(after.2.len(), 1);
+    assert_eq!(after.2[0].board, "NP", "bbs.ids still says where post 1 is");
     let c = Client::connect(ClientConfig::new(&server.addr)).expect("connect");
     assert!(
         !c.admin()

@@ -4,20 +4,26 @@
 
 use std::process::Command;
 
-#[test]
-fn the_benchmark_suite_runs_every_workload() {
+/// Runs `bbs-bench <workload> --smoke` in a fresh directory; its stdout, once it succeeded.
+fn smoke(workload: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = Command::new(env!("CARGO_BIN_EXE_bbs-bench"))
-        .args(["suite", "--smoke", "--dir"])
+        .args([workload, "--smoke", "--dir"])
         .arg(dir.path())
         .output()
         .expect("run bbs-bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "bbs-bench failed:\n{stdout}\n{stderr}"
+        "bbs-bench {workload} failed:\n{stdout}\n{stderr}"
     );
+    stdout
+}
+
+#[test]
+fn the_benchmark_suite_runs_every_workload() {
+    let stdout = smoke("suite");
     for row in [
         "| machine: loopback TCP round trip",
         "| W1 durable produce",
@@ -28,6 +34,7 @@ fn the_benchmark_suite_runs_every_workload() {
         "| W5 logged-in line-mode session",
         "| W6 start",
         "| W7 TUI frame",
+        "| W8 line mode: start + login",
     ] {
         assert!(stdout.contains(row), "no row {row:?} in:\n{stdout}");
     }
@@ -42,18 +49,7 @@ fn the_benchmark_suite_runs_every_workload() {
 /// write exactly once and the students did act (no timing is asserted).
 #[test]
 fn a_class_with_faults_loses_nothing_acknowledged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_bbs-bench"))
-        .args(["class", "--smoke", "--dir"])
-        .arg(dir.path())
-        .output()
-        .expect("run bbs-bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "bbs-bench class failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = smoke("class");
     assert!(
         stdout.contains("| verdict | nothing acknowledged lost"),
         "bad verdict:\n{stdout}"
@@ -74,5 +70,32 @@ fn a_class_with_faults_loses_nothing_acknowledged() {
     assert!(
         figure("| appends ok / failed | ") > 0,
         "no appends:\n{stdout}"
+    );
+}
+
+/// `bbs-bench login --smoke`: W8 seeds a small and a big (tiny) history on fresh servers and
+/// measures line-mode and TUI-worker sessions on both; every row is printed, and the board
+/// list and the opened board saw the seeded posts (no timing is asserted).
+#[test]
+fn the_login_workload_measures_both_histories() {
+    let stdout = smoke("login");
+    for row in [
+        "| W8 seeding 3 boards + one of 300 posts |",
+        "| W8 line mode: start + login p50 / p99 (20 → 300 posts) |",
+        "| W8 line mode: list-board p50 / p99 (20 → 300 posts) |",
+        "| W8 TUI worker: login + board list with unread p50 / p99 (20 → 300 posts) |",
+        "| W8 TUI worker: open the big board p50 / p99 (20 → 300 posts) |",
+        "| W8 line-mode client RSS after login; after list-board (20 → 300 posts) |",
+    ] {
+        assert!(stdout.contains(row), "no row {row:?} in:\n{stdout}");
+    }
+    // The reader has read nothing: the board list counts every seeded post as unread
+    // (whether from the history or from the server's views), and the board opens with posts.
+    for unread in ["shows 20 unread on big", "shows 300 unread on big"] {
+        assert!(stdout.contains(unread), "no {unread:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("opened with 0 rows"),
+        "a board opened empty:\n{stdout}"
     );
 }

@@ -277,3 +277,58 @@ fn end_offsets_of_a_topic_not_yet_looked_up() {
         .expect("end offsets");
     assert_eq!(ends.get(&tp), Some(&3), "{ends:?}");
 }
+
+#[test]
+fn read_at_takes_records_at_chosen_offsets_and_a_group_can_start_at_one() {
+    let s = TestServer::start(&[]);
+    let client = client(&s);
+    let admin = client.admin();
+    admin
+        .create_topics(&[NewTopic::new("rd.x", 1), NewTopic::new("rd.y", 1)])
+        .expect("create");
+    let producer = client
+        .producer(ProducerConfig::default().linger(Duration::ZERO))
+        .expect("producer");
+    for i in 0..40 {
+        for t in ["rd.x", "rd.y"] {
+            let rec = Record::new(t).key(format!("{t}-{i}")).value(format!("{i}"));
+            producer.send(rec).expect("send").wait().expect("acked");
+        }
+    }
+    let (x, y) = (
+        TopicPartition::new("rd.x", 0),
+        TopicPartition::new("rd.y", 0),
+    );
+    // One call, two partitions, each from its own offset.
+    let got = admin
+        .read_at(&[(x.clone(), 7), (y.clone(), 33)], 4096)
+        .expect("read_at");
+    let first = |tp: &TopicPartition| got[tp].records.first().map(|r| r.offset);
+    assert_eq!((first(&x), first(&y)), (Some(7), Some(33)));
+    assert_eq!(got[&y].records.last().map(|r| r.offset), Some(39));
+    assert_eq!(got[&x].high_watermark, 40);
+    let text = |r: &ConsumerRecord| String::from_utf8(r.value.clone().unwrap_or_default().to_vec());
+    assert_eq!(text(&got[&x].records[0]).ok().as_deref(), Some("7"));
+    // To the end.
+    let all = admin.read_to_end(&x, 10).expect("read_to_end");
+    let offsets: Vec<i64> = all.iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, (10..40).collect::<Vec<_>>());
+    // Past the end: an error, not a hang.
+    assert!(admin.read_at(&[(x.clone(), 41)], 4096).is_err());
+
+    // A group consumer without committed offsets starts where it was told, per partition.
+    let mut c = client
+        .consumer(
+            ConsumerConfig::group("starts")
+                .subscribe(&["rd.x", "rd.y"])
+                .offset_reset(OffsetReset::Earliest)
+                .auto_commit(false),
+        )
+        .expect("consumer");
+    c.set_start_offset(&x, 35);
+    let got = poll_n(&mut c, 5 + 40);
+    let from = |t: &str| got.iter().filter(|r| r.topic == t).map(|r| r.offset).min();
+    assert_eq!(from("rd.x"), Some(35), "the start offset");
+    assert_eq!(from("rd.y"), Some(0), "the reset policy");
+    assert_eq!(got.len(), 45);
+}

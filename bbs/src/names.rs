@@ -22,6 +22,9 @@ pub const BOARDS_TOPIC: &str = "bbs.boards";
 pub const USERS_TOPIC: &str = "bbs.users";
 /// The compacted view of per-board statistics (key = board name), kept by the server.
 pub const STATS_TOPIC: &str = "bbs.stats";
+/// The view locating every post by id (key = post id, one record per post in id order),
+/// kept by the server.
+pub const IDS_TOPIC: &str = "bbs.ids";
 /// Prefix of each board's post index view (key = post id), kept by the server. As long
 /// as [`BOARD_PREFIX`], so every board's views fit Kafka's name limit when its topic does.
 pub const INDEX_PREFIX: &str = "index.";
@@ -166,7 +169,10 @@ pub fn pages_topic(board: &str) -> Result<String, Failure> {
 /// Whether a topic is one of the views the server derives from the boards
 /// (`docs/data-model.md`, "Views"): only the server writes them.
 pub fn is_view_topic(topic: &str) -> bool {
-    topic == STATS_TOPIC || topic.starts_with(INDEX_PREFIX) || topic.starts_with(PAGES_PREFIX)
+    topic == STATS_TOPIC
+        || topic == IDS_TOPIC
+        || topic.starts_with(INDEX_PREFIX)
+        || topic.starts_with(PAGES_PREFIX)
 }
 
 /// Prefix of the consumer groups the BBS owns: `bbs-…:<user>` belongs to `<user>`.

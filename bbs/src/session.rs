@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::backend::{EventSink, Link, RecordSink};
+use crate::backend::{EventSink, Link, Need, RecordSink};
 use crate::codec::{BbsRecord, Entry};
 use crate::error::{Failure, Result};
 use crate::model::{Change, PostEvent, PostId, Push, SubTarget};
@@ -213,6 +213,7 @@ impl Session {
 
     /// `list-post`: live posts of a board whose title contains `filter`.
     pub fn posts(&self, board: &str, filter: Option<&str>) -> Result<Vec<Post>> {
+        self.link.load(Need::Board(board.to_string()))?;
         self.view(|s| {
             if s.board(board).is_none() {
                 return Err(Failure::NoSuchBoard.into());
@@ -224,9 +225,16 @@ impl Session {
         })
     }
 
+    /// Makes the view hold one more page of `board`'s posts before the oldest it holds (a
+    /// reader scrolled there); nothing when it holds the whole board.
+    pub fn older_posts(&self, board: &str) -> Result<()> {
+        self.link.load(Need::Older(board.to_string()))
+    }
+
     /// `read`.
     pub fn read(&self, post: &str) -> Result<Post> {
         let id = post_id(post)?;
+        self.link.load(Need::Post(id))?;
         self.view(|s| s.shown_post(id))
             .ok_or_else(|| Failure::NoSuchPost.into())
     }
@@ -469,7 +477,18 @@ impl Session {
     /// stores the mark if it changed. Returns whether it changed.
     pub fn mark_read(&mut self, board: &str, mark: &mut ReadMark, id: PostId) -> Result<bool> {
         self.me()?;
-        let changed = self.view(|s| mark.mark(id, s.board_posts(board).map(|p| p.id)));
+        let changed = self.view(|s| {
+            // The mark may advance over the posts held, only when it reaches them: posts
+            // before a windowed board's held part are not known here.
+            let reaches = s
+                .window(board)
+                .is_none_or(|w| mark.upto.saturating_add(1) >= w.first_id);
+            let ids: Vec<PostId> = match reaches {
+                true => s.board_posts(board).map(|p| p.id).collect(),
+                false => Vec::new(),
+            };
+            mark.mark(id, ids)
+        });
         if changed {
             self.link.put_read_mark(board, mark)?;
         }

@@ -1,7 +1,8 @@
 """A student who tries to write the server's views (docs/data-model.md, "Views"), for
-tests/bbs_views.rs, with kafka-python: forge an index row and a board's statistics, create a
-view topic, change a view's settings, delete its records, delete it. Prints one line per
-attempt, `KEY<TAB>CODE<TAB>MESSAGE` (CODE the Kafka error code, 0 when it worked).
+tests/bbs_views.rs, with kafka-python: forge an index row, a board's statistics, a page and
+a post's place on bbs.ids, create a view topic, change a view's settings, delete its
+records, delete it. Prints one line per attempt, `KEY<TAB>CODE<TAB>MESSAGE` (CODE the Kafka
+error code, 0 when it worked). USER `-` attacks anonymously (no SASL).
 
 usage: view_attacks.py BOOTSTRAP USER PASSWORD BOARD_SUFFIX
 """
@@ -12,9 +13,14 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError
 
 bootstrap, user, password, board = sys.argv[1:5]
-conf = dict(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT",
-            sasl_mechanism="SCRAM-SHA-256", sasl_plain_username=user,
-            sasl_plain_password=password)
+anonymous = user == "-"
+conf = dict(bootstrap_servers=bootstrap)
+ck_conf = {"bootstrap.servers": bootstrap}
+if not anonymous:
+    conf.update(security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-256",
+                sasl_plain_username=user, sasl_plain_password=password)
+    ck_conf.update({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "SCRAM-SHA-256",
+                    "sasl.username": user, "sasl.password": password})
 index, pages = "index." + board, "pages." + board
 
 
@@ -47,6 +53,9 @@ stats = [("bbs.kind", "stats"), ("bbs.posts", "0"), ("bbs.live", "0"), ("bbs.las
 report("produce " + index, lambda: produce(index, "1", row))
 report("produce bbs.stats", lambda: produce("bbs.stats", board, stats))
 report("produce " + pages, lambda: produce(pages, "0", [("bbs.kind", "page")]))
+place = [("bbs.kind", "id"), ("bbs.id", "1"), ("bbs.board", "Evil"), ("bbs.offset", "0"),
+         ("bbs.ordinal", "0")]
+report("produce bbs.ids", lambda: produce("bbs.ids", "1", place))
 
 a = KafkaAdminClient(**conf)
 
@@ -69,19 +78,19 @@ def alter():
     per-resource error); printed as the other attempts."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, ConfigResource as CR, ResourceType
-    ck = AdminClient({"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
-                      "sasl.mechanisms": "SCRAM-SHA-256", "sasl.username": user,
-                      "sasl.password": password})
-    res = CR(ResourceType.TOPIC, index, set_config={"retention.ms": "1"})
-    try:
-        next(iter(ck.alter_configs([res]).values())).result(timeout=20)
-        print(f"alter {index}\t0\t", flush=True)
-    except KafkaException as e:
-        print(f"alter {index}\t{e.args[0].code()}\t{clean(e.args[0].str())}", flush=True)
+    ck = AdminClient(ck_conf)
+    for topic in [index, "bbs.ids"]:
+        res = CR(ResourceType.TOPIC, topic, set_config={"retention.ms": "1"})
+        try:
+            next(iter(ck.alter_configs([res]).values())).result(timeout=20)
+            print(f"alter {topic}\t0\t", flush=True)
+        except KafkaException as e:
+            print(f"alter {topic}\t{e.args[0].code()}\t{clean(e.args[0].str())}", flush=True)
 
 
 alter()
-report("records " + index, lambda: a.delete_records({TopicPartition(index, 0): -1},
-                                                   timeout_ms=10000))
-report("delete " + index, lambda: a.delete_topics([index], timeout_ms=10000))
+for topic in [index, "bbs.ids"]:
+    report("records " + topic, lambda: a.delete_records({TopicPartition(topic, 0): -1},
+                                                       timeout_ms=10000))
+    report("delete " + topic, lambda: a.delete_topics([topic], timeout_ms=10000))
 a.close()

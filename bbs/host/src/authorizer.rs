@@ -12,7 +12,7 @@ use bbs::names::{self, TopicKind};
 ///   client creates or reconfigures them (the server creates them when the implying
 ///   record is accepted, with its own settings); only the operator deletes a board,
 ///   mailbox or subscription list, and nobody deletes the directories.
-/// - Views ([`names::is_view_topic`]: `bbs.stats`, `index.*`, `pages.*`) are derived by
+/// - Views ([`names::is_view_topic`]: `bbs.stats`, `bbs.ids`, `index.*`, `pages.*`) are derived by
 ///   the server: no client writes, creates or reconfigures them; only the operator
 ///   deletes one (the next start rebuilds it).
 /// - Mailboxes (`mail.<user>`) and subscription lists (`subs.<user>`) are the owner's:

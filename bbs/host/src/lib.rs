@@ -157,7 +157,7 @@ impl BbsPolicy {
         Ok(count)
     }
 
-    /// Creates the directories (`bbs.boards`, `bbs.users`, `bbs.stats`) and every topic
+    /// Creates the directories (`bbs.boards`, `bbs.users`, `bbs.stats`, `bbs.ids`) and every topic
     /// the loaded records imply that does not exist yet (boards, their views and mailboxes
     /// of data written before the server created them), then brings the views up to date
     /// ([`BbsPolicy::rebuild_views`]). Call after [`BbsPolicy::load`]. Returns how many
@@ -167,6 +167,7 @@ impl BbsPolicy {
             names::BOARDS_TOPIC.into(),
             names::USERS_TOPIC.into(),
             names::STATS_TOPIC.into(),
+            names::IDS_TOPIC.into(),
         ];
         wanted.extend(self.implied_at_load.lock().iter().cloned());
         let mut created = 0;
@@ -181,7 +182,7 @@ impl BbsPolicy {
                 .map_err(|e| Error::Backend(format!("creating {topic}: {}", e.message)))?;
             created += 1;
         }
-        let rebuilt = self.rebuild_views(broker)?;
+        let rebuilt = self.rebuild_views(broker).await?;
         if rebuilt > 0 {
             tracing::info!(records = rebuilt, "brought the views up to date");
         }
@@ -328,6 +329,7 @@ mod tests {
         let ana = BrokerPrincipal::User("ana".into());
         for topic in [
             names::STATS_TOPIC.to_string(),
+            names::IDS_TOPIC.to_string(),
             names::index_topic("NP").expect("topic"),
             names::pages_topic("測試").expect("topic"),
         ] {
@@ -342,11 +344,17 @@ mod tests {
                 .denial_reason(&ana, Operation::Write, &t)
                 .is_some_and(|m| m.contains("is a view the server maintains")));
         }
-        let stats = topic_defaults(&names::index_topic("NP").expect("topic"));
-        assert_eq!(
-            stats.get("cleanup.policy").map(String::as_str),
-            Some("compact")
-        );
+        for topic in [
+            names::index_topic("NP").expect("topic"),
+            names::IDS_TOPIC.into(),
+        ] {
+            let defaults = topic_defaults(&topic);
+            assert_eq!(
+                defaults.get("cleanup.policy").map(String::as_str),
+                Some("compact"),
+                "{topic}"
+            );
+        }
     }
 
     #[test]

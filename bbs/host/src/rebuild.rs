@@ -4,6 +4,14 @@
 //! (same key, same value: running it twice writes nothing the second time). This repairs
 //! views that lag their boards after a crash, views deleted by the operator, and data
 //! written before the server kept views.
+//!
+//! `bbs.ids` must stay in id order (a reader finds post `n` at offset `n - 1`, or bisects).
+//! Its missing records are normally the newest ids (its tail lags the boards after a
+//! crash, or the topic was deleted), appended oldest first. When it holds a place the
+//! boards no longer say (an id lost with an unsynced board tail and since given to another
+//! post, a board topic the operator deleted) or lacks an id below the newest it holds,
+//! appending cannot restore the order: the topic is deleted and written again from the
+//! boards, and the log says so.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -11,11 +19,13 @@ use std::hash::{Hash, Hasher};
 
 use broker::Broker;
 
-use bbs::codec::view::BoardStats;
+use bbs::codec::view::{BoardStats, H_SINCE};
 use bbs::codec::WireRecord;
 use bbs::error::{Error, Result};
+use bbs::model::PostId;
 use bbs::names;
-use bbs::state::views::{index_row, page_count, page_row};
+use bbs::state::views::{id_row, index_row, page_count, page_row};
+use bbs::state::State;
 
 use super::views::{append, Out};
 use super::BbsPolicy;
@@ -33,17 +43,23 @@ fn wire_digest(w: &WireRecord) -> u64 {
     let headers: Vec<_> = w
         .headers
         .iter()
+        .filter(|(k, _)| k != H_SINCE)
         .map(|(k, v)| (k.clone(), v.as_deref()))
         .collect();
     digest(w.value.is_some(), &headers)
 }
 
-/// The views as they are in the log: topic → key → digest of its last record, and the
-/// number of records of each pages topic (page `k` is at offset `k`).
+/// The views as they are in the log: topic → key → digest of its last record, the
+/// number of records of each pages topic (page `k` is at offset `k`), and the largest id
+/// `bbs.ids` holds.
 #[derive(Default)]
 struct Current {
     keyed: HashMap<String, HashMap<String, u64>>,
     pages: HashMap<String, u64>,
+    ids_max: u64,
+    /// The snapshot offset `bbs.stats`'s last record carries, and the topic's end.
+    stats_since: Option<i64>,
+    stats_end: i64,
 }
 
 fn current(broker: &Broker) -> Result<Current> {
@@ -55,12 +71,24 @@ fn current(broker: &Broker) -> Result<Current> {
                 *n = (*n).max(u64::try_from(rec.offset + 1).unwrap_or(0));
                 return;
             }
+            if topic == names::STATS_TOPIC {
+                let stamp = rec.headers.iter().find(|(k, _)| k.as_str() == H_SINCE);
+                cur.stats_since =
+                    stamp.and_then(|(_, v)| std::str::from_utf8(v.as_deref()?).ok()?.parse().ok());
+                cur.stats_end = rec.offset + 1;
+            }
             let Some(key) = rec.key.as_deref().map(String::from_utf8_lossy) else {
                 return;
             };
+            if topic == names::IDS_TOPIC {
+                if let Ok(id) = key.parse::<u64>() {
+                    cur.ids_max = cur.ids_max.max(id);
+                }
+            }
             let headers: Vec<_> = rec
                 .headers
                 .iter()
+                .filter(|(k, _)| k.as_str() != H_SINCE)
                 .map(|(k, v)| (k.to_string(), v.as_deref()))
                 .collect();
             let d = digest(rec.value.is_some(), &headers);
@@ -74,11 +102,44 @@ fn current(broker: &Broker) -> Result<Current> {
 }
 
 impl BbsPolicy {
-    /// Appends every view record that is missing or differs from what the boards say
-    /// (see the module doc). Call after [`BbsPolicy::create_topics`], before the broker
+    /// Appends every view record that is missing or differs from what the boards say, and
+    /// writes `bbs.ids` again from the start when appending cannot keep it in id order
+    /// (see the module doc). Called by [`BbsPolicy::create_topics`], before the broker
     /// serves clients. Returns how many records were written.
-    pub fn rebuild_views(&self, broker: &Broker) -> Result<usize> {
-        let cur = current(broker)?;
+    pub async fn rebuild_views(&self, broker: &Broker) -> Result<usize> {
+        let mut cur = current(broker)?;
+        let stale = ids_stale(&cur, &self.lock());
+        if stale {
+            tracing::warn!(
+                topic = names::IDS_TOPIC,
+                "the view holds places the boards no longer say or misses older ids; writing it again from the boards"
+            );
+            let logs = broker.logs();
+            logs.delete_topic(names::IDS_TOPIC).await.map_err(|e| {
+                Error::Backend(format!("deleting {}: {}", names::IDS_TOPIC, e.message))
+            })?;
+            logs.create_topic_as(
+                names::IDS_TOPIC,
+                1,
+                Default::default(),
+                false,
+                Some("server"),
+            )
+            .await
+            .map_err(|e| Error::Backend(format!("creating {}: {}", names::IDS_TOPIC, e.message)))?;
+            cur.keyed.remove(names::IDS_TOPIC);
+            cur.ids_max = 0;
+        }
+        let (written, stats_written) = self.append_missing(broker, &cur)?;
+        // The statistics' last record must say where a reader starts: a repair appended
+        // records without that stamp, and data from before it has none.
+        let since = if stats_written { None } else { cur.stats_since };
+        Ok(written + self.views.lock().adopt(since, cur.stats_end))
+    }
+
+    /// Appends what `cur` lacks of the views the boards say: the records written, and
+    /// whether any was a statistics record.
+    fn append_missing(&self, broker: &Broker, cur: &Current) -> Result<(usize, bool)> {
         let state = self.lock();
         let views = self.views.lock();
         let mut out = Out::new();
@@ -126,12 +187,40 @@ impl BbsPolicy {
                 }
             }
         }
+        // Every post's place on `bbs.ids`, in id order (posts of deleted boards too: their
+        // records stay readable). `cur` holds no id above the missing ones (see `ids_stale`).
+        for p in state.all_posts() {
+            if let Some(row) = id_row(&state, p.id) {
+                want(names::IDS_TOPIC, &p.id.to_string(), row.to_wire());
+            }
+        }
         let mut written = 0;
+        let stats_written = out.contains_key(names::STATS_TOPIC);
         for (topic, records) in out {
             append(broker.logs(), &topic, &records)
                 .map_err(|e| Error::Backend(format!("rebuilding {topic}: {e}")))?;
             written += records.len();
         }
-        Ok(written)
+        Ok((written, stats_written))
     }
+}
+
+/// Whether `bbs.ids` as in `cur` cannot be brought up to date by appending in id order: it
+/// holds a record that is not what the boards say of its id, or it lacks an id below the
+/// newest one it holds.
+fn ids_stale(cur: &Current, state: &State) -> bool {
+    let Some(have) = cur.keyed.get(names::IDS_TOPIC) else {
+        return false;
+    };
+    let wrong = have.iter().any(|(key, d)| {
+        key.parse::<PostId>()
+            .ok()
+            .and_then(|id| id_row(state, id))
+            .is_none_or(|row| wire_digest(&row.to_wire()) != *d)
+    });
+    wrong
+        || state
+            .all_posts()
+            .take_while(|p| p.id < cur.ids_max)
+            .any(|p| !have.contains_key(&p.id.to_string()))
 }

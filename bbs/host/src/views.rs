@@ -1,7 +1,7 @@
 //! Keeping the views (`docs/data-model.md`, "Views") as the boards change: for every
 //! accepted BBS record, [`Views`] works out which view records it changes (a post's index
-//! row, its board's statistics, a new page) and appends them to `bbs.stats`,
-//! `index.<board>` and `pages.<board>`. It runs inside [`crate::BbsPolicy`]'s fold, under
+//! row, its board's statistics, a new page, a new post's place on `bbs.ids`) and appends
+//! them to `bbs.stats`, `index.<board>`, `pages.<board>` and `bbs.ids`. It runs inside [`crate::BbsPolicy`]'s fold, under
 //! the broker's policy lock, so views follow the boards in log order. Views are derived
 //! data: a write that fails is logged and repaired by the rebuild at the next start
 //! ([`crate::rebuild`]).
@@ -16,9 +16,14 @@ use bbs::codec::view::{BoardStats, PAGE_SIZE};
 use bbs::codec::{BbsRecord, Entry, WireRecord, OPERATOR};
 use bbs::model::PostId;
 use bbs::names;
-use bbs::state::views::{board_stats, index_row, last_listed, listed, page_row};
+use bbs::state::views::{board_stats, id_row, index_row, last_listed, listed, page_row};
 use bbs::state::State;
 use bbs::time::now_ms;
+
+/// `bbs.stats` records between two full snapshots of the statistics: a reader reads at
+/// most about this many plus two per board, whatever the history (`docs/data-model.md`,
+/// "Views").
+pub(crate) const SNAPSHOT_EVERY: u64 = 1000;
 
 /// Records per appended batch (index rows are at most a few KB: well under a board's
 /// 1 MiB `max.message.bytes`).
@@ -55,6 +60,10 @@ pub(crate) struct Views {
     logs: Option<Arc<LogManager>>,
     /// Listed board → its statistics as last written.
     stats: HashMap<String, BoardStats>,
+    /// Where the newest full snapshot of `bbs.stats` begins (`None` until one is known).
+    since: Option<i64>,
+    /// `bbs.stats` records written since that snapshot.
+    since_written: u64,
 }
 
 impl Views {
@@ -158,6 +167,11 @@ impl Views {
                     push(out, pages, page.to_wire());
                 }
             }
+            // A new post: its place, once. Records are folded in log order and the policy
+            // stamps ids in that order, so `bbs.ids` grows in id order.
+            if let Some(row) = id_row(state, id) {
+                push(out, names::IDS_TOPIC.into(), row.to_wire());
+            }
         }
         let after = listed(state, id);
         match (before, after) {
@@ -202,16 +216,74 @@ impl Views {
         }
     }
 
-    /// Appends `out` to the view topics. Failures are logged: the next start rebuilds.
-    pub(crate) fn write(&self, out: Out) {
-        let Some(logs) = &self.logs else {
+    /// Appends `out` to the view topics, each statistics record stamped with the newest
+    /// snapshot's offset, and a new snapshot when enough records were written since (or a
+    /// board left: a tombstone carries no stamp, so the last record always does). Failures
+    /// are logged: the next start rebuilds.
+    pub(crate) fn write(&mut self, mut out: Out) {
+        let Some(logs) = self.logs.clone() else {
             return;
         };
+        let mut tombstone = false;
+        if let Some(stats) = out.get_mut(names::STATS_TOPIC) {
+            for w in stats.iter_mut() {
+                tombstone |= w.headers.is_empty();
+                BoardStats::stamp(w, self.since.unwrap_or(0));
+            }
+            self.since_written += stats.len() as u64;
+        }
         for (topic, records) in out {
-            if let Err(e) = append(logs, &topic, &records) {
+            if let Err(e) = append(&logs, &topic, &records) {
                 tracing::warn!(topic = %topic, error = %e, "could not update a view; it is rebuilt at the next start");
             }
         }
+        if tombstone || self.since.is_none() || self.since_written >= SNAPSHOT_EVERY {
+            self.snapshot();
+        }
+    }
+
+    /// Takes the snapshot whose offset `bbs.stats`'s last record carries (`None`: write
+    /// one), after a start.
+    pub(crate) fn adopt(&mut self, since: Option<i64>, end: i64) -> usize {
+        match since {
+            Some(s) => {
+                self.since = Some(s);
+                self.since_written = u64::try_from(end - s).unwrap_or(0);
+                0
+            }
+            None => self.snapshot(),
+        }
+    }
+
+    /// Appends every listed board's statistics, stamped with the offset where they begin.
+    /// Returns the records written.
+    fn snapshot(&mut self) -> usize {
+        let Some(logs) = self.logs.clone() else {
+            return 0;
+        };
+        let Some(end) = logs
+            .topic(names::STATS_TOPIC)
+            .and_then(|t| t.partitions.first().map(|p| p.log_end()))
+        else {
+            return 0;
+        };
+        let mut boards: Vec<(&String, &BoardStats)> = self.stats.iter().collect();
+        boards.sort_by(|a, b| a.0.cmp(b.0));
+        let records: Vec<WireRecord> = boards
+            .into_iter()
+            .map(|(name, st)| {
+                let mut w = st.to_wire(name);
+                BoardStats::stamp(&mut w, end);
+                w
+            })
+            .collect();
+        if let Err(e) = append(&logs, names::STATS_TOPIC, &records) {
+            tracing::warn!(error = %e, "could not write a snapshot of the statistics");
+            return 0;
+        }
+        self.since = Some(end);
+        self.since_written = 0;
+        records.len()
     }
 }
 

@@ -44,6 +44,18 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// A part of the BBS a link's view may not hold yet (a link may read long boards only from
+/// their newest posts, see [`State::window`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// Every post of a board (`list-post`).
+    Board(String),
+    /// A post, with its comments (`read`, `comment`, ...), wherever it is.
+    Post(crate::model::PostId),
+    /// One page of posts older than the oldest held of a board (scrolling back).
+    Older(String),
+}
+
 /// What the policy accepted for one append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -85,6 +97,12 @@ pub trait Link: Send {
     /// Installs the sink that sees every record folded into the view (replacing any
     /// earlier one).
     fn set_record_sink(&mut self, _sink: RecordSink) {}
+    /// Makes the view hold `need` before a command reads it. A backend whose view holds
+    /// everything has nothing to do; a missing post or board is not an error here (the
+    /// command reading the view says so).
+    fn load(&self, _need: Need) -> Result<()> {
+        Ok(())
+    }
     /// The logged-in user's read marks and favourites (empty for a new user).
     fn prefs(&self) -> Result<UserPrefs> {
         Err(unsupported("per-user state"))

@@ -1,6 +1,7 @@
 //! The records of the views the server keeps beside the boards (`docs/data-model.md`,
 //! "Views"): per-board statistics on `bbs.stats`, one index row per post on
-//! `index.<board>` and one record per 50 posts on `pages.<board>`. Each is a typed value
+//! `index.<board>`, one record per 50 posts on `pages.<board>` and one record per post on
+//! `bbs.ids` (where a post id lives: board, offset, ordinal). Each is a typed value
 //! with its record (empty value, fields as headers, as a student reads them with kcat)
 //! and back. No I/O: the server (`bbs-host`) computes and writes them; clients read them.
 
@@ -31,6 +32,11 @@ pub const H_OFFSET: &str = "bbs.offset";
 pub const H_ORDINAL: &str = "bbs.ordinal";
 /// Header: a page's number.
 pub const H_PAGE: &str = "bbs.page";
+/// Header: on every `bbs.stats` record, the offset where the newest full snapshot of the
+/// statistics begins (read from there to the end for every board's latest record).
+pub const H_SINCE: &str = "bbs.since";
+/// Header: a board's name (ids).
+pub const H_BOARD: &str = "bbs.board";
 
 /// One board's record on `bbs.stats` (key: the board name).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -119,6 +125,20 @@ pub struct PageRow {
     pub offset: i64,
 }
 
+/// One post's record on `bbs.ids` (key: the post id): where the post lives. Written once,
+/// in id order, when the post is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdRow {
+    /// The post id.
+    pub id: PostId,
+    /// Its board's name (not the topic suffix).
+    pub board: String,
+    /// Offset of the post's record in `board.<board>`.
+    pub offset: i64,
+    /// Position (from 0) among the board's posts ever written.
+    pub ordinal: u64,
+}
+
 fn record(key: String, kind: &'static str, fields: Vec<(&str, String)>) -> WireRecord {
     let mut headers = vec![(
         H_KIND.to_string(),
@@ -174,6 +194,21 @@ impl BoardStats {
                 (H_TIME, self.time.to_string()),
             ],
         )
+    }
+
+    /// Stamps a `bbs.stats` record with the offset of the newest full snapshot (a
+    /// tombstone stays without headers).
+    pub fn stamp(w: &mut WireRecord, since: i64) {
+        if !w.headers.is_empty() {
+            w.headers.retain(|(k, _)| k != H_SINCE);
+            w.headers
+                .push((H_SINCE.to_string(), Some(Bytes::from(since.to_string()))));
+        }
+    }
+
+    /// The snapshot offset a `bbs.stats` record carries, if any.
+    pub fn since(w: &WireRecord) -> Option<i64> {
+        w.header(H_SINCE).ok().flatten()?.parse().ok()
     }
 
     /// The tombstone that removes board `name` (deleted by the operator).
@@ -261,6 +296,33 @@ impl PageRow {
     }
 }
 
+impl IdRow {
+    /// The record.
+    pub fn to_wire(&self) -> WireRecord {
+        record(
+            self.id.to_string(),
+            "id",
+            vec![
+                (H_ID, self.id.to_string()),
+                (H_BOARD, self.board.clone()),
+                (H_OFFSET, self.offset.to_string()),
+                (H_ORDINAL, self.ordinal.to_string()),
+            ],
+        )
+    }
+
+    /// Decodes an ids record.
+    pub fn from_wire(w: &WireRecord) -> Result<IdRow> {
+        let f = Fields::of(w, "id")?;
+        Ok(IdRow {
+            id: f.num(H_ID)?,
+            board: f.text(H_BOARD)?,
+            offset: f.num(H_OFFSET)?,
+            ordinal: f.num(H_ORDINAL)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,13 +347,27 @@ mod tests {
             offset: 99,
             ordinal: 6,
         };
-        assert_eq!(IndexRow::from_wire(&row.to_wire()).ok(), Some(row));
+        assert_eq!(IndexRow::from_wire(&row.to_wire()).ok(), Some(row.clone()));
         let page = PageRow {
             page: 3,
             id: 151,
             offset: 400,
         };
         assert_eq!(PageRow::from_wire(&page.to_wire()).ok(), Some(page));
+        let id = IdRow {
+            id: 42,
+            board: "測試".into(),
+            offset: 99,
+            ordinal: 6,
+        };
+        assert_eq!(IdRow::from_wire(&id.to_wire()).ok(), Some(id.clone()));
+        assert!(IdRow::from_wire(&row.to_wire()).is_err());
+        let mut bad = id.to_wire();
+        bad.headers.retain(|(k, _)| k != H_OFFSET);
+        assert!(
+            IdRow::from_wire(&bad).is_err(),
+            "a missing field is an error"
+        );
         // A record of another kind is not mistaken for this one.
         assert!(IndexRow::from_wire(&page.to_wire()).is_err());
         assert!(BoardStats::from_wire(&BoardStats::tombstone("NP")).is_err());

@@ -11,12 +11,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::codec::view::BoardStats;
 use crate::codec::{BbsRecord, Entry};
 use crate::model::{Change, Millis, PostId, Push, SubKind, SubTarget};
 
 #[cfg(test)]
 mod tests;
 pub mod views;
+pub mod window;
+
+pub use window::{BoardSummary, Unread, Window};
 
 /// Where a record sits in its topic (the reducer's only input besides the record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +171,12 @@ pub struct State {
     /// Users the operator disabled: they cannot log in or write, and what they wrote
     /// (posts, comments, pushes) is hidden until they are enabled again.
     disabled: HashSet<String>,
+    /// Boards of which this reader holds only the newest part ([`window`]); every other
+    /// board is held whole.
+    windows: HashMap<String, Window>,
+    /// The server's statistics of each board (`bbs.stats`), for what a windowed board's
+    /// list shows of the posts it does not hold.
+    stats: HashMap<String, BoardStats>,
 }
 
 impl State {

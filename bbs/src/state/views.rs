@@ -4,7 +4,7 @@
 //! the boards (tests, a rebuild) computes the same rows here.
 
 use super::{Post, State};
-use crate::codec::view::{BoardStats, IndexRow, PageRow, PostState, PAGE_SIZE};
+use crate::codec::view::{BoardStats, IdRow, IndexRow, PageRow, PostState, PAGE_SIZE};
 use crate::model::{Millis, PostId};
 
 /// What a list shows of post `p`.
@@ -45,6 +45,18 @@ pub fn index_row(state: &State, id: PostId) -> Option<IndexRow> {
             .map(|x| x.push.score())
             .sum(),
         comments: p.comments.iter().filter(|c| shown(&c.author)).count() as u64,
+        offset: p.offset,
+        ordinal: ordinal as u64,
+    })
+}
+
+/// Post `id`'s record on `bbs.ids` (`None` for an unknown id).
+pub fn id_row(state: &State, id: PostId) -> Option<IdRow> {
+    let p = state.any_post(id)?;
+    let ordinal = state.board_post_ids(&p.board).binary_search(&id).ok()?;
+    Some(IdRow {
+        id,
+        board: p.board.clone(),
         offset: p.offset,
         ordinal: ordinal as u64,
     })
@@ -183,6 +195,16 @@ mod tests {
             })
         );
         assert_eq!(page_row(&s, "NP", 2), None);
+        assert_eq!(
+            id_row(&s, 51),
+            Some(IdRow {
+                id: 51,
+                board: "NP".into(),
+                offset: 102,
+                ordinal: 50
+            })
+        );
+        assert_eq!(id_row(&s, 61), None);
 
         // Disabling bo hides his posts and his push.
         fold(

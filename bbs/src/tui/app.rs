@@ -379,9 +379,20 @@ impl App {
                 self.screens = vec![Screen::Login];
             }
             Reply::Boards(list) => self.boards.set(list, lh),
-            Reply::Posts { board, rows, read } => {
+            Reply::MorePosts { board, rows, older } => {
+                if self.posts.board == board {
+                    self.posts.extend(rows, older, lh);
+                }
+            }
+            Reply::Posts {
+                board,
+                rows,
+                read,
+                older,
+            } => {
                 let unread_before = self.boards.position(&board).is_some();
                 self.posts.load(board.clone(), rows, read, lh);
+                self.posts.older = older;
                 if unread_before {
                     let n = self.posts.unread();
                     self.boards.set_unread(&board, n);

@@ -20,6 +20,9 @@ pub struct BoardInfo {
     pub posts: usize,
     /// Live posts by others the user has not read.
     pub unread: usize,
+    /// False when `unread` is an upper bound (the read mark is older than the posts the
+    /// client holds of a long board): shown with a `+`.
+    pub unread_exact: bool,
     /// Time of the newest post (or of creation when empty).
     pub last: Millis,
     /// Pinned on top of the list.
@@ -114,6 +117,9 @@ pub enum Request {
     OpenBoard(String),
     /// Send one post and mark it read; its changes are then pushed live.
     OpenPost(PostId),
+    /// Send a board's posts again with one more page of older ones (the list reached the
+    /// oldest post the client holds of a long board).
+    OlderPosts(String),
     /// The post view was closed.
     ClosePost,
     /// Create a board.
@@ -189,6 +195,17 @@ pub enum Reply {
         rows: Vec<PostRow>,
         /// What the user has read.
         read: ReadMark,
+        /// The board has older posts than these (fetched on scroll).
+        older: bool,
+    },
+    /// A board's posts after one more page of older ones was read (answers `OlderPosts`).
+    MorePosts {
+        /// Board.
+        board: String,
+        /// Rows in id order, the older ones included.
+        rows: Vec<PostRow>,
+        /// The board has older posts still.
+        older: bool,
     },
     /// The post asked for (or its new state after a change).
     Post(Box<Post>),

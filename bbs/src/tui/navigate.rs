@@ -182,7 +182,18 @@ impl App {
             Action::AddSub => self.prompt = Some(Prompt::new(PromptKind::AddSub, "")),
             _ => {}
         }
-        Vec::new()
+        self.older_posts()
+    }
+
+    /// Asks for older posts when the selection reached the oldest held of a long board.
+    fn older_posts(&mut self) -> Vec<Effect> {
+        if self.screen() != Screen::Posts || !self.posts.wants_older() {
+            return Vec::new();
+        }
+        self.posts.asking_older = true;
+        vec![Effect::Request(Request::OlderPosts(
+            self.posts.board.clone(),
+        ))]
     }
 
     fn go_back(&mut self) -> Vec<Effect> {

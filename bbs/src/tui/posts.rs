@@ -63,6 +63,10 @@ pub struct PostList {
     pub cursor: Cursor,
     /// Rows have arrived from the worker.
     pub loaded: bool,
+    /// The board has older posts than the rows (a long board is opened at its newest).
+    pub older: bool,
+    /// Older posts were asked for and have not arrived yet.
+    pub asking_older: bool,
 }
 
 impl PostList {
@@ -74,6 +78,7 @@ impl PostList {
         self.rows = rows;
         self.read = read;
         self.loaded = true;
+        self.asking_older = false;
         if !same {
             self.search = None;
         }
@@ -88,6 +93,27 @@ impl PostList {
             (0..self.len()).find(|&i| self.row_at(i).is_some_and(|r| !self.is_read(r)));
         let target = first_unread.unwrap_or(start);
         self.cursor.select(target, self.len(), height);
+    }
+
+    /// The rows again after older posts were read: the selection and the top row stay
+    /// on the posts they were on.
+    pub fn extend(&mut self, rows: Vec<PostRow>, older: bool, height: usize) {
+        self.anchored(height, |s| {
+            s.rows = rows;
+            s.refilter();
+        });
+        self.older = older;
+        self.asking_older = false;
+    }
+
+    /// Whether the selection is on the oldest row of a board that has older posts not
+    /// asked for yet: time to ask for them.
+    pub fn wants_older(&self) -> bool {
+        let oldest = match self.newest_first {
+            true => self.len().saturating_sub(1),
+            false => 0,
+        };
+        self.older && !self.asking_older && self.cursor.sel == oldest
     }
 
     /// Number of rows shown.

@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::model::{PostEvent, PostId};
 use crate::prefs::UserPrefs;
 use crate::session::Session;
-use crate::unread;
 
 /// The worker's state.
 pub(super) struct Worker {
@@ -239,13 +238,19 @@ impl Worker {
                 self.boards()?
             }
             Request::OpenBoard(board) => {
-                let rows = self.session()?.view(|s| {
-                    s.board_posts(&board)
-                        .map(|p| PostRow::of(&s.shown(p)))
-                        .collect()
-                });
+                let (rows, older) = self.post_rows(&board)?;
                 let read = self.prefs.read.get(&board).cloned().unwrap_or_default();
-                self.send(Reply::Posts { board, rows, read });
+                self.send(Reply::Posts {
+                    board,
+                    rows,
+                    read,
+                    older,
+                });
+            }
+            Request::OlderPosts(board) => {
+                self.session()?.older_posts(&board)?;
+                let (rows, older) = self.post_rows(&board)?;
+                self.send(Reply::MorePosts { board, rows, older });
             }
             Request::OpenPost(id) => {
                 let post = self.session()?.read(&id.to_string())?;
@@ -368,20 +373,15 @@ impl Worker {
                 .iter()
                 .map(|b| {
                     let read = prefs.read.get(&b.name);
-                    let (mut posts, mut unread, mut last) = (0, 0, b.time);
-                    for p in st.board_posts(&b.name) {
-                        posts += 1;
-                        last = last.max(p.time);
-                        if unread::is_unread(&me, &p.author, p.id, read) {
-                            unread += 1;
-                        }
-                    }
+                    let summary = st.summary(&b.name);
+                    let unread = st.unread(&b.name, &me, read);
                     BoardInfo {
                         name: b.name.clone(),
                         creator: b.creator.clone(),
-                        posts,
-                        unread,
-                        last,
+                        posts: summary.live as usize,
+                        unread: unread.count as usize,
+                        unread_exact: unread.exact,
+                        last: b.time.max(summary.last),
                         favourite: prefs.favourites.contains(&b.name),
                     }
                 })
@@ -389,6 +389,17 @@ impl Worker {
         });
         self.send(Reply::Boards(infos));
         Ok(())
+    }
+
+    /// A board's rows as held, and whether it has older posts than those.
+    fn post_rows(&mut self, board: &str) -> Result<(Vec<PostRow>, bool)> {
+        Ok(self.session()?.view(|s| {
+            let rows = s
+                .board_posts(board)
+                .map(|p| PostRow::of(&s.shown(p)))
+                .collect();
+            (rows, s.window(board).is_some())
+        }))
     }
 
     fn mails(&mut self) -> Result<()> {

@@ -61,7 +61,7 @@ pub mod versions;
 
 use std::sync::Arc;
 
-pub use admin::{Admin, GroupDescription, GroupListing, NewTopic};
+pub use admin::{Admin, GroupDescription, GroupListing, NewTopic, ReadOutcome};
 pub use cluster::{ClusterView, PartitionInfo, TopicInfo};
 pub use config::{ClientConfig, Sasl};
 pub use consumer::{

@@ -6,7 +6,8 @@
 //! - `capture`: a recording proxy whose files `tests/client_replay.rs` replays;
 //! - `suite`: every performance workload against a fresh `bbs-server`, with the peers and
 //!   the machine's limits, as one table (`docs/performance.md`);
-//! - `class`: simulated students on a fresh `bbs-server`, with faults and a read-back.
+//! - `class`: simulated students on a fresh `bbs-server`, with faults and a read-back;
+//! - `login`: W8, login, board list and opening a board with a small and a big history.
 
 mod capture;
 mod class;
@@ -18,6 +19,8 @@ mod fanout;
 mod idle;
 mod interop;
 mod limits;
+mod login;
+mod login_seed;
 mod procs;
 mod rawkafka;
 mod redis;
@@ -48,10 +51,12 @@ enum Command {
     Fanout(fanout::FanoutArgs),
     /// A recording proxy: forwards Kafka frames and writes them to a capture file.
     Capture(capture::CaptureArgs),
-    /// Every performance workload (W1-W7) with peers and machine limits, as one table.
+    /// Every performance workload (W1-W8) with peers and machine limits, as one table.
     Suite(suite::SuiteArgs),
     /// A day of class: simulated students on a fresh server, with faults and a read-back.
     Class(class::ClassArgs),
+    /// W8: login, board list and a big board's newest posts, small vs big history.
+    Login(login::LoginArgs),
 }
 
 fn main() {
@@ -68,6 +73,7 @@ fn main() {
         Command::Capture(a) => capture::run(a),
         Command::Suite(a) => suite::run(a),
         Command::Class(a) => class::run(a),
+        Command::Login(a) => login::run(a),
     };
     if let Err(e) = result {
         eprintln!("bbs-bench: {e:#}");

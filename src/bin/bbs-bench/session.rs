@@ -27,14 +27,15 @@ pub(crate) struct SessionCost {
 }
 
 /// One `bbs-client --line` process.
-struct Line {
+pub(crate) struct Line {
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
 }
 
 impl Line {
-    fn start(bin: &Path, addr: &str, home: &Path) -> Result<Line> {
+    /// Starts the client on `addr` with `home` as its home, and waits for its first prompt.
+    pub(crate) fn start(bin: &Path, addr: &str, home: &Path) -> Result<Line> {
         let mut child = Command::new(bin)
             .args(["--line", "--server", addr])
             .env("HOME", home)
@@ -75,8 +76,13 @@ impl Line {
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
+    /// The client's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends one command; returns its output and how long the answer took.
-    fn cmd(&mut self, line: &str) -> Result<(String, Duration)> {
+    pub(crate) fn cmd(&mut self, line: &str) -> Result<(String, Duration)> {
         let t = Instant::now();
         self.stdin.write_all(format!("{line}\n").as_bytes())?;
         self.stdin.flush()?;
@@ -84,7 +90,8 @@ impl Line {
         Ok((out, t.elapsed()))
     }
 
-    fn expect(&mut self, line: &str, want: &str) -> Result<Duration> {
+    /// Sends one command and checks its output contains `want`.
+    pub(crate) fn expect(&mut self, line: &str, want: &str) -> Result<Duration> {
         let (out, d) = self.cmd(line)?;
         if !out.contains(want) {
             bail!("`{line}` answered {out:?}, expected {want:?}");
@@ -152,6 +159,6 @@ pub(crate) fn measure(
     Ok(cost)
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

@@ -3,7 +3,7 @@
 //! limits measured in the same run, printed as one table (figure, bbs, peer, limit). The
 //! workloads: W1 durable produce, W2 consume, W3 fan-out, W4 idle connections, W5 BBS
 //! session (command latency, connections, threads, RSS), W6 start-up empty and after
-//! SIGKILL, W7 TUI frame time. `--smoke` shrinks everything to seconds (CI runs it).
+//! SIGKILL, W7 TUI frame time, W8 login with a small and a big history. `--smoke` shrinks everything to seconds (CI runs it).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 
 use crate::procs::{sibling_binary, Server};
 use crate::stats::{fmt_ms, fmt_rate};
-use crate::{fanout, idle, limits, redis, restart, session, throughput, tui};
+use crate::{fanout, idle, limits, login, redis, restart, session, throughput, tui};
 
 /// Options of `bbs-bench suite`.
 #[derive(clap::Args, Debug)]
@@ -20,11 +20,11 @@ pub(crate) struct SuiteArgs {
     /// Tiny sizes: checks that every workload works, in seconds (figures meaningless).
     #[arg(long)]
     smoke: bool,
-    /// Workloads to run (comma-separated: limits,w1,w3,w4,w5,w6,w7; w1 includes w2).
+    /// Workloads to run (comma-separated: limits,w1,w3,w4,w5,w6,w7,w8; w1 includes w2).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "limits,w1,w3,w4,w5,w6,w7"
+        default_value = "limits,w1,w3,w4,w5,w6,w7,w8"
     )]
     only: Vec<String>,
     /// W1/W2 records of 100 bytes.
@@ -56,6 +56,13 @@ pub(crate) struct SuiteArgs {
     tui_posts: usize,
     #[arg(long, default_value_t = 2000)]
     tui_frames: usize,
+    /// W8 small boards, posts on the big board, and fresh sessions per history.
+    #[arg(long, default_value_t = 100)]
+    w8_boards: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    w8_posts: usize,
+    #[arg(long, default_value_t = 5)]
+    w8_reps: usize,
     /// Where data directories go (default: the system temporary directory).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -82,6 +89,9 @@ impl SuiteArgs {
         self.restart_mb = self.restart_mb.min(5);
         self.tui_posts = self.tui_posts.min(500);
         self.tui_frames = self.tui_frames.min(50);
+        self.w8_boards = self.w8_boards.min(3);
+        self.w8_posts = self.w8_posts.min(300);
+        self.w8_reps = self.w8_reps.min(2);
     }
 
     fn wants(&self, w: &str) -> bool {
@@ -90,18 +100,26 @@ impl SuiteArgs {
 }
 
 /// One line of the table.
-struct Row {
+pub(crate) struct Row {
     what: String,
     bbs: String,
     peer: String,
     limit: String,
 }
 
+/// The table a run prints (and writes with `--out`).
 #[derive(Default)]
-struct Table(Vec<Row>);
+pub(crate) struct Table(Vec<Row>);
 
 impl Table {
-    fn add(&mut self, what: impl Into<String>, bbs: String, peer: String, limit: String) {
+    /// Adds a row and prints it at once.
+    pub(crate) fn add(
+        &mut self,
+        what: impl Into<String>,
+        bbs: String,
+        peer: String,
+        limit: String,
+    ) {
         let row = Row {
             what: what.into(),
             bbs,
@@ -115,7 +133,8 @@ impl Table {
         self.0.push(row);
     }
 
-    fn markdown(&self) -> String {
+    /// The table in Markdown.
+    pub(crate) fn markdown(&self) -> String {
         let mut s = String::from("| figure | bbs | peer | machine limit |\n|---|---|---|---|\n");
         for r in &self.0 {
             let _ = writeln!(s, "| {} | {} | {} | {} |", r.what, r.bbs, r.peer, r.limit);
@@ -355,6 +374,19 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
             "-".into(),
             "-".into(),
         );
+    }
+    if args.wants("w8") {
+        let w8 = login::LoginArgs {
+            smoke: args.smoke,
+            boards: args.w8_boards,
+            posts: args.w8_posts,
+            small: if args.smoke { 20 } else { 100 },
+            reps: args.w8_reps,
+            dir: None,
+            server_bin: args.server_bin.clone(),
+            client_bin: args.client_bin.clone(),
+        };
+        login::measure(&w8, dir, &mut t)?;
     }
     let md = t.markdown();
     println!("\n{md}");

@@ -1,11 +1,13 @@
 //! A link's feed: one consumer thread (one poll loop) in its own consumer group that reads
-//! every public BBS topic (`board.*`, `bbs.boards`, `bbs.users`) and, when logged in, the
-//! user's own `mail.<user>` and `subs.<user>`, decodes each record and folds it into the
-//! link's [`State`]. It tracks how far it has consumed per partition so the link can wait
+//! every public BBS topic (`board.*`, `bbs.boards`, `bbs.users`, the statistics view
+//! `bbs.stats`) and, when logged in, the user's own `mail.<user>` and `subs.<user>`,
+//! decodes each record and folds it into the link's [`State`]. A long board is read from
+//! its newest page on, and from further back when the link asks ([`super::window`]). It tracks how far it has consumed per partition so the link can wait
 //! for it ("the state reflects my append", "caught up at login"), and it calls the link's
 //! sinks outside the lock, for records that are new (at or above the end offsets seen when
 //! the feed started: the history replayed at start is the snapshot the link's caller reads
-//! once it has caught up, and never notifies): the record sink for every such record, the
+//! once it has caught up, and never notifies; nor does a record read again after a board's
+//! start moved back): the record sink for every such record, the
 //! event sink for posts.
 
 use std::collections::HashMap;
@@ -14,15 +16,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use client::{Client, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
+use client::{Client, ConsumerConfig, OffsetReset, TopicPartition};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::window::{self, to_wire, Reload};
 use super::Sinks;
 use crate::backend::EventSink;
-use crate::codec::{self, BbsRecord, WireRecord};
+use crate::codec::{self, BbsRecord};
 use crate::error::{Error, Result};
 use crate::model::PostEvent;
-use crate::names;
+use crate::names::{self, STATS_TOPIC};
 use crate::state::{Position, State};
 
 /// What the feed thread and the link share.
@@ -37,6 +40,14 @@ pub struct FeedState {
     /// The most recent records as decoded, by (topic, partition, offset): how `append`
     /// learns the server-stamped form of what it wrote.
     pub recent: std::collections::VecDeque<((String, i32, i64), crate::codec::Entry)>,
+    /// Board starts to move, for the feed thread.
+    pub reloads: Vec<Reload>,
+    /// Moves asked for so far, and moves the feed thread has applied.
+    pub reloads_asked: u64,
+    /// See `reloads_asked`.
+    pub reloads_done: u64,
+    /// Per partition, the offset below which records were already handed to the sinks.
+    pub delivered: HashMap<(String, i32), i64>,
 }
 
 /// How many decoded records [`FeedState::recent`] keeps.
@@ -60,13 +71,19 @@ impl Shared {
     /// Waits until every partition in `targets` has been consumed up to its offset, or
     /// `timeout` passes. Returns whether it caught up.
     pub fn wait_for(&self, targets: &HashMap<(String, i32), i64>, timeout: Duration) -> bool {
+        self.wait_until(timeout, |st| {
+            targets
+                .iter()
+                .all(|(tp, end)| st.positions.get(tp).copied().unwrap_or(0) >= *end)
+        })
+    }
+
+    /// Waits until `done` holds of the state, or `timeout` passes. Returns whether it held.
+    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&FeedState) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         let mut st = self.lock();
         loop {
-            let done = targets
-                .iter()
-                .all(|(tp, end)| st.positions.get(tp).copied().unwrap_or(0) >= *end);
-            if done {
+            if done(&st) {
                 return true;
             }
             let now = Instant::now();
@@ -93,8 +110,9 @@ impl Feed {
     /// Starts a feed as `client`'s principal in group `group` over the topics [`matches`]
     /// takes for `private`, and waits until it has consumed everything that existed at start.
     pub fn start(client: &Client, group: &str, private: &[String], sinks: Sinks) -> Result<Feed> {
+        let plan = window::plan(client);
         let baseline = end_offsets(client, private)?;
-        let consumer = client
+        let mut consumer = client
             .consumer(
                 ConsumerConfig::group(group)
                     // A predicate, not a regular expression: compiling one would cost a
@@ -109,6 +127,18 @@ impl Feed {
             )
             .map_err(backend)?;
         let shared = Arc::new(Shared::default());
+        consumer.set_start_offset(&TopicPartition::new(STATS_TOPIC, 0), plan.stats_since);
+        {
+            let mut st = shared.lock();
+            for (board, w) in &plan.windows {
+                let topic = crate::names::board_topic(board)?;
+                consumer.set_start_offset(&TopicPartition::new(&topic, 0), w.offset);
+                st.view.set_window(board, Some(*w));
+            }
+            for (board, s) in plan.stats {
+                st.view.set_stats(&board, Some(s));
+            }
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (shared, stop, baseline) = (shared.clone(), stop.clone(), baseline.clone());
@@ -149,6 +179,7 @@ pub fn matches(topic: &str, private: &[String]) -> bool {
         .is_some_and(|rest| !rest.is_empty())
         || topic == names::BOARDS_TOPIC
         || topic == names::USERS_TOPIC
+        || topic == STATS_TOPIC
         || private.iter().any(|p| p == topic)
 }
 
@@ -177,14 +208,6 @@ pub fn end_offsets(client: &Client, private: &[String]) -> Result<HashMap<(Strin
         .filter(|(_, end)| *end > 0)
         .map(|(tp, end)| ((tp.topic, tp.partition), end))
         .collect())
-}
-
-fn to_wire(r: &ConsumerRecord) -> WireRecord {
-    WireRecord {
-        key: r.key.clone(),
-        value: r.value.clone(),
-        headers: r.headers.clone(),
-    }
 }
 
 /// How long a feed keeps looking up the topic of a board it saw created.
@@ -226,6 +249,7 @@ fn run(
     let mut awaited: Vec<(String, Instant)> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         look_up_new_boards(cluster, &mut awaited);
+        apply_reloads(&mut consumer, &shared);
         let records = match consumer.poll(Duration::from_millis(50)) {
             Ok(r) => r,
             Err(e) => {
@@ -246,7 +270,21 @@ fn run(
                 if st.positions.get(&key).is_some_and(|next| r.offset < *next) {
                     continue;
                 }
-                st.positions.insert(key, r.offset + 1);
+                st.positions.insert(key.clone(), r.offset + 1);
+                if r.topic == STATS_TOPIC {
+                    if let Some((board, stats)) = window::stats_record(r) {
+                        st.view.set_stats(&board, stats);
+                    }
+                    continue;
+                }
+                // New: not part of the history replayed at start, nor read again after a
+                // board's start moved back.
+                let seen = baseline.get(&key).copied().unwrap_or(0);
+                let delivered = st.delivered.get(&key).copied().unwrap_or(0);
+                let historic = r.offset < seen.max(delivered);
+                if !historic {
+                    st.delivered.insert(key, r.offset + 1);
+                }
                 let Ok(entry) = codec::decode(&r.topic, &to_wire(r)) else {
                     continue;
                 };
@@ -257,9 +295,6 @@ fn run(
                     },
                     &entry,
                 );
-                let historic = baseline
-                    .get(&(r.topic.clone(), r.partition))
-                    .is_some_and(|end| r.offset < *end);
                 if let (BbsRecord::Board { name, .. }, false) = (&entry.record, historic) {
                     if let Ok(topic) = crate::names::board_topic(name) {
                         awaited.push((topic, Instant::now() + AWAIT_NEW_BOARD));
@@ -293,8 +328,14 @@ fn run(
             }
             for tp in consumer.assignment() {
                 if let Some(pos) = consumer.position(&tp) {
-                    let slot = st.positions.entry((tp.topic, tp.partition)).or_insert(0);
+                    let slot = st
+                        .positions
+                        .entry((tp.topic.clone(), tp.partition))
+                        .or_insert(0);
                     *slot = (*slot).max(pos);
+                    // A rebalance (a new board joins the pattern) resumes here rather
+                    // than reading the partition again from its start.
+                    consumer.set_start_offset(&tp, *slot);
                 }
             }
             st.error = None;
@@ -311,6 +352,34 @@ fn run(
         }
     }
     let _ = consumer.close();
+}
+
+/// Applies the board moves the link asked for (see [`window`]): the board's posts are
+/// forgotten and its partition is read again from the new start.
+fn apply_reloads(consumer: &mut client::Consumer, shared: &Shared) {
+    let mut st = shared.lock();
+    if st.reloads_done == st.reloads_asked {
+        return;
+    }
+    for Reload { board, window } in std::mem::take(&mut st.reloads) {
+        let Ok(topic) = crate::names::board_topic(&board) else {
+            continue;
+        };
+        let tp = TopicPartition::new(&topic, 0);
+        let start = window.map_or(0, |w| w.offset);
+        consumer.set_start_offset(&tp, start);
+        if consumer.assignment().contains(&tp) {
+            if let Err(e) = consumer.seek(&tp, start) {
+                tracing::warn!(error = %e, %board, "board not read again");
+            }
+        }
+        st.view.forget_posts(&board);
+        st.view.set_window(&board, window);
+        st.positions.insert((topic, 0), start);
+    }
+    st.reloads_done = st.reloads_asked;
+    drop(st);
+    shared.cond.notify_all();
 }
 
 fn deliver(sink: &EventSink, events: &[PostEvent]) {
@@ -333,11 +402,16 @@ mod tests {
             let topic = names::board_topic(board).expect("topic");
             assert!(matches(&topic, &private), "{board} -> {topic}");
         }
-        for t in [names::BOARDS_TOPIC, names::USERS_TOPIC, &private[0]] {
+        for t in [
+            names::BOARDS_TOPIC,
+            names::USERS_TOPIC,
+            STATS_TOPIC,
+            &private[0],
+        ] {
             assert!(matches(t, &private), "{t}");
         }
         let bob = names::mail_topic("bob").expect("topic");
-        for other in ["board.", "bbs.boardsx", "xboard.lobby", "bbs.stats", &bob] {
+        for other in ["board.", "bbs.boardsx", "xboard.lobby", "bbs.statsx", &bob] {
             assert!(!matches(other, &private), "{other:?}");
         }
     }

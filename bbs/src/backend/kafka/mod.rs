@@ -35,6 +35,7 @@ mod errors;
 pub mod feed;
 mod prefs;
 mod presence;
+pub mod window;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +45,7 @@ use std::time::Duration;
 use client::{Client, ClientConfig, Producer, ProducerConfig, Record};
 use parking_lot::Mutex;
 
-use super::{Appended, Backend, EventSink, Link, RecordSink};
+use super::{Appended, Backend, EventSink, Link, Need, RecordSink};
 use crate::codec::{self, BbsRecord, Entry};
 use crate::error::{Error, Failure, Result};
 use crate::names;
@@ -333,6 +334,11 @@ impl Link for KafkaLink {
 
     fn set_event_sink(&mut self, sink: EventSink) {
         self.sinks.set_event(sink);
+    }
+
+    fn load(&self, need: Need) -> Result<()> {
+        let conn = self.conn()?;
+        window::load(&conn.client, &conn.feed.shared, need)
     }
 
     fn set_record_sink(&mut self, sink: RecordSink) {

@@ -108,7 +108,9 @@ pub(super) fn boards(app: &App, buf: &mut Buffer, area: Rect) {
                 x = put(buf, area, x, y, &fit(&b.creator, mod_w), style);
                 x = put(buf, area, x, y, &right(&b.posts.to_string(), 6), style);
             }
-            let unread = if b.unread > 0 {
+            let unread = if b.unread > 0 && !b.unread_exact {
+                format!("{}+", b.unread)
+            } else if b.unread > 0 {
                 b.unread.to_string()
             } else {
                 String::new()

@@ -25,7 +25,9 @@ use kafka_protocol::messages::{
 };
 
 mod accounts;
+mod read;
 pub use accounts::{ScramUser, UserQuotas, SCRAM_ITERATIONS};
+pub use read::ReadOutcome;
 
 use super::cluster::Cluster;
 use super::conn::Connection;

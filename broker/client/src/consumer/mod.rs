@@ -153,6 +153,9 @@ pub struct Consumer {
     bad_responses: u32,
     /// Missing topics already warned about.
     warned_missing: HashSet<String>,
+    /// Where partitions without a committed offset start, before the reset policy applies
+    /// (see [`Consumer::set_start_offset`]).
+    start_offsets: HashMap<TopicPartition, i64>,
     /// Set by close.
     closed: bool,
 }
@@ -212,6 +215,7 @@ impl Consumer {
             rr_cursor: 0,
             bad_responses: 0,
             warned_missing: HashSet::new(),
+            start_offsets: HashMap::new(),
             closed: false,
             config,
         };
@@ -253,6 +257,13 @@ impl Consumer {
         p.fetch_offset = offset;
         p.buffer.clear();
         Ok(())
+    }
+
+    /// Where `tp` starts whenever it is assigned without a committed offset (now, after a
+    /// rebalance), instead of where the reset policy would put it: a reader that wants only
+    /// a partition's newest part of a group subscription says so before the first poll.
+    pub fn set_start_offset(&mut self, tp: &TopicPartition, offset: i64) {
+        self.start_offsets.insert(tp.clone(), offset);
     }
 
     /// Rewinds `tp` to its oldest stored record.

@@ -202,6 +202,13 @@ impl Consumer {
                 }
             }
         }
+        need_reset.retain(|tp| match self.start_offsets.get(tp).copied() {
+            Some(off) => {
+                self.set_position(tp, off);
+                false
+            }
+            None => true,
+        });
         self.reset_positions(&need_reset)
     }
 
