@@ -390,7 +390,7 @@ fn deliver(sink: &EventSink, events: &[PostEvent]) {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{matches, STATS_TOPIC};
     use crate::names;
 
     /// Every board name, in any script, maps to a topic the feed reads; other users'
