@@ -375,7 +375,7 @@ impl LogManager {
                     }
                     Err(e) => tracing::warn!(topic = %topic.name, error = %e, "retention failed"),
                 }
-                if cfg.cleanup_compact {
+                if cfg.cleanup_compact && p.compaction_due() {
                     if let Err(e) = p.compact(&cfg, now) {
                         tracing::warn!(topic = %topic.name, error = %e, "compaction failed");
                     }

@@ -72,6 +72,8 @@ struct State {
     next_offset: i64,
     /// Copy of the newest batches, for fetches at the log end.
     tail: TailCache,
+    /// The log end when compaction last ran (0 after opening: the first pass runs).
+    cleaned_upto: i64,
 }
 
 /// A partition's log.

@@ -196,3 +196,23 @@ fn an_append_wakes_only_the_fetches_of_its_own_partition() {
     a.synced(a.log_end());
     assert_eq!(waiting_on_a.as_mut().poll(&mut cx), Poll::Ready(()));
 }
+
+#[test]
+fn compaction_is_due_again_only_when_half_the_log_is_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = partition(dir.path(), Arc::new(TailBudget::default()));
+    let cfg = TopicConfig::default();
+    assert!(!p.compaction_due(), "an empty log");
+    for _ in 0..10 {
+        p.append(&batch(1, 10), &cfg, true).expect("append");
+    }
+    assert!(p.compaction_due(), "never compacted");
+    p.compact(&cfg, crate::now_ms()).expect("compact");
+    assert!(!p.compaction_due(), "nothing new");
+    for _ in 0..9 {
+        p.append(&batch(1, 10), &cfg, true).expect("append");
+    }
+    assert!(!p.compaction_due(), "9 new of 19");
+    p.append(&batch(1, 10), &cfg, true).expect("append");
+    assert!(p.compaction_due(), "10 new of 20");
+}

@@ -126,9 +126,20 @@ impl Partition {
         Ok(doomed.len())
     }
 
+    /// Whether enough was appended since the last compaction to make another worth it: at
+    /// least half of the log (Kafka's `min.cleanable.dirty.ratio` default). A pass reads
+    /// the whole log, so running it only then keeps its cost proportional to what is
+    /// appended, not to the log's size on every maintenance tick.
+    pub fn compaction_due(&self) -> bool {
+        let st = self.lock();
+        let size = st.next_offset - st.log_start;
+        size > 0 && (st.next_offset - st.cleaned_upto) * 2 >= size
+    }
+
     /// Compacts the closed segments (see [`super::compact`]). Returns records removed.
     pub fn compact(&self, cfg: &TopicConfig, now: i64) -> Result<usize> {
         let mut st = self.lock();
+        st.cleaned_upto = st.next_offset;
         // The disk is the truth: whatever compaction rewrites, the copy goes.
         st.tail.clear();
         let removed = crate::log::compact::compact_segments(&mut st.segments, cfg, now)?;

@@ -106,6 +106,7 @@ impl Partition {
                     producers,
                     next_offset,
                     tail: TailCache::new(budget),
+                    cleaned_upto: 0,
                 }),
                 durable,
                 synced: AtomicI64::new(next_offset),
