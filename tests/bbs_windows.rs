@@ -245,3 +245,32 @@ fn the_statistics_are_read_from_their_newest_snapshot_whatever_the_history() {
     let bo = session(&KafkaBackend::new(&server.addr), "bo");
     assert_eq!(bo.view(|s| s.summary("big")), want);
 }
+
+#[test]
+fn a_tui_search_on_a_long_board_covers_the_posts_not_held_yet() {
+    use bbs::tui::app::Screen;
+    use bbs::tui::testing::Harness;
+
+    let server = common::TestServer::start(&[]);
+    let backend = KafkaBackend::new(&server.addr);
+    let (_ana, ids) = big_board(&backend, 120);
+    let mut h = Harness::new(Arc::new(backend), 100, 30);
+    h.type_text("bo");
+    h.key("Tab");
+    h.type_text("pw-bo");
+    h.key("Enter");
+    h.key("Enter");
+    assert_eq!(h.app.screen(), Screen::Posts);
+    assert_eq!(h.app.posts.total(), 70);
+    // `t7` is among the 50 oldest posts, which are not held yet.
+    h.key("/");
+    h.type_text("t7");
+    h.settle();
+    assert_eq!(h.app.posts.total(), 120, "the whole board was read");
+    let found: Vec<PostId> = (0..h.app.posts.len())
+        .filter_map(|i| h.app.posts.row_at(i).map(|r| r.id))
+        .collect();
+    // t7, t70..t79 (t7x are held already).
+    assert_eq!(found.first(), Some(&ids[6]));
+    assert_eq!(found.len(), 11, "{found:?}");
+}

@@ -231,6 +231,11 @@ impl Session {
         self.link.load(Need::Older(board.to_string()))
     }
 
+    /// Makes the view hold every post of `board` (a search over a long board).
+    pub fn all_posts(&self, board: &str) -> Result<()> {
+        self.link.load(Need::Board(board.to_string()))
+    }
+
     /// `read`.
     pub fn read(&self, post: &str) -> Result<Post> {
         let id = post_id(post)?;

@@ -120,6 +120,8 @@ pub enum Request {
     /// Send a board's posts again with one more page of older ones (the list reached the
     /// oldest post the client holds of a long board).
     OlderPosts(String),
+    /// Send a board's posts again, all of them (a search on a long board covers it whole).
+    AllPosts(String),
     /// The post view was closed.
     ClosePost,
     /// Create a board.

@@ -66,9 +66,11 @@ impl App {
                     _ => String::new(),
                 };
                 self.prompt = Some(Prompt::new(kind, &initial));
+                return self.whole_board();
             }
             Action::SearchAuthor => {
                 self.prompt = Some(Prompt::new(PromptKind::SearchAuthor, ""));
+                return self.whole_board();
             }
             Action::ClearFilter => match self.screen() {
                 Screen::Boards => self.boards.set_filter("", lh),
@@ -183,6 +185,16 @@ impl App {
             _ => {}
         }
         self.older_posts()
+    }
+
+    /// A search is about to start on a long board's list: ask for all its posts, so the
+    /// search covers the posts not held yet.
+    fn whole_board(&mut self) -> Vec<Effect> {
+        if self.screen() != Screen::Posts || !self.posts.older || self.posts.asking_older {
+            return Vec::new();
+        }
+        self.posts.asking_older = true;
+        vec![Effect::Request(Request::AllPosts(self.posts.board.clone()))]
     }
 
     /// Asks for older posts when the selection reached the oldest held of a long board.

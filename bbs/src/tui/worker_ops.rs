@@ -249,8 +249,11 @@ impl Worker {
             }
             Request::OlderPosts(board) => {
                 self.session()?.older_posts(&board)?;
-                let (rows, older) = self.post_rows(&board)?;
-                self.send(Reply::MorePosts { board, rows, older });
+                self.more_posts(board)?;
+            }
+            Request::AllPosts(board) => {
+                self.session()?.all_posts(&board)?;
+                self.more_posts(board)?;
             }
             Request::OpenPost(id) => {
                 let post = self.session()?.read(&id.to_string())?;
@@ -388,6 +391,13 @@ impl Worker {
                 .collect()
         });
         self.send(Reply::Boards(infos));
+        Ok(())
+    }
+
+    /// A board's rows after more of them were read.
+    fn more_posts(&mut self, board: String) -> Result<()> {
+        let (rows, older) = self.post_rows(&board)?;
+        self.send(Reply::MorePosts { board, rows, older });
         Ok(())
     }
 
