@@ -9,11 +9,18 @@
 //! thread finishes writing it when the socket becomes writable. Connections are added from
 //! any thread (the poller's registry is shared); a waker interrupts the poll when a timer
 //! is added or the thread must stop.
+//!
+//! A *pumped* poller ([`Net::pumped`]) has no thread: whoever waits for one of its
+//! connections' answers runs the poll itself ([`Net::wait_for`]). A consumer's own
+//! connections use one, so that its poll-loop thread, which is going to wait for the fetch
+//! anyway, is the thread the kernel wakes when the answer arrives: one wake-up per fetch
+//! answer instead of two (the network thread's, then the hand-off to the poll thread),
+//! which is what fan-out to many consumers on few cores spends its time on.
 
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{mpsc, Arc, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -26,6 +33,10 @@ use crate::error::{Error, Result};
 
 /// The waker's token; sockets get tokens from 1 up.
 const WAKE: Token = Token(0);
+
+/// How long a waiter that finds another thread pumping waits on its channel before trying
+/// to pump again (the pumping thread delivers its answer meanwhile, or stops pumping).
+const HANDOFF: Duration = Duration::from_millis(1);
 
 /// A timer task: runs on the network thread, returns when to run again (`None`: never).
 pub type Task = Box<dyn FnMut() -> Option<Duration> + Send>;
@@ -60,8 +71,17 @@ pub struct Net {
     inner: Arc<Inner>,
     /// The thread, joined by [`Net::stop`].
     thread: Mutex<Option<JoinHandle<()>>>,
-    /// The thread's id (stopping from the thread itself must not join it).
-    thread_id: ThreadId,
+    /// The thread's id (stopping from the thread itself must not join it); `None` for a
+    /// pumped poller.
+    thread_id: Option<ThreadId>,
+    /// A pumped poller's poll, run by the waiting thread (`None` when a thread runs it).
+    pumped: Option<Mutex<Pump>>,
+}
+
+/// What a pumped poller's waiters take turns with.
+struct Pump {
+    poll: Poll,
+    events: Events,
 }
 
 impl std::fmt::Debug for Net {
@@ -75,21 +95,7 @@ impl std::fmt::Debug for Net {
 impl Net {
     /// Starts the network thread.
     pub fn start() -> Result<Arc<Net>> {
-        let poll = Poll::new().map_err(|e| Error::io("creating the poller", e))?;
-        let registry = poll
-            .registry()
-            .try_clone()
-            .map_err(|e| Error::io("cloning the poller's registry", e))?;
-        let waker =
-            Waker::new(poll.registry(), WAKE).map_err(|e| Error::io("creating a waker", e))?;
-        let inner = Arc::new(Inner {
-            registry,
-            waker,
-            socks: Mutex::new(HashMap::new()),
-            next_token: AtomicUsize::new(1),
-            timers: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
-        });
+        let (poll, inner) = poller()?;
         let weak = Arc::downgrade(&inner);
         let thread = std::thread::Builder::new()
             .name("kafka-net".into())
@@ -97,9 +103,74 @@ impl Net {
             .map_err(|e| Error::io("spawning the network thread", e))?;
         Ok(Arc::new(Net {
             inner,
-            thread_id: thread.thread().id(),
+            thread_id: Some(thread.thread().id()),
             thread: Mutex::new(Some(thread)),
+            pumped: None,
         }))
+    }
+
+    /// A poller without a thread: its sockets are read only while someone waits in
+    /// [`Net::wait_for`] (or calls [`Net::pump_now`]). Timers run then too.
+    pub fn pumped() -> Result<Arc<Net>> {
+        let (poll, inner) = poller()?;
+        Ok(Arc::new(Net {
+            inner,
+            thread_id: None,
+            thread: Mutex::new(None),
+            pumped: Some(Mutex::new(Pump {
+                poll,
+                events: Events::with_capacity(64),
+            })),
+        }))
+    }
+
+    /// True for a poller without a thread ([`Net::pumped`]).
+    pub fn is_pumped(&self) -> bool {
+        self.pumped.is_some()
+    }
+
+    /// Waits until `rx` has a value or `deadline` passes. On a pumped poller the waiting
+    /// thread reads the sockets meanwhile (or, while another thread does, waits on `rx` a
+    /// moment at a time). `None` at the deadline or when every sender is gone.
+    pub fn wait_for<T>(&self, rx: &mpsc::Receiver<T>, deadline: Instant) -> Option<T> {
+        loop {
+            match rx.try_recv() {
+                Ok(v) => return Some(v),
+                Err(mpsc::TryRecvError::Disconnected) => return None,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let pump = self.pumped.as_ref().and_then(|p| p.try_lock());
+            match pump {
+                Some(mut pump) => pump.run(&self.inner, Some(left)),
+                None => {
+                    let slice = if self.pumped.is_some() {
+                        left.min(HANDOFF)
+                    } else {
+                        left
+                    };
+                    match rx.recv_timeout(slice) {
+                        Ok(v) => return Some(v),
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// On a pumped poller, handles whatever the sockets have now without waiting (writes
+    /// queued requests, delivers answers); does nothing on a threaded one or while another
+    /// thread pumps.
+    pub fn pump_now(&self) {
+        if let Some(mut pump) = self.pumped.as_ref().and_then(|p| p.try_lock()) {
+            pump.run(&self.inner, Some(Duration::ZERO));
+        }
+    }
+
+    /// Interrupts a wait in the poll (a pumped poller's waiter then checks its channel).
+    pub fn wake(&self) {
+        let _ = self.inner.waker.wake();
     }
 
     /// Starts reading `conn`'s socket; returns its token (for [`Net::want_write`]).
@@ -143,7 +214,7 @@ impl Net {
     pub fn stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
         let _ = self.inner.waker.wake();
-        if std::thread::current().id() == self.thread_id {
+        if Some(std::thread::current().id()) == self.thread_id {
             return;
         }
         if let Some(t) = self.thread.lock().take() {
@@ -176,29 +247,7 @@ fn run(mut poll: Poll, inner: Weak<Inner>) {
             break;
         }
         let Some(net) = inner.upgrade() else { return };
-        for ev in events.iter() {
-            if ev.token() == WAKE {
-                continue;
-            }
-            let Some(conn) = net.socks.lock().get(&ev.token()).cloned() else {
-                continue;
-            };
-            if ev.is_writable() {
-                conn.flush_queued(|pending| {
-                    if !pending {
-                        rearm(&net.registry, &conn, ev.token(), false);
-                    }
-                });
-            }
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                conn.read_ready();
-            }
-            if !conn.is_alive() {
-                let fd = conn.stream.as_raw_fd();
-                let _ = net.registry.deregister(&mut SourceFd(&fd));
-                net.socks.lock().remove(&ev.token());
-            }
-        }
+        handle(&net, &events);
         run_timers(&net);
     }
     if let Some(net) = inner.upgrade() {
@@ -206,6 +255,75 @@ fn run(mut poll: Poll, inner: Weak<Inner>) {
         net.timers.lock().clear();
     }
     tracing::debug!("network thread stopped");
+}
+
+impl Pump {
+    /// One round of a pumped poller: waits up to `timeout` for readiness, handles it, runs
+    /// due timers.
+    fn run(&mut self, net: &Inner, timeout: Option<Duration>) {
+        if net.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let timeout = match next_timer(net) {
+            Some(at) => {
+                let t = at.saturating_duration_since(Instant::now());
+                Some(timeout.map_or(t, |w| w.min(t)))
+            }
+            None => timeout,
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => handle(net, &self.events),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => tracing::error!(error = %e, "network poll failed"),
+        }
+        run_timers(net);
+    }
+}
+
+/// A poller and the state its handles share.
+fn poller() -> Result<(Poll, Arc<Inner>)> {
+    let poll = Poll::new().map_err(|e| Error::io("creating the poller", e))?;
+    let registry = poll
+        .registry()
+        .try_clone()
+        .map_err(|e| Error::io("cloning the poller's registry", e))?;
+    let waker = Waker::new(poll.registry(), WAKE).map_err(|e| Error::io("creating a waker", e))?;
+    let inner = Arc::new(Inner {
+        registry,
+        waker,
+        socks: Mutex::new(HashMap::new()),
+        next_token: AtomicUsize::new(1),
+        timers: Mutex::new(Vec::new()),
+        stop: AtomicBool::new(false),
+    });
+    Ok((poll, inner))
+}
+
+/// Reads or flushes each ready socket; forgets the ones that died.
+fn handle(net: &Inner, events: &Events) {
+    for ev in events.iter() {
+        if ev.token() == WAKE {
+            continue;
+        }
+        let Some(conn) = net.socks.lock().get(&ev.token()).cloned() else {
+            continue;
+        };
+        if ev.is_writable() {
+            conn.flush_queued(|pending| {
+                if !pending {
+                    rearm(&net.registry, &conn, ev.token(), false);
+                }
+            });
+        }
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            conn.read_ready(ev.is_read_closed() || ev.is_error());
+        }
+        if !conn.is_alive() {
+            let fd = conn.stream.as_raw_fd();
+            let _ = net.registry.deregister(&mut SourceFd(&fd));
+            net.socks.lock().remove(&ev.token());
+        }
+    }
 }
 
 /// Sets what the poller reports for `conn`: readable, plus writable while bytes wait.
