@@ -143,8 +143,8 @@ impl Cluster {
 
     /// A new, empty pool whose connections are read by whoever waits for them (a
     /// consumer's own: its poll thread, see [`Net::pumped`]).
-    pub fn new_pumped_pool(&self) -> Result<Pool> {
-        Ok(Pool::new(self.config.clone(), Net::pumped()?))
+    pub fn new_pumped_pool(&self) -> Pool {
+        Pool::new(self.config.clone(), Net::pumped())
     }
 
     /// The network thread (timers for heartbeats).

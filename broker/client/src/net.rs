@@ -11,11 +11,12 @@
 //! is added or the thread must stop.
 //!
 //! A *pumped* poller ([`Net::pumped`]) has no thread: whoever waits for one of its
-//! connections' answers runs the poll itself ([`Net::wait_for`]). A consumer's own
-//! connections use one, so that its poll-loop thread, which is going to wait for the fetch
-//! anyway, is the thread the kernel wakes when the answer arrives: one wake-up per fetch
-//! answer instead of two (the network thread's, then the hand-off to the poll thread),
-//! which is what fan-out to many consumers on few cores spends its time on.
+//! connections' answers polls their sockets itself ([`Net::wait_for`], `poll(2)` on the
+//! few sockets, so it holds no descriptor of its own). A consumer's own connections use
+//! one, so that its poll-loop thread, which is going to wait for the fetch anyway, is the
+//! thread the kernel wakes when the answer arrives: one wake-up per fetch answer instead of
+//! two (the network thread's, then the hand-off to the poll thread), which is what fan-out
+//! to many consumers on few cores spends its time on.
 
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
+use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::conn::Shared;
 use crate::error::{Error, Result};
@@ -37,6 +39,10 @@ const WAKE: Token = Token(0);
 /// How long a waiter that finds another thread pumping waits on its channel before trying
 /// to pump again (the pumping thread delivers its answer meanwhile, or stops pumping).
 const HANDOFF: Duration = Duration::from_millis(1);
+
+/// Longest single `poll(2)` of a pumped poller: nothing can interrupt it, so a value sent
+/// to the waiter's channel from elsewhere ([`Net::wake`]) is seen within this.
+const PUMP_SLICE: Duration = Duration::from_millis(100);
 
 /// A timer task: runs on the network thread, returns when to run again (`None`: never).
 pub type Task = Box<dyn FnMut() -> Option<Duration> + Send>;
@@ -49,12 +55,18 @@ struct Timer {
     task: Task,
 }
 
-/// State shared by the handles and the thread.
-struct Inner {
+/// The network thread's epoll instance, as the handles see it.
+struct Epoll {
     /// Registers sockets from any thread.
     registry: Registry,
     /// Interrupts the poll (new timer, stop).
     waker: Waker,
+}
+
+/// State shared by the handles and the thread.
+struct Inner {
+    /// The thread's poller (`None` for a pumped one, which polls its sockets directly).
+    epoll: Option<Epoll>,
     /// Live sockets by token.
     socks: Mutex<HashMap<Token, Arc<Shared>>>,
     /// Next socket token.
@@ -78,11 +90,8 @@ pub struct Net {
     pumped: Option<Mutex<Pump>>,
 }
 
-/// What a pumped poller's waiters take turns with.
-struct Pump {
-    poll: Poll,
-    events: Events,
-}
+/// What a pumped poller's waiters take turns with (holding it is being the one who polls).
+struct Pump;
 
 impl std::fmt::Debug for Net {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,7 +104,14 @@ impl std::fmt::Debug for Net {
 impl Net {
     /// Starts the network thread.
     pub fn start() -> Result<Arc<Net>> {
-        let (poll, inner) = poller()?;
+        let poll = Poll::new().map_err(|e| Error::io("creating the poller", e))?;
+        let registry = poll
+            .registry()
+            .try_clone()
+            .map_err(|e| Error::io("cloning the poller's registry", e))?;
+        let waker =
+            Waker::new(poll.registry(), WAKE).map_err(|e| Error::io("creating a waker", e))?;
+        let inner = shared(Some(Epoll { registry, waker }));
         let weak = Arc::downgrade(&inner);
         let thread = std::thread::Builder::new()
             .name("kafka-net".into())
@@ -111,17 +127,13 @@ impl Net {
 
     /// A poller without a thread: its sockets are read only while someone waits in
     /// [`Net::wait_for`] (or calls [`Net::pump_now`]). Timers run then too.
-    pub fn pumped() -> Result<Arc<Net>> {
-        let (poll, inner) = poller()?;
-        Ok(Arc::new(Net {
-            inner,
+    pub fn pumped() -> Arc<Net> {
+        Arc::new(Net {
+            inner: shared(None),
             thread_id: None,
             thread: Mutex::new(None),
-            pumped: Some(Mutex::new(Pump {
-                poll,
-                events: Events::with_capacity(64),
-            })),
-        }))
+            pumped: Some(Mutex::new(Pump)),
+        })
     }
 
     /// True for a poller without a thread ([`Net::pumped`]).
@@ -140,21 +152,25 @@ impl Net {
                 Err(mpsc::TryRecvError::Empty) => {}
             }
             let left = deadline.checked_duration_since(Instant::now())?;
-            let pump = self.pumped.as_ref().and_then(|p| p.try_lock());
-            match pump {
-                Some(mut pump) => pump.run(&self.inner, Some(left)),
-                None => {
-                    let slice = if self.pumped.is_some() {
-                        left.min(HANDOFF)
-                    } else {
-                        left
-                    };
-                    match rx.recv_timeout(slice) {
-                        Ok(v) => return Some(v),
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // How long to wait on the channel alone when this thread does not poll.
+            let slice = match &self.pumped {
+                // A threaded or stopped poller: its sockets are not ours to read.
+                None => left,
+                Some(_) if self.inner.stop.load(Ordering::SeqCst) => left,
+                Some(pump) => match pump.try_lock() {
+                    Some(mut pump) => {
+                        if pump.run(&self.inner, left.min(PUMP_SLICE)) {
+                            continue;
+                        }
+                        left.min(PUMP_SLICE) // no socket yet
                     }
-                }
+                    None => left.min(HANDOFF), // another thread polls for us
+                },
+            };
+            match rx.recv_timeout(slice) {
+                Ok(v) => return Some(v),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
         }
     }
@@ -164,13 +180,16 @@ impl Net {
     /// thread pumps.
     pub fn pump_now(&self) {
         if let Some(mut pump) = self.pumped.as_ref().and_then(|p| p.try_lock()) {
-            pump.run(&self.inner, Some(Duration::ZERO));
+            pump.run(&self.inner, Duration::ZERO);
         }
     }
 
-    /// Interrupts a wait in the poll (a pumped poller's waiter then checks its channel).
+    /// Interrupts the network thread's poll. A pumped poller's wait cannot be interrupted:
+    /// its waiter looks at its channel at least every [`PUMP_SLICE`].
     pub fn wake(&self) {
-        let _ = self.inner.waker.wake();
+        if let Some(e) = &self.inner.epoll {
+            let _ = e.waker.wake();
+        }
     }
 
     /// Starts reading `conn`'s socket; returns its token (for [`Net::want_write`]).
@@ -178,8 +197,10 @@ impl Net {
         let token = Token(self.inner.next_token.fetch_add(1, Ordering::Relaxed));
         let fd = conn.stream.as_raw_fd();
         self.inner.socks.lock().insert(token, conn);
-        if let Err(e) = self
-            .inner
+        let Some(epoll) = &self.inner.epoll else {
+            return Ok(token); // a pumped poller polls what `socks` holds
+        };
+        if let Err(e) = epoll
             .registry
             .register(&mut SourceFd(&fd), token, Interest::READABLE)
         {
@@ -192,7 +213,10 @@ impl Net {
     /// Asks to be told when `conn`'s socket takes more bytes (its queue is not empty).
     /// Called under the connection's writer lock, like the thread's own re-arming.
     pub(crate) fn want_write(&self, conn: &Shared, token: Token) {
-        rearm(&self.inner.registry, conn, token, true);
+        // A pumped poller asks each socket with queued bytes for writability anyway.
+        if let Some(e) = &self.inner.epoll {
+            rearm(&e.registry, conn, token, true);
+        }
     }
 
     /// Runs `task` on the network thread after `first`, then as often as it asks.
@@ -201,7 +225,7 @@ impl Net {
             at: Instant::now() + first,
             task,
         });
-        let _ = self.inner.waker.wake();
+        self.wake();
     }
 
     /// The number of sockets being read (a statistic for tests).
@@ -213,7 +237,7 @@ impl Net {
     /// called from it.
     pub fn stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
-        let _ = self.inner.waker.wake();
+        self.wake();
         if Some(std::thread::current().id()) == self.thread_id {
             return;
         }
@@ -247,7 +271,9 @@ fn run(mut poll: Poll, inner: Weak<Inner>) {
             break;
         }
         let Some(net) = inner.upgrade() else { return };
-        handle(&net, &events);
+        if let Some(e) = &net.epoll {
+            handle(&net, &e.registry, &events);
+        }
         run_timers(&net);
     }
     if let Some(net) = inner.upgrade() {
@@ -258,49 +284,79 @@ fn run(mut poll: Poll, inner: Weak<Inner>) {
 }
 
 impl Pump {
-    /// One round of a pumped poller: waits up to `timeout` for readiness, handles it, runs
-    /// due timers.
-    fn run(&mut self, net: &Inner, timeout: Option<Duration>) {
+    /// One round of a pumped poller: waits up to `timeout` (less when a timer is due) for
+    /// its sockets, reads or flushes the ready ones, forgets dead ones, runs due timers.
+    /// False when there was nothing to poll (no socket, or stopped).
+    fn run(&mut self, net: &Inner, timeout: Duration) -> bool {
         if net.stop.load(Ordering::SeqCst) {
-            return;
+            return false;
         }
         let timeout = match next_timer(net) {
-            Some(at) => {
-                let t = at.saturating_duration_since(Instant::now());
-                Some(timeout.map_or(t, |w| w.min(t)))
-            }
+            Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
             None => timeout,
         };
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => handle(net, &self.events),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+        let conns: Vec<(Token, Arc<Shared>)> = net
+            .socks
+            .lock()
+            .iter()
+            .map(|(t, c)| (*t, Arc::clone(c)))
+            .collect();
+        if conns.is_empty() {
+            run_timers(net);
+            return false;
+        }
+        let mut fds: Vec<PollFd<'_>> = conns
+            .iter()
+            .map(|(_, c)| {
+                let mut want = PollFlags::IN;
+                if c.has_queued() {
+                    want |= PollFlags::OUT;
+                }
+                PollFd::new(&c.stream, want)
+            })
+            .collect();
+        let ts = Timespec::try_from(timeout).ok();
+        match rustix::event::poll(&mut fds, ts.as_ref()) {
+            Ok(_) => {
+                let ready: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
+                drop(fds);
+                for ((token, conn), got) in conns.iter().zip(ready) {
+                    if got.contains(PollFlags::OUT) {
+                        conn.flush_queued(|_| {});
+                    }
+                    let closing = got.intersects(PollFlags::HUP | PollFlags::ERR);
+                    if closing || got.contains(PollFlags::IN) {
+                        conn.read_ready(closing);
+                    }
+                    if got.contains(PollFlags::NVAL) {
+                        conn.fail("poller: invalid socket".into());
+                    }
+                    if !conn.is_alive() {
+                        net.socks.lock().remove(token);
+                    }
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
             Err(e) => tracing::error!(error = %e, "network poll failed"),
         }
         run_timers(net);
+        true
     }
 }
 
-/// A poller and the state its handles share.
-fn poller() -> Result<(Poll, Arc<Inner>)> {
-    let poll = Poll::new().map_err(|e| Error::io("creating the poller", e))?;
-    let registry = poll
-        .registry()
-        .try_clone()
-        .map_err(|e| Error::io("cloning the poller's registry", e))?;
-    let waker = Waker::new(poll.registry(), WAKE).map_err(|e| Error::io("creating a waker", e))?;
-    let inner = Arc::new(Inner {
-        registry,
-        waker,
+/// The state a poller's handles share.
+fn shared(epoll: Option<Epoll>) -> Arc<Inner> {
+    Arc::new(Inner {
+        epoll,
         socks: Mutex::new(HashMap::new()),
         next_token: AtomicUsize::new(1),
         timers: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
-    });
-    Ok((poll, inner))
+    })
 }
 
-/// Reads or flushes each ready socket; forgets the ones that died.
-fn handle(net: &Inner, events: &Events) {
+/// On the network thread: reads or flushes each ready socket; forgets the ones that died.
+fn handle(net: &Inner, registry: &Registry, events: &Events) {
     for ev in events.iter() {
         if ev.token() == WAKE {
             continue;
@@ -311,7 +367,7 @@ fn handle(net: &Inner, events: &Events) {
         if ev.is_writable() {
             conn.flush_queued(|pending| {
                 if !pending {
-                    rearm(&net.registry, &conn, ev.token(), false);
+                    rearm(registry, &conn, ev.token(), false);
                 }
             });
         }
@@ -320,7 +376,7 @@ fn handle(net: &Inner, events: &Events) {
         }
         if !conn.is_alive() {
             let fd = conn.stream.as_raw_fd();
-            let _ = net.registry.deregister(&mut SourceFd(&fd));
+            let _ = registry.deregister(&mut SourceFd(&fd));
             net.socks.lock().remove(&ev.token());
         }
     }

@@ -58,7 +58,7 @@ pub(crate) struct Fanout {
 impl Fanout {
     /// One summary line.
     pub(crate) fn line(&mut self) -> String {
-        format!(
+        let mut line = format!(
             "consumers={} messages={} delivered={}/{} complete={}/{} p50={:.2}ms p99={:.2}ms max={:.2}ms",
             self.consumers,
             self.messages,
@@ -69,7 +69,11 @@ impl Fanout {
             self.latency.ms(0.5),
             self.latency.ms(0.99),
             self.latency.ms(1.0),
-        )
+        );
+        if let Some(first) = &self.first_failure {
+            line += &format!(" failed={} (the first: {first})", self.failed);
+        }
+        line
     }
 }
 

@@ -17,6 +17,11 @@ thread_local! {
 }
 
 impl Shared {
+    /// Whether written bytes wait for the socket to take them.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.writer.lock().queued.is_empty()
+    }
+
     /// On the network thread, when the socket is writable: writes what is queued; `rearm`
     /// gets whether bytes still wait (called under the writer lock, so a writer queueing
     /// more at the same time cannot lose its wake-up).

@@ -180,7 +180,7 @@ fn heartbeat_broker() -> String {
 #[test]
 fn a_pumped_connection_is_read_by_the_thread_that_waits() {
     let addr = heartbeat_broker();
-    let net = Net::pumped().expect("pumped poller");
+    let net = Net::pumped();
     let pool = Pool::new(config(&addr), net.clone());
     // The handshake itself is read by this thread while it waits.
     let conn = pool.get(0, &addr).expect("connect through a pumped poller");
@@ -214,7 +214,7 @@ fn a_pumped_connection_is_read_by_the_thread_that_waits() {
 #[test]
 fn threads_waiting_on_one_pumped_poller_all_get_their_answers() {
     let addr = heartbeat_broker();
-    let net = Net::pumped().expect("pumped poller");
+    let net = Net::pumped();
     let pool = Arc::new(Pool::new(config(&addr), net));
     let conn = pool.get(0, &addr).expect("connect");
     let callers: Vec<_> = (0..4)
@@ -246,10 +246,7 @@ fn an_answer_followed_by_the_brokers_close_is_read_and_the_close_noticed() {
             let _ = s.write_all(&frame.expect("encode"));
         }
     });
-    for net in [
-        Net::start().expect("thread"),
-        Net::pumped().expect("pumped"),
-    ] {
+    for net in [Net::start().expect("thread"), Net::pumped()] {
         let pool = Pool::new(config(&addr), net.clone());
         let conn = pool.get(0, &addr).expect("connect");
         let (_, hb): (i16, HeartbeatResponse) = conn

@@ -151,7 +151,7 @@ impl Consumer {
             _ => None,
         };
         // Read by the poll thread itself while it waits (see `net`).
-        let pool = Arc::new(cluster.new_pumped_pool()?);
+        let pool = Arc::new(cluster.new_pumped_pool());
         let group = match (&config.group_id, &config.subscription) {
             (Some(g), Subscription::Topics(_) | Subscription::Pattern(_)) => Some(Group::new(
                 cluster.clone(),
