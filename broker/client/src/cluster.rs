@@ -136,9 +136,15 @@ impl Cluster {
         })
     }
 
-    /// A new, empty pool read by this cluster's network thread (a consumer's own).
+    /// A new, empty pool read by this cluster's network thread.
     pub fn new_pool(&self) -> Pool {
         Pool::new(self.config.clone(), self.net.clone())
+    }
+
+    /// A new, empty pool whose connections are read by whoever waits for them (a
+    /// consumer's own: its poll thread, see [`Net::pumped`]).
+    pub fn new_pumped_pool(&self) -> Pool {
+        Pool::new(self.config.clone(), Net::pumped())
     }
 
     /// The network thread (timers for heartbeats).

@@ -3,8 +3,9 @@
 //!
 //! Requests are written by the calling thread under a lock (what the non-blocking socket
 //! does not take at once is queued, and the client's network thread, [`crate::net`],
-//! finishes the write). That thread also reads the response frames of every connection of
-//! the client and hands each to whoever waits for its correlation id: a blocked caller
+//! finishes the write). That thread also reads the response frames of the client's
+//! connections (a consumer's own are read by its poll thread instead, see
+//! [`Net::pumped`]) and hands each to whoever waits for its correlation id: a blocked caller
 //! ([`Connection::call`]) or a callback ([`Connection::send`], used by the producer, the
 //! fetcher and heartbeats to keep many requests in flight), so answers may come in any
 //! order. When the socket fails, every waiter gets an [`Error::Connection`] and the
@@ -330,9 +331,10 @@ impl Connection {
     ) -> Result<Bytes> {
         let (tx, rx) = mpsc::sync_channel(1);
         let id = self.write(api, version, req, Some(ReplyTo::Channel(tx)))?;
-        match rx.recv_timeout(timeout) {
-            Ok(r) => r,
-            Err(_) => {
+        // On a pumped poller this thread reads the socket while it waits.
+        match self.net.wait_for(&rx, std::time::Instant::now() + timeout) {
+            Some(r) => r,
+            None => {
                 self.shared.pending.lock().remove(&id);
                 Err(Error::Timeout(format!(
                     "{api:?} to {} after {timeout:?}",

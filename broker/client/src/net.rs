@@ -9,23 +9,40 @@
 //! thread finishes writing it when the socket becomes writable. Connections are added from
 //! any thread (the poller's registry is shared); a waker interrupts the poll when a timer
 //! is added or the thread must stop.
+//!
+//! A *pumped* poller ([`Net::pumped`]) has no thread: whoever waits for one of its
+//! connections' answers polls their sockets itself ([`Net::wait_for`], `poll(2)` on the
+//! few sockets, so it holds no descriptor of its own). A consumer's own connections use
+//! one, so that its poll-loop thread, which is going to wait for the fetch anyway, is the
+//! thread the kernel wakes when the answer arrives: one wake-up per fetch answer instead of
+//! two (the network thread's, then the hand-off to the poll thread), which is what fan-out
+//! to many consumers on few cores spends its time on.
 
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{mpsc, Arc, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
+use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::conn::Shared;
 use crate::error::{Error, Result};
 
 /// The waker's token; sockets get tokens from 1 up.
 const WAKE: Token = Token(0);
+
+/// How long a waiter that finds another thread pumping waits on its channel before trying
+/// to pump again (the pumping thread delivers its answer meanwhile, or stops pumping).
+const HANDOFF: Duration = Duration::from_millis(1);
+
+/// Longest single `poll(2)` of a pumped poller: nothing can interrupt it, so a value sent
+/// to the waiter's channel from elsewhere ([`Net::wake`]) is seen within this.
+const PUMP_SLICE: Duration = Duration::from_millis(100);
 
 /// A timer task: runs on the network thread, returns when to run again (`None`: never).
 pub type Task = Box<dyn FnMut() -> Option<Duration> + Send>;
@@ -38,12 +55,18 @@ struct Timer {
     task: Task,
 }
 
-/// State shared by the handles and the thread.
-struct Inner {
+/// The network thread's epoll instance, as the handles see it.
+struct Epoll {
     /// Registers sockets from any thread.
     registry: Registry,
     /// Interrupts the poll (new timer, stop).
     waker: Waker,
+}
+
+/// State shared by the handles and the thread.
+struct Inner {
+    /// The thread's poller (`None` for a pumped one, which polls its sockets directly).
+    epoll: Option<Epoll>,
     /// Live sockets by token.
     socks: Mutex<HashMap<Token, Arc<Shared>>>,
     /// Next socket token.
@@ -60,9 +83,15 @@ pub struct Net {
     inner: Arc<Inner>,
     /// The thread, joined by [`Net::stop`].
     thread: Mutex<Option<JoinHandle<()>>>,
-    /// The thread's id (stopping from the thread itself must not join it).
-    thread_id: ThreadId,
+    /// The thread's id (stopping from the thread itself must not join it); `None` for a
+    /// pumped poller.
+    thread_id: Option<ThreadId>,
+    /// A pumped poller's poll, run by the waiting thread (`None` when a thread runs it).
+    pumped: Option<Mutex<Pump>>,
 }
+
+/// What a pumped poller's waiters take turns with (holding it is being the one who polls).
+struct Pump;
 
 impl std::fmt::Debug for Net {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,14 +111,7 @@ impl Net {
             .map_err(|e| Error::io("cloning the poller's registry", e))?;
         let waker =
             Waker::new(poll.registry(), WAKE).map_err(|e| Error::io("creating a waker", e))?;
-        let inner = Arc::new(Inner {
-            registry,
-            waker,
-            socks: Mutex::new(HashMap::new()),
-            next_token: AtomicUsize::new(1),
-            timers: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
-        });
+        let inner = shared(Some(Epoll { registry, waker }));
         let weak = Arc::downgrade(&inner);
         let thread = std::thread::Builder::new()
             .name("kafka-net".into())
@@ -97,9 +119,77 @@ impl Net {
             .map_err(|e| Error::io("spawning the network thread", e))?;
         Ok(Arc::new(Net {
             inner,
-            thread_id: thread.thread().id(),
+            thread_id: Some(thread.thread().id()),
             thread: Mutex::new(Some(thread)),
+            pumped: None,
         }))
+    }
+
+    /// A poller without a thread: its sockets are read only while someone waits in
+    /// [`Net::wait_for`] (or calls [`Net::pump_now`]). Timers run then too.
+    pub fn pumped() -> Arc<Net> {
+        Arc::new(Net {
+            inner: shared(None),
+            thread_id: None,
+            thread: Mutex::new(None),
+            pumped: Some(Mutex::new(Pump)),
+        })
+    }
+
+    /// True for a poller without a thread ([`Net::pumped`]).
+    pub fn is_pumped(&self) -> bool {
+        self.pumped.is_some()
+    }
+
+    /// Waits until `rx` has a value or `deadline` passes. On a pumped poller the waiting
+    /// thread reads the sockets meanwhile (or, while another thread does, waits on `rx` a
+    /// moment at a time). `None` at the deadline or when every sender is gone.
+    pub fn wait_for<T>(&self, rx: &mpsc::Receiver<T>, deadline: Instant) -> Option<T> {
+        loop {
+            match rx.try_recv() {
+                Ok(v) => return Some(v),
+                Err(mpsc::TryRecvError::Disconnected) => return None,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            // How long to wait on the channel alone when this thread does not poll.
+            let slice = match &self.pumped {
+                // A threaded or stopped poller: its sockets are not ours to read.
+                None => left,
+                Some(_) if self.inner.stop.load(Ordering::SeqCst) => left,
+                Some(pump) => match pump.try_lock() {
+                    Some(mut pump) => {
+                        if pump.run(&self.inner, left.min(PUMP_SLICE)) {
+                            continue;
+                        }
+                        left.min(PUMP_SLICE) // no socket yet
+                    }
+                    None => left.min(HANDOFF), // another thread polls for us
+                },
+            };
+            match rx.recv_timeout(slice) {
+                Ok(v) => return Some(v),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    /// On a pumped poller, handles whatever the sockets have now without waiting (writes
+    /// queued requests, delivers answers); does nothing on a threaded one or while another
+    /// thread pumps.
+    pub fn pump_now(&self) {
+        if let Some(mut pump) = self.pumped.as_ref().and_then(|p| p.try_lock()) {
+            pump.run(&self.inner, Duration::ZERO);
+        }
+    }
+
+    /// Interrupts the network thread's poll. A pumped poller's wait cannot be interrupted:
+    /// its waiter looks at its channel at least every [`PUMP_SLICE`].
+    pub fn wake(&self) {
+        if let Some(e) = &self.inner.epoll {
+            let _ = e.waker.wake();
+        }
     }
 
     /// Starts reading `conn`'s socket; returns its token (for [`Net::want_write`]).
@@ -107,8 +197,10 @@ impl Net {
         let token = Token(self.inner.next_token.fetch_add(1, Ordering::Relaxed));
         let fd = conn.stream.as_raw_fd();
         self.inner.socks.lock().insert(token, conn);
-        if let Err(e) = self
-            .inner
+        let Some(epoll) = &self.inner.epoll else {
+            return Ok(token); // a pumped poller polls what `socks` holds
+        };
+        if let Err(e) = epoll
             .registry
             .register(&mut SourceFd(&fd), token, Interest::READABLE)
         {
@@ -121,7 +213,10 @@ impl Net {
     /// Asks to be told when `conn`'s socket takes more bytes (its queue is not empty).
     /// Called under the connection's writer lock, like the thread's own re-arming.
     pub(crate) fn want_write(&self, conn: &Shared, token: Token) {
-        rearm(&self.inner.registry, conn, token, true);
+        // A pumped poller asks each socket with queued bytes for writability anyway.
+        if let Some(e) = &self.inner.epoll {
+            rearm(&e.registry, conn, token, true);
+        }
     }
 
     /// Runs `task` on the network thread after `first`, then as often as it asks.
@@ -130,7 +225,7 @@ impl Net {
             at: Instant::now() + first,
             task,
         });
-        let _ = self.inner.waker.wake();
+        self.wake();
     }
 
     /// The number of sockets being read (a statistic for tests).
@@ -142,8 +237,8 @@ impl Net {
     /// called from it.
     pub fn stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
-        let _ = self.inner.waker.wake();
-        if std::thread::current().id() == self.thread_id {
+        self.wake();
+        if Some(std::thread::current().id()) == self.thread_id {
             return;
         }
         if let Some(t) = self.thread.lock().take() {
@@ -176,28 +271,8 @@ fn run(mut poll: Poll, inner: Weak<Inner>) {
             break;
         }
         let Some(net) = inner.upgrade() else { return };
-        for ev in events.iter() {
-            if ev.token() == WAKE {
-                continue;
-            }
-            let Some(conn) = net.socks.lock().get(&ev.token()).cloned() else {
-                continue;
-            };
-            if ev.is_writable() {
-                conn.flush_queued(|pending| {
-                    if !pending {
-                        rearm(&net.registry, &conn, ev.token(), false);
-                    }
-                });
-            }
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                conn.read_ready();
-            }
-            if !conn.is_alive() {
-                let fd = conn.stream.as_raw_fd();
-                let _ = net.registry.deregister(&mut SourceFd(&fd));
-                net.socks.lock().remove(&ev.token());
-            }
+        if let Some(e) = &net.epoll {
+            handle(&net, &e.registry, &events);
         }
         run_timers(&net);
     }
@@ -206,6 +281,105 @@ fn run(mut poll: Poll, inner: Weak<Inner>) {
         net.timers.lock().clear();
     }
     tracing::debug!("network thread stopped");
+}
+
+impl Pump {
+    /// One round of a pumped poller: waits up to `timeout` (less when a timer is due) for
+    /// its sockets, reads or flushes the ready ones, forgets dead ones, runs due timers.
+    /// False when there was nothing to poll (no socket, or stopped).
+    fn run(&mut self, net: &Inner, timeout: Duration) -> bool {
+        if net.stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        let timeout = match next_timer(net) {
+            Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
+            None => timeout,
+        };
+        let conns: Vec<(Token, Arc<Shared>)> = net
+            .socks
+            .lock()
+            .iter()
+            .map(|(t, c)| (*t, Arc::clone(c)))
+            .collect();
+        if conns.is_empty() {
+            run_timers(net);
+            return false;
+        }
+        let mut fds: Vec<PollFd<'_>> = conns
+            .iter()
+            .map(|(_, c)| {
+                let mut want = PollFlags::IN;
+                if c.has_queued() {
+                    want |= PollFlags::OUT;
+                }
+                PollFd::new(&c.stream, want)
+            })
+            .collect();
+        let ts = Timespec::try_from(timeout).ok();
+        match rustix::event::poll(&mut fds, ts.as_ref()) {
+            Ok(_) => {
+                let ready: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
+                drop(fds);
+                for ((token, conn), got) in conns.iter().zip(ready) {
+                    if got.contains(PollFlags::OUT) {
+                        conn.flush_queued(|_| {});
+                    }
+                    let closing = got.intersects(PollFlags::HUP | PollFlags::ERR);
+                    if closing || got.contains(PollFlags::IN) {
+                        conn.read_ready(closing);
+                    }
+                    if got.contains(PollFlags::NVAL) {
+                        conn.fail("poller: invalid socket".into());
+                    }
+                    if !conn.is_alive() {
+                        net.socks.lock().remove(token);
+                    }
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => tracing::error!(error = %e, "network poll failed"),
+        }
+        run_timers(net);
+        true
+    }
+}
+
+/// The state a poller's handles share.
+fn shared(epoll: Option<Epoll>) -> Arc<Inner> {
+    Arc::new(Inner {
+        epoll,
+        socks: Mutex::new(HashMap::new()),
+        next_token: AtomicUsize::new(1),
+        timers: Mutex::new(Vec::new()),
+        stop: AtomicBool::new(false),
+    })
+}
+
+/// On the network thread: reads or flushes each ready socket; forgets the ones that died.
+fn handle(net: &Inner, registry: &Registry, events: &Events) {
+    for ev in events.iter() {
+        if ev.token() == WAKE {
+            continue;
+        }
+        let Some(conn) = net.socks.lock().get(&ev.token()).cloned() else {
+            continue;
+        };
+        if ev.is_writable() {
+            conn.flush_queued(|pending| {
+                if !pending {
+                    rearm(registry, &conn, ev.token(), false);
+                }
+            });
+        }
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            conn.read_ready(ev.is_read_closed() || ev.is_error());
+        }
+        if !conn.is_alive() {
+            let fd = conn.stream.as_raw_fd();
+            let _ = registry.deregister(&mut SourceFd(&fd));
+            net.socks.lock().remove(&ev.token());
+        }
+    }
 }
 
 /// Sets what the poller reports for `conn`: readable, plus writable while bytes wait.

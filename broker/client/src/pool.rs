@@ -10,6 +10,8 @@
 //!   metadata, produce, heartbeats, commits, offsets, find-coordinator and admin requests;
 //! - each consumer's own: per broker, one connection for its blocking calls (fetch, and the
 //!   group's join and sync), so they never sit in front of another's produce or heartbeat.
+//!   Its poller is pumped ([`Net::pumped`]): the consumer's poll thread reads these
+//!   connections itself while it waits for them.
 //!   (LeaveGroup is answered at once, so it goes on the shared connection: behind a held
 //!   fetch it would make closing a consumer wait up to the fetch's max_wait.)
 //!
@@ -42,7 +44,7 @@ struct Failing {
 pub struct Pool {
     /// Settings (timeouts, SASL, backoff).
     config: ClientConfig,
-    /// The client's network thread, which reads these connections.
+    /// What reads these connections: the client's network thread, or a pumped poller.
     net: Arc<Net>,
     /// Live connections by `host:port`.
     conns: Mutex<HashMap<String, Arc<Connection>>>,
@@ -59,6 +61,11 @@ impl Pool {
             conns: Mutex::new(HashMap::new()),
             backoff: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The poller that reads these connections.
+    pub fn net(&self) -> &Arc<Net> {
+        &self.net
     }
 
     /// The live connections.

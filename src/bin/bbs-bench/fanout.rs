@@ -20,8 +20,12 @@ use crate::stats::Samples;
 #[derive(clap::Args, Debug)]
 pub(crate) struct FanoutArgs {
     /// The broker (`host:port`).
-    #[arg(long)]
-    bootstrap: String,
+    #[arg(long, required_unless_present = "redis")]
+    bootstrap: Option<String>,
+    /// Run the same shape on this Redis server (`host:port`) instead of a broker, as the
+    /// suite's peer does (for profiling either side on its own).
+    #[arg(long, conflicts_with = "bootstrap")]
+    redis: Option<String>,
     /// Consumers, each in its own group.
     #[arg(long, default_value_t = 50)]
     consumers: usize,
@@ -54,7 +58,7 @@ pub(crate) struct Fanout {
 impl Fanout {
     /// One summary line.
     pub(crate) fn line(&mut self) -> String {
-        format!(
+        let mut line = format!(
             "consumers={} messages={} delivered={}/{} complete={}/{} p50={:.2}ms p99={:.2}ms max={:.2}ms",
             self.consumers,
             self.messages,
@@ -65,7 +69,11 @@ impl Fanout {
             self.latency.ms(0.5),
             self.latency.ms(0.99),
             self.latency.ms(1.0),
-        )
+        );
+        if let Some(first) = &self.first_failure {
+            line += &format!(" failed={} (the first: {first})", self.failed);
+        }
+        line
     }
 }
 
@@ -83,13 +91,11 @@ fn latency_of(payload: &str) -> Option<u64> {
 
 /// Runs the fan-out and prints one summary line; fails when a message was not delivered.
 pub(crate) fn run(args: FanoutArgs) -> Result<()> {
-    let mut f = kafka(
-        &args.bootstrap,
-        &args.topic,
-        args.consumers,
-        args.rate,
-        args.seconds,
-    )?;
+    let mut f = match (&args.bootstrap, &args.redis) {
+        (_, Some(addr)) => redis_fanout(addr, args.consumers, args.rate, args.seconds)?,
+        (Some(b), None) => kafka(b, &args.topic, args.consumers, args.rate, args.seconds)?,
+        (None, None) => bail!("give --bootstrap or --redis"),
+    };
     println!("fanout rate={}/s {}", args.rate, f.line());
     if let Some(e) = &f.first_failure {
         bail!("{} consumers failed; the first: {e}", f.failed);
@@ -212,11 +218,13 @@ pub(crate) fn kafka(
     // No linger: each message goes out at once, as Redis's XADD does; the figure is the
     // broker's fan-out, not the producer's batching delay.
     let producer = client.producer(ProducerConfig::default().linger(Duration::ZERO))?;
+    tracing::info!(consumers, "fan-out: producing");
     paced(rate, total, |seq| {
         producer.send(Record::new(topic).value(format!("{} {seq}", now_us())))?;
         Ok(())
     })?;
     producer.flush()?;
+    tracing::info!(consumers, "fan-out: produced");
     Ok(gather(rx, consumers, total))
 }
 
@@ -290,10 +298,12 @@ pub(crate) fn redis_fanout(
     }
     drop(tx);
     wait_ready(&ready, &gone, consumers)?;
+    tracing::info!(consumers, "fan-out: producing");
     paced(rate, total, |seq| {
         producer.call(&["XADD", &stream, "*", "v", &format!("{} {seq}", now_us())])?;
         Ok(())
     })?;
+    tracing::info!(consumers, "fan-out: produced");
     let f = gather(rx, consumers, total);
     let _ = producer.call(&["DEL", &stream]);
     Ok(f)

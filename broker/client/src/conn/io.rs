@@ -10,7 +10,18 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::Shared;
 use crate::error::Error;
 
+thread_local! {
+    /// Where a reading thread's `recv`s land before joining a connection's buffer: zeroed
+    /// once per thread rather than on every read.
+    static CHUNK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 16 * 1024]);
+}
+
 impl Shared {
+    /// Whether written bytes wait for the socket to take them.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.writer.lock().queued.is_empty()
+    }
+
     /// On the network thread, when the socket is writable: writes what is queued; `rearm`
     /// gets whether bytes still wait (called under the writer lock, so a writer queueing
     /// more at the same time cannot lose its wake-up).
@@ -31,20 +42,21 @@ impl Shared {
         rearm(!w.queued.is_empty());
     }
 
-    /// On the network thread, when the socket is readable: reads everything there is and
-    /// routes each complete frame to its waiter; fails the connection on EOF or error.
-    pub(crate) fn read_ready(&self) {
-        if let Err(reason) = self.read_frames() {
+    /// On the network thread, when the socket is readable: reads what there is and routes
+    /// each complete frame to its waiter; fails the connection on EOF or error. `closing`
+    /// (the poller saw the peer's FIN or an error) reads on until the end shows.
+    pub(crate) fn read_ready(&self, closing: bool) {
+        if let Err(reason) = self.read_frames(closing) {
             tracing::debug!(addr = %self.addr, %reason, "connection closed");
             self.fail(reason);
         }
     }
 
-    fn read_frames(&self) -> std::result::Result<(), String> {
+    fn read_frames(&self, closing: bool) -> std::result::Result<(), String> {
         let mut frames = Vec::new();
         let result = {
             let mut buf = self.rbuf.lock();
-            let r = self.fill(&mut buf);
+            let r = CHUNK.with(|chunk| self.fill(&mut buf, &mut chunk.borrow_mut(), closing));
             // Complete frames are delivered even when the socket then failed.
             while let Some(f) = self.cut_frame(&mut buf)? {
                 frames.push(f);
@@ -60,13 +72,25 @@ impl Shared {
         result
     }
 
-    /// Reads until the socket has nothing more (edge-triggered readiness).
-    fn fill(&self, buf: &mut BytesMut) -> std::result::Result<(), String> {
-        let mut chunk = [0u8; 16 * 1024];
+    /// Reads until the socket has nothing more (edge-triggered readiness). A read that
+    /// fills less than `chunk` emptied the socket's queue, and bytes arriving later raise a
+    /// new edge, so it ends there (one `recv` per answer, not two) unless `closing`: the
+    /// FIN's edge has been taken already, so the end must be read now.
+    fn fill(
+        &self,
+        buf: &mut BytesMut,
+        chunk: &mut [u8],
+        closing: bool,
+    ) -> std::result::Result<(), String> {
         loop {
-            match (&self.stream).read(&mut chunk) {
+            match (&self.stream).read(chunk) {
                 Ok(0) => return Err("read failed: connection closed by the broker".into()),
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    if n < chunk.len() && !closing {
+                        return Ok(());
+                    }
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(format!("read failed: {e}")),

@@ -163,3 +163,101 @@ fn a_held_request_on_the_consumer_connection_does_not_delay_the_shared_one() {
         "the join is still held when the heartbeat is answered"
     );
 }
+
+/// A broker that answers every heartbeat at once.
+fn heartbeat_broker() -> String {
+    fake_broker(|mut s| {
+        while let Some(req) = read_req(&mut s) {
+            let r = HeartbeatResponse::default();
+            let frame = wire::header::response(req.id, ApiKey::Heartbeat, 4, &r);
+            if s.write_all(&frame.expect("encode")).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+#[test]
+fn a_pumped_connection_is_read_by_the_thread_that_waits() {
+    let addr = heartbeat_broker();
+    let net = Net::pumped();
+    let pool = Pool::new(config(&addr), net.clone());
+    // The handshake itself is read by this thread while it waits.
+    let conn = pool.get(0, &addr).expect("connect through a pumped poller");
+    let (tx, rx) = mpsc::channel();
+    conn.send(
+        ApiKey::Heartbeat,
+        4,
+        &HeartbeatRequest::default(),
+        Box::new(move |r| {
+            let _ = tx.send((std::thread::current().id(), r.is_ok()));
+        }),
+    )
+    .expect("send");
+    // Nobody pumps, so nobody reads: the answer waits in the socket.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(rx.try_recv().is_err(), "answer read without a waiter");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (reader, ok) = net.wait_for(&rx, deadline).expect("answer while waiting");
+    assert!(ok);
+    assert_eq!(
+        reader,
+        std::thread::current().id(),
+        "the callback ran on the waiting thread: one wake-up, no hand-off"
+    );
+    let (_, hb): (i16, HeartbeatResponse) = conn
+        .request(ApiKey::Heartbeat, &HeartbeatRequest::default())
+        .expect("a blocking call pumps too");
+    assert_eq!(hb.error_code, 0);
+}
+
+#[test]
+fn threads_waiting_on_one_pumped_poller_all_get_their_answers() {
+    let addr = heartbeat_broker();
+    let net = Net::pumped();
+    let pool = Arc::new(Pool::new(config(&addr), net));
+    let conn = pool.get(0, &addr).expect("connect");
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let conn = conn.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    let (_, hb): (i16, HeartbeatResponse) = conn
+                        .request(ApiKey::Heartbeat, &HeartbeatRequest::default())
+                        .expect("answered");
+                    assert_eq!(hb.error_code, 0);
+                }
+            })
+        })
+        .collect();
+    for c in callers {
+        c.join().expect("caller");
+    }
+}
+
+#[test]
+fn an_answer_followed_by_the_brokers_close_is_read_and_the_close_noticed() {
+    // One answer and the FIN right behind it: the reader must not stop at the short read
+    // of the answer, or the close would go unnoticed until the next request timed out.
+    let addr = fake_broker(|mut s| {
+        if let Some(req) = read_req(&mut s) {
+            let r = HeartbeatResponse::default();
+            let frame = wire::header::response(req.id, ApiKey::Heartbeat, 4, &r);
+            let _ = s.write_all(&frame.expect("encode"));
+        }
+    });
+    for net in [Net::start().expect("thread"), Net::pumped()] {
+        let pool = Pool::new(config(&addr), net.clone());
+        let conn = pool.get(0, &addr).expect("connect");
+        let (_, hb): (i16, HeartbeatResponse) = conn
+            .request(ApiKey::Heartbeat, &HeartbeatRequest::default())
+            .expect("the answer before the close");
+        assert_eq!(hb.error_code, 0);
+        let (_never, rx) = mpsc::channel::<()>();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while conn.is_alive() && std::time::Instant::now() < deadline {
+            let _ = net.wait_for(&rx, std::time::Instant::now() + Duration::from_millis(20));
+        }
+        assert!(!conn.is_alive(), "the broker's close was noticed");
+    }
+}

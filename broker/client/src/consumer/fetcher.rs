@@ -1,7 +1,7 @@
 //! Fetching: builds one Fetch request per leader for the partitions that are ready, sends it
-//! without waiting, and decodes the response on the connection's reader thread (so records
-//! are parsed while the application handles the previous poll). Finished fetches arrive on a
-//! channel the consumer drains in `poll`.
+//! without waiting, and decodes the response in a callback run by whoever reads the
+//! consumer's connection: its poll thread, which pumps its own poller while it waits (see
+//! `net`). Finished fetches arrive on a channel the consumer drains in `poll`.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;

@@ -171,7 +171,8 @@ impl Consumer {
             Subscription::Pattern(Pattern::Predicate(f)) => Some(Matcher::Predicate(f.clone())),
             _ => None,
         };
-        let pool = Arc::new(cluster.new_pool());
+        // Read by the poll thread itself while it waits (see `net`).
+        let pool = Arc::new(cluster.new_pumped_pool());
         let group = match (&config.group_id, &config.subscription) {
             (Some(g), Subscription::Topics(_) | Subscription::Pattern(_)) => Some(Group::new(
                 cluster.clone(),
@@ -195,8 +196,11 @@ impl Consumer {
             // A topic someone else sharing the cluster (a producer) just learnt of wakes
             // `poll` so the subscription takes it up at once.
             let wake = Mutex::new(tx.clone());
+            let net = pool.net().clone();
             cluster.watch_new_topics(Box::new(move || {
-                wake.lock().send(FetchDone::wake()).is_ok()
+                let alive = wake.lock().send(FetchDone::wake()).is_ok();
+                net.wake();
+                alive
             }));
         }
         let mut c = Consumer {

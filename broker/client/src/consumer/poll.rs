@@ -36,7 +36,14 @@ impl Consumer {
             self.send_fetches();
             let now = Instant::now();
             if now >= deadline {
-                return Ok(Vec::new());
+                // No time to wait: take what the sockets already hold.
+                self.pool.net().pump_now();
+                self.drain_fetches(Duration::ZERO)?;
+                let out = self.take_records();
+                if !out.is_empty() {
+                    self.send_fetches();
+                }
+                return Ok(out);
             }
             // Wake at least every 100 ms for group upkeep.
             self.drain_fetches((deadline - now).min(Duration::from_millis(100)))?;
@@ -281,12 +288,14 @@ impl Consumer {
         }
     }
 
-    /// Applies finished fetches, waiting up to `wait` for the first one.
+    /// Applies finished fetches, waiting up to `wait` for the first one. The consumer's
+    /// connections are read here, by this thread, while it waits (a pumped poller); with
+    /// no wait, only what was already read is applied.
     fn drain_fetches(&mut self, wait: Duration) -> Result<()> {
         let first = if wait.is_zero() {
             self.rx.try_recv().ok()
         } else {
-            self.rx.recv_timeout(wait).ok()
+            self.pool.net().wait_for(&self.rx, Instant::now() + wait)
         };
         let Some(first) = first else { return Ok(()) };
         self.apply_fetch(first)?;
