@@ -58,6 +58,16 @@ fn big_board(backend: &KafkaBackend, n: usize) -> (Session, Vec<PostId>) {
     (ana, ids)
 }
 
+/// A TUI on `backend`, logged in as bo (on the board list).
+fn tui_as_bo(backend: KafkaBackend) -> bbs::tui::testing::Harness {
+    let mut h = bbs::tui::testing::Harness::new(Arc::new(backend), 100, 30);
+    h.type_text("bo");
+    h.key("Tab");
+    h.type_text("pw-bo");
+    h.key("Enter");
+    h
+}
+
 #[test]
 fn a_long_board_is_read_from_its_newest_page_and_older_posts_when_asked() {
     let server = common::TestServer::start(&[]);
@@ -151,17 +161,12 @@ fn a_long_board_is_read_from_its_newest_page_and_older_posts_when_asked() {
 #[test]
 fn the_tui_opens_a_long_board_at_its_newest_posts_and_reads_older_ones_on_scroll() {
     use bbs::tui::app::Screen;
-    use bbs::tui::testing::Harness;
 
     let server = common::TestServer::start(&[]);
     let backend = KafkaBackend::new(&server.addr);
     let (_ana, ids) = big_board(&backend, 120);
 
-    let mut h = Harness::new(Arc::new(backend), 100, 30);
-    h.type_text("bo");
-    h.key("Tab");
-    h.type_text("pw-bo");
-    h.key("Enter");
+    let mut h = tui_as_bo(backend);
     assert_eq!(h.app.screen(), Screen::Boards);
     // 120 posts, all unread; the 50 oldest are not held, so the count is a bound.
     let big = h.app.boards.selected().cloned().expect("a board");
@@ -249,16 +254,11 @@ fn the_statistics_are_read_from_their_newest_snapshot_whatever_the_history() {
 #[test]
 fn a_tui_search_on_a_long_board_covers_the_posts_not_held_yet() {
     use bbs::tui::app::Screen;
-    use bbs::tui::testing::Harness;
 
     let server = common::TestServer::start(&[]);
     let backend = KafkaBackend::new(&server.addr);
     let (_ana, ids) = big_board(&backend, 120);
-    let mut h = Harness::new(Arc::new(backend), 100, 30);
-    h.type_text("bo");
-    h.key("Tab");
-    h.type_text("pw-bo");
-    h.key("Enter");
+    let mut h = tui_as_bo(backend);
     h.key("Enter");
     assert_eq!(h.app.screen(), Screen::Posts);
     assert_eq!(h.app.posts.total(), 70);

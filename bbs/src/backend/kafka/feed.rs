@@ -110,8 +110,9 @@ impl Feed {
     /// Starts a feed as `client`'s principal in group `group` over the topics [`matches`]
     /// takes for `private`, and waits until it has consumed everything that existed at start.
     pub fn start(client: &Client, group: &str, private: &[String], sinks: Sinks) -> Result<Feed> {
-        let plan = window::plan(client);
-        let baseline = end_offsets(client, private)?;
+        let topics = client.admin().list_topics().map_err(backend)?;
+        let plan = window::plan(client, &topics);
+        let baseline = end_offsets_among(client, &topics, private)?;
         let mut consumer = client
             .consumer(
                 ConsumerConfig::group(group)
@@ -185,16 +186,21 @@ pub fn matches(topic: &str, private: &[String]) -> bool {
 
 /// End offsets of every partition of every existing topic the pattern matches.
 pub fn end_offsets(client: &Client, private: &[String]) -> Result<HashMap<(String, i32), i64>> {
+    let topics = client.admin().list_topics().map_err(backend)?;
+    end_offsets_among(client, &topics, private)
+}
+
+/// [`end_offsets`] of the pattern's topics among `topics` (the server's, just listed).
+fn end_offsets_among(
+    client: &Client,
+    topics: &[String],
+    private: &[String],
+) -> Result<HashMap<(String, i32), i64>> {
     let admin = client.admin();
-    let topics: Vec<String> = admin
-        .list_topics()
-        .map_err(backend)?
-        .into_iter()
-        .filter(|t| matches(t, private))
-        .collect();
+    let topics: Vec<&String> = topics.iter().filter(|t| matches(t, private)).collect();
     let view = client.metadata();
     let mut parts = Vec::new();
-    for t in &topics {
+    for t in topics {
         if let Some(info) = view.topics.get(t) {
             parts.extend(info.partitions.iter().map(|p| TopicPartition::new(t, p.id)));
         }

@@ -57,9 +57,13 @@ pub fn stats_record(r: &ConsumerRecord) -> Option<(String, Option<BoardStats>)> 
     Some((board, BoardStats::from_wire(&to_wire(r)).ok()))
 }
 
-/// Reads `bbs.stats` and the page of each long board's newest posts. A server without
-/// views gives an empty plan (every board read whole); so does any failure, logged.
-pub fn plan(client: &Client) -> Plan {
+/// Reads `bbs.stats` and the page of each long board's newest posts (`topics`: the
+/// server's topics). A server without views gives an empty plan (every board read whole);
+/// so does any failure, logged.
+pub fn plan(client: &Client, topics: &[String]) -> Plan {
+    if !topics.iter().any(|t| t == STATS_TOPIC) {
+        return Plan::default();
+    }
     match try_plan(client) {
         Ok(p) => p,
         Err(e) => {
@@ -70,37 +74,22 @@ pub fn plan(client: &Client) -> Plan {
 }
 
 fn try_plan(client: &Client) -> Result<Plan> {
-    let admin = client.admin();
     let mut plan = Plan::default();
-    if !admin
-        .list_topics()
-        .map_err(backend)?
-        .iter()
-        .any(|t| t == STATS_TOPIC)
-    {
-        return Ok(plan);
-    }
     let tp = TopicPartition::new(STATS_TOPIC, 0);
     // The last record says where the newest full snapshot begins; from there to the end
     // holds every board's latest statistics (a server that never stamped reads from 0).
-    let end = admin
-        .end_offsets(std::slice::from_ref(&tp))
-        .map_err(backend)?
-        .get(&tp)
-        .copied()
-        .unwrap_or(0);
+    let end = end_of(client, &tp)?;
     if end > 0 {
-        let mut last = admin
-            .read_at(&[(tp.clone(), end - 1)], PAGE_RECORD_BYTES)
-            .map_err(backend)?;
-        plan.stats_since = last
-            .remove(&tp)
-            .and_then(|o| o.records.into_iter().find(|r| r.offset == end - 1))
-            .and_then(|r| BoardStats::since(&to_wire(&r)))
+        plan.stats_since = record_at(client, &tp, end - 1)?
+            .and_then(|w| BoardStats::since(&w))
             .filter(|s| (0..end).contains(s))
             .unwrap_or(0);
     }
-    for r in admin.read_to_end(&tp, plan.stats_since).map_err(backend)? {
+    let records = client
+        .admin()
+        .read_to_end(&tp, plan.stats_since)
+        .map_err(backend)?;
+    for r in records {
         match stats_record(&r) {
             Some((board, Some(s))) => plan.stats.insert(board, s),
             Some((board, None)) => plan.stats.remove(&board),
@@ -117,6 +106,26 @@ fn try_plan(client: &Client) -> Result<Plan> {
         plan.windows.insert(board, w);
     }
     Ok(plan)
+}
+
+/// The end offset (high watermark) of `tp`, 0 when the server does not say.
+fn end_of(client: &Client, tp: &TopicPartition) -> Result<i64> {
+    let ends = client
+        .admin()
+        .end_offsets(std::slice::from_ref(tp))
+        .map_err(backend)?;
+    Ok(ends.get(tp).copied().unwrap_or(0))
+}
+
+/// The record at `offset` of `tp`, if there is one.
+fn record_at(client: &Client, tp: &TopicPartition, offset: i64) -> Result<Option<WireRecord>> {
+    let mut got = client
+        .admin()
+        .read_at(&[(tp.clone(), offset)], PAGE_RECORD_BYTES)
+        .map_err(backend)?;
+    Ok(got
+        .remove(tp)
+        .and_then(|o| o.records.iter().find(|r| r.offset == offset).map(to_wire)))
 }
 
 /// The window starting at page `page` of each board, read in one go; boards whose page
@@ -176,14 +185,7 @@ pub fn load(client: &Client, shared: &Shared, need: Need) -> Result<()> {
         return Ok(());
     };
     let topic = names::board_topic(&reload.board)?;
-    let tp = TopicPartition::new(&topic, 0);
-    let end = client
-        .admin()
-        .end_offsets(std::slice::from_ref(&tp))
-        .map_err(backend)?
-        .get(&tp)
-        .copied()
-        .unwrap_or(0);
+    let end = end_of(client, &TopicPartition::new(&topic, 0))?;
     let ticket = {
         let mut st = shared.lock();
         st.reloads.push(reload);
@@ -253,29 +255,15 @@ fn reload_for(client: &Client, shared: &Shared, need: Need) -> Result<Option<Rel
 /// of id n is at offset n-1 while ids have no gaps; otherwise bisect on the offsets (ids
 /// grow with them).
 pub fn locate(client: &Client, id: PostId) -> Result<Option<(String, u64)>> {
-    let admin = client.admin();
     let tp = TopicPartition::new(IDS_TOPIC, 0);
     let at = |offset: i64| -> Result<Option<IdRow>> {
-        let mut got = admin
-            .read_at(&[(tp.clone(), offset)], PAGE_RECORD_BYTES)
-            .map_err(backend)?;
-        Ok(got.remove(&tp).and_then(|o| {
-            let r = o.records.iter().find(|r| r.offset == offset)?;
-            IdRow::from_wire(&to_wire(r)).ok()
-        }))
+        Ok(record_at(client, &tp, offset)?.and_then(|w| IdRow::from_wire(&w).ok()))
     };
-    if !admin
-        .list_topics()
-        .map_err(backend)?
-        .iter()
-        .any(|t| t == IDS_TOPIC)
-    {
+    let topics = client.admin().list_topics().map_err(backend)?;
+    if !topics.iter().any(|t| t == IDS_TOPIC) {
         return Ok(None);
     }
-    let ends = admin
-        .end_offsets(std::slice::from_ref(&tp))
-        .map_err(backend)?;
-    let end = ends.get(&tp).copied().unwrap_or(0);
+    let end = end_of(client, &tp)?;
     let guess = i64::try_from(id).unwrap_or(i64::MAX).saturating_sub(1);
     if guess < end {
         if let Some(row) = at(guess)? {
