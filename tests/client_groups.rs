@@ -53,11 +53,25 @@ struct Runner {
     log: Log,
     seen: Arc<Mutex<Vec<String>>>,
     handle: Option<thread::JoinHandle<()>>,
+    /// Set for a consumer that polls long and is stopped through its waker.
+    waker: Option<ConsumerWaker>,
 }
 
 impl Runner {
     fn start(client: &Client, config: ConsumerConfig) -> Runner {
+        Runner::start_polling(client, config, Duration::from_millis(100), false)
+    }
+
+    /// A consumer whose polls last `poll`; with `belled`, it has a waker (and so sleeps
+    /// in `poll` until something happens) and `stop` wakes it.
+    fn start_polling(
+        client: &Client,
+        config: ConsumerConfig,
+        poll: Duration,
+        belled: bool,
+    ) -> Runner {
         let mut c = client.consumer(config).expect("consumer");
+        let waker = belled.then(|| c.waker().expect("waker"));
         let log = Log::default();
         c.set_rebalance_listener(Box::new(log.clone()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -65,7 +79,7 @@ impl Runner {
         let (s2, seen2) = (stop.clone(), seen.clone());
         let handle = thread::spawn(move || {
             while !s2.load(Ordering::SeqCst) {
-                for r in c.poll(Duration::from_millis(100)).expect("poll") {
+                for r in c.poll(poll).expect("poll") {
                     seen2.lock().expect("seen").push(r.value_str().into_owned());
                 }
             }
@@ -76,10 +90,14 @@ impl Runner {
             log,
             seen,
             handle: Some(handle),
+            waker,
         }
     }
     fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(w) = &self.waker {
+            w.wake();
+        }
         if let Some(h) = self.handle.take() {
             h.join().expect("consumer thread");
         }
@@ -146,6 +164,46 @@ fn two_consumers_split_and_rebalance() {
         .expect("offsets");
     let total: i64 = committed.values().map(|o| o.unwrap_or(0)).sum();
     assert_eq!(total, 120);
+}
+
+/// Consumers with wakers poll for minutes at a time: records still reach them as they
+/// come, a rebalance still happens (heartbeat answers ring their bell), and a waker ends
+/// a poll at once: stopping both returns long before one poll's timeout.
+#[test]
+fn belled_consumers_sleep_in_poll_yet_rebalance_read_and_stop_when_woken() {
+    let s = TestServer::start(&[]);
+    let client = client(&s);
+    client
+        .admin()
+        .create_topics(&[NewTopic::new("belled", 2)])
+        .expect("create");
+    let cfg = || {
+        ConsumerConfig::group("belled")
+            .subscribe(&["belled"])
+            .offset_reset(OffsetReset::Earliest)
+    };
+    let long = Duration::from_secs(600);
+    let mut a = Runner::start_polling(&client, cfg(), long, true);
+    eventually("a owns both", Duration::from_secs(20), || {
+        a.log.last() == Some(vec![0, 1])
+    });
+    let mut b = Runner::start_polling(&client, cfg(), long, true);
+    eventually("a 1/1 split", Duration::from_secs(30), || {
+        a.log.last().is_some_and(|x| x.len() == 1) && b.log.last().is_some_and(|y| y.len() == 1)
+    });
+    produce(&client, "belled", 40, "w");
+    eventually("all 40 records", Duration::from_secs(20), || {
+        a.seen().len() + b.seen().len() == 40
+    });
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        a.stop();
+        b.stop();
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(120))
+        .expect("woken consumers stop without waiting out their 600 s polls");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 use super::command::exec::run_line;
 use super::command::format::{self, PROMPT};
+use super::command::parse::parse;
 use crate::model::PostEvent;
 use crate::session::Session;
 
@@ -123,7 +124,7 @@ impl Interpreter {
     }
 
     fn run(&mut self, line: &str, out: &mut String) {
-        if !line.trim().is_empty() {
+        if parse(line).is_ok_and(|c| c.reads_view()) {
             // Commands see everything written before they were typed (on Kafka: the feed
             // catches up with the server first).
             self.session.sync();

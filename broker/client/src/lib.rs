@@ -65,7 +65,8 @@ pub use admin::{Admin, GroupDescription, GroupListing, NewTopic, ReadOutcome};
 pub use cluster::{ClusterView, PartitionInfo, TopicInfo};
 pub use config::{ClientConfig, Sasl};
 pub use consumer::{
-    Assignor, Consumer, ConsumerConfig, OffsetReset, RebalanceListener, TopicPartition,
+    Assignor, Consumer, ConsumerConfig, ConsumerWaker, OffsetReset, RebalanceListener,
+    TopicPartition,
 };
 pub use producer::{Acks, DeliveryHandle, Producer, ProducerConfig, Record, RecordMetadata};
 pub use records::{Compression, ConsumerRecord};

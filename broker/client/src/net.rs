@@ -17,11 +17,17 @@
 //! thread the kernel wakes when the answer arrives: one wake-up per fetch answer instead of
 //! two (the network thread's, then the hand-off to the poll thread), which is what fan-out
 //! to many consumers on few cores spends its time on.
+//!
+//! A pumped poller's `poll(2)` wakes for its sockets only, so a waiter looks at its
+//! channel at least every [`PUMP_SLICE`]. One that other threads must reach at once (a
+//! feed asked to read a board again, or to stop) asks for a bell ([`Net::add_bell`]): an
+//! eventfd polled with the sockets, rung by [`Net::wake`]; its waiters then sleep until
+//! something happens instead of waking ten times a second.
 
 use std::collections::HashMap;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Weak};
+use std::sync::{mpsc, Arc, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -75,6 +81,8 @@ struct Inner {
     timers: Mutex<Vec<Timer>>,
     /// Set by [`Net::stop`].
     stop: AtomicBool,
+    /// A pumped poller's bell (see [`Net::add_bell`]).
+    bell: OnceLock<OwnedFd>,
 }
 
 /// Handle to a client's network thread (shared by its pools and connections).
@@ -159,7 +167,12 @@ impl Net {
                 Some(_) if self.inner.stop.load(Ordering::SeqCst) => left,
                 Some(pump) => match pump.try_lock() {
                     Some(mut pump) => {
-                        if pump.run(&self.inner, left.min(PUMP_SLICE)) {
+                        let slice = if self.inner.bell.get().is_some() {
+                            left // a sender rings the bell
+                        } else {
+                            left.min(PUMP_SLICE)
+                        };
+                        if pump.run(&self.inner, slice) {
                             continue;
                         }
                         left.min(PUMP_SLICE) // no socket yet
@@ -184,12 +197,33 @@ impl Net {
         }
     }
 
-    /// Interrupts the network thread's poll. A pumped poller's wait cannot be interrupted:
-    /// its waiter looks at its channel at least every [`PUMP_SLICE`].
+    /// Interrupts the network thread's poll, or a pumped poller's when it has a bell.
+    /// Without one, a pumped poller's waiter looks at its channel at least every
+    /// [`PUMP_SLICE`].
     pub fn wake(&self) {
         if let Some(e) = &self.inner.epoll {
             let _ = e.waker.wake();
+        } else if let Some(bell) = self.inner.bell.get() {
+            // A full counter (never, at one ring per wake) only means it is rung already.
+            let _ = rustix::io::write(bell, &1u64.to_ne_bytes());
         }
+    }
+
+    /// Gives a pumped poller a bell, so that [`Net::wake`] from another thread ends its
+    /// waiter's `poll(2)` at once and the waiter need not wake every [`PUMP_SLICE`] to look
+    /// at its channel. Costs one descriptor (an eventfd); does nothing on a threaded
+    /// poller, which has its own waker.
+    pub fn add_bell(&self) -> Result<()> {
+        if self.pumped.is_none() || self.inner.bell.get().is_some() {
+            return Ok(());
+        }
+        let fd = rustix::event::eventfd(
+            0,
+            rustix::event::EventfdFlags::NONBLOCK | rustix::event::EventfdFlags::CLOEXEC,
+        )
+        .map_err(|e| Error::io("creating an eventfd", e.into()))?;
+        let _ = self.inner.bell.set(fd);
+        Ok(())
     }
 
     /// Starts reading `conn`'s socket; returns its token (for [`Net::want_write`]).
@@ -315,11 +349,24 @@ impl Pump {
                 PollFd::new(&c.stream, want)
             })
             .collect();
+        if let Some(bell) = net.bell.get() {
+            fds.push(PollFd::new(bell, PollFlags::IN));
+        }
         let ts = Timespec::try_from(timeout).ok();
         match rustix::event::poll(&mut fds, ts.as_ref()) {
             Ok(_) => {
                 let ready: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
                 drop(fds);
+                if let Some(bell) = net.bell.get() {
+                    if ready
+                        .get(conns.len())
+                        .is_some_and(|r| r.contains(PollFlags::IN))
+                    {
+                        // Reset the counter; the waiter looks at its channel next.
+                        let mut count = [0u8; 8];
+                        let _ = rustix::io::read(bell, &mut count);
+                    }
+                }
                 for ((token, conn), got) in conns.iter().zip(ready) {
                     if got.contains(PollFlags::OUT) {
                         conn.flush_queued(|_| {});
@@ -352,6 +399,7 @@ fn shared(epoll: Option<Epoll>) -> Arc<Inner> {
         next_token: AtomicUsize::new(1),
         timers: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
+        bell: OnceLock::new(),
     })
 }
 

@@ -60,12 +60,21 @@ pub struct Shared {
     pub state: Mutex<FeedState>,
     /// Signalled after every poll that changed positions.
     pub cond: Condvar,
+    /// Ends the feed's current poll (a reload to apply, a stop).
+    waker: std::sync::OnceLock<client::ConsumerWaker>,
 }
 
 impl Shared {
     /// Locks the state.
     pub fn lock(&self) -> MutexGuard<'_, FeedState> {
         self.state.lock()
+    }
+
+    /// Makes the feed thread look at the shared state now (a reload waits for it).
+    pub fn wake(&self) {
+        if let Some(w) = self.waker.get() {
+            w.wake();
+        }
     }
 
     /// Waits until every partition in `targets` has been consumed up to its offset, or
@@ -128,6 +137,7 @@ impl Feed {
             )
             .map_err(backend)?;
         let shared = Arc::new(Shared::default());
+        let _ = shared.waker.set(consumer.waker().map_err(backend)?);
         consumer.set_start_offset(&TopicPartition::new(STATS_TOPIC, 0), plan.stats_since);
         {
             let mut st = shared.lock();
@@ -161,6 +171,7 @@ impl Feed {
 impl Drop for Feed {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.shared.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -242,6 +253,9 @@ fn look_up_new_boards(cluster: &client::cluster::Cluster, awaited: &mut Vec<(Str
     }
 }
 
+/// Longest poll of an idle feed (a waker ends it early).
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
 /// The poll loop.
 fn run(
     mut consumer: client::Consumer,
@@ -256,7 +270,14 @@ fn run(
     while !stop.load(Ordering::SeqCst) {
         look_up_new_boards(cluster, &mut awaited);
         apply_reloads(&mut consumer, &shared);
-        let records = match consumer.poll(Duration::from_millis(50)) {
+        // The poll sleeps until records come or the link wakes it (a reload, a stop):
+        // an idle feed costs nothing. Only a new board's topic is looked for often.
+        let wait = if awaited.is_empty() {
+            IDLE_POLL
+        } else {
+            Duration::from_millis(50)
+        };
+        let records = match consumer.poll(wait) {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(error = %e, "feed poll failed");

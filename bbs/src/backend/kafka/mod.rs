@@ -6,9 +6,11 @@
 //!   that user.
 //! - Login opens a SCRAM-authenticated client; logout goes back to an anonymous one.
 //! - Reads come from a [`feed::Feed`]: a consumer thread in the link's own group folding
-//!   the public topics and the user's private ones into the link's [`State`]. Connect and
-//!   login wait until the feed has caught up, and `append` waits until the feed has
-//!   consumed the produced record, so the state always reflects the link's own writes.
+//!   the public topics and the user's private ones into the link's [`State`]. Login waits
+//!   until the feed has caught up; an anonymous link starts its feed at the first read of
+//!   its view, so a client that logs in (or registers) at once never reads the BBS
+//!   anonymously first. `append` waits until the feed has consumed the produced record,
+//!   so the state always reflects the link's own writes.
 //! - Appends are produced with acks=all; the policy's refusal (Kafka error 44 with the
 //!   failure's exact line) comes back as `Error::Refused` with the same line ([`errors`]
 //!   translates the client's errors).
@@ -164,7 +166,26 @@ struct Conn {
     producer: Producer,
     /// The topics of the feed besides the public ones.
     private: Vec<String>,
-    feed: Feed,
+    /// The feed's consumer group.
+    group: String,
+    /// Handed to the feed when it starts.
+    sinks: Sinks,
+    /// Started at login, or by the first read of an anonymous link's view (see
+    /// [`Conn::feed`]).
+    feed: std::sync::OnceLock<Feed>,
+}
+
+impl Conn {
+    /// The feed, started on first use. A logged-in link starts it at login (which waits
+    /// until it has caught up); an anonymous one only when something reads its view, so
+    /// a client that logs in at once (or registers, or leaves) never reads the BBS twice.
+    fn feed(&self) -> Result<&Feed> {
+        if let Some(f) = self.feed.get() {
+            return Ok(f);
+        }
+        let started = Feed::start(&self.client, &self.group, &self.private, self.sinks.clone())?;
+        Ok(self.feed.get_or_init(|| started))
+    }
 }
 
 /// One session's link.
@@ -211,18 +232,18 @@ impl KafkaLink {
         let producer = client
             .producer(interactive())
             .map_err(|e| errors::connect_error(e, creds))?;
-        let feed = Feed::start(
-            &client,
-            &group_id(creds.map(|c| c.0)),
-            &private,
-            self.sinks.clone(),
-        )?;
-        self.conn = Some(Conn {
+        let conn = Conn {
             client,
             producer,
             private,
-            feed,
-        });
+            group: group_id(creds.map(|c| c.0)),
+            sinks: self.sinks.clone(),
+            feed: std::sync::OnceLock::new(),
+        };
+        if creds.is_some() {
+            conn.feed()?;
+        }
+        self.conn = Some(conn);
         Ok(())
     }
 
@@ -256,10 +277,13 @@ impl Link for KafkaLink {
         let producer = client.producer(interactive()).map_err(backend)?;
         let meta = produce(&producer, &topic, wire)?;
         let _ = producer.close();
-        // Wait until this link's view shows the new user (bbs.users is public).
+        // Wait until this link's view shows the new user (bbs.users is public), if it has
+        // a view yet: one started later reads the user anyway.
         let conn = self.conn()?;
-        let target = HashMap::from([((meta.0, meta.1), meta.2 + 1)]);
-        conn.feed.shared.wait_for(&target, APPEND_WAIT);
+        if let Some(feed) = conn.feed.get() {
+            let target = HashMap::from([((meta.0, meta.1), meta.2 + 1)]);
+            feed.shared.wait_for(&target, APPEND_WAIT);
+        }
         Ok(())
     }
 
@@ -299,8 +323,9 @@ impl Link for KafkaLink {
             });
         }
         let target = HashMap::from([((t.clone(), partition), offset + 1)]);
-        conn.feed.shared.wait_for(&target, APPEND_WAIT);
-        let st = conn.feed.shared.lock();
+        let feed = conn.feed()?;
+        feed.shared.wait_for(&target, APPEND_WAIT);
+        let st = feed.shared.lock();
         let key = (t.clone(), partition, offset);
         let stamped = st
             .recent
@@ -317,16 +342,21 @@ impl Link for KafkaLink {
     }
 
     fn with_view(&self, f: &mut dyn FnMut(&State)) {
-        match &self.conn {
-            Some(c) => f(&c.feed.shared.lock().view),
+        match self.conn.as_ref().map(Conn::feed) {
+            Some(Ok(feed)) => f(&feed.shared.lock().view),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "the view could not be read");
+                f(&State::new())
+            }
             None => f(&State::new()),
         }
     }
 
     fn sync(&self) -> Result<()> {
         let conn = self.conn()?;
+        let feed = conn.feed()?;
         let ends = feed::end_offsets(&conn.client, &conn.private)?;
-        if !conn.feed.shared.wait_for(&ends, SYNC_WAIT) {
+        if !feed.shared.wait_for(&ends, SYNC_WAIT) {
             return Err(Error::Backend("the view is behind the server".into()));
         }
         Ok(())
@@ -338,7 +368,7 @@ impl Link for KafkaLink {
 
     fn load(&self, need: Need) -> Result<()> {
         let conn = self.conn()?;
-        window::load(&conn.client, &conn.feed.shared, need)
+        window::load(&conn.client, &conn.feed()?.shared, need)
     }
 
     fn set_record_sink(&mut self, sink: RecordSink) {
@@ -349,7 +379,7 @@ impl Link for KafkaLink {
         let me = self.me()?;
         let conn = self.conn()?;
         let boards: Vec<String> = conn
-            .feed
+            .feed()?
             .shared
             .lock()
             .view

@@ -192,6 +192,7 @@ pub fn load(client: &Client, shared: &Shared, need: Need) -> Result<()> {
         st.reloads_asked += 1;
         st.reloads_asked
     };
+    shared.wake();
     let done = shared.wait_until(LOAD_WAIT, |st| {
         st.reloads_done >= ticket
             && st.positions.get(&(topic.clone(), 0)).copied().unwrap_or(0) >= end

@@ -166,6 +166,23 @@ pub enum Command {
     ListSub,
 }
 
+impl Command {
+    /// Whether the command's answer depends on the BBS's contents, so the view must catch
+    /// up with the server before it runs. Account commands answer from the session and the
+    /// server's credential store: a client that logs in at once reads nothing as anonymous.
+    pub fn reads_view(&self) -> bool {
+        !matches!(
+            self,
+            Command::Empty
+                | Command::Register { .. }
+                | Command::Login { .. }
+                | Command::Logout
+                | Command::Whoami
+                | Command::Exit
+        )
+    }
+}
+
 /// Why a line is not a command; `Display` is the line the user sees.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {

@@ -63,6 +63,24 @@ struct State {
     closed: bool,
     /// When the heartbeat in flight was sent (one at a time).
     heartbeat_sent: Option<Instant>,
+    /// Tells the consumer's `poll` that a heartbeat's answer needs it.
+    nudge: Nudge,
+}
+
+/// What a heartbeat's answer calls when the consumer must act on it (rejoin, find the
+/// coordinator again): a consumer whose `poll` sleeps long installs it
+/// ([`Group::set_nudge`]); others look at the state every 100 ms anyway.
+#[derive(Default)]
+struct Nudge(Option<Box<dyn Fn() + Send + Sync>>);
+
+impl std::fmt::Debug for Nudge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Nudge(set)"
+        } else {
+            "Nudge(none)"
+        })
+    }
 }
 
 /// One membership of one group.
@@ -119,6 +137,11 @@ impl Group {
     pub fn needs_join(&self) -> bool {
         let s = self.state.0.lock();
         !s.stable || s.rejoin_needed
+    }
+
+    /// Installs what a heartbeat's answer calls when the consumer must act on it.
+    pub fn set_nudge(&self, nudge: Box<dyn Fn() + Send + Sync>) {
+        self.state.0.lock().nudge = Nudge(Some(nudge));
     }
 
     /// Asks for a rejoin at the next poll (subscription changed).
@@ -495,6 +518,11 @@ fn settle(s: &mut State, group: &str, generation: i32, code: Result<ErrorCode>) 
     s.heartbeat_sent = None;
     if s.generation != generation {
         return;
+    }
+    if !matches!(code, Ok(ErrorCode::NONE)) {
+        if let Some(nudge) = &s.nudge.0 {
+            nudge();
+        }
     }
     match code {
         Ok(ErrorCode::NONE) => {}

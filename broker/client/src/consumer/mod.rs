@@ -32,6 +32,9 @@ pub mod offsets;
 pub mod protocol;
 
 mod poll;
+mod wake;
+
+pub use wake::ConsumerWaker;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{mpsc, Arc};
@@ -46,7 +49,7 @@ use config::{Pattern, Subscription};
 use fetcher::FetchDone;
 use group::Group;
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, ClusterView};
 use super::pool::Pool;
 use super::records::ConsumerRecord;
 use crate::error::{Error, Result};
@@ -130,6 +133,11 @@ pub struct Consumer {
     group: Option<Group>,
     /// Topics currently subscribed (pattern resolved).
     topics: Vec<String>,
+    /// The metadata snapshot `topics` was resolved from: a pattern is matched against every
+    /// topic of the cluster, so it is matched again only when the snapshot changes, not on
+    /// every poll (a cluster with thousands of private topics made that most of a feed's
+    /// CPU).
+    resolved_from: Option<Arc<ClusterView>>,
     /// Assigned partitions and their positions.
     parts: BTreeMap<TopicPartition, PartState>,
     /// This consumer's own connections for fetches and the group's join, sync and leave
@@ -158,6 +166,11 @@ pub struct Consumer {
     start_offsets: HashMap<TopicPartition, i64>,
     /// Set by close.
     closed: bool,
+    /// Set by a [`ConsumerWaker`]: `poll` returns.
+    woken: Arc<std::sync::atomic::AtomicBool>,
+    /// The poller has a bell (see [`Consumer::waker`]): `poll` need not wake on its own
+    /// every 100 ms for the group's upkeep, heartbeat answers ring it.
+    belled: bool,
 }
 
 impl Consumer {
@@ -210,6 +223,7 @@ impl Consumer {
             pattern,
             group,
             topics: Vec::new(),
+            resolved_from: None,
             parts: BTreeMap::new(),
             inflight_leaders: HashSet::new(),
             rx,
@@ -221,6 +235,8 @@ impl Consumer {
             warned_missing: HashSet::new(),
             start_offsets: HashMap::new(),
             closed: false,
+            woken: Arc::default(),
+            belled: false,
             config,
         };
         if let Subscription::Manual(ps) = c.config.subscription.clone() {

@@ -2,11 +2,12 @@
 //! handing out records. Split from `mod.rs`, which holds the types and the simple calls.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wire::ErrorCode;
 
 use super::fetcher::{self, FetchDone};
-use super::{offsets, Consumer, OffsetReset, PartState, Subscription, TopicPartition};
+use super::{offsets, ClusterView, Consumer, OffsetReset, PartState, Subscription, TopicPartition};
 use crate::error::{Error, Result};
 use crate::records::ConsumerRecord;
 
@@ -17,9 +18,17 @@ const UNUSABLE_LIMIT: u32 = 3;
 /// Partitions with more buffered records than this are not fetched again yet.
 const PREFETCH_LIMIT: usize = 20_000;
 
+/// Longest wait in `poll` between two rounds of group upkeep (metadata age, rejoins,
+/// the coordinator's connection, auto-commit)...
+const UPKEEP: Duration = Duration::from_millis(100);
+/// ...and for a consumer whose poller has a bell, which a heartbeat answer that needs
+/// upkeep rings: only the timed chores (metadata age, auto-commit) remain.
+const UPKEEP_BELLED: Duration = Duration::from_secs(1);
+
 impl Consumer {
-    /// Returns the next records, waiting up to `timeout` for some to arrive. Also where the
-    /// consumer joins its group, resolves positions and commits automatically.
+    /// Returns the next records, waiting up to `timeout` for some to arrive (less when a
+    /// [`super::ConsumerWaker`] wakes it). Also where the consumer joins its group,
+    /// resolves positions and commits automatically.
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         if self.closed {
             return Err(Error::Closed("consumer"));
@@ -45,14 +54,14 @@ impl Consumer {
                 }
                 return Ok(out);
             }
-            // Wake at least every 100 ms for group upkeep.
-            self.drain_fetches((deadline - now).min(Duration::from_millis(100)))?;
+            let upkeep = if self.belled { UPKEEP_BELLED } else { UPKEEP };
+            self.drain_fetches((deadline - now).min(upkeep))?;
             let out = self.take_records();
             if !out.is_empty() {
                 self.send_fetches();
                 return Ok(out);
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline || self.take_wake() {
                 return Ok(Vec::new());
             }
         }
@@ -64,11 +73,19 @@ impl Consumer {
             tracing::debug!(error = %e, "metadata refresh failed");
         }
         if self.group.is_some() {
-            let topics = self.subscribed_topics();
-            if topics != self.topics {
-                self.topics = topics;
-                if let Some(g) = &self.group {
-                    g.request_rejoin();
+            let view = self.cluster.view();
+            let unchanged = self
+                .resolved_from
+                .as_ref()
+                .is_some_and(|seen| Arc::ptr_eq(seen, &view));
+            if !unchanged {
+                let topics = self.subscribed_topics(&view);
+                self.resolved_from = Some(view);
+                if topics != self.topics {
+                    self.topics = topics;
+                    if let Some(g) = &self.group {
+                        g.request_rejoin();
+                    }
                 }
             }
             if self.group.as_ref().is_some_and(|g| g.needs_join()) {
@@ -120,7 +137,7 @@ impl Consumer {
     }
 
     /// The topics the subscription stands for now.
-    fn subscribed_topics(&self) -> Vec<String> {
+    fn subscribed_topics(&self, view: &ClusterView) -> Vec<String> {
         match &self.config.subscription {
             Subscription::Topics(t) => {
                 let mut t = t.clone();
@@ -132,7 +149,6 @@ impl Consumer {
                 let Some(re) = &self.pattern else {
                     return Vec::new();
                 };
-                let view = self.cluster.view();
                 let mut t: Vec<String> = view
                     .topics
                     .iter()
