@@ -133,10 +133,10 @@ pub struct Consumer {
     group: Option<Group>,
     /// Topics currently subscribed (pattern resolved).
     topics: Vec<String>,
-    /// The metadata snapshot `topics` was resolved from: a pattern is matched against every
-    /// topic of the cluster, so it is matched again only when the snapshot changes, not on
-    /// every poll (a cluster with thousands of private topics made that most of a feed's
-    /// CPU).
+    /// The metadata snapshot `topics` was resolved from (and missing topics were looked
+    /// for in): a pattern is matched against every topic of the cluster, so it is matched
+    /// again only when the snapshot changes, not on every poll (a cluster with thousands
+    /// of private topics made that most of a feed's CPU).
     resolved_from: Option<Arc<ClusterView>>,
     /// Assigned partitions and their positions.
     parts: BTreeMap<TopicPartition, PartState>,

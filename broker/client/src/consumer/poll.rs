@@ -72,15 +72,18 @@ impl Consumer {
         if let Err(e) = self.cluster.maybe_refresh() {
             tracing::debug!(error = %e, "metadata refresh failed");
         }
+        // What depends on the metadata alone is redone only when it changed.
+        let view = self.cluster.view();
+        let changed = !self
+            .resolved_from
+            .as_ref()
+            .is_some_and(|seen| Arc::ptr_eq(seen, &view));
+        if changed {
+            self.warn_missing_topics(&view);
+        }
         if self.group.is_some() {
-            let view = self.cluster.view();
-            let unchanged = self
-                .resolved_from
-                .as_ref()
-                .is_some_and(|seen| Arc::ptr_eq(seen, &view));
-            if !unchanged {
+            if changed {
                 let topics = self.subscribed_topics(&view);
-                self.resolved_from = Some(view);
                 if topics != self.topics {
                     self.topics = topics;
                     if let Some(g) = &self.group {
@@ -95,7 +98,9 @@ impl Consumer {
                 g.keep_alive();
             }
         }
-        self.warn_missing_topics();
+        if changed {
+            self.resolved_from = Some(view);
+        }
         self.update_positions()?;
         if self.config.auto_commit
             && self.config.group_id.is_some()
@@ -112,13 +117,12 @@ impl Consumer {
     /// Says once per topic when a named topic does not exist: a broker that does not create
     /// topics on first use (Tansu, Kafka with auto-create off) would otherwise leave the
     /// consumer waiting in silence.
-    fn warn_missing_topics(&mut self) {
+    fn warn_missing_topics(&mut self, view: &ClusterView) {
         let named: Vec<String> = match &self.config.subscription {
             Subscription::Topics(t) => t.clone(),
             Subscription::Manual(ps) => ps.iter().map(|p| p.topic.clone()).collect(),
             _ => return,
         };
-        let view = self.cluster.view();
         for topic in named {
             let missing = view
                 .topics
