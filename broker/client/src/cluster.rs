@@ -157,26 +157,39 @@ impl Cluster {
         self.view.read().clone()
     }
 
-    /// Adds topics the metadata must cover from now on.
+    /// Adds topics the metadata must cover from now on. While every topic is wanted, a
+    /// topic the current view already holds asks for nothing new: a login's feed names
+    /// the topics it reads right after listing them all, and each all-topics request costs
+    /// as much as the server has topics (one per user).
     pub fn want_topics<'a>(&self, topics: impl IntoIterator<Item = &'a str>) {
         let mut w = self.wanted.lock();
+        let mut view = None;
         for t in topics {
             if !w.topics.contains(t) {
                 w.topics.insert(t.to_string());
-                self.stale.store(true, Ordering::SeqCst);
-                self.grown.store(true, Ordering::SeqCst);
+                let covered = w.all
+                    && view
+                        .get_or_insert_with(|| self.view())
+                        .topics
+                        .get(t)
+                        .is_some_and(|i| i.error.is_ok());
+                if !covered {
+                    self.stale.store(true, Ordering::SeqCst);
+                    self.grown.store(true, Ordering::SeqCst);
+                }
             }
         }
     }
 
-    /// Makes the metadata cover every topic (for pattern subscriptions).
+    /// Makes the metadata cover every topic (for pattern subscriptions); the next
+    /// [`Cluster::maybe_refresh`] asks for them unless they are asked for already.
     pub fn want_all_topics(&self) {
         let mut w = self.wanted.lock();
         if !w.all {
             w.all = true;
             self.grown.store(true, Ordering::SeqCst);
+            self.stale.store(true, Ordering::SeqCst);
         }
-        self.stale.store(true, Ordering::SeqCst);
     }
 
     /// Calls `watcher` after every refresh that finds new topics, until it returns false.

@@ -201,8 +201,9 @@ pub fn end_offsets(client: &Client, private: &[String]) -> Result<HashMap<(Strin
     end_offsets_among(client, &topics, private)
 }
 
-/// [`end_offsets`] of the pattern's topics among `topics` (the server's, just listed).
-fn end_offsets_among(
+/// [`end_offsets`] of the pattern's topics among `topics` (the server's, just listed, or
+/// those the link's metadata knows).
+pub(super) fn end_offsets_among(
     client: &Client,
     topics: &[String],
     private: &[String],

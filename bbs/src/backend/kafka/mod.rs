@@ -39,7 +39,7 @@ mod prefs;
 mod presence;
 pub mod window;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -355,9 +355,37 @@ impl Link for KafkaLink {
     fn sync(&self) -> Result<()> {
         let conn = self.conn()?;
         let feed = conn.feed()?;
-        let ends = feed::end_offsets(&conn.client, &conn.private)?;
+        let behind = || Error::Backend("the view is behind the server".into());
+        // The topics the link's metadata knows, not a fresh list of all of them: that
+        // costs as much as the server has topics (one per user), on every command.
+        let known: HashSet<String> = conn.client.metadata().topics.keys().cloned().collect();
+        let listed: Vec<String> = known.iter().cloned().collect();
+        let ends = match feed::end_offsets_among(&conn.client, &listed, &conn.private) {
+            Ok(ends) => ends,
+            // A topic deleted since: list them all afresh.
+            Err(_) => feed::end_offsets(&conn.client, &conn.private)?,
+        };
         if !feed.shared.wait_for(&ends, SYNC_WAIT) {
-            return Err(Error::Backend("the view is behind the server".into()));
+            return Err(behind());
+        }
+        // Boards created since the metadata was fetched are in `bbs.boards`, which the
+        // wait covered: their topics are looked up by name and caught up with too.
+        let unknown: Vec<String> = feed
+            .shared
+            .lock()
+            .view
+            .boards()
+            .iter()
+            .filter_map(|b| names::board_topic(&b.name).ok())
+            .filter(|t| !known.contains(t))
+            .collect();
+        if !unknown.is_empty() {
+            let named: Vec<&str> = unknown.iter().map(String::as_str).collect();
+            conn.client.refresh_metadata(&named).map_err(backend)?;
+            let ends = feed::end_offsets_among(&conn.client, &unknown, &conn.private)?;
+            if !feed.shared.wait_for(&ends, SYNC_WAIT) {
+                return Err(behind());
+            }
         }
         Ok(())
     }

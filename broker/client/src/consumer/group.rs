@@ -357,8 +357,13 @@ impl Group {
         }
         let all: BTreeSet<&str> = members.values().flatten().map(String::as_str).collect();
         self.cluster.want_topics(all.iter().copied());
-        self.cluster.refresh()?;
-        let view = self.cluster.view();
+        // The metadata at hand serves unless it lacks a subscribed topic (asking again
+        // costs an all-topics request for a pattern subscription).
+        let mut view = self.cluster.view();
+        if all.iter().any(|t| view.partition_count(t).is_none()) {
+            self.cluster.refresh()?;
+            view = self.cluster.view();
+        }
         let counts: BTreeMap<String, usize> = all
             .iter()
             .filter_map(|t| view.partition_count(t).map(|n| (t.to_string(), n)))
