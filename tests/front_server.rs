@@ -136,7 +136,11 @@ fn records_written_through_one_front_are_read_through_the_other() {
             .unwrap_or_else(|| panic!("no {name} in {out}"))
     };
     assert_eq!(field("count"), "300", "{out}");
-    assert_eq!(field("sent"), field("got"), "records changed on the way: {out}");
+    assert_eq!(
+        field("sent"),
+        field("got"),
+        "records changed on the way: {out}"
+    );
     assert_eq!(field("committed"), "300", "{out}");
     assert_eq!(field("producer_brokers"), c.a.addr, "{out}");
     assert_eq!(field("consumer_brokers"), c.b.addr, "{out}");
@@ -144,22 +148,49 @@ fn records_written_through_one_front_are_read_through_the_other() {
     // kcat: produce through B, consume through A in a group; the group's committed
     // offset, read back through B, is where A's consumer stopped.
     let lines: String = (0..50).map(|i| format!("key{i}:line {i}\n")).collect();
-    kcat_as_alice(&c.b.addr, &["-P", "-t", "lines", "-K:"], Some(lines.as_bytes()));
+    kcat_as_alice(
+        &c.b.addr,
+        &["-P", "-t", "lines", "-K:"],
+        Some(lines.as_bytes()),
+    );
     let got = kcat_as_alice(
         &c.a.addr,
-        &["-G", "kgroup", "-o", "beginning", "-e", "-f", "%k:%s\n", "lines"],
+        &[
+            "-G",
+            "kgroup",
+            "-o",
+            "beginning",
+            "-e",
+            "-f",
+            "%k:%s\n",
+            "lines",
+        ],
         None,
     );
     assert_eq!(got, lines);
     let listing = kcat_as_alice(&c.a.addr, &["-L"], None);
-    assert!(listing.contains(&format!("broker 0 at {}", c.a.addr)), "{listing}");
+    assert!(
+        listing.contains(&format!("broker 0 at {}", c.a.addr)),
+        "{listing}"
+    );
     assert!(listing.contains(" 1 brokers:"), "{listing}");
     assert!(!listing.contains(&c.upstream.addr), "{listing}");
     assert!(!listing.contains("__"), "internal topics listed: {listing}");
     // The same bytes are in the upstream itself (read directly, anonymously).
     let direct = ok(
         kcat(
-            &["-b", &c.upstream.addr, "-C", "-t", "lines", "-o", "beginning", "-e", "-f", "%k:%s\n"],
+            &[
+                "-b",
+                &c.upstream.addr,
+                "-C",
+                "-t",
+                "lines",
+                "-o",
+                "beginning",
+                "-e",
+                "-f",
+                "%k:%s\n",
+            ],
             None,
             Duration::from_secs(60),
         ),
@@ -200,7 +231,11 @@ fn the_front_refuses_what_a_single_server_refuses_and_nothing_reaches_upstream()
     assert!(!String::from_utf8_lossy(&out.stdout).contains("sneaky"));
     // Read the upstream back directly: neither topic was created or written.
     let listing = ok(
-        kcat(&["-b", &c.upstream.addr, "-L"], None, Duration::from_secs(60)),
+        kcat(
+            &["-b", &c.upstream.addr, "-L"],
+            None,
+            Duration::from_secs(60),
+        ),
         "kcat -L upstream",
     );
     assert!(!listing.contains("mail.alice"), "{listing}");
@@ -211,7 +246,11 @@ fn the_front_refuses_what_a_single_server_refuses_and_nothing_reaches_upstream()
 fn acknowledged_records_survive_a_front_killed_mid_run() {
     let mut c = cluster();
     // Create the topic first so the producer writes partition 0 from its first record.
-    kcat_as_alice(&c.a.addr, &["-P", "-t", "survive", "-p", "0"], Some(b"start\n"));
+    kcat_as_alice(
+        &c.a.addr,
+        &["-P", "-t", "survive", "-p", "0"],
+        Some(b"start\n"),
+    );
     let py = common::test_home().join("venv/bin/python");
     let mut producer = Command::new(py)
         .arg(common::repo().join("tests/interop/crash_producer.py"))
@@ -271,4 +310,59 @@ fn acknowledged_records_survive_a_front_killed_mid_run() {
         acked.len(),
         &missing[..missing.len().min(10)]
     );
+}
+
+/// A Fetch v4 of `topic` partition 0 from `offset`, waiting up to `max_wait_ms`.
+fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) -> Vec<u8> {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{ApiKey, FetchRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    let mut fetch = FetchRequest::default();
+    fetch.replica_id = kafka_protocol::messages::BrokerId(-1);
+    fetch.max_wait_ms = max_wait_ms;
+    fetch.min_bytes = 1;
+    fetch.max_bytes = 1 << 20;
+    let mut ft = FetchTopic::default();
+    ft.topic = TopicName(StrBytes::from_static_str(topic));
+    let mut fp = FetchPartition::default();
+    fp.partition = 0;
+    fp.fetch_offset = offset;
+    fp.partition_max_bytes = 1 << 20;
+    ft.partitions = vec![fp];
+    fetch.topics = vec![ft];
+    common::raw::encode_with(ApiKey::Fetch, 4, 7, Some("front-test"), &fetch)
+}
+
+/// (error code, bytes of records) of a Fetch answer's one partition.
+fn fetch_answer(c: &mut std::net::TcpStream) -> (i16, usize) {
+    use kafka_protocol::messages::{ApiKey, FetchResponse};
+    let body = common::read_frame(c).expect("fetch answered");
+    let (_, resp): (_, FetchResponse) =
+        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 4)
+            .expect("fetch response");
+    let p = &resp.responses[0].partitions[0];
+    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
+}
+
+/// As on a single server (tests/broker_scale.rs), a request pipelined behind a fetch the
+/// cluster holds is not kept waiting for the fetch's max_wait: the front answers the held
+/// fetch at once with an immediate fetch of the same partition, then the request behind.
+/// The socket's read timeout (20 s) is shorter than the fetches' max_wait (30 s).
+#[test]
+fn a_request_behind_a_held_fetch_is_not_kept_waiting() {
+    let c = cluster();
+    kcat_as_alice(&c.a.addr, &["-P", "-t", "held", "-p", "0"], Some(b"h0\n"));
+    let mut s = std::net::TcpStream::connect(&c.a.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(&fetch_request("held", 1, 30_000))
+        .expect("send fetch");
+    // Let the fetch reach the upstream and wait there, then pipeline another behind it.
+    std::thread::sleep(Duration::from_millis(300));
+    s.write_all(&fetch_request("held", 0, 30_000))
+        .expect("send second fetch");
+    assert_eq!(fetch_answer(&mut s), (0, 0), "the held fetch answers empty");
+    let (code, bytes) = fetch_answer(&mut s);
+    assert_eq!(code, 0);
+    assert!(bytes > 0, "the fetch behind it is answered with its record");
 }
