@@ -54,7 +54,14 @@ impl Upstream {
     /// Connects to the cluster once (so a wrong address or password fails at start) and
     /// learns its nodes and versions.
     pub async fn connect(config: UpstreamConfig) -> Result<Arc<Upstream>> {
-        let up = Arc::new(Upstream {
+        let up = Arc::new(Upstream::unconnected(config));
+        up.metadata_for(Some(Vec::new()), false).await?;
+        Ok(up)
+    }
+
+    /// The cluster before anything is known of it.
+    pub(crate) fn unconnected(config: UpstreamConfig) -> Upstream {
+        Upstream {
             config,
             versions: Mutex::new(HashMap::new()),
             nodes: Mutex::new(HashMap::new()),
@@ -62,9 +69,7 @@ impl Upstream {
             coordinators: Mutex::new(HashMap::new()),
             controller: Mutex::new(None),
             shared: tokio::sync::Mutex::new(HashMap::new()),
-        });
-        up.metadata_for(Some(Vec::new()), false).await?;
-        Ok(up)
+        }
     }
 
     /// Opens a new connection to `node` (-1: any bootstrap address), logged in as the
@@ -97,7 +102,8 @@ impl Upstream {
         Err(last)
     }
 
-    fn learn_versions(&self, ranges: &[(i16, i16, i16)]) {
+    /// Narrows the known API ranges to what a newly seen node offers too.
+    pub(crate) fn learn_versions(&self, ranges: &[(i16, i16, i16)]) {
         let mut v = self.versions.lock();
         if v.is_empty() {
             v.extend(ranges.iter().map(|(k, lo, hi)| (*k, (*lo, *hi))));
@@ -299,5 +305,56 @@ impl Links {
         if list.len() < IDLE_FETCH_CONNS {
             list.push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::metadata_response::{
+        MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
+    use kafka_protocol::messages::BrokerId;
+
+    #[test]
+    fn versions_are_what_every_node_seen_speaks() {
+        let up = Upstream::unconnected(UpstreamConfig::new("a:1"));
+        let (produce, fetch, meta) = (ApiKey::Produce as i16, ApiKey::Fetch as i16, 3);
+        up.learn_versions(&[(produce, 0, 11), (fetch, 4, 16), (meta, 0, 12)]);
+        up.learn_versions(&[(produce, 3, 9), (fetch, 0, 12)]);
+        assert_eq!(up.versions(ApiKey::Produce), Some((3, 9)));
+        assert_eq!(up.versions(ApiKey::Fetch), Some((4, 12)));
+        // A node without Metadata: nobody may count on it any more.
+        assert_eq!(up.versions(ApiKey::Metadata), None);
+        up.learn_versions(&[(produce, 10, 11), (fetch, 4, 12)]);
+        assert_eq!(up.versions(ApiKey::Produce), None, "empty range");
+    }
+
+    #[test]
+    fn leaders_follow_metadata_and_are_forgotten_when_stale() {
+        let up = Upstream::unconnected(UpstreamConfig::new("a:1"));
+        let mut resp = MetadataResponse::default();
+        let mut b = MetadataResponseBroker::default();
+        b.node_id = BrokerId(7);
+        b.host = crate::handlers::sb("k7");
+        b.port = 9092;
+        resp.brokers = vec![b];
+        resp.controller_id = BrokerId(7);
+        let mut t = MetadataResponseTopic::default();
+        t.name = Some(crate::handlers::tn("t"));
+        for (i, leader, error) in [(0, 7, 0), (1, -1, 5)] {
+            let mut p = MetadataResponsePartition::default();
+            p.partition_index = i;
+            p.leader_id = BrokerId(leader);
+            p.error_code = error;
+            t.partitions.push(p);
+        }
+        resp.topics = vec![t];
+        up.record(&resp);
+        assert_eq!(up.leader("t", 0), Some(7));
+        assert_eq!(up.leader("t", 1), None, "no leader yet");
+        assert_eq!(up.any_node(), 7);
+        up.forget_leader("t", 0);
+        assert_eq!(up.leader("t", 0), None);
     }
 }

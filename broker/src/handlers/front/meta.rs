@@ -133,3 +133,57 @@ pub(super) async fn metadata(
         .extend(denied.iter().map(|name| denied_entry(name)));
     respond(req, &resp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::UpstreamConfig;
+    use kafka_protocol::messages::ApiKey;
+
+    #[test]
+    fn forwarded_apis_are_advertised_at_the_versions_both_sides_speak() {
+        let up = Upstream::unconnected(UpstreamConfig::new("a:1"));
+        up.learn_versions(&[
+            (ApiKey::Fetch as i16, 0, 16),
+            (ApiKey::Metadata as i16, 0, 8),
+            (ApiKey::AlterConfigs as i16, 0, 2),
+        ]);
+        let body = versions_body(&up, ErrorCode::NONE);
+        let range = |k: ApiKey| {
+            body.api_keys
+                .iter()
+                .find(|v| v.api_key == k as i16)
+                .map(|v| (v.min_version, v.max_version))
+        };
+        assert_eq!(
+            range(ApiKey::Fetch),
+            Some((4, 12)),
+            "ours caps the cluster's"
+        );
+        assert_eq!(
+            range(ApiKey::Metadata),
+            Some((0, 8)),
+            "the cluster's caps ours"
+        );
+        assert_eq!(
+            range(ApiKey::Produce),
+            None,
+            "the cluster does not speak it"
+        );
+        assert_eq!(
+            range(ApiKey::AlterConfigs),
+            None,
+            "not forwarded in front mode"
+        );
+        assert_eq!(
+            range(ApiKey::SaslAuthenticate),
+            Some((0, 2)),
+            "answered here"
+        );
+        assert_eq!(
+            range(ApiKey::FindCoordinator),
+            Some((0, 3)),
+            "answered here"
+        );
+    }
+}
