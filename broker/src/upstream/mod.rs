@@ -75,20 +75,24 @@ impl Upstream {
     /// Opens a new connection to `node` (-1: any bootstrap address), logged in as the
     /// service account.
     pub async fn open(&self, node: i32) -> Result<Arc<UpConn>> {
+        self.open_as(node, "").await
+    }
+
+    /// [`Upstream::open`] sending a client's own client id (empty: the front's), so the
+    /// cluster's logs, quotas and group member ids name the real client.
+    pub async fn open_as(&self, node: i32, client_id: &str) -> Result<Arc<UpConn>> {
+        let client_id = if client_id.is_empty() {
+            self.config.client_id.as_str()
+        } else {
+            client_id
+        };
         let addrs = match self.nodes.lock().get(&node) {
             Some(a) if node >= 0 => vec![a.clone()],
             _ => self.config.bootstrap.clone(),
         };
         let mut last = Error::Upstream("no bootstrap address".into());
         for addr in addrs {
-            match UpConn::open(
-                &addr,
-                node,
-                &self.config.client_id,
-                self.config.sasl.as_ref(),
-            )
-            .await
-            {
+            match UpConn::open(&addr, node, client_id, self.config.sasl.as_ref()).await {
                 Ok((conn, ranges)) => {
                     self.learn_versions(&ranges);
                     return Ok(conn);
@@ -270,19 +274,24 @@ impl std::fmt::Debug for Links {
 
 impl Links {
     /// This client's connection to `node` for ordinary requests.
-    pub async fn main(&self, up: &Upstream, node: i32) -> Result<Arc<UpConn>> {
+    pub async fn main(&self, up: &Upstream, node: i32, client_id: &str) -> Result<Arc<UpConn>> {
         let mut main = self.main.lock().await;
         if let Some(c) = main.get(&node).filter(|c| c.is_alive()) {
             return Ok(Arc::clone(c));
         }
-        let conn = up.open(node).await?;
+        let conn = up.open_as(node, client_id).await?;
         main.insert(node, Arc::clone(&conn));
         Ok(conn)
     }
 
     /// An idle fetch connection to `node` (opened when none is idle); give it back with
     /// [`Links::give_back`] once its answer is in.
-    pub async fn take_fetch(&self, up: &Upstream, node: i32) -> Result<Arc<UpConn>> {
+    pub async fn take_fetch(
+        &self,
+        up: &Upstream,
+        node: i32,
+        client_id: &str,
+    ) -> Result<Arc<UpConn>> {
         let idle = {
             let mut fetch = self.fetch.lock();
             let list = fetch.entry(node).or_default();
@@ -291,7 +300,7 @@ impl Links {
         };
         match idle {
             Some(c) => Ok(c),
-            None => up.open(node).await,
+            None => up.open_as(node, client_id).await,
         }
     }
 

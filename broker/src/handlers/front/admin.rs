@@ -35,7 +35,10 @@ pub(super) async fn init_producer_id(
         resp.producer_epoch = -1;
         return respond(req, &resp);
     }
-    let conn = session.links.main(up, up.any_node()).await?;
+    let conn = session
+        .links
+        .main(up, up.any_node(), &session.client_id)
+        .await?;
     let answer = conn
         .send_raw(req.api_key, req.version, &req.body, true)?
         .ok_or_else(|| Error::Upstream("no answer expected".into()))?;
@@ -96,7 +99,10 @@ pub(super) async fn create_topics(
     let mut resp = if r.topics.is_empty() {
         CreateTopicsResponse::default()
     } else {
-        let conn = session.links.main(up, up.any_node()).await?;
+        let conn = session
+            .links
+            .main(up, up.any_node(), &session.client_id)
+            .await?;
         let answer = conn.send(ApiKey::CreateTopics, req.version, &r)?;
         decode(ApiKey::CreateTopics, req.version, answer.await)?
     };
@@ -153,7 +159,10 @@ pub(super) async fn delete_topics(
     let mut resp = if r.topics.is_empty() && r.topic_names.is_empty() {
         DeleteTopicsResponse::default()
     } else {
-        let conn = session.links.main(up, up.any_node()).await?;
+        let conn = session
+            .links
+            .main(up, up.any_node(), &session.client_id)
+            .await?;
         let answer = conn.send(ApiKey::DeleteTopics, req.version, &r)?;
         decode(ApiKey::DeleteTopics, req.version, answer.await)?
     };

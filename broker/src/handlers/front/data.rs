@@ -80,7 +80,7 @@ pub(super) async fn produce(
     }
     let mut answers: Vec<Answer> = Vec::new();
     for (leader, sub) in &split {
-        let conn = session.links.main(up, *leader).await?;
+        let conn = session.links.main(up, *leader, &session.client_id).await?;
         let mut body = bytes::BytesMut::new();
         kafka_protocol::protocol::Encodable::encode(sub, &mut body, req.version)
             .map_err(|e| Error::Encode(format!("Produce: {e}")))?;
@@ -170,12 +170,13 @@ fn split_fetch(r: &FetchRequest, places: &[Vec<Place>], max_wait: i32) -> Vec<(i
 async fn send_fetches(
     up: &Upstream,
     session_links: &crate::upstream::Links,
+    client_id: &str,
     version: i16,
     split: &[(i32, FetchRequest)],
 ) -> Result<Vec<(Arc<crate::upstream::UpConn>, Answer)>> {
     let mut out = Vec::new();
     for (leader, sub) in split {
-        let conn = session_links.take_fetch(up, *leader).await?;
+        let conn = session_links.take_fetch(up, *leader, client_id).await?;
         let answer = conn.send(ApiKey::Fetch, version, sub)?;
         out.push((conn, answer));
     }
@@ -200,7 +201,8 @@ pub(super) async fn fetch(
         .collect();
     let places = route(up, &wanted, &|_| false).await?;
     let split = split_fetch(&r, &places, r.max_wait_ms);
-    let mut pending = send_fetches(up, &session.links, req.version, &split).await?;
+    let client_id = session.client_id.clone();
+    let mut pending = send_fetches(up, &session.links, &client_id, req.version, &split).await?;
     let info = ReqInfo::of(req);
     let up = Arc::clone(up);
     let links = Arc::clone(&session.links);
@@ -237,7 +239,7 @@ pub(super) async fn fetch(
         if interrupted {
             let quick = split_fetch(&r, &places, 0);
             answers.clear();
-            for (conn, a) in send_fetches(&up, &links, info.version, &quick).await? {
+            for (conn, a) in send_fetches(&up, &links, &client_id, info.version, &quick).await? {
                 answers.push(a.await);
                 links.give_back(conn);
             }
@@ -325,7 +327,7 @@ pub(super) async fn list_offsets(
     }
     let mut answers = Vec::new();
     for (leader, sub) in &split {
-        let conn = session.links.main(up, *leader).await?;
+        let conn = session.links.main(up, *leader, &session.client_id).await?;
         answers.push(conn.send(ApiKey::ListOffsets, req.version, sub)?);
     }
     let info = ReqInfo::of(req);

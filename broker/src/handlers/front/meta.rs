@@ -119,7 +119,11 @@ pub(super) async fn metadata(
             .as_ref()
             .is_none_or(|n| may(Operation::Describe, n.0.as_str()))
     });
+    // Authorized operations upstream are the service account's, not the client's: not
+    // reported (Kafka's "not asked for" value).
+    resp.cluster_authorized_operations = i32::MIN;
     for t in &mut resp.topics {
+        t.topic_authorized_operations = i32::MIN;
         for p in &mut t.partitions {
             if p.leader_id.0 >= 0 {
                 p.leader_id = node;
