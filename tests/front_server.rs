@@ -366,3 +366,100 @@ fn a_request_behind_a_held_fetch_is_not_kept_waiting() {
     assert_eq!(code, 0);
     assert!(bytes > 0, "the fetch behind it is answered with its record");
 }
+
+/// Mistakes stop the server at start with the reason: mixed modes, a config file without
+/// `--kafka`, the classic port without the BBS, and a wrong service-account password.
+#[test]
+fn bad_flags_and_a_wrong_service_password_stop_the_front_at_start() {
+    let c = cluster();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.properties");
+    std::fs::write(
+        &bad,
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n\
+         sasl.username=svc\nsasl.password=wrong\n",
+    )
+    .expect("write");
+    let bad = bad.to_str().expect("utf8");
+    let up = c.upstream.addr.as_str();
+    for (args, why) in [
+        (vec!["--plain", "--kafka", up], "takes no --kafka"),
+        (vec!["--kafka-config", bad], "needs --kafka"),
+        (
+            vec!["--kafka", up, "--classic-listen", "127.0.0.1:0"],
+            "classic port needs the BBS",
+        ),
+        (
+            vec![
+                "--kafka",
+                up,
+                "--kafka-config",
+                bad,
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            "login failed",
+        ),
+    ] {
+        let out = common::server_cmd(&args, &dir.path().join("front"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} started");
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+}
+
+/// OffsetForLeaderEpoch (librdkafka 2.1+ validates positions with it) is forwarded to the
+/// leader: the end offset of epoch 0 is the partition's end; an anonymous client is
+/// refused a mailbox's, as on a single server.
+#[test]
+fn offset_for_leader_epoch_is_forwarded_with_the_same_checks() {
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use kafka_protocol::messages::{
+        ApiKey, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let c = cluster();
+    kcat_as_alice(
+        &c.a.addr,
+        &["-P", "-t", "epochs", "-p", "0"],
+        Some(b"e0\ne1\ne2\n"),
+    );
+    let mut req = OffsetForLeaderEpochRequest::default();
+    for topic in ["epochs", "mail.alice"] {
+        let mut t = OffsetForLeaderTopic::default();
+        t.topic = TopicName(StrBytes::from_static_str(topic));
+        let mut p = OffsetForLeaderPartition::default();
+        p.partition = 0;
+        p.leader_epoch = 0;
+        p.current_leader_epoch = -1;
+        t.partitions = vec![p];
+        req.topics.push(t);
+    }
+    let mut s = std::net::TcpStream::connect(&c.b.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(&common::raw::encode_with(
+        ApiKey::OffsetForLeaderEpoch,
+        2,
+        7,
+        Some("front-test"),
+        &req,
+    ))
+    .expect("send");
+    let body = common::read_frame(&mut s).expect("answered");
+    let (_, resp): (_, OffsetForLeaderEpochResponse) =
+        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::OffsetForLeaderEpoch, 2)
+            .expect("decodes");
+    let by_topic = |name: &str| {
+        let t = resp
+            .topics
+            .iter()
+            .find(|t| t.topic.0.as_str() == name)
+            .expect("topic answered");
+        (t.partitions[0].error_code, t.partitions[0].end_offset)
+    };
+    assert_eq!(by_topic("epochs"), (0, 3));
+    assert_eq!(by_topic("mail.alice").0, 29, "TOPIC_AUTHORIZATION_FAILED");
+}

@@ -1,7 +1,7 @@
-//! Produce, Fetch and ListOffsets in front mode: each partition goes to its upstream
-//! leader (the request is split when the partitions have several), after the same checks
-//! as on a single server (WRITE to produce, READ to fetch, DESCRIBE to list offsets); the
-//! answers are merged back in the request's order. Requests are sent upstream before the
+//! Produce and Fetch in front mode: each partition goes to its upstream leader (the
+//! request is split when the partitions have several), after the same checks as on a
+//! single server (WRITE to produce, READ to fetch); the answers are merged back in the
+//! request's order. Requests are sent upstream before the
 //! handler returns, so a client's pipelined produces reach the cluster in its order.
 //!
 //! Fetches use the client's fetch connections ([`crate::upstream::Links`]); a fetch the
@@ -14,13 +14,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::fetch_response::PartitionData;
-use kafka_protocol::messages::list_offsets_response::{
-    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
-};
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
-    ApiKey, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, ProduceRequest,
-    ProduceResponse,
+    ApiKey, FetchRequest, FetchResponse, ProduceRequest, ProduceResponse,
 };
 use wire::ErrorCode;
 
@@ -280,92 +276,6 @@ pub(super) async fn fetch(
                 tr.partitions.push(pd);
             }
             resp.responses.push(tr);
-        }
-        info.encode(&resp).map(Some)
-    })))
-}
-
-pub(super) async fn list_offsets(
-    broker: &Arc<Broker>,
-    up: &Arc<Upstream>,
-    session: &Session,
-    req: &Request,
-) -> Result<Reply> {
-    let r: ListOffsetsRequest = decode_body(req)?;
-    let wanted: Vec<(String, Vec<i32>, bool)> = r
-        .topics
-        .iter()
-        .map(|t| {
-            let name = t.name.0.to_string();
-            let ok = broker.authorize(session, Operation::Describe, Resource::Topic(&name));
-            (
-                name,
-                t.partitions.iter().map(|p| p.partition_index).collect(),
-                ok,
-            )
-        })
-        .collect();
-    let places = route(up, &wanted, &|_| false).await?;
-    let mut split: HashMap<i32, ListOffsetsRequest> = HashMap::new();
-    for (ti, t) in r.topics.iter().enumerate() {
-        for (pi, p) in t.partitions.iter().enumerate() {
-            let Ok(leader) = places[ti][pi] else { continue };
-            let sub = split.entry(leader).or_insert_with(|| {
-                let mut s = r.clone();
-                s.topics.clear();
-                s
-            });
-            match sub.topics.iter_mut().find(|x| x.name == t.name) {
-                Some(x) => x.partitions.push(p.clone()),
-                None => {
-                    let mut x = t.clone();
-                    x.partitions = vec![p.clone()];
-                    sub.topics.push(x);
-                }
-            }
-        }
-    }
-    let mut answers = Vec::new();
-    for (leader, sub) in &split {
-        let conn = session.links.main(up, *leader, &session.client_id).await?;
-        answers.push(conn.send(ApiKey::ListOffsets, req.version, sub)?);
-    }
-    let info = ReqInfo::of(req);
-    let up = Arc::clone(up);
-    Ok(Reply::Later(Box::pin(async move {
-        let mut got: HashMap<(String, i32), ListOffsetsPartitionResponse> = HashMap::new();
-        for a in answers {
-            let resp: ListOffsetsResponse = decode(ApiKey::ListOffsets, info.version, a.await)?;
-            for t in resp.topics {
-                for p in t.partitions {
-                    if p.error_code == ErrorCode::NOT_LEADER_OR_FOLLOWER.code() {
-                        up.forget_leader(t.name.0.as_str(), p.partition_index);
-                    }
-                    got.insert((t.name.0.to_string(), p.partition_index), p);
-                }
-            }
-        }
-        let mut resp = ListOffsetsResponse::default();
-        for (ti, t) in r.topics.iter().enumerate() {
-            let mut tr = ListOffsetsTopicResponse::default();
-            tr.name = t.name.clone();
-            for (pi, p) in t.partitions.iter().enumerate() {
-                let key = (t.name.0.to_string(), p.partition_index);
-                let pr = match (places[ti][pi], got.remove(&key)) {
-                    (Ok(_), Some(pr)) => pr,
-                    (place, _) => {
-                        let mut pr = ListOffsetsPartitionResponse::default();
-                        pr.partition_index = p.partition_index;
-                        pr.error_code = place
-                            .err()
-                            .unwrap_or(ErrorCode::NOT_LEADER_OR_FOLLOWER)
-                            .code();
-                        pr
-                    }
-                };
-                tr.partitions.push(pr);
-            }
-            resp.topics.push(tr);
         }
         info.encode(&resp).map(Some)
     })))

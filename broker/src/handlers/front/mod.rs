@@ -5,15 +5,16 @@
 //! the account and quota APIs (this server authenticates its clients itself), and
 //! FindCoordinator (this server is every group's coordinator as far as clients know).
 //!
-//! [`meta`]: Metadata rewriting and ApiVersions; [`data`]: Produce, Fetch and ListOffsets,
-//! split by partition leader and merged; [`groups`]: the group APIs and committed
-//! offsets, routed to each group's coordinator; [`admin`]: InitProducerId and topic
-//! creation and deletion.
+//! [`meta`]: Metadata rewriting and ApiVersions; [`data`]: Produce and Fetch, split by
+//! partition leader and merged; [`offsets`]: ListOffsets and OffsetForLeaderEpoch, the
+//! same; [`groups`]: the group APIs and committed offsets, routed to each group's
+//! coordinator; [`admin`]: InitProducerId and topic creation and deletion.
 
 mod admin;
 mod data;
 mod groups;
 mod meta;
+mod offsets;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ const FORWARDED: &[ApiKey] = &[
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
+    ApiKey::OffsetForLeaderEpoch,
     ApiKey::Metadata,
     ApiKey::OffsetCommit,
     ApiKey::OffsetFetch,
@@ -73,7 +75,10 @@ pub(super) async fn handle(
         ApiKey::Metadata => meta::metadata(broker, up, session, req).await?,
         ApiKey::Produce => data::produce(broker, up, session, req).await?,
         ApiKey::Fetch => data::fetch(broker, up, session, req).await?,
-        ApiKey::ListOffsets => data::list_offsets(broker, up, session, req).await?,
+        ApiKey::ListOffsets => offsets::list_offsets(broker, up, session, req).await?,
+        ApiKey::OffsetForLeaderEpoch => {
+            offsets::offset_for_leader_epoch(broker, up, session, req).await?
+        }
         ApiKey::JoinGroup | ApiKey::SyncGroup | ApiKey::Heartbeat | ApiKey::LeaveGroup => {
             groups::membership(broker, up, session, req).await?
         }
