@@ -463,3 +463,29 @@ fn offset_for_leader_epoch_is_forwarded_with_the_same_checks() {
     assert_eq!(by_topic("epochs"), (0, 3));
     assert_eq!(by_topic("mail.alice").0, 29, "TOPIC_AUTHORIZATION_FAILED");
 }
+
+/// ListGroups, DescribeGroups and DeleteGroups through a front: the group committed to
+/// through one front is listed and described, an anonymous client may not delete it, its
+/// user may.
+#[test]
+fn groups_are_listed_described_and_deleted_through_the_front() {
+    let c = cluster();
+    kcat_as_alice(&c.a.addr, &["-P", "-t", "gadmin", "-p", "0"], Some(b"x\n"));
+    let out = ok(
+        python(
+            "front_groups.py",
+            &[&c.b.addr, "gadmin", "g-admin", "alice", ALICE_PASSWORD],
+            Duration::from_secs(120),
+        ),
+        "front_groups.py",
+    );
+    for line in [
+        "listed_before=True",
+        "state=Empty",
+        "anonymous_delete=GroupAuthorizationFailedError",
+        "delete=OK",
+        "listed_after=False",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line} in:\n{out}");
+    }
+}

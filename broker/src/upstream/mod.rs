@@ -141,6 +141,16 @@ impl Upstream {
         Ok(conn)
     }
 
+    /// Every node id seen in metadata (the bootstrap, -1, before any).
+    pub fn node_ids(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = self.nodes.lock().keys().copied().collect();
+        ids.sort_unstable();
+        if ids.is_empty() {
+            ids.push(-1);
+        }
+        ids
+    }
+
     /// Any node to send cluster-wide requests to: the controller when known.
     pub fn any_node(&self) -> i32 {
         let controller = *self.controller.lock();

@@ -8,10 +8,12 @@
 //! [`meta`]: Metadata rewriting and ApiVersions; [`data`]: Produce and Fetch, split by
 //! partition leader and merged; [`offsets`]: ListOffsets and OffsetForLeaderEpoch, the
 //! same; [`groups`]: the group APIs and committed offsets, routed to each group's
-//! coordinator; [`admin`]: InitProducerId and topic creation and deletion.
+//! coordinator; [`group_admin`]: ListGroups, DescribeGroups and DeleteGroups;
+//! [`admin`]: InitProducerId and topic creation and deletion.
 
 mod admin;
 mod data;
+mod group_admin;
 mod groups;
 mod meta;
 mod offsets;
@@ -45,6 +47,9 @@ const FORWARDED: &[ApiKey] = &[
     ApiKey::SyncGroup,
     ApiKey::Heartbeat,
     ApiKey::LeaveGroup,
+    ApiKey::ListGroups,
+    ApiKey::DescribeGroups,
+    ApiKey::DeleteGroups,
     ApiKey::InitProducerId,
     ApiKey::CreateTopics,
     ApiKey::DeleteTopics,
@@ -84,6 +89,9 @@ pub(super) async fn handle(
         }
         ApiKey::OffsetCommit => groups::offset_commit(broker, up, session, req).await?,
         ApiKey::OffsetFetch => groups::offset_fetch(broker, up, session, req).await?,
+        ApiKey::ListGroups => group_admin::list_groups(broker, up, session, req).await?,
+        ApiKey::DescribeGroups => group_admin::describe_groups(broker, up, session, req).await?,
+        ApiKey::DeleteGroups => group_admin::delete_groups(broker, up, session, req).await?,
         ApiKey::InitProducerId => admin::init_producer_id(up, session, req).await?,
         ApiKey::CreateTopics => admin::create_topics(broker, up, session, req).await?,
         ApiKey::DeleteTopics => admin::delete_topics(broker, up, session, req).await?,
