@@ -4,7 +4,8 @@
 //! over SCRAM-SHA-256. Records written through one front are read through the other
 //! byte for byte (kafka-python with a consumer group and a committed offset, and kcat);
 //! clients see only the front in Metadata; the front refuses what a single server
-//! refuses (nothing reaches the upstream); acknowledged records survive a SIGKILLed front.
+//! refuses (nothing reaches the upstream); acknowledged records survive a SIGKILLed front;
+//! accounts are shared through the cluster.
 
 mod common;
 
@@ -62,10 +63,14 @@ fn cluster() -> Cluster {
         ),
     )
     .expect("write config");
+    // `alice` is added to A's data directory only: A seeds the shared credential topic
+    // with her, B learns her from it.
     let front = |name: &str| {
         let data = dirs.path().join(name);
         std::fs::create_dir_all(&data).expect("mkdir");
-        add_user(&data, "alice", ALICE_PASSWORD);
+        if name == "front-a" {
+            add_user(&data, "alice", ALICE_PASSWORD);
+        }
         TestServer::start_with_data(
             &data,
             &[
@@ -488,4 +493,61 @@ fn groups_are_listed_described_and_deleted_through_the_front() {
     ] {
         assert!(out.lines().any(|l| l == line), "no {line} in:\n{out}");
     }
+}
+
+/// Accounts are shared through the cluster: `alice` exists only in A's data directory yet
+/// logs in through B (every test above does), an account registered through B logs in
+/// through A, and no client sees or reads the shared credential topic through a front.
+#[test]
+fn accounts_registered_through_one_front_log_in_through_the_other() {
+    let c = cluster();
+    let out = ok(
+        python(
+            "auth_register.py",
+            &[&c.b.addr, "carol", "carol-pw-3"],
+            Duration::from_secs(60),
+        ),
+        "auth_register.py",
+    );
+    assert!(out.contains("first: None"), "{out}");
+    let carol = |addr: &str| {
+        kcat(
+            &[
+                "-b",
+                addr,
+                "-X",
+                "security.protocol=SASL_PLAINTEXT",
+                "-X",
+                "sasl.mechanisms=SCRAM-SHA-256",
+                "-X",
+                "sasl.username=carol",
+                "-X",
+                "sasl.password=carol-pw-3",
+                "-L",
+            ],
+            None,
+            Duration::from_secs(30),
+        )
+    };
+    common::eventually("carol logs in through A", Duration::from_secs(20), || {
+        carol(&c.a.addr).status.success()
+    });
+    let listing = kcat_as_alice(&c.a.addr, &["-L"], None);
+    assert!(!listing.contains("credentials"), "{listing}");
+    let out = kcat(
+        &[
+            &sasl_args(&c.a.addr)[..],
+            &["-C", "-t", "bbs-front-credentials", "-o", "beginning", "-e"].map(String::from)[..],
+        ]
+        .concat()
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+        None,
+        Duration::from_secs(30),
+    );
+    assert!(
+        !out.status.success() && out.stdout.is_empty(),
+        "the shared credential topic was readable through a front"
+    );
 }

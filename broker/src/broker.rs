@@ -209,7 +209,14 @@ impl Broker {
 
     /// Asks the authorizer whether `session`'s principal may perform `op` on `resource`.
     /// Handlers call this once per resource; denials are logged at debug level.
+    /// In front mode the shared credential topic is closed to every client.
     pub fn authorize(&self, session: &Session, op: Operation, resource: Resource<'_>) -> bool {
+        if self.upstream().is_some()
+            && matches!(resource, Resource::Topic(t) if t == crate::upstream::credentials::TOPIC)
+        {
+            tracing::debug!(peer = %session.peer, ?op, "denied: the shared credential topic");
+            return false;
+        }
         let ok = self
             .auth
             .authorizer

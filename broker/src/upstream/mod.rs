@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod conn;
+pub mod credentials;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -65,8 +65,9 @@ pub(crate) fn open_plain(cfg: &BrokerConfig, dir: &Path) -> Result<Arc<Broker>> 
 }
 
 /// Opens a front server over the cluster `up` reaches (`--kafka`). The data directory
-/// holds only this server's credential store; the BBS authorizer decides as on a single
-/// server, the BBS record policy is not installed yet (docs/scale-out.md).
+/// holds only this server's credential store, shared with the other front servers through
+/// the cluster; the BBS authorizer decides as on a single server, the BBS record policy is
+/// not installed yet (docs/scale-out.md).
 pub(crate) async fn open_front(
     cfg: &BrokerConfig,
     dir: &Path,
@@ -84,7 +85,10 @@ pub(crate) async fn open_front(
     };
     let (broker, _) = Broker::open_with(cfg.clone(), dir, hooks)
         .with_context(|| format!("opening data directory {}", dir.display()))?;
-    broker.set_upstream(upstream)?;
+    broker.set_upstream(Arc::clone(&upstream))?;
+    broker::upstream::credentials::share(&broker, &upstream)
+        .await
+        .context("sharing the accounts through the upstream cluster")?;
     tracing::info!(upstream = %bootstrap, "front server: forwarding to the upstream cluster");
     Ok(broker)
 }
