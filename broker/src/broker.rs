@@ -41,6 +41,8 @@ pub struct Session {
     /// How many requests the connection has read so far: a held fetch answers early when
     /// a later request arrives behind it (see [`RequestCount`]).
     pub requests: Arc<RequestCount>,
+    /// Front mode: this client's own connections to the upstream cluster.
+    pub links: Arc<crate::upstream::Links>,
 }
 
 /// The requests one connection has read, and a wake-up for each new one.
@@ -86,6 +88,7 @@ impl Session {
             close: false,
             ip_slot: None,
             requests: Arc::default(),
+            links: Arc::default(),
         }
     }
 }
@@ -111,6 +114,9 @@ pub struct Broker {
     data_dir: PathBuf,
     /// Producer ids handed out and who owns each.
     pub(crate) producer_ids: ProducerIds,
+    /// Front mode: the cluster the data-plane requests are forwarded to (set once, before
+    /// [`Broker::start`]).
+    upstream: std::sync::OnceLock<Arc<crate::upstream::Upstream>>,
 }
 
 impl Broker {
@@ -156,9 +162,24 @@ impl Broker {
                 _lock: lock,
                 data_dir: data_dir.to_path_buf(),
                 producer_ids,
+                upstream: std::sync::OnceLock::new(),
             }),
             repairs,
         ))
+    }
+
+    /// Turns this broker into a front server over `upstream` (before [`Broker::start`]):
+    /// produce, fetch, offsets, groups and topic admin are forwarded there after the same
+    /// authorization, Metadata names only this server, and no topic log is kept here.
+    pub fn set_upstream(&self, upstream: Arc<crate::upstream::Upstream>) -> Result<()> {
+        self.upstream
+            .set(upstream)
+            .map_err(|_| crate::error::Error::Config("the upstream is already set".into()))
+    }
+
+    /// The upstream cluster, in front mode.
+    pub fn upstream(&self) -> Option<&Arc<crate::upstream::Upstream>> {
+        self.upstream.get()
     }
 
     /// The data directory.
@@ -188,7 +209,14 @@ impl Broker {
 
     /// Asks the authorizer whether `session`'s principal may perform `op` on `resource`.
     /// Handlers call this once per resource; denials are logged at debug level.
+    /// In front mode the shared credential topic is closed to every client.
     pub fn authorize(&self, session: &Session, op: Operation, resource: Resource<'_>) -> bool {
+        if self.upstream().is_some()
+            && matches!(resource, Resource::Topic(t) if t == crate::upstream::credentials::TOPIC)
+        {
+            tracing::debug!(peer = %session.peer, ?op, "denied: the shared credential topic");
+            return false;
+        }
         let ok = self
             .auth
             .authorizer

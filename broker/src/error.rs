@@ -56,6 +56,9 @@ pub enum Error {
         /// Why, for the client and the log.
         message: String,
     },
+    /// The upstream cluster (front mode) could not be reached or answered nonsense.
+    #[error("upstream: {0}")]
+    Upstream(String),
     /// The data directory is in use by another process (a running server or CLI).
     #[error("data directory {0} is locked by another process")]
     Locked(PathBuf),

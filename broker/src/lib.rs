@@ -5,7 +5,8 @@
 //! API), [`log`] (storage), [`server`] (sockets and shutdown, and [`server::Handle`],
 //! the running broker made by [`Broker::start`]), [`auth`] (SASL, accounts, authorizer,
 //! record policy), [`broker`] (shared state, and the methods hosts use),
-//! [`data_lock`] (one process per data directory). The wire layer (framing,
+//! [`data_lock`] (one process per data directory), [`upstream`] (front mode: the
+//! cluster this broker forwards to instead of keeping logs). The wire layer (framing,
 //! headers, batch headers, error-code names) is the `kafka-wire` crate (`broker/wire`);
 //! the Kafka client is the `kafka-client` crate (`broker/client`); the text and name rules
 //! (escaping, look-alike names, account names) are the `safe-text` crate (`broker/text`).
@@ -22,6 +23,7 @@ pub mod producer_ids;
 pub mod protocol;
 pub mod record;
 pub mod server;
+pub mod upstream;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

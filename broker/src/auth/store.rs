@@ -37,6 +37,16 @@ pub struct Retired {
     pub retired_ms: i64,
 }
 
+/// Where a credential store also sends its changes (front mode: a topic of the upstream
+/// cluster that every front server follows, see `upstream::credentials`).
+pub trait Mirror: Send + Sync {
+    /// Publishes raw entries (as written to `__credentials`) durably.
+    fn publish(
+        &self,
+        entries: Vec<(Option<bytes::Bytes>, Option<bytes::Bytes>)>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>>;
+}
+
 /// Key prefix of retired-name records in `__credentials`.
 const RETIRED_PREFIX: &str = "retired/";
 
@@ -53,6 +63,8 @@ pub struct CredentialStore {
     looks: RwLock<BTreeMap<String, [String; 2]>>,
     /// Serializes read-modify-write changes.
     write: tokio::sync::Mutex<()>,
+    /// Front mode: where changes are published for the other front servers.
+    mirror: std::sync::OnceLock<std::sync::Arc<dyn Mirror>>,
 }
 
 fn refused(code: ErrorCode, message: impl Into<String>) -> Error {
@@ -96,6 +108,7 @@ impl CredentialStore {
             retired: RwLock::new(retired),
             looks: RwLock::new(looks),
             write: tokio::sync::Mutex::new(()),
+            mirror: std::sync::OnceLock::new(),
         })
     }
 
@@ -149,8 +162,87 @@ impl CredentialStore {
         })
     }
 
+    /// Sends every later change to `mirror` too (once, before serving).
+    pub fn set_mirror(&self, mirror: std::sync::Arc<dyn Mirror>) {
+        let _ = self.mirror.set(mirror);
+    }
+
+    /// Writes raw entries to the log (and the mirror, if any), durably.
+    async fn write_entries(
+        &self,
+        entries: Vec<(Option<bytes::Bytes>, Option<bytes::Bytes>)>,
+    ) -> Result<()> {
+        self.log.put_raw(entries.clone()).await?;
+        if let Some(m) = self.mirror.get() {
+            m.publish(entries).await?;
+        }
+        Ok(())
+    }
+
+    /// Every live entry, raw (what a mirror is seeded with).
+    pub fn raw_entries(&self) -> Result<Vec<(Option<bytes::Bytes>, Option<bytes::Bytes>)>> {
+        let mut out = Vec::new();
+        for (name, a) in self.list() {
+            out.push(crate::log::state::encode_entry(&name, Some(&a))?);
+        }
+        for (name, r) in self.retired() {
+            out.push(crate::log::state::encode_entry(
+                &format!("{RETIRED_PREFIX}{name}"),
+                Some(&r),
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// Applies one raw entry written elsewhere (another front server's change), in
+    /// memory; an undecodable entry is skipped with a warning.
+    pub fn apply_raw(&self, key: &[u8], value: Option<&[u8]>) {
+        let Ok(key) = postcard::from_bytes::<String>(key) else {
+            tracing::warn!("skipping an undecodable shared credential record");
+            return;
+        };
+        let name = match key.strip_prefix(RETIRED_PREFIX) {
+            Some(name) => {
+                match value.map(postcard::from_bytes::<Retired>) {
+                    None => {
+                        self.retired.write().remove(name);
+                    }
+                    Some(Ok(r)) => {
+                        self.retired.write().insert(name.to_string(), r);
+                    }
+                    Some(Err(_)) => tracing::warn!(key, "skipping an undecodable retired name"),
+                }
+                name.to_string()
+            }
+            None => {
+                match value.map(postcard::from_bytes::<Account>) {
+                    None => {
+                        self.accounts.write().remove(&key);
+                    }
+                    Some(Ok(a)) => {
+                        self.accounts.write().insert(key.clone(), a);
+                    }
+                    Some(Err(_)) => tracing::warn!(key, "skipping an undecodable account"),
+                }
+                key
+            }
+        };
+        let known =
+            self.accounts.read().contains_key(&name) || self.retired.read().contains_key(&name);
+        let mut looks = self.looks.write();
+        if known {
+            looks.insert(name.clone(), safe_text::lookalike::keys(&name));
+        } else {
+            looks.remove(&name);
+        }
+    }
+
     async fn store(&self, name: &str, account: Option<Account>) -> Result<()> {
-        self.log.put(&name.to_string(), account.as_ref()).await?;
+        self.write_entries(vec![crate::log::state::encode_entry(
+            &name.to_string(),
+            account.as_ref(),
+        )?])
+        .await?;
         let mut map = self.accounts.write();
         match account {
             Some(a) => map.insert(name.to_string(), a),
@@ -230,15 +322,14 @@ impl CredentialStore {
             retired_ms: crate::now_ms(),
         };
         let key = |k: &str| postcard::to_allocvec(&k.to_string()).map(bytes::Bytes::from);
-        self.log
-            .put_raw(vec![
-                (Some(key(name)?), None),
-                (
-                    Some(key(&format!("{RETIRED_PREFIX}{name}"))?),
-                    Some(bytes::Bytes::from(postcard::to_allocvec(&retired)?)),
-                ),
-            ])
-            .await?;
+        self.write_entries(vec![
+            (Some(key(name)?), None),
+            (
+                Some(key(&format!("{RETIRED_PREFIX}{name}"))?),
+                Some(bytes::Bytes::from(postcard::to_allocvec(&retired)?)),
+            ),
+        ])
+        .await?;
         self.accounts.write().remove(name);
         self.retired.write().insert(name.to_string(), retired);
         Ok(())
@@ -254,9 +345,11 @@ impl CredentialStore {
                 format!("{name} is not a retired name"),
             ));
         }
-        self.log
-            .put::<String, Retired>(&format!("{RETIRED_PREFIX}{name}"), None)
-            .await?;
+        self.write_entries(vec![crate::log::state::encode_entry::<String, Retired>(
+            &format!("{RETIRED_PREFIX}{name}"),
+            None,
+        )?])
+        .await?;
         self.retired.write().remove(name);
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod fetch;
+mod front;
 #[cfg(test)]
 mod fuzz_tests;
 mod group;
@@ -66,6 +67,14 @@ pub async fn handle(broker: &Arc<Broker>, session: &mut Session, req: Request) -
             "{:?} sent in the middle of a SASL exchange",
             req.api_key
         )));
+    }
+    if let Some(up) = broker.upstream() {
+        if req.api_key == ApiKey::ApiVersions {
+            return respond(&req, &front::versions_body(up, wire::ErrorCode::NONE));
+        }
+        if let Some(reply) = front::handle(broker, up, session, &req).await? {
+            return Ok(reply);
+        }
     }
     let s = &*session;
     match req.api_key {

@@ -3,10 +3,12 @@
 //! flags; and the operator's offline and online commands: `users` ([`users`],
 //! [`users_import`], [`pending_emails`]), `admin` ([`admin`], [`backup`]) and `check`.
 //! [`net`] picks the address to advertise; [`nofile`] fits the open-file limit to
-//! `max_connections`.
+//! `max_connections`; [`modes`] runs the broker alone (`--plain`) or as a front server
+//! over a Kafka cluster (`--kafka`).
 
 mod admin;
 mod backup;
+mod modes;
 mod net;
 mod nofile;
 mod pending_emails;
@@ -41,6 +43,18 @@ struct Args {
     /// TOML config file (see assets/bbs-server.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Run the broker alone: no BBS policy, no BBS authorizer, no classic port (an
+    /// ordinary Kafka-protocol broker, e.g. the upstream of front servers).
+    #[arg(long)]
+    plain: bool,
+    /// Run as a front server over the Kafka-compatible cluster at BOOTSTRAP
+    /// (host:port[,host:port...]): no topic log here, everything forwarded there.
+    #[arg(long, value_name = "BOOTSTRAP")]
+    kafka: Option<String>,
+    /// The cluster's client settings for --kafka (Kafka property file: security.protocol,
+    /// sasl.mechanism, sasl.username, sasl.password; see docs/scale-out.md).
+    #[arg(long, value_name = "FILE")]
+    kafka_config: Option<PathBuf>,
     /// Also append the log to FILE (created if missing), without colours.
     #[arg(long, value_name = "FILE")]
     log_file: Option<PathBuf>,
@@ -149,6 +163,12 @@ fn main() -> Result<()> {
     if let Some(Command::Check) = args.command {
         return check(&dir);
     }
+    let mode = modes::Mode::from_flags(
+        args.plain,
+        args.kafka.as_deref(),
+        args.kafka_config.as_deref(),
+        classic_listen.is_some(),
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -176,6 +196,17 @@ fn main() -> Result<()> {
             .transpose()?
             .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>());
         cfg.auth.proxy_token = proxy_secret.clone();
+        let broker = match mode {
+            modes::Mode::Bbs => None,
+            modes::Mode::Plain => Some(modes::open_plain(&cfg, &dir)?),
+            modes::Mode::Front(up) => Some(modes::open_front(&cfg, &dir, up).await?),
+        };
+        if let Some(broker) = broker {
+            tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised().0, broker.advertised().1), data_dir = %dir.display(), "bbs-server ready");
+            let server = broker.start(listener).context("starting the broker")?;
+            server.run_until(shutdown_signal()).await;
+            return Ok(());
+        }
         // The BBS rules: the record policy over the server's view, and private mailboxes.
         let policy = bbs_host::BbsPolicy::new();
         let hooks = broker::auth::Hooks {
