@@ -551,3 +551,73 @@ fn accounts_registered_through_one_front_log_in_through_the_other() {
         "the shared credential topic was readable through a front"
     );
 }
+
+/// Another logged-in user attacks through the front what a single server keeps the
+/// victim's: writing to the victim's mailbox and committing in the victim's read-mark
+/// group are refused, and the victim's committed offset and mailbox (read upstream
+/// directly) are unchanged.
+#[test]
+fn another_user_cannot_write_a_mailbox_or_move_read_marks_through_the_front() {
+    let c = cluster();
+    ok(
+        python(
+            "auth_register.py",
+            &[&c.b.addr, "mallory", "mallory-pw-9"],
+            Duration::from_secs(60),
+        ),
+        "auth_register.py",
+    );
+    kcat_as_alice(
+        &c.a.addr,
+        &["-P", "-t", "marks", "-p", "0"],
+        Some(b"a\nb\n"),
+    );
+    // The victim's mailbox holds one letter, written upstream by the service account.
+    let svc = |args: &[&str], stdin: Option<&[u8]>| {
+        let mut all: Vec<String> = [
+            "-b",
+            &c.upstream.addr,
+            "-X",
+            "security.protocol=SASL_PLAINTEXT",
+            "-X",
+            "sasl.mechanisms=SCRAM-SHA-256",
+            "-X",
+            "sasl.username=svc",
+            "-X",
+            &format!("sasl.password={SVC_PASSWORD}"),
+        ]
+        .map(String::from)
+        .to_vec();
+        all.extend(args.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        ok(kcat(&refs, stdin, Duration::from_secs(60)), "kcat as svc")
+    };
+    svc(&["-P", "-t", "mail.alice", "-p", "0"], Some(b"letter\n"));
+    let out = ok(
+        python(
+            "front_attack.py",
+            &[
+                &c.b.addr,
+                "marks",
+                "alice",
+                ALICE_PASSWORD,
+                "mallory",
+                "mallory-pw-9",
+            ],
+            Duration::from_secs(120),
+        ),
+        "front_attack.py",
+    );
+    for line in ["victim_commit=OK", "victim_offset=1"] {
+        assert!(out.lines().any(|l| l == line), "no {line} in:\n{out}");
+    }
+    for attack in ["mail_write=", "attacker_commit="] {
+        let outcome = out.lines().find(|l| l.starts_with(attack));
+        assert!(
+            outcome.is_some_and(|l| !l.ends_with("=OK")),
+            "{attack} was not refused:\n{out}"
+        );
+    }
+    let mailbox = svc(&["-C", "-t", "mail.alice", "-o", "beginning", "-e"], None);
+    assert_eq!(mailbox, "letter\n", "the victim's mailbox changed");
+}

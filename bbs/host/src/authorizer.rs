@@ -133,3 +133,50 @@ impl Authorizer for BbsAuthorizer {
         self.inner.authorize(principal, op, resource)
     }
 }
+
+/// The BBS's rules on a front server (`bbs-server --kafka`), where no record policy checks
+/// BBS records yet (docs/scale-out.md): on top of [`BbsAuthorizer`], no client but the
+/// operator writes a BBS topic. Nothing there would vouch for a record's author, so a
+/// mail to someone else's mailbox, or a post, could be forged.
+pub struct FrontAuthorizer(pub BbsAuthorizer);
+
+/// Whether `op` is a write of a BBS topic by someone other than the operator.
+fn unchecked_bbs_write(
+    principal: &BrokerPrincipal,
+    op: Operation,
+    resource: &Resource<'_>,
+) -> bool {
+    matches!(resource, Resource::Topic(t) if names::is_bbs_namespace(t))
+        && op == Operation::Write
+        && *principal != BrokerPrincipal::Operator
+}
+
+impl Authorizer for FrontAuthorizer {
+    fn may_list_group(&self, principal: &BrokerPrincipal, group: &str) -> bool {
+        self.0.may_list_group(principal, group)
+    }
+
+    fn denial_reason(
+        &self,
+        principal: &BrokerPrincipal,
+        op: Operation,
+        resource: &Resource<'_>,
+    ) -> Option<String> {
+        if unchecked_bbs_write(principal, op, resource) {
+            return Some(
+                "BBS topics are not writable through a front server until it checks BBS records"
+                    .into(),
+            );
+        }
+        self.0.denial_reason(principal, op, resource)
+    }
+
+    fn authorize(
+        &self,
+        principal: &BrokerPrincipal,
+        op: Operation,
+        resource: &Resource<'_>,
+    ) -> bool {
+        !unchecked_bbs_write(principal, op, resource) && self.0.authorize(principal, op, resource)
+    }
+}

@@ -16,7 +16,7 @@ mod rebuild;
 mod views;
 
 pub use audit::audit;
-pub use authorizer::BbsAuthorizer;
+pub use authorizer::{BbsAuthorizer, FrontAuthorizer};
 
 use std::sync::Arc;
 

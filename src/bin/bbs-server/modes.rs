@@ -66,8 +66,8 @@ pub(crate) fn open_plain(cfg: &BrokerConfig, dir: &Path) -> Result<Arc<Broker>> 
 
 /// Opens a front server over the cluster `up` reaches (`--kafka`). The data directory
 /// holds only this server's credential store, shared with the other front servers through
-/// the cluster; the BBS authorizer decides as on a single server, the BBS record policy is
-/// not installed yet (docs/scale-out.md).
+/// the cluster; the BBS authorizer decides as on a single server, except that BBS topics
+/// are not writable: the BBS record policy is not installed yet (docs/scale-out.md).
 pub(crate) async fn open_front(
     cfg: &BrokerConfig,
     dir: &Path,
@@ -78,9 +78,12 @@ pub(crate) async fn open_front(
         .await
         .with_context(|| format!("reaching the upstream cluster at {bootstrap}"))?;
     let hooks = broker::auth::Hooks {
-        authorizer: Some(Arc::new(bbs_host::BbsAuthorizer {
-            inner: Arc::new(broker::auth::authorizer::DefaultAuthorizer::new(&cfg.auth)),
-        })),
+        // No record policy yet, so BBS topics are not writable through a front at all.
+        authorizer: Some(Arc::new(bbs_host::FrontAuthorizer(
+            bbs_host::BbsAuthorizer {
+                inner: Arc::new(broker::auth::authorizer::DefaultAuthorizer::new(&cfg.auth)),
+            },
+        ))),
         policy: None,
     };
     let (broker, _) = Broker::open_with(cfg.clone(), dir, hooks)
