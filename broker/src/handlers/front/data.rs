@@ -21,6 +21,7 @@ use kafka_protocol::messages::{
 use wire::ErrorCode;
 
 use super::super::Reply;
+use super::split::{self, Place};
 use super::{route, ReqInfo};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
@@ -28,9 +29,6 @@ use crate::error::{Error, Result};
 use crate::protocol::{decode_body, Request};
 use crate::upstream::conn::{decode, Answer};
 use crate::upstream::Upstream;
-
-/// A partition's place: its leader, or why it has none for this client.
-type Place = std::result::Result<i32, ErrorCode>;
 
 pub(super) async fn produce(
     broker: &Arc<Broker>,
@@ -54,26 +52,12 @@ pub(super) async fn produce(
         })
         .collect();
     let places = route(up, &wanted, &may_create).await?;
-    let mut split: HashMap<i32, ProduceRequest> = HashMap::new();
-    for (ti, t) in r.topic_data.iter().enumerate() {
-        for (pi, p) in t.partition_data.iter().enumerate() {
-            if let Ok(leader) = places[ti][pi] {
-                let sub = split.entry(leader).or_insert_with(|| {
-                    let mut s = r.clone();
-                    s.topic_data.clear();
-                    s
-                });
-                match sub.topic_data.iter_mut().find(|x| x.name == t.name) {
-                    Some(x) => x.partition_data.push(p.clone()),
-                    None => {
-                        let mut x = t.clone();
-                        x.partition_data = vec![p.clone()];
-                        sub.topic_data.push(x);
-                    }
-                }
-            }
-        }
-    }
+    let split = split::by_leader(
+        &r,
+        &places,
+        |r| &mut r.topic_data,
+        |t| &mut t.partition_data,
+    );
     let mut answers: Vec<Answer> = Vec::new();
     for (leader, sub) in &split {
         let conn = session.links.main(up, *leader, &session.client_id).await?;
@@ -90,37 +74,31 @@ pub(super) async fn produce(
     let info = ReqInfo::of(req);
     let up = Arc::clone(up);
     Ok(Reply::Later(Box::pin(async move {
-        let mut got: HashMap<(String, i32), PartitionProduceResponse> = HashMap::new();
+        let mut got = HashMap::new();
         for a in answers {
             let resp: ProduceResponse = decode(ApiKey::Produce, info.version, a.await)?;
-            for t in resp.responses {
-                for p in t.partition_responses {
-                    if p.error_code == ErrorCode::NOT_LEADER_OR_FOLLOWER.code() {
-                        up.forget_leader(t.name.0.as_str(), p.index);
-                    }
-                    got.insert((t.name.0.to_string(), p.index), p);
-                }
-            }
+            got.extend(split::gather(
+                &up,
+                resp.responses.into_iter().flat_map(|t| {
+                    let name = t.name.0.to_string();
+                    t.partition_responses
+                        .into_iter()
+                        .map(move |p| (name.clone(), p.index, p.error_code, p))
+                }),
+            ));
         }
         let mut resp = ProduceResponse::default();
         for (ti, t) in r.topic_data.iter().enumerate() {
             let mut tr = TopicProduceResponse::default();
             tr.name = t.name.clone();
             for (pi, p) in t.partition_data.iter().enumerate() {
-                let key = (t.name.0.to_string(), p.index);
-                let pr = match (places[ti][pi], got.remove(&key)) {
-                    (Ok(_), Some(pr)) => pr,
-                    (place, _) => {
-                        let mut pr = PartitionProduceResponse::default();
-                        pr.index = p.index;
-                        pr.base_offset = -1;
-                        pr.error_code = place
-                            .err()
-                            .unwrap_or(ErrorCode::NOT_LEADER_OR_FOLLOWER)
-                            .code();
-                        pr
-                    }
-                };
+                let pr = split::answer(&mut got, places[ti][pi], &t.name.0, p.index, |e| {
+                    let mut pr = PartitionProduceResponse::default();
+                    pr.index = p.index;
+                    pr.base_offset = -1;
+                    pr.error_code = e.code();
+                    pr
+                });
                 tr.partition_responses.push(pr);
             }
             resp.responses.push(tr);

@@ -17,6 +17,7 @@ mod group_admin;
 mod groups;
 mod meta;
 mod offsets;
+mod split;
 
 use std::sync::Arc;
 

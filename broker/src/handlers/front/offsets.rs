@@ -16,9 +16,9 @@ use kafka_protocol::messages::{
     ApiKey, ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse,
 };
-use wire::ErrorCode;
 
 use super::super::Reply;
+use super::split;
 use super::{route, ReqInfo};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
@@ -48,25 +48,7 @@ pub(super) async fn list_offsets(
         })
         .collect();
     let places = route(up, &wanted, &|_| false).await?;
-    let mut split: HashMap<i32, ListOffsetsRequest> = HashMap::new();
-    for (ti, t) in r.topics.iter().enumerate() {
-        for (pi, p) in t.partitions.iter().enumerate() {
-            let Ok(leader) = places[ti][pi] else { continue };
-            let sub = split.entry(leader).or_insert_with(|| {
-                let mut s = r.clone();
-                s.topics.clear();
-                s
-            });
-            match sub.topics.iter_mut().find(|x| x.name == t.name) {
-                Some(x) => x.partitions.push(p.clone()),
-                None => {
-                    let mut x = t.clone();
-                    x.partitions = vec![p.clone()];
-                    sub.topics.push(x);
-                }
-            }
-        }
-    }
+    let split = split::by_leader(&r, &places, |r| &mut r.topics, |t| &mut t.partitions);
     let mut answers = Vec::new();
     for (leader, sub) in &split {
         let conn = session.links.main(up, *leader, &session.client_id).await?;
@@ -75,36 +57,31 @@ pub(super) async fn list_offsets(
     let info = ReqInfo::of(req);
     let up = Arc::clone(up);
     Ok(Reply::Later(Box::pin(async move {
-        let mut got: HashMap<(String, i32), ListOffsetsPartitionResponse> = HashMap::new();
+        let mut got = HashMap::new();
         for a in answers {
             let resp: ListOffsetsResponse = decode(ApiKey::ListOffsets, info.version, a.await)?;
-            for t in resp.topics {
-                for p in t.partitions {
-                    if p.error_code == ErrorCode::NOT_LEADER_OR_FOLLOWER.code() {
-                        up.forget_leader(t.name.0.as_str(), p.partition_index);
-                    }
-                    got.insert((t.name.0.to_string(), p.partition_index), p);
-                }
-            }
+            got.extend(split::gather(
+                &up,
+                resp.topics.into_iter().flat_map(|t| {
+                    let name = t.name.0.to_string();
+                    t.partitions
+                        .into_iter()
+                        .map(move |p| (name.clone(), p.partition_index, p.error_code, p))
+                }),
+            ));
         }
         let mut resp = ListOffsetsResponse::default();
         for (ti, t) in r.topics.iter().enumerate() {
             let mut tr = ListOffsetsTopicResponse::default();
             tr.name = t.name.clone();
             for (pi, p) in t.partitions.iter().enumerate() {
-                let key = (t.name.0.to_string(), p.partition_index);
-                let pr = match (places[ti][pi], got.remove(&key)) {
-                    (Ok(_), Some(pr)) => pr,
-                    (place, _) => {
-                        let mut pr = ListOffsetsPartitionResponse::default();
-                        pr.partition_index = p.partition_index;
-                        pr.error_code = place
-                            .err()
-                            .unwrap_or(ErrorCode::NOT_LEADER_OR_FOLLOWER)
-                            .code();
-                        pr
-                    }
-                };
+                let index = p.partition_index;
+                let pr = split::answer(&mut got, places[ti][pi], &t.name.0, index, |e| {
+                    let mut pr = ListOffsetsPartitionResponse::default();
+                    pr.partition_index = index;
+                    pr.error_code = e.code();
+                    pr
+                });
                 tr.partitions.push(pr);
             }
             resp.topics.push(tr);
@@ -130,25 +107,7 @@ pub(super) async fn offset_for_leader_epoch(
         })
         .collect();
     let places = route(up, &wanted, &|_| false).await?;
-    let mut split: HashMap<i32, OffsetForLeaderEpochRequest> = HashMap::new();
-    for (ti, t) in r.topics.iter().enumerate() {
-        for (pi, p) in t.partitions.iter().enumerate() {
-            let Ok(leader) = places[ti][pi] else { continue };
-            let sub = split.entry(leader).or_insert_with(|| {
-                let mut s = r.clone();
-                s.topics.clear();
-                s
-            });
-            match sub.topics.iter_mut().find(|x| x.topic == t.topic) {
-                Some(x) => x.partitions.push(p.clone()),
-                None => {
-                    let mut x = t.clone();
-                    x.partitions = vec![p.clone()];
-                    sub.topics.push(x);
-                }
-            }
-        }
-    }
+    let split = split::by_leader(&r, &places, |r| &mut r.topics, |t| &mut t.partitions);
     let mut answers = Vec::new();
     for (leader, sub) in &split {
         let conn = session.links.main(up, *leader, &session.client_id).await?;
@@ -157,37 +116,31 @@ pub(super) async fn offset_for_leader_epoch(
     let info = ReqInfo::of(req);
     let up = Arc::clone(up);
     Ok(Reply::Later(Box::pin(async move {
-        let mut got: HashMap<(String, i32), EpochEndOffset> = HashMap::new();
+        let mut got = HashMap::new();
         for a in answers {
             let resp: OffsetForLeaderEpochResponse =
                 decode(ApiKey::OffsetForLeaderEpoch, info.version, a.await)?;
-            for t in resp.topics {
-                for p in t.partitions {
-                    if p.error_code == ErrorCode::NOT_LEADER_OR_FOLLOWER.code() {
-                        up.forget_leader(t.topic.0.as_str(), p.partition);
-                    }
-                    got.insert((t.topic.0.to_string(), p.partition), p);
-                }
-            }
+            got.extend(split::gather(
+                &up,
+                resp.topics.into_iter().flat_map(|t| {
+                    let name = t.topic.0.to_string();
+                    t.partitions
+                        .into_iter()
+                        .map(move |p| (name.clone(), p.partition, p.error_code, p))
+                }),
+            ));
         }
         let mut resp = OffsetForLeaderEpochResponse::default();
         for (ti, t) in r.topics.iter().enumerate() {
             let mut tr = OffsetForLeaderTopicResult::default();
             tr.topic = t.topic.clone();
             for (pi, p) in t.partitions.iter().enumerate() {
-                let key = (t.topic.0.to_string(), p.partition);
-                let e = match (places[ti][pi], got.remove(&key)) {
-                    (Ok(_), Some(e)) => e,
-                    (place, _) => {
-                        let mut e = EpochEndOffset::default();
-                        e.partition = p.partition;
-                        e.error_code = place
-                            .err()
-                            .unwrap_or(ErrorCode::NOT_LEADER_OR_FOLLOWER)
-                            .code();
-                        e
-                    }
-                };
+                let e = split::answer(&mut got, places[ti][pi], &t.topic.0, p.partition, |code| {
+                    let mut e = EpochEndOffset::default();
+                    e.partition = p.partition;
+                    e.error_code = code.code();
+                    e
+                });
                 tr.partitions.push(e);
             }
             resp.topics.push(tr);
