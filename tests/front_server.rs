@@ -234,7 +234,8 @@ fn the_front_refuses_what_a_single_server_refuses_and_nothing_reaches_upstream()
         Duration::from_secs(60),
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("sneaky"));
-    // Read the upstream back directly: neither topic was created or written.
+    // Read the upstream back directly: `__secrets` was never created, and alice's
+    // mailbox (made with her profile) holds no such record.
     let listing = ok(
         kcat(
             &["-b", &c.upstream.addr, "-L"],
@@ -243,8 +244,25 @@ fn the_front_refuses_what_a_single_server_refuses_and_nothing_reaches_upstream()
         ),
         "kcat -L upstream",
     );
-    assert!(!listing.contains("mail.alice"), "{listing}");
     assert!(!listing.contains("__secrets"), "{listing}");
+    let mailbox = kcat(
+        &[
+            "-b",
+            &c.upstream.addr,
+            "-C",
+            "-t",
+            "mail.alice",
+            "-o",
+            "beginning",
+            "-e",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert!(
+        !String::from_utf8_lossy(&mailbox.stdout).contains("sneaky"),
+        "the anonymous write reached alice's mailbox"
+    );
 }
 
 #[test]
@@ -391,7 +409,7 @@ fn bad_flags_and_a_wrong_service_password_stop_the_front_at_start() {
         (vec!["--plain", "--kafka", up], "takes no --kafka"),
         (vec!["--kafka-config", bad], "needs --kafka"),
         (
-            vec!["--kafka", up, "--classic-listen", "127.0.0.1:0"],
+            vec!["--plain", "--classic-listen", "127.0.0.1:0"],
             "classic port needs the BBS",
         ),
         (

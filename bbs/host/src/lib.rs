@@ -11,12 +11,14 @@
 
 mod audit;
 mod authorizer;
+pub mod front;
 mod profiles;
 mod rebuild;
 mod views;
 
 pub use audit::audit;
-pub use authorizer::{BbsAuthorizer, FrontAuthorizer};
+pub use authorizer::BbsAuthorizer;
+pub use front::FrontBbs;
 
 use std::sync::Arc;
 
@@ -151,7 +153,8 @@ impl BbsPolicy {
                 }
             })
             .map_err(|e| Error::Backend(e.to_string()))?;
-        self.views.lock().reset(broker.logs().clone(), &state);
+        let sink: Arc<dyn views::Sink> = Arc::new(views::LocalSink(broker.logs().clone()));
+        self.views.lock().reset(Some(sink), &state);
         *self.lock() = state;
         *self.implied_at_load.lock() = implied;
         Ok(count)

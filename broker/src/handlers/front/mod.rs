@@ -17,6 +17,7 @@ mod group_admin;
 mod groups;
 mod meta;
 mod offsets;
+mod policed;
 mod split;
 
 use std::sync::Arc;

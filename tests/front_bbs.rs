@@ -1,0 +1,444 @@
+//! The BBS through two front servers over one cluster (issue 14, phase 2), with real
+//! processes: an upstream `bbs-server --plain` (no BBS hooks) and two `bbs-server --kafka`
+//! fronts over it that share nothing but the upstream (tests/support/fronts.rs).
+//!
+//! - Every transcript of `bbs/tests/transcripts/` runs with its users spread over both
+//!   fronts and both front ends (line clients and classic ports), live notifications
+//!   included, with one front SIGKILLed and started again between files.
+//! - Posts written through both fronts while the sequencer is SIGKILLed mid-run: every
+//!   acknowledged post is on the board exactly once, with unique ids in board order.
+//! - A student's forged records through a front are refused and the victim's state read
+//!   back through the other front is unchanged.
+mod common;
+#[path = "support/fronts.rs"]
+mod fronts;
+#[path = "../bbs/tests/support/script.rs"]
+mod script;
+mod security_support;
+#[path = "support/transcripts.rs"]
+mod transcripts;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{kcat, ok, python};
+use fronts::Fronts;
+use security_support::{dump, produce, register, steps};
+
+#[test]
+fn transcripts_through_two_front_servers_with_one_killed_between_files() {
+    let mut f = Fronts::start();
+    let dir = common::repo().join("bbs/tests/transcripts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("transcripts dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "scenario files missing");
+    for (i, file) in files.iter().enumerate() {
+        if i > 0 {
+            // Nothing a front holds matters: kill one (alternately), start it again.
+            let victim = if i % 2 == 1 { &mut f.a } else { &mut f.b };
+            victim.restart_after_kill();
+        }
+        let text = std::fs::read_to_string(file).expect("read scenario");
+        let name = file
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        let started = Instant::now();
+        transcripts::run_file(&[&f.a, &f.b], &name, &text, "fronts");
+        eprintln!("[fronts] {name}: {:?}", started.elapsed());
+    }
+}
+
+/// `title` → `bbs.id` of every post on `board`, read through `addr` (kcat, anonymous:
+/// boards are public), and the titles in board order.
+fn posts(addr: &str, board: &str) -> (HashMap<String, Vec<u64>>, Vec<String>) {
+    let topic = format!("board.{board}");
+    let out = ok(
+        kcat(
+            &[
+                "-b",
+                addr,
+                "-C",
+                "-t",
+                &topic,
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%h\n",
+            ],
+            None,
+            Duration::from_secs(60),
+        ),
+        "kcat -C",
+    );
+    let mut by_title: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut order = Vec::new();
+    for line in out.lines() {
+        let field = |name: &str| {
+            line.split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .map(str::to_string)
+        };
+        let (Some(title), Some(id)) = (field("bbs.title"), field("bbs.id")) else {
+            continue;
+        };
+        let id: u64 = id.parse().expect("bbs.id is a number");
+        by_title.entry(title.clone()).or_default().push(id);
+        order.push(format!("{id}"));
+    }
+    (by_title, order)
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_when_the_sequencer_is_killed_mid_run() {
+    let mut f = Fronts::start();
+    let setup = steps(
+        &f.a.addr,
+        &[
+            register("wa"),
+            register("wb"),
+            produce(
+                "wa",
+                "bbs.boards",
+                Some("KILL"),
+                "",
+                &[
+                    ("bbs.kind", "board"),
+                    ("bbs.author", "wa"),
+                    ("bbs.topic", "board.KILL"),
+                ],
+            ),
+        ],
+    );
+    assert_eq!(
+        setup,
+        ["register: OK", "register: OK", "produce: ACCEPTED"],
+        "setup"
+    );
+    let writer = |addr: &str, user: &str, prefix: &str| {
+        let (addr, user, prefix) = (addr.to_string(), user.to_string(), prefix.to_string());
+        std::thread::spawn(move || {
+            let pw = format!("pw-{user}");
+            ok(
+                python(
+                    "front_bbs_writer.py",
+                    &[&addr, &user, &pw, "KILL", &prefix, "12"],
+                    Duration::from_secs(120),
+                ),
+                "front_bbs_writer.py",
+            )
+        })
+    };
+    let wa = writer(&f.a.addr, "wa", "via-a");
+    let wb = writer(&f.b.addr, "wb", "via-b");
+    std::thread::sleep(Duration::from_secs(3));
+    let a_leads = f.sequencer_is_a();
+    let survivor_log = if a_leads { &f.b } else { &f.a }.log_text().len();
+    let victim = if a_leads { &mut f.a } else { &mut f.b };
+    victim.kill9();
+    std::thread::sleep(Duration::from_secs(2));
+    let port = victim.port();
+    victim.spawn(Some(port));
+    let outputs = [
+        wa.join().expect("writer through A"),
+        wb.join().expect("writer through B"),
+    ];
+    let acked: Vec<String> = outputs
+        .iter()
+        .flat_map(|o| o.lines())
+        .filter_map(|l| l.strip_prefix("ACK ").map(str::to_string))
+        .collect();
+    let failed = outputs
+        .iter()
+        .flat_map(|o| o.lines())
+        .filter(|l| l.starts_with("FAIL "))
+        .count();
+    eprintln!(
+        "acknowledged {}, failed {failed}; the sequencer was front {}",
+        acked.len(),
+        if a_leads { "A" } else { "B" }
+    );
+    assert!(acked.len() > 50, "too few posts acknowledged: {outputs:?}");
+    // Read through the front that was not killed and through the upstream directly.
+    let survivor = if a_leads { &f.b } else { &f.a };
+    let (through_front, order) = posts(&survivor.addr, "KILL");
+    let svc = f.svc_args();
+    let mut upstream_args: Vec<&str> = svc.iter().map(String::as_str).collect();
+    upstream_args.extend(["-C", "-t", "board.KILL", "-o", "beginning", "-e", "-q"]);
+    let upstream_count = ok(
+        kcat(&upstream_args, None, Duration::from_secs(60)),
+        "kcat upstream",
+    )
+    .lines()
+    .count();
+    for title in &acked {
+        let ids = through_front.get(title).cloned().unwrap_or_default();
+        assert_eq!(
+            ids.len(),
+            1,
+            "{title}: acknowledged, on the board {} times",
+            ids.len()
+        );
+    }
+    // Ids are unique and grow along the board, whichever front a post came through.
+    let ids: Vec<u64> = order.iter().map(|i| i.parse().expect("id")).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids out of order: {ids:?}"
+    );
+    assert_eq!(
+        upstream_count,
+        ids.len(),
+        "the front shows what the cluster holds"
+    );
+    // The other front took the order over when the sequencer died.
+    let after_kill = survivor.log_text();
+    assert!(
+        after_kill[survivor_log..].contains(fronts::SEQUENCER),
+        "the surviving front never became the sequencer:\n{after_kill}"
+    );
+}
+
+#[test]
+fn forged_records_through_a_front_are_refused_and_the_victims_posts_stay() {
+    let f = Fronts::start();
+    let setup = steps(
+        &f.a.addr,
+        &[
+            register("vic"),
+            register("mal"),
+            produce(
+                "vic",
+                "bbs.boards",
+                Some("NP"),
+                "",
+                &[
+                    ("bbs.kind", "board"),
+                    ("bbs.author", "vic"),
+                    ("bbs.topic", "board.NP"),
+                ],
+            ),
+            produce(
+                "vic",
+                "board.NP",
+                None,
+                "the victim's words",
+                &[
+                    ("bbs.kind", "post"),
+                    ("bbs.author", "vic"),
+                    ("bbs.title", "mine"),
+                ],
+            ),
+        ],
+    );
+    assert_eq!(
+        setup,
+        [
+            "register: OK",
+            "register: OK",
+            "produce: ACCEPTED",
+            "produce: ACCEPTED"
+        ],
+        "setup"
+    );
+    let before = steps(
+        &f.a.addr,
+        &[dump("vic", "board.NP"), dump("vic", "mail.vic")],
+    );
+    // The attacker works through the other front.
+    let attacks = steps(
+        &f.b.addr,
+        &[
+            // A post in the victim's name.
+            produce(
+                "mal",
+                "board.NP",
+                None,
+                "forged",
+                &[
+                    ("bbs.kind", "post"),
+                    ("bbs.author", "vic"),
+                    ("bbs.title", "forged"),
+                ],
+            ),
+            // An edit of the victim's post.
+            produce(
+                "mal",
+                "board.NP",
+                None,
+                "defaced",
+                &[
+                    ("bbs.kind", "edit"),
+                    ("bbs.author", "mal"),
+                    ("bbs.post", "1"),
+                    ("bbs.field", "content"),
+                ],
+            ),
+            // A letter in the victim's own mailbox, signed by the victim.
+            produce(
+                "mal",
+                "mail.vic",
+                None,
+                "from vic, honest",
+                &[
+                    ("bbs.kind", "mail"),
+                    ("bbs.author", "vic"),
+                    ("bbs.subject", "hi"),
+                ],
+            ),
+            // The views are the server's.
+            produce(
+                "mal",
+                "bbs.ids",
+                Some("1"),
+                "",
+                &[("bbs.kind", "id"), ("bbs.board", "NP")],
+            ),
+            // Bytes that are no BBS record at all.
+            produce("mal", "board.NP", None, "raw", &[]),
+        ],
+    );
+    assert_eq!(attacks.len(), 5, "{attacks:?}");
+    for (i, a) in attacks.iter().enumerate() {
+        assert!(
+            !a.ends_with("ACCEPTED"),
+            "attack {i} was accepted: {attacks:?}"
+        );
+    }
+    assert!(
+        attacks[0].contains("is not the authenticated user"),
+        "{}",
+        attacks[0]
+    );
+    // Read back through the front the victim uses: the board is as it was.
+    let after = steps(
+        &f.a.addr,
+        &[dump("vic", "board.NP"), dump("vic", "mail.vic")],
+    );
+    assert_eq!(before, after, "the victim's board or mailbox changed");
+    // An honest post of the attacker's own gets the next id the server gives, whatever
+    // id and time it claims.
+    let own = steps(
+        &f.b.addr,
+        &[produce(
+            "mal",
+            "board.NP",
+            None,
+            "my own",
+            &[
+                ("bbs.kind", "post"),
+                ("bbs.author", "mal"),
+                ("bbs.title", "own"),
+                ("bbs.id", "999"),
+                ("bbs.time", "1"),
+            ],
+        )],
+    );
+    assert_eq!(own, ["produce: ACCEPTED"]);
+    let (by_title, _) = posts(&f.a.addr, "NP");
+    assert_eq!(by_title.get("mine"), Some(&vec![1]));
+    assert_eq!(by_title.get("own"), Some(&vec![2]));
+    assert!(!by_title.contains_key("forged"));
+}
+
+fn post(board: &str, author: &str, title: &str) -> bbs::codec::Entry {
+    bbs::codec::Entry::new(bbs::codec::BbsRecord::Post {
+        board: board.into(),
+        id: None,
+        author: author.into(),
+        title: title.into(),
+        body: "body".into(),
+    })
+}
+
+#[test]
+fn presence_read_marks_and_live_posts_cross_the_fronts() {
+    use bbs::backend::kafka::KafkaBackend;
+    use bbs::backend::Backend;
+    use bbs::codec::{BbsRecord, Entry};
+    use bbs::error::{Error, Failure};
+    use bbs::model::PostEvent;
+    use bbs::prefs::ReadMark;
+
+    let f = Fronts::start();
+    let via_a = KafkaBackend::new(&f.a.addr);
+    let via_b = KafkaBackend::new(&f.b.addr);
+    let mut ana = via_a.connect().expect("connect through A");
+    ana.register("ana", "ana@example.com", "apw")
+        .expect("register ana");
+    ana.register("bo", "bo@example.com", "bpw")
+        .expect("register bo");
+    // A name taken through one front is taken through the other.
+    let mut other = via_b.connect().expect("connect through B");
+    assert!(matches!(
+        other.register("ana", "x@example.com", "zz"),
+        Err(Error::Refused(Failure::UsernameTaken))
+    ));
+    ana.login("ana", "apw").expect("login ana");
+    ana.append(Entry::new(BbsRecord::Board {
+        name: "NP".into(),
+        creator: "ana".into(),
+    }))
+    .expect("board");
+
+    let mut bo = via_b.connect().expect("connect through B");
+    bo.login("bo", "bpw").expect("login bo through B");
+    let (tx, rx) = std::sync::mpsc::channel();
+    bo.set_event_sink(std::sync::Arc::new(move |ev: &PostEvent| {
+        let _ = tx.send(ev.clone());
+    }));
+    let a = ana.append(post("NP", "ana", "hello")).expect("post");
+    let id = match &a.entry.record {
+        BbsRecord::Post { id: Some(id), .. } => *id,
+        other => panic!("not stamped: {other:?}"),
+    };
+    let ev = rx
+        .recv_timeout(Duration::from_secs(1))
+        .expect("bo, on B, sees ana's post (written through A) within a second");
+    assert_eq!((ev.id, ev.author.as_str()), (id, "ana"));
+    let del = bo.append(Entry::new(BbsRecord::Delete {
+        board: "NP".into(),
+        post: id,
+        author: "bo".into(),
+    }));
+    assert!(
+        matches!(del, Err(Error::Refused(Failure::NotOwner))),
+        "{del:?}"
+    );
+
+    // Read marks set through B follow bo to A.
+    let mark = ReadMark {
+        upto: 0,
+        extra: [id].into_iter().collect(),
+    };
+    bo.put_read_mark("NP", &mark).expect("read mark");
+    bo.put_favourites(&["NP".to_string()]).expect("favourites");
+    let mut bo_on_a = via_a.connect().expect("connect through A");
+    bo_on_a.login("bo", "bpw").expect("login bo through A");
+    let prefs = bo_on_a.prefs().expect("prefs");
+    assert_eq!(prefs.read.get("NP"), Some(&mark));
+    assert_eq!(prefs.favourites, vec!["NP".to_string()]);
+
+    // Who is online: users of either front.
+    assert_eq!(
+        ana.online().expect("online"),
+        vec!["ana".to_string(), "bo".to_string()]
+    );
+    drop(bo);
+    bo_on_a.logout().expect("logout");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while ana.online().expect("online") != vec!["ana".to_string()] {
+        assert!(
+            Instant::now() < deadline,
+            "bo still online after logging out"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
