@@ -198,6 +198,44 @@ fn nothing_acknowledged_is_lost_when_the_sequencer_is_killed_mid_run() {
         ids.len(),
         "the front shows what the cluster holds"
     );
+    // The views followed: `bbs.ids` has every post at offset id - 1 (the sequencer that
+    // took over repaired what the dead one had not written yet).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = ok(
+            kcat(
+                &[
+                    "-b",
+                    &survivor.addr,
+                    "-C",
+                    "-t",
+                    "bbs.ids",
+                    "-o",
+                    "beginning",
+                    "-e",
+                    "-q",
+                    "-f",
+                    "%o %k\n",
+                ],
+                None,
+                Duration::from_secs(60),
+            ),
+            "kcat bbs.ids",
+        );
+        let want: Vec<String> = (0..ids.len()).map(|o| format!("{o} {}", o + 1)).collect();
+        let got: Vec<String> = rows.lines().map(str::to_string).collect();
+        if got == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bbs.ids is not every post in id order: {} rows, want {}; first difference at {:?}",
+            got.len(),
+            want.len(),
+            got.iter().zip(&want).position(|(g, w)| g != w)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     // The other front took the order over when the sequencer died.
     let after_kill = survivor.log_text();
     assert!(
@@ -441,4 +479,100 @@ fn presence_read_marks_and_live_posts_cross_the_fronts() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `topic`'s records as `offset key` lines, read through `addr`.
+fn rows(addr: &str, topic: &str) -> Vec<String> {
+    ok(
+        kcat(
+            &[
+                "-b",
+                addr,
+                "-C",
+                "-t",
+                topic,
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%o %k\n",
+            ],
+            None,
+            Duration::from_secs(60),
+        ),
+        "kcat",
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+#[test]
+fn a_front_that_takes_the_order_over_repairs_the_views() {
+    let mut f = Fronts::start();
+    let mut setup = vec![
+        register("rey"),
+        produce(
+            "rey",
+            "bbs.boards",
+            Some("FIX"),
+            "",
+            &[
+                ("bbs.kind", "board"),
+                ("bbs.author", "rey"),
+                ("bbs.topic", "board.FIX"),
+            ],
+        ),
+    ];
+    for i in 1..=5 {
+        setup.push(produce(
+            "rey",
+            "board.FIX",
+            None,
+            "body",
+            &[
+                ("bbs.kind", "post"),
+                ("bbs.author", "rey"),
+                ("bbs.title", &format!("t{i}")),
+            ],
+        ));
+    }
+    let out = steps(&f.a.addr, &setup);
+    assert!(
+        out.iter().skip(1).all(|l| l == "produce: ACCEPTED"),
+        "{out:?}"
+    );
+    let ids: Vec<String> = (0..5).map(|o| format!("{o} {}", o + 1)).collect();
+    assert_eq!(rows(&f.b.addr, "bbs.ids"), ids);
+    // The views are lost upstream (as after an operator's mistake, or a sequencer that
+    // died before writing them), then the sequencer dies.
+    let leader_is_a = f.sequencer_is_a();
+    for topic in ["bbs.ids", "index.FIX"] {
+        ok(
+            python(
+                "delete_topic.py",
+                &[&f.upstream.addr, topic, "svc", fronts::SVC_PASSWORD],
+                Duration::from_secs(60),
+            ),
+            "delete_topic.py",
+        );
+    }
+    let (victim, survivor) = if leader_is_a {
+        (&mut f.a, &f.b)
+    } else {
+        (&mut f.b, &f.a)
+    };
+    victim.kill9();
+    assert!(
+        survivor.wait_for_log("brought the views up to date", Duration::from_secs(60)),
+        "the survivor did not repair the views:\n{}",
+        survivor.log_text()
+    );
+    assert_eq!(rows(&survivor.addr, "bbs.ids"), ids);
+    let index: Vec<String> = rows(&survivor.addr, "index.FIX")
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .collect();
+    assert_eq!(index, ["1", "2", "3", "4", "5"]);
 }

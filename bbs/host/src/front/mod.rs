@@ -21,6 +21,7 @@
 
 mod follower;
 pub mod ledger;
+mod repair;
 mod sequencer;
 mod upstream;
 

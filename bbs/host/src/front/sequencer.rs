@@ -8,7 +8,8 @@
 //! ledger. It commits the group offset after each verdict.
 //!
 //! Taking over (the partition assigned): read the BBS to its current end first, so the
-//! state includes what a previous sequencer wrote; an entry whose records are folded
+//! state includes what a previous sequencer wrote, and bring the views up to date
+//! (`super::repair`); an entry whose records are folded
 //! already (its offset at most the newest [`ledger::H_SEQ`] seen) is not written again,
 //! only its verdict. Post ids continue from the folded state and times never go back.
 
@@ -28,6 +29,7 @@ use broker::auth::policy::ErrorCode;
 use broker::auth::Principal;
 
 use super::ledger::{self, Entry, Item};
+use super::repair;
 use super::upstream::{self, UpSink};
 use super::Shared;
 
@@ -143,6 +145,12 @@ impl Sequencer<'_> {
         self.last_time = self.last_time.max(self.shared.progress.lock().max_time);
         let sink: Arc<dyn crate::views::Sink> = self.sink.clone();
         self.shared.views.lock().reset(Some(sink), &state);
+        drop(state);
+        match repair::repair(self.shared, &self.sink) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "brought the views up to date"),
+            Err(e) => tracing::error!(error = %e, "could not bring the views up to date"),
+        }
         self.shared.leading.store(true, Ordering::SeqCst);
     }
 
