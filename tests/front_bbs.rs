@@ -576,3 +576,55 @@ fn a_front_that_takes_the_order_over_repairs_the_views() {
         .collect();
     assert_eq!(index, ["1", "2", "3", "4", "5"]);
 }
+
+#[test]
+fn one_name_registered_through_both_fronts_at_once_goes_to_one_of_them() {
+    let f = Fronts::start();
+    let admin =
+        |addr: &str| client::Client::connect(client::ClientConfig::new(addr)).expect("connect");
+    for i in 0..5 {
+        let name = format!("race{i}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let racers: Vec<_> = [(&f.a.addr, "pw-through-a"), (&f.b.addr, "pw-through-b")]
+            .into_iter()
+            .map(|(addr, pw)| {
+                let (c, barrier, name) = (admin(addr), barrier.clone(), name.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    (pw, c.admin().set_scram_password(&name, pw))
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers
+            .into_iter()
+            .map(|r| r.join().expect("racer"))
+            .collect();
+        let won: Vec<&str> = results
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(pw, _)| *pw)
+            .collect();
+        assert_eq!(won.len(), 1, "{name}: {results:?}");
+        let lost = results.iter().find(|(_, r)| r.is_err()).expect("a loser");
+        assert!(
+            format!("{:?}", lost.1).contains("already exists"),
+            "{name}: {results:?}"
+        );
+        // The winner's password works through both fronts, the loser's through neither.
+        for front in [&f.a.addr, &f.b.addr] {
+            let login = |pw: &str| {
+                client::Client::connect(client::ClientConfig::new(front).sasl_scram(&name, pw))
+                    .and_then(|c| c.refresh_metadata(&[]).map(|_| ()))
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while login(won[0]).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "{name}: the winner cannot log in"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert!(login(lost.0).is_err(), "{name}: the loser's password works");
+        }
+    }
+}

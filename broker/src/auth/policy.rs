@@ -134,6 +134,14 @@ pub trait RecordPolicy: Send + Sync {
         Box::pin(async {})
     }
 
+    /// Asked before an account is created over the Kafka protocol, after the local
+    /// credential checks: `Err(message)` refuses the name as taken. Servers that share
+    /// accounts through a cluster (front mode) claim the name there, so two of them
+    /// registering one name at the same moment cannot both succeed.
+    fn claim_account<'a>(&'a self, _name: &'a str) -> ClaimFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Front mode (`bbs-server --kafka`): the host decides on and writes one partition's
     /// records itself, instead of the broker forwarding them to the cluster, so that
     /// several front servers apply one policy in one order (the BBS serialises its writes
@@ -150,6 +158,11 @@ pub trait RecordPolicy: Send + Sync {
         None
     }
 }
+
+/// What [`RecordPolicy::claim_account`] returns: `Err` with the refusal's message.
+pub type ClaimFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::result::Result<(), String>> + Send + 'a>,
+>;
 
 /// What [`RecordPolicy::forward`] returns: the base offset written, or why not.
 pub type ForwardFuture = std::pin::Pin<

@@ -34,7 +34,8 @@ use parking_lot::{Condvar, Mutex};
 use tokio::sync::oneshot;
 
 use broker::auth::policy::{
-    ErrorCode, ForwardFuture, HookFuture, PolicyRecord, RecordPolicy, Verdict as BrokerVerdict,
+    ClaimFuture, ErrorCode, ForwardFuture, HookFuture, PolicyRecord, RecordPolicy,
+    Verdict as BrokerVerdict,
 };
 use broker::auth::Principal;
 use broker::Broker;
@@ -299,8 +300,25 @@ impl RecordPolicy for FrontBbs {
             .then(|| bbs::policy::disabled_message(user))
     }
 
-    fn account_created<'a>(&'a self, _broker: &'a Broker, name: &'a str) -> HookFuture<'a> {
-        Box::pin(self.ensure_profile(name))
+    fn claim_account<'a>(&'a self, name: &'a str) -> ClaimFuture<'a> {
+        Box::pin(async move {
+            self.write_profile(name)
+                .await
+                .map(|_| ())
+                .map_err(|(code, message)| {
+                    tracing::info!(user = name, code = code.code(), %message, "name not claimed");
+                    if message == Failure::UsernameTaken.to_string() {
+                        format!("user {name} already exists")
+                    } else {
+                        message
+                    }
+                })
+        })
+    }
+
+    fn account_created<'a>(&'a self, _broker: &'a Broker, _name: &'a str) -> HookFuture<'a> {
+        // The profile was written when the name was claimed.
+        Box::pin(async {})
     }
 }
 
@@ -308,32 +326,32 @@ impl FrontBbs {
     /// Makes `name` a complete BBS user (a profile, a mailbox, a subscription list) when
     /// it is not one yet: a profile entry written as the server, through the ledger.
     pub async fn ensure_profile(&self, name: &str) {
-        {
-            if self.shared.state.lock().user(name).is_some() {
-                return;
-            }
-            let profile = BbsEntry::new(BbsRecord::User {
-                name: name.to_string(),
-                email: String::new(),
-            });
-            let (topic, wire) = match codec::encode(&profile) {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::error!(user = name, error = %e, "could not encode the new account's profile");
-                    return;
-                }
-            };
-            let entry = Entry {
-                front: self.shared.id.clone(),
-                principal: Principal::Operator,
-                topic,
-                partition: 0,
-                records: vec![crate::to_policy(wire, bbs::time::now_ms())],
-            };
-            if let Err((code, message)) = FrontBbs::submit(Arc::clone(&self.shared), entry).await {
-                tracing::error!(user = name, code = code.code(), %message, "could not write the new account's profile");
-            }
+        if self.shared.state.lock().user(name).is_some() {
+            return;
         }
+        if let Err((code, message)) = self.write_profile(name).await {
+            tracing::error!(user = name, code = code.code(), %message, "could not write the account's profile");
+        }
+    }
+
+    /// Writes `name`'s profile through the ledger, as the server: refused when the name
+    /// has one already (the sequencer decides, so of two fronts writing it at once only
+    /// one succeeds).
+    async fn write_profile(&self, name: &str) -> std::result::Result<i64, (ErrorCode, String)> {
+        let profile = BbsEntry::new(BbsRecord::User {
+            name: name.to_string(),
+            email: String::new(),
+        });
+        let (topic, wire) =
+            codec::encode(&profile).map_err(|e| (ErrorCode::INVALID_RECORD, e.to_string()))?;
+        let entry = Entry {
+            front: self.shared.id.clone(),
+            principal: Principal::Operator,
+            topic,
+            partition: 0,
+            records: vec![crate::to_policy(wire, bbs::time::now_ms())],
+        };
+        FrontBbs::submit(Arc::clone(&self.shared), entry).await
     }
 }
 
