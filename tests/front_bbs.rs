@@ -380,6 +380,24 @@ fn forged_records_through_a_front_are_refused_and_the_victims_posts_stay() {
         )],
     );
     assert_eq!(own, ["produce: ACCEPTED"]);
+    // The front the attacker used says who did what from where; refusals wrote nothing.
+    let said = |l: &str, action: &str| {
+        l.contains("user action")
+            && l.contains("user=\"mal\"")
+            && l.contains(&format!("action=\"{action}\""))
+            && l.contains("peer=127.0.0.1:")
+    };
+    assert!(
+        f.b.wait_for_log("post=? title=", Duration::from_secs(10)),
+        "{}",
+        f.b.log_text()
+    );
+    let log = f.b.log_text();
+    assert_eq!(log.lines().filter(|l| said(l, "post")).count(), 1, "{log}");
+    assert!(
+        !log.lines().any(|l| said(l, "edit") || said(l, "mail")),
+        "{log}"
+    );
     let (by_title, _) = posts(&f.a.addr, "NP");
     assert_eq!(by_title.get("mine"), Some(&vec![1]));
     assert_eq!(by_title.get("own"), Some(&vec![2]));

@@ -147,10 +147,12 @@ pub trait RecordPolicy: Send + Sync {
     /// several front servers apply one policy in one order (the BBS serialises its writes
     /// through the cluster). The future answers the offset of the first record written,
     /// or the code and message to refuse with. `None`: the host does not write in front
-    /// mode, and the broker refuses records of topics the policy applies to.
+    /// mode, and the broker refuses records of topics the policy applies to. The host
+    /// audits what it wrote itself (`peer` is the real client address).
     fn forward(
         &self,
         _principal: &Principal,
+        _peer: std::net::SocketAddr,
         _topic: &str,
         _partition: i32,
         _records: Vec<PolicyRecord>,

@@ -278,10 +278,28 @@ impl RecordPolicy for FrontBbs {
     fn forward(
         &self,
         principal: &Principal,
+        peer: std::net::SocketAddr,
         topic: &str,
         partition: i32,
         records: Vec<PolicyRecord>,
     ) -> Option<ForwardFuture> {
+        let user = match principal {
+            Principal::User(u) => Some(u.clone()),
+            Principal::Operator => Some("operator".to_string()),
+            Principal::Anonymous => None,
+        };
+        // What the audit log says once the write is done: the records as the client sent
+        // them, without the post id it may have claimed (the sequencer gives ids).
+        let said: Vec<BbsEntry> = records
+            .iter()
+            .filter_map(|r| codec::decode(topic, &crate::to_wire(r)).ok())
+            .map(|mut e| {
+                if let BbsRecord::Post { id, .. } = &mut e.record {
+                    *id = None;
+                }
+                e
+            })
+            .collect();
         let entry = Entry {
             front: self.shared.id.clone(),
             principal: principal.clone(),
@@ -289,7 +307,16 @@ impl RecordPolicy for FrontBbs {
             partition,
             records,
         };
-        Some(Box::pin(FrontBbs::submit(Arc::clone(&self.shared), entry)))
+        let shared = Arc::clone(&self.shared);
+        Some(Box::pin(async move {
+            let written = FrontBbs::submit(shared, entry).await?;
+            if let Some(user) = user {
+                for e in &said {
+                    crate::audit::record(&user, peer, e);
+                }
+            }
+            Ok(written)
+        }))
     }
 
     fn login_refusal(&self, user: &str) -> Option<String> {

@@ -70,7 +70,7 @@ fn one(
         Err(Error::Refused { code, message }) => return Policed::Refused(code, Some(message)),
         Err(e) => return Policed::Refused(ErrorCode::CORRUPT_MESSAGE, Some(e.to_string())),
     };
-    match policy.forward(&session.principal, topic, partition, decoded) {
+    match policy.forward(&session.principal, session.peer, topic, partition, decoded) {
         Some(pending) => Policed::Pending(pending),
         None => Policed::Refused(
             ErrorCode::POLICY_VIOLATION,
