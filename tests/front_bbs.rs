@@ -12,6 +12,8 @@
 mod common;
 #[path = "support/fronts.rs"]
 mod fronts;
+#[path = "support/raw_produce.rs"]
+mod raw_produce;
 #[path = "../bbs/tests/support/script.rs"]
 mod script;
 mod security_support;
@@ -645,4 +647,76 @@ fn one_name_registered_through_both_fronts_at_once_goes_to_one_of_them() {
             assert!(login(lost.0).is_err(), "{name}: the loser's password works");
         }
     }
+}
+
+#[test]
+fn a_producer_id_through_a_front_is_its_owners_alone() {
+    let f = Fronts::start();
+    let reg = steps(&f.a.addr, &[register("alice"), register("bob")]);
+    assert_eq!(reg, ["register: OK", "register: OK"]);
+    let out = ok(
+        python(
+            "sec_idem.py",
+            &[
+                &f.a.addr,
+                "alice",
+                "pw-alice",
+                raw_produce::TOPIC,
+                "produce",
+                "3",
+                "alice",
+            ],
+            Duration::from_secs(90),
+        ),
+        "alice's idempotent producer through A",
+    );
+    let mut pe = out
+        .lines()
+        .find_map(|l| l.strip_prefix("PID "))
+        .expect("PID line")
+        .split_whitespace();
+    let pid: i64 = pe.next().and_then(|v| v.parse().ok()).expect("pid");
+    let epoch: i16 = pe.next().and_then(|v| v.parse().ok()).expect("epoch");
+    let bob = raw_produce::connect(&f.a.addr, Some(("bob", "pw-bob")));
+    let anon = raw_produce::connect(&f.a.addr, None);
+    for (who, c) in [("bob", &bob), ("anonymous", &anon)] {
+        let r = raw_produce::produce(c, pid, epoch, 3, &format!("{who}-next"));
+        raw_produce::assert_refused(
+            &r,
+            &format!("{who} with alice's id"),
+            "belongs to another client",
+        );
+        let b = raw_produce::bump(c, pid, epoch);
+        assert_eq!(
+            b.error_code,
+            wire::ErrorCode::INVALID_PRODUCER_ID_MAPPING,
+            "{who} bumping alice's epoch: {b:?}"
+        );
+        let r = raw_produce::produce(c, 4_242_424, 0, 0, &format!("{who}-forged"));
+        raw_produce::assert_refused(
+            &r,
+            &format!("{who} with a forged id"),
+            "not issued by this server",
+        );
+    }
+    // Alice goes on where her producer stopped: not fenced, not taken for a duplicate.
+    let alice = raw_produce::connect(&f.a.addr, Some(("alice", "pw-alice")));
+    let r = raw_produce::produce(&alice, pid, epoch, 3, "alice-3");
+    assert_eq!(
+        (r.error_code, r.base_offset),
+        (0, 3),
+        "alice's next batch: {r:?}"
+    );
+    let got = ok(
+        python(
+            "sec_idem.py",
+            &[&f.b.addr, "alice", "pw-alice", raw_produce::TOPIC, "read"],
+            Duration::from_secs(90),
+        ),
+        "read as alice through B",
+    );
+    assert_eq!(
+        got.lines().collect::<Vec<_>>(),
+        ["alice-0", "alice-1", "alice-2", "alice-3"]
+    );
 }

@@ -59,7 +59,22 @@ pub(super) async fn produce(
             (name, t.partition_data.iter().map(|p| p.index).collect(), ok)
         })
         .collect();
-    let places = route(up, &wanted, &may_create).await?;
+    let mut places = route(up, &wanted, &may_create).await?;
+    // As on a single server, a batch may carry only a producer id its sender was given.
+    for (ti, t) in r.topic_data.iter().enumerate() {
+        for (pi, p) in t.partition_data.iter().enumerate() {
+            if policed.contains_key(&(ti, pi)) || places[ti][pi].is_err() {
+                continue;
+            }
+            let records = p.records.as_deref().unwrap_or(&[]);
+            if let Err((code, message)) =
+                super::super::producer_id::check_producers(broker, session, records)
+            {
+                places[ti][pi] = Err(code);
+                policed.insert((ti, pi), policed::Policed::Refused(code, message));
+            }
+        }
+    }
     let split = split::by_leader(
         &r,
         &places,

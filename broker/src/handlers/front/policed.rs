@@ -99,7 +99,7 @@ pub(super) async fn answer(
             pr.log_append_time_ms = -1;
         }
         Err((code, message)) => {
-            tracing::info!(peer = %session_peer, topic, partition = index, code = code.code(), ?message, "policed records refused");
+            tracing::info!(peer = %session_peer, topic, partition = index, code = code.code(), ?message, "records refused");
             pr.error_code = code.code();
             pr.base_offset = -1;
             if version >= 8 {
