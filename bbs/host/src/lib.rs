@@ -5,6 +5,9 @@
 //! [`BbsAuthorizer`], which keeps BBS topics the server's, mailboxes, subscription lists
 //! and BBS groups their owners', and otherwise defers to the broker's default rules.
 //!
+//! On a front server (`bbs-server --kafka`) the same rules run through the cluster instead
+//! of the server's own log: [`FrontBbs`] (see [`front`]).
+//!
 //! This crate (`bbs-host`, `bbs/host`) is the only part of the BBS that links the broker;
 //! only `bbs-server` uses it, so `bbs-client` carries no server code. The rules themselves
 //! are the pure [`bbs::policy`] (the in-process demo backend runs the same function).
