@@ -5,13 +5,13 @@
 //! - A client's BBS write never reaches the cluster as sent: [`FrontBbs`] (the broker's
 //!   [`RecordPolicy`] in front mode) appends it to the ledger ([`ledger`]) and answers
 //!   when the entry's verdict comes back.
-//! - One front server at a time is the sequencer ([`sequencer`]): the member of the
+//! - One front server at a time is the sequencer (`sequencer`): the member of the
 //!   cluster's consumer group `bbs-front-sequencer` that holds the ledger's one partition.
 //!   It decides on the entries in ledger order with the same pure policy as a single
 //!   server, writes the stamped records (post ids, times), creates the topics they imply,
 //!   writes the views, and appends the verdicts. The cluster's group coordination decides
 //!   who it is; nothing here votes.
-//! - Every front server follows the BBS topics ([`follower`]) into the same [`State`] a
+//! - Every front server follows the BBS topics (`follower`) into the same [`State`] a
 //!   single server folds from its log: for logins of disabled users, and so that a front
 //!   that becomes the sequencer has the state at hand.
 //!
