@@ -720,3 +720,70 @@ fn a_producer_id_through_a_front_is_its_owners_alone() {
         ["alice-0", "alice-1", "alice-2", "alice-3"]
     );
 }
+
+#[test]
+fn the_ledger_and_the_sequencer_group_are_closed_to_clients() {
+    let f = Fronts::start();
+    let reg = steps(&f.a.addr, &[register("eve")]);
+    assert_eq!(reg, ["register: OK"]);
+    let svc = f.svc_args();
+    let ledger_len = || {
+        let mut args: Vec<&str> = svc.iter().map(String::as_str).collect();
+        args.extend([
+            "-C",
+            "-t",
+            "bbs-front-ledger",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%k\n",
+        ]);
+        ok(kcat(&args, None, Duration::from_secs(60)), "kcat ledger")
+            .lines()
+            .count()
+    };
+    let before = ledger_len();
+    for (user, pw) in [("eve", "pw-eve"), ("-", "-")] {
+        let out = ok(
+            python(
+                "front_ledger_attack.py",
+                &[&f.b.addr, user, pw],
+                Duration::from_secs(120),
+            ),
+            "front_ledger_attack.py",
+        );
+        for attack in ["forge=", "join="] {
+            let line = out.lines().find(|l| l.starts_with(attack));
+            assert!(
+                line.is_some_and(|l| !l.contains("=OK")),
+                "{user}: {attack} was not refused:\n{out}"
+            );
+        }
+        // The ledger holds entries already (eve's name was claimed through it).
+        let read = out.lines().find(|l| l.starts_with("read="));
+        assert!(
+            read.is_some_and(|l| l == "read=OK 0" || !l.contains("=OK")),
+            "{user}: the ledger was read:\n{out}"
+        );
+        assert!(out.lines().any(|l| l == "groups=hidden"), "{user}:\n{out}");
+    }
+    assert_eq!(ledger_len(), before, "the ledger changed");
+    // The sequencer still holds the ledger: a BBS write through either front is decided.
+    let after = steps(
+        &f.b.addr,
+        &[produce(
+            "eve",
+            "bbs.boards",
+            Some("STILL"),
+            "",
+            &[
+                ("bbs.kind", "board"),
+                ("bbs.author", "eve"),
+                ("bbs.topic", "board.STILL"),
+            ],
+        )],
+    );
+    assert_eq!(after, ["produce: ACCEPTED"]);
+}
