@@ -21,14 +21,7 @@ mod transcripts;
 use transcripts::*;
 
 fn scenarios(mode: &str) {
-    let dir = common::repo().join("bbs/tests/transcripts");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("transcripts dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 4, "scenario files missing");
+    let files = transcripts::scenario_files();
     // The mixed run opens the classic port from the config file's `[bbs]` table.
     let conf = tempfile::tempdir().expect("tempdir");
     let conf_path = conf.path().join("bbs-server.toml");

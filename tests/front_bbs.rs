@@ -12,6 +12,8 @@
 mod common;
 #[path = "support/fronts.rs"]
 mod fronts;
+#[path = "support/links.rs"]
+mod links;
 #[path = "support/raw_produce.rs"]
 mod raw_produce;
 #[path = "../bbs/tests/support/script.rs"]
@@ -30,14 +32,7 @@ use security_support::{dump, produce, register, steps};
 #[test]
 fn transcripts_through_two_front_servers_with_one_killed_between_files() {
     let mut f = Fronts::start();
-    let dir = common::repo().join("bbs/tests/transcripts");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("transcripts dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 4, "scenario files missing");
+    let files = transcripts::scenario_files();
     for (i, file) in files.iter().enumerate() {
         if i > 0 {
             // Nothing a front holds matters: kill one (alternately), start it again.
@@ -204,28 +199,8 @@ fn nothing_acknowledged_is_lost_when_the_sequencer_is_killed_mid_run() {
     // took over repaired what the dead one had not written yet).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let rows = ok(
-            kcat(
-                &[
-                    "-b",
-                    &survivor.addr,
-                    "-C",
-                    "-t",
-                    "bbs.ids",
-                    "-o",
-                    "beginning",
-                    "-e",
-                    "-q",
-                    "-f",
-                    "%o %k\n",
-                ],
-                None,
-                Duration::from_secs(60),
-            ),
-            "kcat bbs.ids",
-        );
+        let got = rows(&survivor.addr, "bbs.ids");
         let want: Vec<String> = (0..ids.len()).map(|o| format!("{o} {}", o + 1)).collect();
-        let got: Vec<String> = rows.lines().map(str::to_string).collect();
         if got == want {
             break;
         }
@@ -406,99 +381,13 @@ fn forged_records_through_a_front_are_refused_and_the_victims_posts_stay() {
     assert!(!by_title.contains_key("forged"));
 }
 
-fn post(board: &str, author: &str, title: &str) -> bbs::codec::Entry {
-    bbs::codec::Entry::new(bbs::codec::BbsRecord::Post {
-        board: board.into(),
-        id: None,
-        author: author.into(),
-        title: title.into(),
-        body: "body".into(),
-    })
-}
-
 #[test]
 fn presence_read_marks_and_live_posts_cross_the_fronts() {
-    use bbs::backend::kafka::KafkaBackend;
-    use bbs::backend::Backend;
-    use bbs::codec::{BbsRecord, Entry};
-    use bbs::error::{Error, Failure};
-    use bbs::model::PostEvent;
-    use bbs::prefs::ReadMark;
-
     let f = Fronts::start();
-    let via_a = KafkaBackend::new(&f.a.addr);
-    let via_b = KafkaBackend::new(&f.b.addr);
-    let mut ana = via_a.connect().expect("connect through A");
-    ana.register("ana", "ana@example.com", "apw")
-        .expect("register ana");
-    ana.register("bo", "bo@example.com", "bpw")
-        .expect("register bo");
-    // A name taken through one front is taken through the other.
-    let mut other = via_b.connect().expect("connect through B");
-    assert!(matches!(
-        other.register("ana", "x@example.com", "zz"),
-        Err(Error::Refused(Failure::UsernameTaken))
-    ));
-    ana.login("ana", "apw").expect("login ana");
-    ana.append(Entry::new(BbsRecord::Board {
-        name: "NP".into(),
-        creator: "ana".into(),
-    }))
-    .expect("board");
-
-    let mut bo = via_b.connect().expect("connect through B");
-    bo.login("bo", "bpw").expect("login bo through B");
-    let (tx, rx) = std::sync::mpsc::channel();
-    bo.set_event_sink(std::sync::Arc::new(move |ev: &PostEvent| {
-        let _ = tx.send(ev.clone());
-    }));
-    let a = ana.append(post("NP", "ana", "hello")).expect("post");
-    let id = match &a.entry.record {
-        BbsRecord::Post { id: Some(id), .. } => *id,
-        other => panic!("not stamped: {other:?}"),
-    };
-    let ev = rx
-        .recv_timeout(Duration::from_secs(1))
-        .expect("bo, on B, sees ana's post (written through A) within a second");
-    assert_eq!((ev.id, ev.author.as_str()), (id, "ana"));
-    let del = bo.append(Entry::new(BbsRecord::Delete {
-        board: "NP".into(),
-        post: id,
-        author: "bo".into(),
-    }));
-    assert!(
-        matches!(del, Err(Error::Refused(Failure::NotOwner))),
-        "{del:?}"
+    links::links_scenario(
+        &bbs::backend::kafka::KafkaBackend::new(&f.a.addr),
+        &bbs::backend::kafka::KafkaBackend::new(&f.b.addr),
     );
-
-    // Read marks set through B follow bo to A.
-    let mark = ReadMark {
-        upto: 0,
-        extra: [id].into_iter().collect(),
-    };
-    bo.put_read_mark("NP", &mark).expect("read mark");
-    bo.put_favourites(&["NP".to_string()]).expect("favourites");
-    let mut bo_on_a = via_a.connect().expect("connect through A");
-    bo_on_a.login("bo", "bpw").expect("login bo through A");
-    let prefs = bo_on_a.prefs().expect("prefs");
-    assert_eq!(prefs.read.get("NP"), Some(&mark));
-    assert_eq!(prefs.favourites, vec!["NP".to_string()]);
-
-    // Who is online: users of either front.
-    assert_eq!(
-        ana.online().expect("online"),
-        vec!["ana".to_string(), "bo".to_string()]
-    );
-    drop(bo);
-    bo_on_a.logout().expect("logout");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while ana.online().expect("online") != vec!["ana".to_string()] {
-        assert!(
-            Instant::now() < deadline,
-            "bo still online after logging out"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// `topic`'s records as `offset key` lines, read through `addr`.

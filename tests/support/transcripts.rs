@@ -242,3 +242,16 @@ pub(crate) fn run_file(servers: &[&TestServer], name: &str, text: &str, mode: &s
         finish(c, &what);
     }
 }
+
+/// The scenario files of `bbs/tests/transcripts/`, in order.
+pub(crate) fn scenario_files() -> Vec<std::path::PathBuf> {
+    let dir = crate::common::repo().join("bbs/tests/transcripts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("transcripts dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "scenario files missing");
+    files
+}
