@@ -149,7 +149,11 @@ impl FrontBbs {
         let client = Client::connect(config).map_err(backend)?;
         upstream::create_bbs_topics(&client)?;
         let ledger = client
-            .producer(client::ProducerConfig::default().acks(client::Acks::All))
+            .producer(
+                client::ProducerConfig::default()
+                    .acks(client::Acks::All)
+                    .linger(Duration::ZERO),
+            )
             .map_err(backend)?;
         let id = format!("{:016x}", rand_u64());
         let shared = Arc::new(Shared {

@@ -5,7 +5,7 @@
 //! stamped records (each marked with its entry's ledger offset, [`ledger::H_SEQ`]) go to
 //! their topic as one batch after the topics they imply exist, the follower folds them
 //! (the next entry is decided on the state that includes them), and a verdict goes to the
-//! ledger. It commits the group offset after each verdict.
+//! ledger. It commits the group offset every [`COMMIT_EVERY`].
 //!
 //! Taking over (the partition assigned): read the BBS to its current end first, so the
 //! state includes what a previous sequencer wrote, and bring the views up to date
@@ -35,6 +35,9 @@ use super::Shared;
 
 /// The consumer group whose holder of the ledger partition is the sequencer.
 pub(crate) const GROUP: &str = "bbs-front-sequencer";
+
+/// How often the sequencer commits how far it has decided.
+const COMMIT_EVERY: Duration = Duration::from_millis(200);
 
 /// How long the sequencer waits for the follower to fold what it wrote.
 const FOLD_WAIT: Duration = Duration::from_secs(10);
@@ -78,6 +81,14 @@ pub(super) fn spawn(shared: Arc<Shared>) -> Result<()> {
         lost: Arc::clone(&lost),
     }));
     let writer = upstream::batching_producer(&shared.client).map_err(backend)?;
+    let verdicts = shared
+        .client
+        .producer(
+            client::ProducerConfig::default()
+                .acks(client::Acks::All)
+                .linger(Duration::ZERO),
+        )
+        .map_err(backend)?;
     let views = upstream::batching_producer(&shared.client).map_err(backend)?;
     let sink = Arc::new(UpSink {
         client: shared.client.clone(),
@@ -89,9 +100,12 @@ pub(super) fn spawn(shared: Arc<Shared>) -> Result<()> {
             let mut seq = Sequencer {
                 shared: &shared,
                 writer,
+                verdicts,
                 sink,
                 last_time: 0,
+                decided: None,
             };
+            let mut last_commit = std::time::Instant::now();
             while !shared.stop.load(Ordering::SeqCst) {
                 let records = match consumer.poll(Duration::from_millis(200)) {
                     Ok(r) => r,
@@ -116,11 +130,21 @@ pub(super) fn spawn(shared: Arc<Shared>) -> Result<()> {
                     {
                         seq.decide(r.offset, e);
                     }
-                    let done =
-                        BTreeMap::from([(TopicPartition::new(ledger::TOPIC, 0), r.offset + 1)]);
+                    seq.decided = Some(r.offset + 1);
+                }
+                // The group offset only saves a successor re-reading entries (it answers
+                // written ones again without writing them), so it is committed now and
+                // then, not after every entry.
+                if let Some(next) = seq
+                    .decided
+                    .filter(|_| last_commit.elapsed() >= COMMIT_EVERY)
+                {
+                    let done = BTreeMap::from([(TopicPartition::new(ledger::TOPIC, 0), next)]);
                     if let Err(e) = consumer.commit_offsets(done) {
                         tracing::warn!(error = %e, "committing the ledger offset");
                     }
+                    seq.decided = None;
+                    last_commit = std::time::Instant::now();
                 }
             }
             let _ = consumer.close();
@@ -131,7 +155,12 @@ pub(super) fn spawn(shared: Arc<Shared>) -> Result<()> {
 
 struct Sequencer<'a> {
     shared: &'a Shared,
+    /// Writes the stamped records (one batch per entry, waited for).
     writer: Producer,
+    /// Appends verdicts (not waited for: a successor answers again what it finds written).
+    verdicts: Producer,
+    /// The ledger offset after the last entry decided and not yet committed.
+    decided: Option<i64>,
     sink: Arc<UpSink>,
     /// The newest time stamped (times never go back, whatever the clocks say).
     last_time: i64,
@@ -200,14 +229,15 @@ impl Sequencer<'_> {
             outcome,
         };
         let (key, value, headers) = ledger::encode_verdict(&verdict);
-        let w = WireRecord {
+        let sent = self.verdicts.send(client::Record {
+            topic: ledger::TOPIC.into(),
+            partition: Some(0),
             key: Some(key),
             value: Some(value),
             headers,
-        };
-        if let Err(err) =
-            upstream::write(&self.writer, ledger::TOPIC, vec![(w, bbs::time::now_ms())])
-        {
+            timestamp: None,
+        });
+        if let Err(err) = sent {
             tracing::error!(entry = at, error = %err, "could not append a verdict");
         }
     }
