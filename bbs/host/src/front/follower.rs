@@ -75,9 +75,6 @@ fn run(shared: &Shared, consumer: &mut client::Consumer) {
         };
         let idle = records.is_empty();
         let (grow, out) = fold(shared, records);
-        if !out.is_empty() {
-            shared.views.lock().write(out);
-        }
         if let Err(e) = consumer.assign_more(&grow) {
             tracing::error!(error = %e, "following new BBS topics");
         }
@@ -101,6 +98,11 @@ fn run(shared: &Shared, consumer: &mut client::Consumer) {
             drop(p);
         }
         shared.moved.notify_all();
+        // The sequencer goes on with the next entry while the views are written (in fold
+        // order, by this thread; a successor repairs what a crash leaves unwritten).
+        if !out.is_empty() {
+            shared.views.lock().write(out);
+        }
     }
 }
 
