@@ -101,13 +101,17 @@ fn the_login_workload_measures_both_histories() {
 }
 
 /// `bbs-bench scaleout --smoke`: an upstream `--plain` with a service account and two front
-/// servers over it; W1/W2 run against the upstream directly, through one front and split
-/// over both (no figure is asserted: every cell of the table is a rate, none failed).
+/// servers over it; W1/W2 run with one client directly and through one front, and with two
+/// clients directly and through both fronts (no figure is asserted: every cell of the table
+/// is a rate, none failed).
 #[test]
 fn the_scaleout_workload_measures_every_shape() {
     let stdout = smoke("scaleout");
     assert!(
-        stdout.contains("| records/s (median) | upstream directly | one front | two fronts |"),
+        stdout.contains(
+            "| records/s (median) | 1 client, upstream directly | 1 client, one front \
+             | 2 clients, upstream directly | 2 clients, two fronts |"
+        ),
         "no table header in:\n{stdout}"
     );
     for row in [
@@ -122,7 +126,7 @@ fn the_scaleout_workload_measures_every_shape() {
             .unwrap_or_else(|| panic!("no row {row:?} in:\n{stdout}"));
         assert_eq!(
             line.matches(" rec/s").count(),
-            3,
+            4,
             "a shape has no rate in {line:?}"
         );
     }

@@ -2,10 +2,11 @@
 //! 14). Starts a fresh `bbs-server --plain` upstream whose only account is a service
 //! account, and two `bbs-server --kafka` fronts logging in to it with SCRAM-SHA-256, then
 //! measures W1 durable produce and W2 consume (the suite's paths in `throughput`: our
-//! client, and kcat when installed) in three shapes: against the upstream directly, through
-//! one front, and through two fronts with the load split over both (one producer or consumer
-//! per front at the same time, half the records each). Every repetition measures all three
-//! shapes in turn, so they share the machine's noise; the table quotes medians.
+//! client, and kcat when installed) in four shapes: one client against the upstream directly
+//! and through one front; two clients at once (half the records each, on their own topics)
+//! against the upstream directly and through two fronts, one client per front. Each front
+//! shape is compared with the direct shape of the same load. Every repetition measures all
+//! four shapes in turn, so they share the machine's noise; the table quotes medians.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -48,8 +49,14 @@ pub(crate) struct ScaleoutArgs {
     out: Option<PathBuf>,
 }
 
-/// The three shapes, in the table's column order.
-const SHAPES: [&str; 3] = ["upstream directly", "one front", "two fronts"];
+/// The four shapes, in the table's column order: a name, and the column it is compared
+/// with (the direct shape of the same load).
+const SHAPES: [(&str, Option<usize>); 4] = [
+    ("1 client, upstream directly", None),
+    ("1 client, one front", Some(0)),
+    ("2 clients, upstream directly", None),
+    ("2 clients, two fronts", Some(2)),
+];
 
 /// The four paths, in the table's row order.
 const PATHS: [&str; 4] = [
@@ -92,9 +99,10 @@ pub(crate) fn run(mut args: ScaleoutArgs) -> Result<()> {
         Ok(Server::start(&bin, &dir.join(name), &args)?.0)
     };
     let (a, b) = (front("front-a")?, front("front-b")?);
-    let shapes: [Vec<String>; 3] = [
+    let shapes: [Vec<String>; 4] = [
         vec![upstream.addr.clone()],
         vec![a.addr.clone()],
+        vec![upstream.addr.clone(), upstream.addr.clone()],
         vec![a.addr.clone(), b.addr.clone()],
     ];
     let kcat = have_kcat();
@@ -113,13 +121,13 @@ pub(crate) fn run(mut args: ScaleoutArgs) -> Result<()> {
     for rep in 0..args.reps.max(1) {
         for (s, addrs) in shapes.iter().enumerate() {
             let r = measure_shape(addrs, &format!("s{s}-r{rep}"), args.records, &inputs)
-                .with_context(|| format!("{} (repetition {})", SHAPES[s], rep + 1))?;
+                .with_context(|| format!("{} (repetition {})", SHAPES[s].0, rep + 1))?;
             for (p, rate) in r.into_iter().enumerate() {
                 if let Some(rate) = rate {
                     rates[p][s].push(rate);
                 }
             }
-            println!("  repetition {} {}: done", rep + 1, SHAPES[s]);
+            println!("  repetition {} {}: done", rep + 1, SHAPES[s].0);
         }
     }
     let md = table(&rates, kcat);
@@ -240,27 +248,31 @@ fn at_once(parts: usize, job: impl Fn(usize) -> Result<Duration> + Sync) -> Resu
     Ok(slowest.as_secs_f64())
 }
 
-/// The table in Markdown: one row per path, one column per shape (median, and the ratio to
-/// the upstream directly).
+/// The table in Markdown: one row per path, one column per shape (the median, and for a
+/// front shape its ratio to the direct shape of the same load).
 fn table(rates: &[Vec<Vec<f64>>], kcat: bool) -> String {
     let mut s = String::from("| records/s (median) |");
-    for shape in SHAPES {
-        let _ = write!(s, " {shape} |");
+    for (name, _) in SHAPES {
+        let _ = write!(s, " {name} |");
     }
-    s.push_str("\n|---|---|---|---|\n");
+    s.push_str(&format!("\n|---|{}\n", "---|".repeat(SHAPES.len())));
     for (p, path) in PATHS.iter().enumerate() {
+        let _ = write!(s, "| {path} |");
         if path.contains("kcat") && !kcat {
-            let _ = writeln!(s, "| {path} | kcat not installed | - | - |");
+            s.push_str(&" kcat not installed |".repeat(SHAPES.len()));
+            s.push('\n');
             continue;
         }
-        let direct = median(rates[p][0].clone());
-        let _ = write!(s, "| {path} |");
-        for (i, runs) in rates[p].iter().enumerate() {
-            let m = median(runs.clone());
-            if i == 0 {
-                let _ = write!(s, " {} |", fmt_rate(m, "rec"));
-            } else {
-                let _ = write!(s, " {} ({:.2}x) |", fmt_rate(m, "rec"), m / direct);
+        let medians: Vec<f64> = rates[p].iter().map(|r| median(r.clone())).collect();
+        for (m, (_, base)) in medians.iter().zip(SHAPES) {
+            match base {
+                None => {
+                    let _ = write!(s, " {} |", fmt_rate(*m, "rec"));
+                }
+                Some(b) => {
+                    let ratio = m / medians[b];
+                    let _ = write!(s, " {} ({ratio:.2}x) |", fmt_rate(*m, "rec"));
+                }
             }
         }
         s.push('\n');
