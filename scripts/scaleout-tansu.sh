@@ -155,7 +155,11 @@ run_test() { # test, label suffix, topics to create first
   if BBS_FRONT_UPSTREAM="$UPSTREAM" BBS_FRONT_UPSTREAM_CONFIG="$PROPS" \
     timeout 600 cargo test -q --release --test front_server -- --exact "$1" --nocapture \
     >"$logs/test.log" 2>&1; then
-    record "front_server::$1$2" ok
+    if grep -q "^skipped" "$logs/test.log"; then # the test said what it could not check
+      record "front_server::$1$2" "ok ($(grep -m1 "^skipped" "$logs/test.log"))"
+    else
+      record "front_server::$1$2" ok
+    fi
   else
     record "front_server::$1$2" "FAILED ($logs/test.log)"
     grep -E -A3 "panicked" "$logs/test.log" | head -8 | sed 's/^/     /'
@@ -166,7 +170,7 @@ run_test() { # test, label suffix, topics to create first
 for t in $TESTS; do
   run_test "$t" "" ""
   case ${RESULT[front_server::$t]} in
-  ok) ;;
+  ok*) ;;
   *) run_test "$t" " (topics created first)" "$PRECREATE" ;;
   esac
 done
@@ -262,7 +266,7 @@ echo "bbs-server fronts over $BROKERS Tansu $TANSU_VERSION brokers (PostgreSQL s
 FAILED=0
 for k in "${ORDER[@]}"; do
   printf '  %-76s %s\n' "$k" "${RESULT[$k]}"
-  [ "${RESULT[$k]}" = ok ] || FAILED=1
+  case ${RESULT[$k]} in ok*) ;; *) FAILED=1 ;; esac
 done
 [ $FAILED = 0 ] && echo "  all passed"
 exit $FAILED
