@@ -8,28 +8,15 @@
 //! as duplicates, not fenced), also after a restart, and reading the topic back as alice
 //! shows each of her records exactly once and nothing of the attackers'.
 mod common;
+#[path = "support/raw_produce.rs"]
+mod raw_produce;
 use common::*;
+use raw_produce::*;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 use wire::ErrorCode;
 
-use bytes::{Bytes, BytesMut};
-use client::conn::Connection;
-use client::ClientConfig;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::produce_response::PartitionProduceResponse;
-use kafka_protocol::messages::{
-    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
-    ProducerId, TopicName,
-};
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
-
 const T: Duration = Duration::from_secs(90);
-const TOPIC: &str = "ledger";
 
 /// Adds `user` with `password` through the operator CLI (the server may be running).
 fn add_user(data: &std::path::Path, user: &str, password: &str) {
@@ -49,96 +36,6 @@ fn add_user(data: &std::path::Path, user: &str, password: &str) {
             .expect("password");
     }
     ok(child.wait_with_output().expect("wait"), "users add");
-}
-
-/// A raw connection: SCRAM as `user`, or anonymous with `None`.
-fn connect(addr: &str, user: Option<(&str, &str)>) -> Arc<Connection> {
-    let mut cfg = ClientConfig::new(addr).client_id("security-producers");
-    if let Some((u, p)) = user {
-        cfg = cfg.sasl_scram(u, p);
-    }
-    Connection::open(addr, 0, &cfg).expect("connect")
-}
-
-/// One v2 batch of one record with the given producer fields.
-fn batch(pid: i64, epoch: i16, seq: i32, value: &str) -> Bytes {
-    let rec = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: pid,
-        producer_epoch: epoch,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: seq,
-        timestamp: 1_700_000_000_000,
-        key: None,
-        value: Some(Bytes::copy_from_slice(value.as_bytes())),
-        headers: Default::default(),
-    };
-    let mut out = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut out, &[rec], &options).expect("encode batch");
-    out.freeze()
-}
-
-/// Produces one batch to partition 0 of [`TOPIC`] (acks=all, v8) and returns the
-/// partition's answer.
-fn produce(
-    c: &Connection,
-    pid: i64,
-    epoch: i16,
-    seq: i32,
-    value: &str,
-) -> PartitionProduceResponse {
-    let mut part = PartitionProduceData::default();
-    part.index = 0;
-    part.records = Some(batch(pid, epoch, seq, value));
-    let mut topic = TopicProduceData::default();
-    topic.name = TopicName(StrBytes::from_static_str(TOPIC));
-    topic.partition_data = vec![part];
-    let mut req = ProduceRequest::default();
-    req.transactional_id = None;
-    req.acks = -1;
-    req.timeout_ms = 10_000;
-    req.topic_data = vec![topic];
-    let resp: ProduceResponse = c.call(ApiKey::Produce, 8, &req).expect("produce");
-    resp.responses
-        .into_iter()
-        .next()
-        .and_then(|t| t.partition_responses.into_iter().next())
-        .expect("a partition response")
-}
-
-/// InitProducerId v4 asking to bump `pid`/`epoch` (KIP-360).
-fn bump(c: &Connection, pid: i64, epoch: i16) -> InitProducerIdResponse {
-    let mut req = InitProducerIdRequest::default();
-    req.transactional_id = None;
-    req.transaction_timeout_ms = 60_000;
-    req.producer_id = ProducerId(pid);
-    req.producer_epoch = epoch;
-    c.call(ApiKey::InitProducerId, 4, &req)
-        .expect("init producer id")
-}
-
-/// Asserts the answer is INVALID_PRODUCER_ID_MAPPING with a message saying why.
-fn assert_refused(r: &PartitionProduceResponse, what: &str, says: &str) {
-    assert_eq!(
-        r.error_code,
-        ErrorCode::INVALID_PRODUCER_ID_MAPPING,
-        "{what}: {r:?}"
-    );
-    assert_eq!(r.base_offset, -1, "{what}");
-    let msg = r
-        .error_message
-        .as_ref()
-        .map(|m| m.to_string())
-        .unwrap_or_default();
-    assert!(msg.contains(says), "{what}: message {msg:?} lacks {says:?}");
 }
 
 fn read_as_alice(addr: &str) -> Vec<String> {

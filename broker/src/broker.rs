@@ -209,12 +209,14 @@ impl Broker {
 
     /// Asks the authorizer whether `session`'s principal may perform `op` on `resource`.
     /// Handlers call this once per resource; denials are logged at debug level.
-    /// In front mode the shared credential topic is closed to every client.
+    /// In front mode the front servers' own topics and groups on the cluster (names
+    /// starting with [`crate::upstream::RESERVED_PREFIX`]: the shared accounts, the BBS
+    /// ledger, the sequencer's group) are closed to every client.
     pub fn authorize(&self, session: &Session, op: Operation, resource: Resource<'_>) -> bool {
         if self.upstream().is_some()
-            && matches!(resource, Resource::Topic(t) if t == crate::upstream::credentials::TOPIC)
+            && matches!(resource, Resource::Topic(n) | Resource::Group(n) if crate::upstream::reserved(n))
         {
-            tracing::debug!(peer = %session.peer, ?op, "denied: the shared credential topic");
+            tracing::debug!(peer = %session.peer, ?op, ?resource, "denied: a front servers' own name");
             return false;
         }
         let ok = self

@@ -125,6 +125,19 @@ impl ProducerIds {
         Ok(id)
     }
 
+    /// Records that `owner` was given `pid` by someone else (front mode: the cluster
+    /// hands out ids, this server remembers whose they are); durable before it returns.
+    /// An id already recorded keeps its first owner.
+    pub async fn record(&self, pid: i64, owner: Owner) -> Result<()> {
+        let _guard = self.alloc.lock().await;
+        if self.owners.lock().contains_key(&pid) {
+            return Ok(());
+        }
+        self.owners_log.put(&pid, Some(&owner)).await?;
+        self.owners.lock().insert(pid, owner);
+        Ok(())
+    }
+
     /// Whether `who` may use producer id `pid` (bump its epoch, write with it).
     pub fn check(&self, pid: i64, who: &Owner) -> std::result::Result<(), Refusal> {
         match self.owners.lock().get(&pid) {

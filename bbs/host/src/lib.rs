@@ -5,18 +5,23 @@
 //! [`BbsAuthorizer`], which keeps BBS topics the server's, mailboxes, subscription lists
 //! and BBS groups their owners', and otherwise defers to the broker's default rules.
 //!
+//! On a front server (`bbs-server --kafka`) the same rules run through the cluster instead
+//! of the server's own log: [`FrontBbs`] (see [`front`]).
+//!
 //! This crate (`bbs-host`, `bbs/host`) is the only part of the BBS that links the broker;
 //! only `bbs-server` uses it, so `bbs-client` carries no server code. The rules themselves
 //! are the pure [`bbs::policy`] (the in-process demo backend runs the same function).
 
 mod audit;
 mod authorizer;
+pub mod front;
 mod profiles;
 mod rebuild;
 mod views;
 
 pub use audit::audit;
-pub use authorizer::{BbsAuthorizer, FrontAuthorizer};
+pub use authorizer::BbsAuthorizer;
+pub use front::FrontBbs;
 
 use std::sync::Arc;
 
@@ -151,7 +156,8 @@ impl BbsPolicy {
                 }
             })
             .map_err(|e| Error::Backend(e.to_string()))?;
-        self.views.lock().reset(broker.logs().clone(), &state);
+        let sink: Arc<dyn views::Sink> = Arc::new(views::LocalSink(broker.logs().clone()));
+        self.views.lock().reset(Some(sink), &state);
         *self.lock() = state;
         *self.implied_at_load.lock() = implied;
         Ok(count)

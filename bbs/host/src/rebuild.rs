@@ -27,7 +27,7 @@ use bbs::names;
 use bbs::state::views::{id_row, index_row, page_count, page_row};
 use bbs::state::State;
 
-use super::views::{append, Out};
+use super::views::{append, Out, Views};
 use super::BbsPolicy;
 
 /// What a record says, as a hash (the rebuild compares many records; their text is not
@@ -53,49 +53,73 @@ fn wire_digest(w: &WireRecord) -> u64 {
 /// number of records of each pages topic (page `k` is at offset `k`), and the largest id
 /// `bbs.ids` holds.
 #[derive(Default)]
-struct Current {
-    keyed: HashMap<String, HashMap<String, u64>>,
+pub(crate) struct Current {
+    pub(crate) keyed: HashMap<String, HashMap<String, u64>>,
     pages: HashMap<String, u64>,
-    ids_max: u64,
+    pub(crate) ids_max: u64,
     /// The snapshot offset `bbs.stats`'s last record carries, and the topic's end.
-    stats_since: Option<i64>,
-    stats_end: i64,
+    pub(crate) stats_since: Option<i64>,
+    pub(crate) stats_end: i64,
+}
+
+impl Current {
+    /// Takes one view record into account, in log order.
+    pub(crate) fn add(
+        &mut self,
+        topic: &str,
+        offset: i64,
+        key: Option<&[u8]>,
+        value_present: bool,
+        headers: &[(String, Option<&[u8]>)],
+    ) {
+        if topic.starts_with(names::PAGES_PREFIX) {
+            let n = self.pages.entry(topic.to_string()).or_default();
+            *n = (*n).max(u64::try_from(offset + 1).unwrap_or(0));
+            return;
+        }
+        if topic == names::STATS_TOPIC {
+            let stamp = headers.iter().find(|(k, _)| k.as_str() == H_SINCE);
+            self.stats_since =
+                stamp.and_then(|(_, v)| std::str::from_utf8((*v)?).ok()?.parse().ok());
+            self.stats_end = offset + 1;
+        }
+        let Some(key) = key.map(String::from_utf8_lossy) else {
+            return;
+        };
+        if topic == names::IDS_TOPIC {
+            if let Ok(id) = key.parse::<u64>() {
+                self.ids_max = self.ids_max.max(id);
+            }
+        }
+        let kept: Vec<_> = headers
+            .iter()
+            .filter(|(k, _)| k.as_str() != H_SINCE)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let d = digest(value_present, &kept);
+        self.keyed
+            .entry(topic.to_string())
+            .or_default()
+            .insert(key.into_owned(), d);
+    }
 }
 
 fn current(broker: &Broker) -> Result<Current> {
     let mut cur = Current::default();
     broker
         .replay(names::is_view_topic, |topic, rec| {
-            if topic.starts_with(names::PAGES_PREFIX) {
-                let n = cur.pages.entry(topic.to_string()).or_default();
-                *n = (*n).max(u64::try_from(rec.offset + 1).unwrap_or(0));
-                return;
-            }
-            if topic == names::STATS_TOPIC {
-                let stamp = rec.headers.iter().find(|(k, _)| k.as_str() == H_SINCE);
-                cur.stats_since =
-                    stamp.and_then(|(_, v)| std::str::from_utf8(v.as_deref()?).ok()?.parse().ok());
-                cur.stats_end = rec.offset + 1;
-            }
-            let Some(key) = rec.key.as_deref().map(String::from_utf8_lossy) else {
-                return;
-            };
-            if topic == names::IDS_TOPIC {
-                if let Ok(id) = key.parse::<u64>() {
-                    cur.ids_max = cur.ids_max.max(id);
-                }
-            }
             let headers: Vec<_> = rec
                 .headers
                 .iter()
-                .filter(|(k, _)| k.as_str() != H_SINCE)
                 .map(|(k, v)| (k.to_string(), v.as_deref()))
                 .collect();
-            let d = digest(rec.value.is_some(), &headers);
-            cur.keyed
-                .entry(topic.to_string())
-                .or_default()
-                .insert(key.into_owned(), d);
+            cur.add(
+                topic,
+                rec.offset,
+                rec.key.as_deref(),
+                rec.value.is_some(),
+                &headers,
+            );
         })
         .map_err(|e| Error::Backend(e.to_string()))?;
     Ok(cur)
@@ -140,60 +164,7 @@ impl BbsPolicy {
     /// Appends what `cur` lacks of the views the boards say: the records written, and
     /// whether any was a statistics record.
     fn append_missing(&self, broker: &Broker, cur: &Current) -> Result<(usize, bool)> {
-        let state = self.lock();
-        let views = self.views.lock();
-        let mut out = Out::new();
-        let same = |topic: &str, key: &str, w: &WireRecord| {
-            cur.keyed
-                .get(topic)
-                .and_then(|m| m.get(key))
-                .is_some_and(|d| *d == wire_digest(w))
-        };
-        let mut want = |topic: &str, key: &str, w: WireRecord| {
-            if !same(topic, key, &w) {
-                out.entry(topic.to_string()).or_default().push(w);
-            }
-        };
-        for (board, st) in views.stats() {
-            want(names::STATS_TOPIC, board, st.to_wire(board));
-        }
-        let gone: Vec<String> = cur
-            .keyed
-            .get(names::STATS_TOPIC)
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| !views.stats().contains_key(*k))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for board in gone {
-            want(names::STATS_TOPIC, &board, BoardStats::tombstone(&board));
-        }
-        for b in state.boards() {
-            let (Ok(index), Ok(pages)) = (names::index_topic(&b.name), names::pages_topic(&b.name))
-            else {
-                continue;
-            };
-            for id in state.board_post_ids(&b.name) {
-                if let Some(row) = index_row(&state, *id) {
-                    want(&index, &id.to_string(), row.to_wire());
-                }
-            }
-            let have = cur.pages.get(&pages).copied().unwrap_or(0);
-            let total = page_count(state.board_post_ids(&b.name).len() as u64);
-            for k in have..total {
-                if let Some(p) = page_row(&state, &b.name, k) {
-                    // Pages are counted, not hashed: every missing one is written.
-                    want(&pages, "", p.to_wire());
-                }
-            }
-        }
-        // Every post's place on `bbs.ids`, in id order (posts of deleted boards too: their
-        // records stay readable). `cur` holds no id above the missing ones (see `ids_stale`).
-        for p in state.all_posts() {
-            if let Some(row) = id_row(&state, p.id) {
-                want(names::IDS_TOPIC, &p.id.to_string(), row.to_wire());
-            }
-        }
+        let out = missing(&self.lock(), &self.views.lock(), cur);
         let mut written = 0;
         let stats_written = out.contains_key(names::STATS_TOPIC);
         for (topic, records) in out {
@@ -205,10 +176,68 @@ impl BbsPolicy {
     }
 }
 
+/// What `cur` lacks of the views `state` says (with `views`' statistics), by topic, in the
+/// order to append.
+pub(crate) fn missing(state: &State, views: &Views, cur: &Current) -> Out {
+    let mut out = Out::new();
+    let same = |topic: &str, key: &str, w: &WireRecord| {
+        cur.keyed
+            .get(topic)
+            .and_then(|m| m.get(key))
+            .is_some_and(|d| *d == wire_digest(w))
+    };
+    let mut want = |topic: &str, key: &str, w: WireRecord| {
+        if !same(topic, key, &w) {
+            out.entry(topic.to_string()).or_default().push(w);
+        }
+    };
+    for (board, st) in views.stats() {
+        want(names::STATS_TOPIC, board, st.to_wire(board));
+    }
+    let gone: Vec<String> = cur
+        .keyed
+        .get(names::STATS_TOPIC)
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !views.stats().contains_key(*k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for board in gone {
+        want(names::STATS_TOPIC, &board, BoardStats::tombstone(&board));
+    }
+    for b in state.boards() {
+        let (Ok(index), Ok(pages)) = (names::index_topic(&b.name), names::pages_topic(&b.name))
+        else {
+            continue;
+        };
+        for id in state.board_post_ids(&b.name) {
+            if let Some(row) = index_row(state, *id) {
+                want(&index, &id.to_string(), row.to_wire());
+            }
+        }
+        let have = cur.pages.get(&pages).copied().unwrap_or(0);
+        let total = page_count(state.board_post_ids(&b.name).len() as u64);
+        for k in have..total {
+            if let Some(p) = page_row(state, &b.name, k) {
+                // Pages are counted, not hashed: every missing one is written.
+                want(&pages, "", p.to_wire());
+            }
+        }
+    }
+    // Every post's place on `bbs.ids`, in id order (posts of deleted boards too: their
+    // records stay readable). `cur` holds no id above the missing ones (see `ids_stale`).
+    for p in state.all_posts() {
+        if let Some(row) = id_row(state, p.id) {
+            want(names::IDS_TOPIC, &p.id.to_string(), row.to_wire());
+        }
+    }
+    out
+}
+
 /// Whether `bbs.ids` as in `cur` cannot be brought up to date by appending in id order: it
 /// holds a record that is not what the boards say of its id, or it lacks an id below the
 /// newest one it holds.
-fn ids_stale(cur: &Current, state: &State) -> bool {
+pub(crate) fn ids_stale(cur: &Current, state: &State) -> bool {
     let Some(have) = cur.keyed.get(names::IDS_TOPIC) else {
         return false;
     };

@@ -53,11 +53,35 @@ pub(crate) enum Touch {
     User(String),
 }
 
+/// Where view records go: the server's own log, or (a front server) the cluster.
+pub(crate) trait Sink: Send + Sync {
+    /// Appends `records` to partition 0 of `topic`, in order.
+    fn append(&self, topic: &str, records: &[WireRecord]) -> Result<(), String>;
+    /// The offset after the last record of partition 0 of `topic`.
+    fn end(&self, topic: &str) -> Option<i64>;
+}
+
+/// The single server's sink: its own log.
+pub(crate) struct LocalSink(pub(crate) Arc<LogManager>);
+
+impl Sink for LocalSink {
+    fn append(&self, topic: &str, records: &[WireRecord]) -> Result<(), String> {
+        append(&self.0, topic, records)
+    }
+
+    fn end(&self, topic: &str) -> Option<i64> {
+        self.0
+            .topic(topic)
+            .and_then(|t| t.partitions.first().map(|p| p.log_end()))
+    }
+}
+
 /// The server's copy of the statistics it last wrote, and where to write.
 #[derive(Default)]
 pub(crate) struct Views {
-    /// The broker's logs, once [`crate::BbsPolicy::load`] has run (no writes before).
-    logs: Option<Arc<LogManager>>,
+    /// Where to write, once [`crate::BbsPolicy::load`] has run (no writes before; a front
+    /// server writes only while it keeps the views, see `crate::front`).
+    sink: Option<Arc<dyn Sink>>,
     /// Listed board → its statistics as last written.
     stats: HashMap<String, BoardStats>,
     /// Where the newest full snapshot of `bbs.stats` begins (`None` until one is known).
@@ -68,8 +92,8 @@ pub(crate) struct Views {
 
 impl Views {
     /// Starts over from a freshly loaded state, writing to `logs`.
-    pub(crate) fn reset(&mut self, logs: Arc<LogManager>, state: &State) {
-        self.logs = Some(logs);
+    pub(crate) fn reset(&mut self, sink: Option<Arc<dyn Sink>>, state: &State) {
+        self.sink = sink;
         self.stats = state
             .boards()
             .iter()
@@ -221,7 +245,7 @@ impl Views {
     /// board left: a tombstone carries no stamp, so the last record always does). Failures
     /// are logged: the next start rebuilds.
     pub(crate) fn write(&mut self, mut out: Out) {
-        let Some(logs) = self.logs.clone() else {
+        let Some(sink) = self.sink.clone() else {
             return;
         };
         let mut tombstone = false;
@@ -233,7 +257,7 @@ impl Views {
             self.since_written += stats.len() as u64;
         }
         for (topic, records) in out {
-            if let Err(e) = append(&logs, &topic, &records) {
+            if let Err(e) = sink.append(&topic, &records) {
                 tracing::warn!(topic = %topic, error = %e, "could not update a view; it is rebuilt at the next start");
             }
         }
@@ -258,13 +282,10 @@ impl Views {
     /// Appends every listed board's statistics, stamped with the offset where they begin.
     /// Returns the records written.
     fn snapshot(&mut self) -> usize {
-        let Some(logs) = self.logs.clone() else {
+        let Some(sink) = self.sink.clone() else {
             return 0;
         };
-        let Some(end) = logs
-            .topic(names::STATS_TOPIC)
-            .and_then(|t| t.partitions.first().map(|p| p.log_end()))
-        else {
+        let Some(end) = sink.end(names::STATS_TOPIC) else {
             return 0;
         };
         let mut boards: Vec<(&String, &BoardStats)> = self.stats.iter().collect();
@@ -277,7 +298,7 @@ impl Views {
                 w
             })
             .collect();
-        if let Err(e) = append(&logs, names::STATS_TOPIC, &records) {
+        if let Err(e) = sink.append(names::STATS_TOPIC, &records) {
             tracing::warn!(error = %e, "could not write a snapshot of the statistics");
             return 0;
         }

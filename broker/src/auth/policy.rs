@@ -133,7 +133,43 @@ pub trait RecordPolicy: Send + Sync {
     fn account_created<'a>(&'a self, _broker: &'a crate::Broker, _name: &'a str) -> HookFuture<'a> {
         Box::pin(async {})
     }
+
+    /// Asked before an account is created over the Kafka protocol, after the local
+    /// credential checks: `Err(message)` refuses the name as taken. Servers that share
+    /// accounts through a cluster (front mode) claim the name there, so two of them
+    /// registering one name at the same moment cannot both succeed.
+    fn claim_account<'a>(&'a self, _name: &'a str) -> ClaimFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Front mode (`bbs-server --kafka`): the host decides on and writes one partition's
+    /// records itself, instead of the broker forwarding them to the cluster, so that
+    /// several front servers apply one policy in one order (the BBS serialises its writes
+    /// through the cluster). The future answers the offset of the first record written,
+    /// or the code and message to refuse with. `None`: the host does not write in front
+    /// mode, and the broker refuses records of topics the policy applies to. The host
+    /// audits what it wrote itself (`peer` is the real client address).
+    fn forward(
+        &self,
+        _principal: &Principal,
+        _peer: std::net::SocketAddr,
+        _topic: &str,
+        _partition: i32,
+        _records: Vec<PolicyRecord>,
+    ) -> Option<ForwardFuture> {
+        None
+    }
 }
+
+/// What [`RecordPolicy::claim_account`] returns: `Err` with the refusal's message.
+pub type ClaimFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::result::Result<(), String>> + Send + 'a>,
+>;
+
+/// What [`RecordPolicy::forward`] returns: the base offset written, or why not.
+pub type ForwardFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::result::Result<i64, (ErrorCode, String)>> + Send>,
+>;
 
 /// What [`RecordPolicy::account_created`] returns: work the broker awaits.
 pub type HookFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;

@@ -253,9 +253,25 @@ impl CredentialStore {
 
     /// Creates an account; refuses (DUPLICATE_RESOURCE) when the name is taken.
     pub async fn create(&self, name: &str, keys: ScramKeys) -> Result<()> {
+        let _w = self.write.lock().await;
+        self.check_new(name)?;
+        let account = Account {
+            keys,
+            disabled: false,
+            created_ms: crate::now_ms(),
+        };
+        self.store(name, Some(account)).await?;
+        self.looks
+            .write()
+            .insert(name.to_string(), safe_text::lookalike::keys(name));
+        Ok(())
+    }
+
+    /// Whether [`CredentialStore::create`] would take `name` now: a valid name, not taken,
+    /// not retired, not a look-alike of an account or a retired name. The refusal says why.
+    pub fn check_new(&self, name: &str) -> Result<()> {
         super::names::validate_account_name(name)
             .map_err(|m| refused(ErrorCode::UNACCEPTABLE_CREDENTIAL, m))?;
-        let _w = self.write.lock().await;
         if self.get(name).is_some() {
             return Err(refused(
                 ErrorCode::DUPLICATE_RESOURCE,
@@ -285,17 +301,7 @@ impl CredentialStore {
             ),
             Some(_) => refused(ErrorCode::DUPLICATE_RESOURCE, m),
             None => refused(ErrorCode::UNACCEPTABLE_CREDENTIAL, m),
-        })?;
-        let account = Account {
-            keys,
-            disabled: false,
-            created_ms: crate::now_ms(),
-        };
-        self.store(name, Some(account)).await?;
-        self.looks
-            .write()
-            .insert(name.to_string(), safe_text::lookalike::keys(name));
-        Ok(())
+        })
     }
 
     /// Applies `change` to an existing account (RESOURCE_NOT_FOUND when there is none).

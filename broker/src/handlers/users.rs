@@ -103,6 +103,15 @@ async fn upsert(
             ));
         }
     }
+    if let Some(policy) = &broker.auth.policy {
+        // Several servers sharing accounts (front mode) agree on who gets a new name
+        // first; the local checks go first so a refused name claims nothing.
+        from_store(broker.auth.store.check_new(name))?;
+        policy
+            .claim_account(name)
+            .await
+            .map_err(|m| (ErrorCode::DUPLICATE_RESOURCE, m))?;
+    }
     let r = from_store(broker.auth.store.create(name, keys).await);
     if r.is_ok() {
         tracing::info!(peer = %session.peer, principal = %session.principal, user = name, "account created");

@@ -30,6 +30,15 @@ pub use conn::UpConn;
 
 use crate::error::{Error, Result};
 
+/// The prefix of the names front servers keep for themselves on the cluster (topics and
+/// groups); no client reaches them through a front.
+pub const RESERVED_PREFIX: &str = "bbs-front";
+
+/// Whether `name` is one of the front servers' own (see [`RESERVED_PREFIX`]).
+pub fn reserved(name: &str) -> bool {
+    name.starts_with(RESERVED_PREFIX)
+}
+
 /// The version the front server uses for its own Metadata look-ups (topics by name,
 /// auto-creation flag; every Kafka since 2.4 speaks it).
 const OWN_METADATA_VERSION: i16 = 9;

@@ -203,6 +203,10 @@ fn main() -> Result<()> {
         };
         if let Some(broker) = broker {
             tracing::info!(listen = %local, advertise = %format!("{}:{}", broker.advertised().0, broker.advertised().1), data_dir = %dir.display(), "bbs-server ready");
+            let _classic = match classic_listen {
+                Some(addr) => Some(start_classic(addr, local, proxy_secret, zone)?),
+                None => None,
+            };
             let server = broker.start(listener).context("starting the broker")?;
             server.run_until(shutdown_signal()).await;
             return Ok(());

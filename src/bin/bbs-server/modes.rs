@@ -46,8 +46,8 @@ impl Mode {
                 )
             }
         };
-        if classic {
-            bail!("the classic port needs the BBS: it is not served with --plain or --kafka yet");
+        if classic && matches!(mode, Mode::Plain) {
+            bail!("the classic port needs the BBS: it is not served with --plain");
         }
         Ok(mode)
     }
@@ -66,25 +66,29 @@ pub(crate) fn open_plain(cfg: &BrokerConfig, dir: &Path) -> Result<Arc<Broker>> 
 
 /// Opens a front server over the cluster `up` reaches (`--kafka`). The data directory
 /// holds only this server's credential store, shared with the other front servers through
-/// the cluster; the BBS authorizer decides as on a single server, except that BBS topics
-/// are not writable: the BBS record policy is not installed yet (docs/scale-out.md).
+/// the cluster; the BBS authorizer decides as on a single server, and the BBS record
+/// policy runs through the cluster (`bbs_host::FrontBbs`: every write goes through the
+/// ledger and one sequencer, docs/scale-out.md).
 pub(crate) async fn open_front(
     cfg: &BrokerConfig,
     dir: &Path,
     up: UpstreamConfig,
 ) -> Result<Arc<Broker>> {
     let bootstrap = up.bootstrap.join(",");
+    let mut client_cfg = client::ClientConfig::new(&bootstrap).client_id(&up.client_id);
+    client_cfg.sasl = up.sasl.clone();
     let upstream = Upstream::connect(up)
         .await
         .with_context(|| format!("reaching the upstream cluster at {bootstrap}"))?;
+    let bbs = tokio::task::spawn_blocking(move || bbs_host::FrontBbs::start(client_cfg))
+        .await
+        .context("starting the BBS")?
+        .context("reading the BBS from the upstream cluster")?;
     let hooks = broker::auth::Hooks {
-        // No record policy yet, so BBS topics are not writable through a front at all.
-        authorizer: Some(Arc::new(bbs_host::FrontAuthorizer(
-            bbs_host::BbsAuthorizer {
-                inner: Arc::new(broker::auth::authorizer::DefaultAuthorizer::new(&cfg.auth)),
-            },
-        ))),
-        policy: None,
+        authorizer: Some(Arc::new(bbs_host::BbsAuthorizer {
+            inner: Arc::new(broker::auth::authorizer::DefaultAuthorizer::new(&cfg.auth)),
+        })),
+        policy: Some(bbs.clone()),
     };
     let (broker, _) = Broker::open_with(cfg.clone(), dir, hooks)
         .with_context(|| format!("opening data directory {}", dir.display()))?;
@@ -92,6 +96,11 @@ pub(crate) async fn open_front(
     broker::upstream::credentials::share(&broker, &upstream)
         .await
         .context("sharing the accounts through the upstream cluster")?;
+    // Accounts made while no front ran (`users add` on a data directory) get their
+    // profile and private topics now, as on a single server.
+    for (name, _) in broker.accounts() {
+        bbs.ensure_profile(&name).await;
+    }
     tracing::info!(upstream = %bootstrap, "front server: forwarding to the upstream cluster");
     Ok(broker)
 }

@@ -296,6 +296,34 @@ impl Consumer {
         self.seek(tp, off)
     }
 
+    /// Adds partitions to a manual assignment (a reader that learns of new topics as it
+    /// reads, such as a follower of every board); each starts where
+    /// [`Consumer::set_start_offset`] says, else at the reset policy. Partitions already
+    /// assigned keep their position. Refused for group subscriptions, whose assignment is
+    /// the group's.
+    pub fn assign_more(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let Subscription::Manual(ps) = &mut self.config.subscription else {
+            return Err(Error::InvalidState(
+                "only a manual assignment can grow by hand".into(),
+            ));
+        };
+        let new: Vec<TopicPartition> = partitions
+            .iter()
+            .filter(|tp| !self.parts.contains_key(*tp))
+            .cloned()
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        ps.extend(new.iter().cloned());
+        self.cluster
+            .want_topics(new.iter().map(|tp| tp.topic.as_str()));
+        for tp in new {
+            self.parts.insert(tp, PartState::default());
+        }
+        Ok(())
+    }
+
     /// Stops returning and fetching records of these partitions until resumed.
     pub fn pause(&mut self, partitions: &[TopicPartition]) {
         for tp in partitions {

@@ -18,22 +18,39 @@ use super::{raw_reply, ReqInfo};
 use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::{Error, Result};
+use crate::producer_ids::Owner;
 use crate::protocol::{decode_body, Request};
 use crate::upstream::conn::decode;
 use crate::upstream::Upstream;
 
+/// An InitProducerId refusal.
+fn refuse(req: &Request, code: ErrorCode) -> Result<Reply> {
+    let mut resp = InitProducerIdResponse::default();
+    resp.error_code = code.code();
+    resp.producer_id = ProducerId(-1);
+    resp.producer_epoch = -1;
+    respond(req, &resp)
+}
+
+/// Ids come from the cluster; this server remembers whose each one is (as a single server
+/// does for the ids it issues), refuses an epoch bump by anyone but the owner, and
+/// [`super::data`] refuses batches that carry someone else's id.
 pub(super) async fn init_producer_id(
+    broker: &Arc<Broker>,
     up: &Arc<Upstream>,
     session: &Session,
     req: &Request,
 ) -> Result<Reply> {
     let r: InitProducerIdRequest = decode_body(req)?;
     if r.transactional_id.is_some() {
-        let mut resp = InitProducerIdResponse::default();
-        resp.error_code = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code();
-        resp.producer_id = ProducerId(-1);
-        resp.producer_epoch = -1;
-        return respond(req, &resp);
+        return refuse(req, ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    let who = Owner::of(&session.principal, session.peer);
+    if r.producer_id.0 >= 0 && r.producer_epoch >= 0 {
+        if let Err(refusal) = broker.producer_ids.check(r.producer_id.0, &who) {
+            tracing::info!(peer = %session.peer, principal = %session.principal, pid = r.producer_id.0, "InitProducerId refused: {refusal}");
+            return refuse(req, ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+        }
     }
     let conn = session
         .links
@@ -43,10 +60,23 @@ pub(super) async fn init_producer_id(
         .send_raw(req.api_key, req.version, &req.body, true)?
         .ok_or_else(|| Error::Upstream("no answer expected".into()))?;
     let info = ReqInfo::of(req);
+    let broker = Arc::clone(broker);
     Ok(Reply::Later(Box::pin(async move {
         let body = answer
             .await
             .map_err(|_| Error::Upstream("connection closed".into()))??;
+        let resp: InitProducerIdResponse =
+            decode(ApiKey::InitProducerId, info.version, Ok(Ok(body.clone())))?;
+        if resp.error_code == 0 && resp.producer_id.0 >= 0 {
+            if let Err(e) = broker.producer_ids.record(resp.producer_id.0, who).await {
+                tracing::error!(error = %e, "could not record a producer id's owner");
+                let mut refused = InitProducerIdResponse::default();
+                refused.error_code = ErrorCode::COORDINATOR_NOT_AVAILABLE.code(); // retriable
+                refused.producer_id = ProducerId(-1);
+                refused.producer_epoch = -1;
+                return info.encode(&refused).map(Some);
+            }
+        }
         raw_reply(&info, &body).map(Some)
     })))
 }

@@ -21,6 +21,7 @@ use kafka_protocol::messages::{
 use wire::ErrorCode;
 
 use super::super::Reply;
+use super::policed;
 use super::split::{self, Place};
 use super::{route, ReqInfo};
 use crate::auth::{Operation, Resource};
@@ -42,16 +43,38 @@ pub(super) async fn produce(
             && !name.starts_with("__")
             && broker.authorize(session, Operation::Create, Resource::Topic(name))
     };
+    // Records the host's policy writes itself (BBS topics) never go upstream as sent.
+    let mut policed = policed::start(broker, session, &r);
     let wanted: Vec<(String, Vec<i32>, bool)> = r
         .topic_data
         .iter()
         .map(|t| {
             let name = t.name.0.to_string();
-            let ok = broker.authorize(session, Operation::Write, Resource::Topic(&name));
+            let ok = broker.authorize(session, Operation::Write, Resource::Topic(&name))
+                && !broker
+                    .auth
+                    .policy
+                    .as_ref()
+                    .is_some_and(|p| p.applies_to(&name));
             (name, t.partition_data.iter().map(|p| p.index).collect(), ok)
         })
         .collect();
-    let places = route(up, &wanted, &may_create).await?;
+    let mut places = route(up, &wanted, &may_create).await?;
+    // As on a single server, a batch may carry only a producer id its sender was given.
+    for (ti, t) in r.topic_data.iter().enumerate() {
+        for (pi, p) in t.partition_data.iter().enumerate() {
+            if policed.contains_key(&(ti, pi)) || places[ti][pi].is_err() {
+                continue;
+            }
+            let records = p.records.as_deref().unwrap_or(&[]);
+            if let Err((code, message)) =
+                super::super::producer_id::check_producers(broker, session, records)
+            {
+                places[ti][pi] = Err(code);
+                policed.insert((ti, pi), policed::Policed::Refused(code, message));
+            }
+        }
+    }
     let split = split::by_leader(
         &r,
         &places,
@@ -69,10 +92,17 @@ pub(super) async fn produce(
         }
     }
     if r.acks == 0 {
+        // Nobody waits for the answers, but the policed writes still happen.
+        for p in policed.into_values() {
+            if let policed::Policed::Pending(pending) = p {
+                tokio::spawn(pending);
+            }
+        }
         return Ok(Reply::Nothing);
     }
     let info = ReqInfo::of(req);
     let up = Arc::clone(up);
+    let peer = session.peer;
     Ok(Reply::Later(Box::pin(async move {
         let mut got = HashMap::new();
         for a in answers {
@@ -92,6 +122,11 @@ pub(super) async fn produce(
             let mut tr = TopicProduceResponse::default();
             tr.name = t.name.clone();
             for (pi, p) in t.partition_data.iter().enumerate() {
+                if let Some(one) = policed.remove(&(ti, pi)) {
+                    let pr = policed::answer(one, peer, &t.name.0, p.index, info.version).await;
+                    tr.partition_responses.push(pr);
+                    continue;
+                }
                 let pr = split::answer(&mut got, places[ti][pi], &t.name.0, p.index, |e| {
                     let mut pr = PartitionProduceResponse::default();
                     pr.index = p.index;

@@ -37,10 +37,11 @@ pub(super) async fn list_groups(
             resp.error_code = part.error_code;
         }
         resp.groups.extend(part.groups.into_iter().filter(|g| {
-            broker
-                .auth
-                .authorizer
-                .may_list_group(&session.principal, g.group_id.0.as_str())
+            !crate::upstream::reserved(g.group_id.0.as_str())
+                && broker
+                    .auth
+                    .authorizer
+                    .may_list_group(&session.principal, g.group_id.0.as_str())
         }));
     }
     respond(req, &resp)

@@ -17,6 +17,7 @@ mod group_admin;
 mod groups;
 mod meta;
 mod offsets;
+mod policed;
 mod split;
 
 use std::sync::Arc;
@@ -93,7 +94,7 @@ pub(super) async fn handle(
         ApiKey::ListGroups => group_admin::list_groups(broker, up, session, req).await?,
         ApiKey::DescribeGroups => group_admin::describe_groups(broker, up, session, req).await?,
         ApiKey::DeleteGroups => group_admin::delete_groups(broker, up, session, req).await?,
-        ApiKey::InitProducerId => admin::init_producer_id(up, session, req).await?,
+        ApiKey::InitProducerId => admin::init_producer_id(broker, up, session, req).await?,
         ApiKey::CreateTopics => admin::create_topics(broker, up, session, req).await?,
         ApiKey::DeleteTopics => admin::delete_topics(broker, up, session, req).await?,
         k if LOCAL.contains(&k) => return Ok(None),
