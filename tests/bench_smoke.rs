@@ -99,3 +99,35 @@ fn the_login_workload_measures_both_histories() {
         "a board opened empty:\n{stdout}"
     );
 }
+
+/// `bbs-bench scaleout --smoke`: an upstream `--plain` with a service account and two front
+/// servers over it; W1/W2 run with one client directly and through one front, and with two
+/// clients directly and through both fronts (no figure is asserted: every cell of the table
+/// is a rate, none failed).
+#[test]
+fn the_scaleout_workload_measures_every_shape() {
+    let stdout = smoke("scaleout");
+    assert!(
+        stdout.contains(
+            "| records/s (median) | 1 client, upstream directly | 1 client, one front \
+             | 2 clients, upstream directly | 2 clients, two fronts |"
+        ),
+        "no table header in:\n{stdout}"
+    );
+    for row in [
+        "| W1 durable produce, ours (acks=all) |",
+        "| W1 durable produce, kcat (acks=all) |",
+        "| W2 consume, ours |",
+        "| W2 consume, kcat |",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no row {row:?} in:\n{stdout}"));
+        assert_eq!(
+            line.matches(" rec/s").count(),
+            4,
+            "a shape has no rate in {line:?}"
+        );
+    }
+}

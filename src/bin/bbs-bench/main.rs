@@ -7,7 +7,9 @@
 //! - `suite`: every performance workload against a fresh `bbs-server`, with the peers and
 //!   the machine's limits, as one table (`docs/performance.md`);
 //! - `class`: simulated students on a fresh `bbs-server`, with faults and a read-back;
-//! - `login`: W8, login, board list and opening a board with a small and a big history.
+//! - `login`: W8, login, board list and opening a board with a small and a big history;
+//! - `scaleout`: W1/W2 against a `--plain` upstream directly and through one and two
+//!   `--kafka` front servers (`docs/scale-out.md`).
 
 mod capture;
 mod class;
@@ -25,6 +27,7 @@ mod procs;
 mod rawkafka;
 mod redis;
 mod restart;
+mod scaleout;
 mod session;
 mod stats;
 mod suite;
@@ -57,6 +60,8 @@ enum Command {
     Class(class::ClassArgs),
     /// W8: login, board list and a big board's newest posts, small vs big history.
     Login(login::LoginArgs),
+    /// W1/W2 against an upstream directly and through one and two front servers.
+    Scaleout(scaleout::ScaleoutArgs),
 }
 
 fn main() {
@@ -74,6 +79,7 @@ fn main() {
         Command::Suite(a) => suite::run(a),
         Command::Class(a) => class::run(a),
         Command::Login(a) => login::run(a),
+        Command::Scaleout(a) => scaleout::run(a),
     };
     if let Err(e) = result {
         eprintln!("bbs-bench: {e:#}");

@@ -1,6 +1,8 @@
 //! W1 durable produce and W2 consume: N records of 100 bytes, acks=all (acknowledged after
 //! fsync), through our client and through kcat (librdkafka) against the same server in the
-//! same run; each figure is the median of `runs` repetitions on fresh topics.
+//! same run; each figure is the median of `runs` repetitions on fresh topics. The single
+//! paths (`produce`, `consume`, `kcat_produce`, `kcat_consume`) are also what
+//! `bbs-bench scaleout` runs against the upstream and through front servers.
 
 use std::io::Write;
 use std::path::Path;
@@ -47,13 +49,7 @@ pub(crate) fn measure(
     let kcat = have_kcat();
     let input = scratch.join("kcat-input");
     if kcat {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&input)?);
-        let line = vec![b'x'; VALUE];
-        for _ in 0..records {
-            f.write_all(&line)?;
-            f.write_all(b"\n")?;
-        }
-        f.flush()?;
+        write_kcat_input(&input, records)?;
     }
     let (mut op, mut kp, mut oc, mut kc) = (vec![], vec![], vec![], vec![]);
     for run in 0..runs.max(1) {
@@ -79,7 +75,23 @@ pub(crate) fn measure(
     })
 }
 
-fn produce(client: &Client, topic: &str, n: usize) -> Result<Duration> {
+/// Writes kcat's input for `records` records: one line of `VALUE` bytes each.
+pub(crate) fn write_kcat_input(path: &Path, records: usize) -> Result<()> {
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let line = vec![b'x'; VALUE];
+    for _ in 0..records {
+        f.write_all(&line)?;
+        f.write_all(b"\n")?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// W1 through our client: `n` records of `VALUE` bytes to partition 0 of `topic` (which
+/// starts empty), acks=all; the time from the first send to the last acknowledgement.
+pub(crate) fn produce(client: &Client, topic: &str, n: usize) -> Result<Duration> {
     let producer = client.producer(ProducerConfig::default())?;
     let value = bytes::Bytes::from(vec![b'y'; VALUE]);
     let start = Instant::now();
@@ -102,7 +114,8 @@ fn produce(client: &Client, topic: &str, n: usize) -> Result<Duration> {
     Ok(d)
 }
 
-fn consume(client: &Client, topic: &str, n: usize) -> Result<Duration> {
+/// W2 through our client: reads the `n` records of `topic` from the start.
+pub(crate) fn consume(client: &Client, topic: &str, n: usize) -> Result<Duration> {
     let mut consumer = client.consumer(
         ConsumerConfig::manual()
             .assign(&[TopicPartition::new(topic, 0)])
@@ -120,7 +133,8 @@ fn consume(client: &Client, topic: &str, n: usize) -> Result<Duration> {
     Ok(start.elapsed())
 }
 
-fn kcat_produce(addr: &str, topic: &str, input: &Path) -> Result<Duration> {
+/// W1 through kcat: the lines of `input` to `topic`, acks=all.
+pub(crate) fn kcat_produce(addr: &str, topic: &str, input: &Path) -> Result<Duration> {
     let start = Instant::now();
     let out = Command::new("kcat")
         .args(["-P", "-b", addr, "-t", topic, "-X", "acks=all", "-l"])
@@ -135,7 +149,8 @@ fn kcat_produce(addr: &str, topic: &str, input: &Path) -> Result<Duration> {
     Ok(start.elapsed())
 }
 
-fn kcat_consume(addr: &str, topic: &str, n: usize) -> Result<Duration> {
+/// W2 through kcat: the first `n` records of `topic`, checked by their total size.
+pub(crate) fn kcat_consume(addr: &str, topic: &str, n: usize) -> Result<Duration> {
     let start = Instant::now();
     let out = Command::new("kcat")
         .args(["-C", "-b", addr, "-t", topic, "-o", "beginning", "-e", "-q"])
