@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod conn;
+mod create;
 pub mod credentials;
 
 use std::collections::HashMap;

@@ -104,6 +104,20 @@ pub(super) async fn metadata(
         r.topics = Some(Vec::new());
     }
     let mut resp = up.metadata(v, &r).await?;
+    if r.allow_auto_topic_creation || v < 4 {
+        // A cluster that does not create topics on first use: the front does, for the
+        // topics its own rules let this client create.
+        let unmade: Vec<String> = resp
+            .topics
+            .iter()
+            .filter(|t| t.error_code == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code())
+            .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+            .filter(|n| creatable(n))
+            .collect();
+        if !unmade.is_empty() && !up.create_missing(&unmade).await?.is_empty() {
+            resp = up.metadata(v, &r).await?;
+        }
+    }
     let (host, port) = broker.advertised();
     let node = BrokerId(broker.node_id);
     let mut me = MetadataResponseBroker::default();

@@ -133,6 +133,9 @@ async fn route(
                 up.metadata_for(Some(list), create).await?;
             }
         }
+        // A cluster that does not create topics on first use: the front does.
+        let still: Vec<String> = missing(up).into_iter().filter(|n| may_create(n)).collect();
+        up.create_missing(&still).await?;
     }
     Ok(wanted
         .iter()
