@@ -17,6 +17,7 @@ pub mod config;
 pub mod conn;
 mod create;
 pub mod credentials;
+mod nodes;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -87,34 +88,6 @@ impl Upstream {
     /// service account.
     pub async fn open(&self, node: i32) -> Result<Arc<UpConn>> {
         self.open_as(node, "").await
-    }
-
-    /// [`Upstream::open`] sending a client's own client id (empty: the front's), so the
-    /// cluster's logs, quotas and group member ids name the real client.
-    pub async fn open_as(&self, node: i32, client_id: &str) -> Result<Arc<UpConn>> {
-        let client_id = if client_id.is_empty() {
-            self.config.client_id.as_str()
-        } else {
-            client_id
-        };
-        let addrs = match self.nodes.lock().get(&node) {
-            Some(a) if node >= 0 => vec![a.clone()],
-            _ => self.config.bootstrap.clone(),
-        };
-        let mut last = Error::Upstream("no bootstrap address".into());
-        for addr in addrs {
-            match UpConn::open(&addr, node, client_id, self.config.sasl.as_ref()).await {
-                Ok((conn, ranges)) => {
-                    self.learn_versions(&ranges);
-                    return Ok(conn);
-                }
-                Err(e) => {
-                    tracing::warn!(upstream = %addr, error = %e, "cannot reach an upstream broker");
-                    last = e;
-                }
-            }
-        }
-        Err(last)
     }
 
     /// Narrows the known API ranges to what a newly seen node offers too.
