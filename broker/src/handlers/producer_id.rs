@@ -16,7 +16,7 @@ use crate::protocol::{decode_body, Request};
 use crate::record;
 
 /// An InitProducerId error (the response has no message field; the log says why).
-fn refuse(req: &Request, code: ErrorCode) -> Result<Reply> {
+pub(super) fn refuse(req: &Request, code: ErrorCode) -> Result<Reply> {
     let mut resp = InitProducerIdResponse::default();
     resp.error_code = code.code();
     resp.producer_id = ProducerId(-1);

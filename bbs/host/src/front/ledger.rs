@@ -100,6 +100,18 @@ fn principal_from(s: &str) -> Option<Principal> {
     }
 }
 
+/// A ledger record, ready to send to the ledger's one partition.
+pub fn record((key, value, headers): Parts) -> client::Record {
+    client::Record {
+        topic: TOPIC.into(),
+        partition: Some(0),
+        key: Some(key),
+        value: Some(value),
+        headers,
+        timestamp: None,
+    }
+}
+
 /// An entry as a ledger record: (key, value, headers).
 pub fn encode_entry(e: &Entry) -> broker::Result<Parts> {
     let value = broker_policy::encode(&e.records, &[])?.freeze();

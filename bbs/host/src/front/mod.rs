@@ -200,16 +200,10 @@ impl FrontBbs {
         shared: Arc<Shared>,
         entry: Entry,
     ) -> std::result::Result<i64, (ErrorCode, String)> {
-        let (key, value, headers) = ledger::encode_entry(&entry)
-            .map_err(|e| (ErrorCode::CORRUPT_MESSAGE, e.to_string()))?;
-        let record = client::Record {
-            topic: ledger::TOPIC.into(),
-            partition: Some(0),
-            key: Some(key),
-            value: Some(value),
-            headers,
-            timestamp: None,
-        };
+        let record = ledger::record(
+            ledger::encode_entry(&entry)
+                .map_err(|e| (ErrorCode::CORRUPT_MESSAGE, e.to_string()))?,
+        );
         let s = Arc::clone(&shared);
         let appended = tokio::task::spawn_blocking(move || s.ledger.send(record)?.wait())
             .await

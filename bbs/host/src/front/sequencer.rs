@@ -228,15 +228,9 @@ impl Sequencer<'_> {
             front: e.front,
             outcome,
         };
-        let (key, value, headers) = ledger::encode_verdict(&verdict);
-        let sent = self.verdicts.send(client::Record {
-            topic: ledger::TOPIC.into(),
-            partition: Some(0),
-            key: Some(key),
-            value: Some(value),
-            headers,
-            timestamp: None,
-        });
+        let sent = self
+            .verdicts
+            .send(ledger::record(ledger::encode_verdict(&verdict)));
         if let Err(err) = sent {
             tracing::error!(entry = at, error = %err, "could not append a verdict");
         }

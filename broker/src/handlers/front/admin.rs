@@ -13,6 +13,7 @@ use kafka_protocol::messages::{
 };
 use wire::ErrorCode;
 
+use super::super::producer_id::refuse;
 use super::super::{respond, sb, topic_admin, Reply};
 use super::{raw_reply, ReqInfo};
 use crate::auth::{Operation, Resource};
@@ -22,15 +23,6 @@ use crate::producer_ids::Owner;
 use crate::protocol::{decode_body, Request};
 use crate::upstream::conn::decode;
 use crate::upstream::Upstream;
-
-/// An InitProducerId refusal.
-fn refuse(req: &Request, code: ErrorCode) -> Result<Reply> {
-    let mut resp = InitProducerIdResponse::default();
-    resp.error_code = code.code();
-    resp.producer_id = ProducerId(-1);
-    resp.producer_epoch = -1;
-    respond(req, &resp)
-}
 
 /// Ids come from the cluster; this server remembers whose each one is (as a single server
 /// does for the ids it issues), refuses an epoch bump by anyone but the owner, and
