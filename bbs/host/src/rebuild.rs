@@ -32,10 +32,15 @@ use super::BbsPolicy;
 
 /// What a record says, as a hash (the rebuild compares many records; their text is not
 /// kept). A tombstone hashes as "no headers, no value".
+/// The headers are taken in name order: a view record means the same whatever order its
+/// headers come back in (Tansu, for one, returns them sorted by name), and a record that
+/// only looks different must not make the repair rewrite a view.
 fn digest(value_present: bool, headers: &[(String, Option<&[u8]>)]) -> u64 {
+    let mut sorted: Vec<&(String, Option<&[u8]>)> = headers.iter().collect();
+    sorted.sort();
     let mut h = DefaultHasher::new();
     value_present.hash(&mut h);
-    headers.hash(&mut h);
+    sorted.hash(&mut h);
     h.finish()
 }
 
@@ -252,4 +257,22 @@ pub(crate) fn ids_stale(cur: &Current, state: &State) -> bool {
             .all_posts()
             .take_while(|p| p.id < cur.ids_max)
             .any(|p| !have.contains_key(&p.id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_record_is_the_same_whatever_order_its_headers_come_back_in() {
+        let a: [(String, Option<&[u8]>); 2] = [
+            ("bbs.kind".into(), Some(b"id")),
+            ("bbs.board".into(), Some(b"NP")),
+        ];
+        let b = [a[1].clone(), a[0].clone()];
+        assert_eq!(digest(true, &a), digest(true, &b));
+        assert_ne!(digest(true, &a), digest(false, &a));
+        let c = [a[0].clone(), ("bbs.board".into(), Some(&b"OS"[..]))];
+        assert_ne!(digest(true, &a), digest(true, &c));
+    }
 }
