@@ -10,6 +10,8 @@
 #                                             # kept only when something failed)
 #   ONLY_KILL=1 scripts/scaleout-tansu.sh     # step 2 only
 #   TEST_FILES=front_bbs NO_KILL=1 scripts/scaleout-tansu.sh  # the BBS scenarios only
+#   TEST_FILTER=WORD scripts/scaleout-tansu.sh  # only the tests whose name contains WORD
+#   TANSU_LOG=info scripts/scaleout-tansu.sh  # Tansu's own log level (default: warn)
 #   PGBIN=DIR scripts/scaleout-tansu.sh       # another PostgreSQL's bin directory (initdb,
 #                                             # pg_ctl, postgres; psql from PATH)
 #
@@ -179,7 +181,7 @@ run_test() { # file, test, label suffix, topics to create first
 }
 [ -n "${ONLY_KILL:-}" ] && TEST_FILES=""
 for file in $TEST_FILES; do
-  for t in $(cargo test --release --test "$file" -- --list 2>/dev/null | sed -n 's/: test$//p'); do
+  for t in $(cargo test --release --test "$file" -- --list ${TEST_FILTER:-} 2>/dev/null | sed -n 's/: test$//p'); do
     run_test "$file" "$t" "" ""
     case ${RESULT[$file::$t]} in
     ok*) ;;
