@@ -606,6 +606,8 @@ fn the_ledger_and_the_sequencer_group_are_closed_to_clients() {
     assert_eq!(reg, ["register: OK"]);
     let ledger_len = || f.upstream.count("bbs-front-ledger");
     let before = ledger_len();
+    // Eve's name was claimed through the ledger: reading it upstream sees that entry.
+    assert!(before > 0, "the ledger read upstream is empty");
     for (user, pw) in [("eve", "pw-eve"), ("-", "-")] {
         let out = ok(
             python(
