@@ -1,6 +1,8 @@
 //! The BBS through two front servers over one cluster (issue 14, phase 2), with real
-//! processes: an upstream `bbs-server --plain` (no BBS hooks) and two `bbs-server --kafka`
-//! fronts over it that share nothing but the upstream (tests/support/fronts.rs).
+//! processes: an upstream (`bbs-server --plain`, no BBS hooks, or the external cluster
+//! `BBS_FRONT_UPSTREAM` names: tests/support/upstream.rs) and two `bbs-server --kafka`
+//! fronts over it that share nothing but the upstream (tests/support/fronts.rs); what a
+//! test checks upstream directly goes through tests/interop/upstream_tool.py.
 //!
 //! - Every transcript of `bbs/tests/transcripts/` runs with its users spread over both
 //!   fronts and both front ends (line clients and classic ports), live notifications
@@ -21,6 +23,8 @@ mod script;
 mod security_support;
 #[path = "support/transcripts.rs"]
 mod transcripts;
+#[path = "support/upstream.rs"]
+mod upstream;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -166,15 +170,7 @@ fn nothing_acknowledged_is_lost_when_the_sequencer_is_killed_mid_run() {
     // Read through the front that was not killed and through the upstream directly.
     let survivor = if a_leads { &f.b } else { &f.a };
     let (through_front, order) = posts(&survivor.addr, "KILL");
-    let svc = f.svc_args();
-    let mut upstream_args: Vec<&str> = svc.iter().map(String::as_str).collect();
-    upstream_args.extend(["-C", "-t", "board.KILL", "-o", "beginning", "-e", "-q"]);
-    let upstream_count = ok(
-        kcat(&upstream_args, None, Duration::from_secs(60)),
-        "kcat upstream",
-    )
-    .lines()
-    .count();
+    let upstream_count = f.upstream.count("board.KILL");
     for title in &acked {
         let ids = through_front.get(title).cloned().unwrap_or_default();
         assert_eq!(
@@ -458,14 +454,7 @@ fn a_front_that_takes_the_order_over_repairs_the_views() {
     // died before writing them), then the sequencer dies.
     let leader_is_a = f.sequencer_is_a();
     for topic in ["bbs.ids", "index.FIX"] {
-        ok(
-            python(
-                "delete_topic.py",
-                &[&f.upstream.addr, topic, "svc", fronts::SVC_PASSWORD],
-                Duration::from_secs(60),
-            ),
-            "delete_topic.py",
-        );
+        f.upstream.tool(&["delete", topic], b"");
     }
     let (victim, survivor) = if leader_is_a {
         (&mut f.a, &f.b)
@@ -615,25 +604,10 @@ fn the_ledger_and_the_sequencer_group_are_closed_to_clients() {
     let f = Fronts::start();
     let reg = steps(&f.a.addr, &[register("eve")]);
     assert_eq!(reg, ["register: OK"]);
-    let svc = f.svc_args();
-    let ledger_len = || {
-        let mut args: Vec<&str> = svc.iter().map(String::as_str).collect();
-        args.extend([
-            "-C",
-            "-t",
-            "bbs-front-ledger",
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-            "-f",
-            "%k\n",
-        ]);
-        ok(kcat(&args, None, Duration::from_secs(60)), "kcat ledger")
-            .lines()
-            .count()
-    };
+    let ledger_len = || f.upstream.count("bbs-front-ledger");
     let before = ledger_len();
+    // Eve's name was claimed through the ledger: reading it upstream sees that entry.
+    assert!(before > 0, "the ledger read upstream is empty");
     for (user, pw) in [("eve", "pw-eve"), ("-", "-")] {
         let out = ok(
             python(

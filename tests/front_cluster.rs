@@ -8,8 +8,8 @@
 //! - A broker that comes back at another address of the `--kafka` list: the front asks the
 //!   list again and goes on, instead of dialling the old address forever.
 mod common;
-#[path = "support/fronts.rs"]
-mod fronts;
+#[path = "support/upstream.rs"]
+mod upstream;
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ fn start_front(dir: &std::path::Path, bootstrap: &str) -> TestServer {
         format!(
             "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n\
              sasl.username=svc\nsasl.password={}\n",
-            fronts::SVC_PASSWORD
+            upstream::SVC_PASSWORD
         ),
     )
     .expect("properties");
@@ -53,7 +53,7 @@ fn a_front_creates_topics_the_cluster_does_not() {
     let dirs = tempfile::tempdir().expect("tempdir");
     let up_data = dirs.path().join("upstream");
     std::fs::create_dir_all(&up_data).expect("mkdir");
-    fronts::add_user(&up_data, "svc", fronts::SVC_PASSWORD);
+    upstream::add_user(&up_data, "svc", upstream::SVC_PASSWORD);
     let up_conf = dirs.path().join("upstream.toml");
     std::fs::write(&up_conf, "[broker]\nauto_create_topics = false\n").expect("config");
     let upstream = TestServer::start_with_data(
@@ -157,7 +157,7 @@ fn a_front_finds_a_broker_that_came_back_elsewhere_in_its_list() {
     let dirs = tempfile::tempdir().expect("tempdir");
     let up_data = dirs.path().join("upstream");
     std::fs::create_dir_all(&up_data).expect("mkdir");
-    fronts::add_user(&up_data, "svc", fronts::SVC_PASSWORD);
+    upstream::add_user(&up_data, "svc", upstream::SVC_PASSWORD);
     let mut upstream = TestServer::start_with_data(&up_data, &["--plain"]);
     let elsewhere = free_port();
     let front = start_front(

@@ -8,203 +8,29 @@
 //! accounts are shared through the cluster.
 
 mod common;
+#[path = "support/fronts.rs"]
+mod fronts;
+#[path = "support/upstream.rs"]
+mod upstream;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{kcat, ok, python, TestServer};
+use common::{kcat, ok, python};
+use fronts::{Fronts, Setup};
 
-const SVC_PASSWORD: &str = "svc-secret-1";
 const ALICE_PASSWORD: &str = "alice-pw-22";
 
-/// `bbs-server --data-dir DATA users add NAME` (server stopped) with the password on stdin.
-fn add_user(data: &Path, name: &str, password: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-server"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["users", "add", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn users add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("password");
-    let out = child.wait_with_output().expect("users add");
-    ok(out, "users add");
-}
-
-/// The fronts' upstream. By default a `bbs-server --plain` the test starts, whose only
-/// account is `svc`. With `BBS_FRONT_UPSTREAM=host:port[,host:port...]` an external cluster
-/// instead (scripts/scaleout-tansu.sh points it at Tansu brokers); then
-/// `BBS_FRONT_UPSTREAM_CONFIG=FILE` is the fronts' `--kafka-config` for it (the service
-/// account's client settings; unset: PLAINTEXT, no account). Every test expects an empty
-/// cluster, as its own upstream is: give each test a fresh one (the script does).
-struct Upstream {
-    /// The bootstrap list.
-    addr: String,
-    /// The service account's client settings (a Kafka property file kcat reads with -F).
-    config: Option<PathBuf>,
-    /// Our own upstream; `None` for an external one.
-    _own: Option<TestServer>,
-}
-
-impl Upstream {
-    fn start(dir: &Path) -> Upstream {
-        if let Ok(addr) = std::env::var("BBS_FRONT_UPSTREAM") {
-            let config = std::env::var_os("BBS_FRONT_UPSTREAM_CONFIG").map(PathBuf::from);
-            eprintln!("front_server: external upstream {addr} (config {config:?})");
-            return Upstream {
-                addr,
-                config,
-                _own: None,
-            };
-        }
-        let data = dir.join("upstream");
-        std::fs::create_dir_all(&data).expect("mkdir");
-        add_user(&data, "svc", SVC_PASSWORD);
-        let own = TestServer::start_with_data(&data, &["--plain"]);
-        let config = dir.join("upstream.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "# the front servers' service account\nsecurity.protocol=SASL_PLAINTEXT\n\
-                 sasl.mechanism=SCRAM-SHA-256\nsasl.username=svc\nsasl.password={SVC_PASSWORD}\n"
-            ),
-        )
-        .expect("write config");
-        Upstream {
-            addr: own.addr.clone(),
-            config: Some(config),
-            _own: Some(own),
-        }
-    }
-
-    /// The service account's settings with a wrong password, written in `dir`; `None`
-    /// when the fronts log in to no account upstream.
-    fn wrong_password(&self, dir: &Path) -> Option<PathBuf> {
-        let text = std::fs::read_to_string(self.config.as_ref()?).expect("read config");
-        let wrong: String = text
-            .lines()
-            .map(|l| match l.split_once('=') {
-                Some((k, _)) if k.trim() == "sasl.password" => "sasl.password=wrong\n".into(),
-                _ => format!("{l}\n"),
-            })
-            .collect();
-        let path = dir.join("wrong.properties");
-        std::fs::write(&path, wrong).expect("write");
-        Some(path)
-    }
-
-    /// tests/interop/upstream_tool.py straight at the upstream (confluent-kafka, as the
-    /// service account when there is one): `list`, `read TOPIC` (KEY:VALUE lines) or
-    /// `write TOPIC` (stdin's lines); asserts success and returns stdout.
-    fn tool(&self, args: &[&str], stdin: &[u8]) -> String {
-        let config = self
-            .config
-            .as_ref()
-            .map_or("-", |p| p.to_str().expect("utf8"));
-        let mut child = Command::new(common::test_home().join("venv/bin/python"))
-            .arg(common::repo().join("tests/interop/upstream_tool.py"))
-            .args([config, self.addr.as_str()])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn upstream_tool.py");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("upstream_tool.py");
-        ok(out, &format!("upstream_tool.py {args:?}"))
-    }
-
-    /// Whether the upstream is an external cluster (not our own `--plain`).
-    fn is_external(&self) -> bool {
-        self._own.is_none()
-    }
-
-    /// Whether the upstream is external and the front at `front` does not offer `api`
-    /// (it offers only what every upstream node speaks); says so, for a test to skip.
-    fn lacks(&self, front: &str, api: kafka_protocol::messages::ApiKey) -> bool {
-        use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
-        if !self.is_external() {
-            return false;
-        }
-        let mut s = std::net::TcpStream::connect(front).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        let req = ApiVersionsRequest::default();
-        s.write_all(&common::raw::encode_with(
-            ApiKey::ApiVersions,
-            0,
-            1,
-            None,
-            &req,
-        ))
-        .expect("send");
-        let body = common::read_frame(&mut s).expect("answered");
-        let (_, resp): (_, ApiVersionsResponse) =
-            wire::header::decode_response(bytes::Bytes::from(body), ApiKey::ApiVersions, 0)
-                .expect("decodes");
-        let offered = resp.api_keys.iter().any(|k| k.api_key == api as i16);
-        if !offered {
-            eprintln!(
-                "skipped: the external upstream does not offer {api:?}, so neither does the front"
-            );
-        }
-        !offered
-    }
-
-    /// Whether `text` names any upstream address.
-    fn named_in(&self, text: &str) -> bool {
-        self.addr.split(',').any(|a| text.contains(a))
-    }
-}
-
-/// The upstream and two fronts over it, each front with the account `alice`.
-struct Cluster {
-    upstream: Upstream,
-    a: TestServer,
-    b: TestServer,
-    _dirs: tempfile::TempDir,
-}
-
-fn cluster() -> Cluster {
-    let dirs = tempfile::tempdir().expect("tempdir");
-    let upstream = Upstream::start(dirs.path());
-    // `alice` is added to A's data directory only: A seeds the shared credential topic
-    // with her, B learns her from it.
-    let front = |name: &str| {
-        let data = dirs.path().join(name);
-        std::fs::create_dir_all(&data).expect("mkdir");
-        if name == "front-a" {
-            add_user(&data, "alice", ALICE_PASSWORD);
-        }
-        let mut args = vec!["--kafka", upstream.addr.as_str()];
-        if let Some(config) = &upstream.config {
-            args.extend(["--kafka-config", config.to_str().expect("utf8")]);
-        }
-        TestServer::start_with_data(&data, &args)
-    };
-    let a = front("front-a");
-    let b = front("front-b");
-    Cluster {
-        upstream,
-        a,
-        b,
-        _dirs: dirs,
-    }
+/// The upstream (tests/support/upstream.rs: our own `--plain` or `BBS_FRONT_UPSTREAM`)
+/// and two fronts over it, `alice` in A's data directory only: A seeds the shared
+/// credential topic with her, B learns her from it.
+fn cluster() -> Fronts {
+    Fronts::start_with(&Setup {
+        bbs: false,
+        a_users: &[("alice", ALICE_PASSWORD)],
+        a_sequences: false,
+    })
 }
 
 fn sasl_args(addr: &str) -> Vec<String> {

@@ -1,13 +1,18 @@
 """Straight at a front server's upstream cluster, with confluent-kafka, as the service
 account when a property file is given (the fronts' --kafka-config: security.protocol,
 sasl.mechanism, sasl.username, sasl.password are librdkafka's names too; "-" = PLAINTEXT).
-Used by tests/front_server.rs for what it checks upstream, on our --plain upstream and on
+Used by tests/front_server.rs and tests/front_bbs.rs (tests/support/upstream.rs) for what
+they check upstream, on our --plain upstream and on
 external ones (Tansu, for which kcat's librdkafka 2.0.2 cannot parse ApiVersions).
 
 usage: upstream_tool.py CONFIG BOOTSTRAP list
          prints the topic names, one per line, sorted
        upstream_tool.py CONFIG BOOTSTRAP read TOPIC
          prints every record of partition 0 as KEY:VALUE, one per line, in order
+       upstream_tool.py CONFIG BOOTSTRAP count TOPIC
+         prints how many records partition 0 holds (read, not computed from offsets)
+       upstream_tool.py CONFIG BOOTSTRAP delete TOPIC
+         deletes TOPIC
        upstream_tool.py CONFIG BOOTSTRAP write TOPIC
          creates TOPIC (one partition) if missing, writes each stdin line as a value to
          partition 0, acks=all
@@ -30,6 +35,25 @@ def settings(path, bootstrap):
     return conf
 
 
+def records(conf, topic):
+    """Every record of the topic's partition 0, from its first offset to its end."""
+    c = Consumer({**conf, "group.id": "upstream-tool", "enable.auto.commit": False})
+    low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+    c.assign([TopicPartition(topic, 0, low)])
+    out = []
+    position = low
+    while position < high:
+        m = c.poll(30)
+        if m is None:
+            sys.exit(f"read {topic}: nothing more after offset {position} of {high}")
+        if m.error():
+            sys.exit(f"read {topic}: {m.error()}")
+        out.append(m)
+        position = m.offset() + 1
+    c.close()
+    return out
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
@@ -41,24 +65,18 @@ def main():
         for name in sorted(topics):
             print(name)
     elif action == "read":
+        for m in records(conf, sys.argv[4]):
+            print(f"{(m.key() or b'').decode()}:{(m.value() or b'').decode()}")
+    elif action == "count":
+        print(len(records(conf, sys.argv[4])))
+    elif action == "delete":
         topic = sys.argv[4]
-        c = Consumer({**conf, "group.id": "upstream-tool", "enable.auto.commit": False})
-        low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
-        c.assign([TopicPartition(topic, 0, low)])
-        out = []
-        position = low
-        while position < high:
-            m = c.poll(30)
-            if m is None:
-                sys.exit(f"read {topic}: nothing more after offset {position} of {high}")
-            if m.error():
-                sys.exit(f"read {topic}: {m.error()}")
-            key = (m.key() or b"").decode()
-            out.append(f"{key}:{(m.value() or b'').decode()}")
-            position = m.offset() + 1
-        c.close()
-        for line in out:
-            print(line)
+        admin = AdminClient(conf)  # kept: the futures fail when it is destroyed
+        for f in admin.delete_topics([topic]).values():
+            try:
+                f.result(30)
+            except Exception as e:
+                sys.exit(f"delete {topic}: {e}")
     elif action == "write":
         topic = sys.argv[4]
         admin = AdminClient(conf)

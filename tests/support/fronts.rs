@@ -1,96 +1,86 @@
-//! Two front servers over one upstream, for the tests of front mode: an upstream
-//! `bbs-server --plain` whose only account is the service account `svc`, and front
-//! servers A and B logging in to it with SCRAM-SHA-256, each with a classic port and dates
-//! in UTC. A starts first and is waited for until it holds the BBS's order (the
-//! sequencer), so tests know which front that is.
+//! Two front servers over one upstream, for the tests of front mode (tests/front_bbs.rs,
+//! tests/front_server.rs): the upstream of tests/support/upstream.rs (our own
+//! `bbs-server --plain` whose only account is the service account, or the external
+//! cluster `BBS_FRONT_UPSTREAM` names), and front servers A and B logging in to it with
+//! the service account's settings. For the BBS scenarios each front has a classic port
+//! and dates in UTC, and A starts first and is waited for until it holds the BBS's order
+//! (the sequencer), so tests know which front that is. With `BBS_FRONT_LOGS=DIR` the
+//! fronts' logs are copied into DIR when the test ends (scripts/scaleout-tansu.sh keeps
+//! them).
 #![allow(dead_code)]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::common::{ok, TestServer};
+use crate::common::TestServer;
+use crate::upstream::{add_user, Upstream};
 
-/// The service account's password on the upstream.
-pub(crate) const SVC_PASSWORD: &str = "svc-pw-1";
 /// What a front server logs when it becomes the sequencer.
 pub(crate) const SEQUENCER: &str = "this server now puts the BBS's writes in order";
 
-/// Adds account `name` to the (stopped) server data directory `data`.
-pub(crate) fn add_user(data: &Path, name: &str, password: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-server"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["users", "add", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn users add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("password");
-    let out = child.wait_with_output().expect("users add");
-    ok(out, "users add");
+/// How the fronts start.
+pub(crate) struct Setup<'a> {
+    /// A classic port on each front and dates in UTC (the BBS scenarios).
+    pub(crate) bbs: bool,
+    /// Accounts added to A's data directory before it starts (A seeds the shared
+    /// credential topic with them, B learns them from it).
+    pub(crate) a_users: &'a [(&'a str, &'a str)],
+    /// Wait until A is the sequencer before starting B.
+    pub(crate) a_sequences: bool,
 }
 
 /// The upstream and the two fronts.
 pub(crate) struct Fronts {
-    pub(crate) upstream: TestServer,
+    pub(crate) upstream: Upstream,
     pub(crate) a: TestServer,
     pub(crate) b: TestServer,
     pub(crate) dirs: tempfile::TempDir,
 }
 
 impl Fronts {
-    /// Starts the upstream, then A (waiting until it is the sequencer), then B.
+    /// The BBS scenarios' setup: the upstream, then A with a classic port (waiting until
+    /// it is the sequencer), then B.
     pub(crate) fn start() -> Fronts {
+        Fronts::start_with(&Setup {
+            bbs: true,
+            a_users: &[],
+            a_sequences: true,
+        })
+    }
+
+    /// The upstream, then A, then B, as `setup` says.
+    pub(crate) fn start_with(setup: &Setup) -> Fronts {
         let dirs = tempfile::tempdir().expect("tempdir");
-        let up_data = dirs.path().join("upstream");
-        std::fs::create_dir_all(&up_data).expect("mkdir");
-        add_user(&up_data, "svc", SVC_PASSWORD);
-        let upstream = TestServer::start_with_data(&up_data, &["--plain"]);
-        let props = dirs.path().join("upstream.properties");
-        std::fs::write(
-            &props,
-            format!(
-                "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n\
-                 sasl.username=svc\nsasl.password={SVC_PASSWORD}\n"
-            ),
-        )
-        .expect("write properties");
-        let conf = dirs.path().join("front.toml");
-        std::fs::write(
-            &conf,
-            "[bbs]\nclassic_listen = \"127.0.0.1:0\"\ntimezone = \"UTC\"\n",
-        )
-        .expect("write config");
-        let front = |name: &str| -> TestServer {
+        let upstream = Upstream::start(dirs.path());
+        let mut extra = upstream.front_args();
+        if setup.bbs {
+            let conf = dirs.path().join("front.toml");
+            std::fs::write(
+                &conf,
+                "[bbs]\nclassic_listen = \"127.0.0.1:0\"\ntimezone = \"UTC\"\n",
+            )
+            .expect("write config");
+            extra.push("--config".into());
+            extra.push(conf.to_str().expect("utf8").into());
+        }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let front = |name: &str, users: &[(&str, &str)]| -> TestServer {
             let data: PathBuf = dirs.path().join(name);
             std::fs::create_dir_all(&data).expect("mkdir");
-            TestServer::start_with_data(
-                &data,
-                &[
-                    "--kafka",
-                    &upstream.addr,
-                    "--kafka-config",
-                    props.to_str().expect("utf8"),
-                    "--config",
-                    conf.to_str().expect("utf8"),
-                ],
-            )
+            for (user, password) in users {
+                add_user(&data, user, password);
+            }
+            TestServer::start_with_data(&data, &extra)
         };
-        let a = front("front-a");
-        assert!(
-            a.wait_for_log(SEQUENCER, Duration::from_secs(30)),
-            "front A never became the sequencer:\n{}",
-            a.log_text()
-        );
-        let b = front("front-b");
+        let a = front("front-a", setup.a_users);
+        if setup.a_sequences {
+            assert!(
+                a.wait_for_log(SEQUENCER, Duration::from_secs(30)),
+                "front A never became the sequencer:\n{}",
+                a.log_text()
+            );
+        }
+        let b = front("front-b", &[]);
         Fronts {
             upstream,
             a,
@@ -98,23 +88,17 @@ impl Fronts {
             dirs,
         }
     }
+}
 
-    /// kcat arguments that log in to the upstream as the service account.
-    pub(crate) fn svc_args(&self) -> Vec<String> {
-        [
-            "-b",
-            &self.upstream.addr,
-            "-X",
-            "security.protocol=SASL_PLAINTEXT",
-            "-X",
-            "sasl.mechanisms=SCRAM-SHA-256",
-            "-X",
-            "sasl.username=svc",
-            "-X",
-            &format!("sasl.password={SVC_PASSWORD}"),
-        ]
-        .map(String::from)
-        .to_vec()
+impl Drop for Fronts {
+    fn drop(&mut self) {
+        let Some(dir) = std::env::var_os("BBS_FRONT_LOGS").map(PathBuf::from) else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(&dir);
+        for (name, front) in [("front-a.log", &self.a), ("front-b.log", &self.b)] {
+            let _ = std::fs::copy(&front.log, dir.join(name));
+        }
     }
 }
 
