@@ -53,13 +53,26 @@ pub(crate) struct Fanout {
     pub first_failure: Option<String>,
     /// One latency per delivery.
     pub latency: Samples,
+    /// Reads that brought records (polls that returned some, `XREAD`s): deliveries per
+    /// read say how much the consumers batch, i.e. how far behind the stream they run.
+    pub reads: usize,
+    /// How long the producer took to send every message: the rate the consumers were
+    /// really offered is `messages / produced_in` (a producer that waits for each reply
+    /// falls behind the asked rate when the server is saturated, and offers less).
+    pub produced_in: Duration,
 }
 
 impl Fanout {
+    /// Messages per second the producer actually sent.
+    pub(crate) fn offered_rate(&self) -> f64 {
+        self.messages as f64 / self.produced_in.as_secs_f64().max(1e-9)
+    }
+
     /// One summary line.
     pub(crate) fn line(&mut self) -> String {
         let mut line = format!(
-            "consumers={} messages={} delivered={}/{} complete={}/{} p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            "offered={:.1}/s consumers={} messages={} delivered={}/{} complete={}/{} p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            self.offered_rate(),
             self.consumers,
             self.messages,
             self.latency.len(),
@@ -69,6 +82,10 @@ impl Fanout {
             self.latency.ms(0.5),
             self.latency.ms(0.99),
             self.latency.ms(1.0),
+        );
+        line += &format!(
+            " per-read={:.2}",
+            self.latency.len() as f64 / self.reads.max(1) as f64
         );
         if let Some(first) = &self.first_failure {
             line += &format!(" failed={} (the first: {first})", self.failed);
@@ -106,8 +123,8 @@ pub(crate) fn run(args: FanoutArgs) -> Result<()> {
     Ok(())
 }
 
-/// Paces `total` sends at `rate` per second.
-fn paced(rate: u32, total: usize, mut send: impl FnMut(usize) -> Result<()>) -> Result<()> {
+/// Paces `total` sends at `rate` per second; returns how long sending them took.
+fn paced(rate: u32, total: usize, mut send: impl FnMut(usize) -> Result<()>) -> Result<Duration> {
     let period = Duration::from_secs(1) / rate.max(1);
     let t0 = Instant::now();
     for seq in 0..total {
@@ -117,11 +134,13 @@ fn paced(rate: u32, total: usize, mut send: impl FnMut(usize) -> Result<()>) -> 
         }
         send(seq)?;
     }
-    Ok(())
+    // The last send is due at (total - 1) periods: count one more so that an on-time run
+    // reads as exactly `rate`.
+    Ok(t0.elapsed() + period)
 }
 
 /// Gathers the consumers' results.
-fn gather(rx: mpsc::Receiver<Result<Samples, String>>, consumers: usize, total: usize) -> Fanout {
+fn gather(rx: mpsc::Receiver<Consumed>, consumers: usize, total: usize) -> Fanout {
     let mut f = Fanout {
         consumers,
         messages: total,
@@ -129,11 +148,12 @@ fn gather(rx: mpsc::Receiver<Result<Samples, String>>, consumers: usize, total: 
     };
     for got in rx {
         match got {
-            Ok(v) => {
+            Ok((v, reads)) => {
                 if v.len() == total {
                     f.complete += 1;
                 }
                 f.latency.extend(v);
+                f.reads += reads;
             }
             Err(e) => {
                 f.failed += 1;
@@ -144,12 +164,16 @@ fn gather(rx: mpsc::Receiver<Result<Samples, String>>, consumers: usize, total: 
     f
 }
 
+/// What one consumer reports: its latencies and how many reads brought them, or why it
+/// failed.
+type Consumed = Result<(Samples, usize), String>;
+
 /// Runs one consumer on its own small-stack thread; its result goes to `tx`, and a
 /// consumer that failed counts as `gone` so the producer does not wait for it.
 fn spawn_consumer(
-    tx: mpsc::Sender<Result<Samples, String>>,
+    tx: mpsc::Sender<Consumed>,
     gone: Arc<AtomicUsize>,
-    body: impl FnOnce() -> Result<Samples> + Send + 'static,
+    body: impl FnOnce() -> Result<(Samples, usize)> + Send + 'static,
 ) -> Result<()> {
     thread::Builder::new()
         .stack_size(256 << 10)
@@ -197,7 +221,7 @@ pub(crate) fn kafka(
     let total = (u64::from(rate) * seconds) as usize;
     let ready = Arc::new(AtomicUsize::new(0));
     let gone = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel::<Result<Samples, String>>();
+    let (tx, rx) = mpsc::channel::<Consumed>();
     let run_id = std::process::id();
     let horizon = Duration::from_secs(seconds + 60);
     for i in 0..consumers {
@@ -219,13 +243,16 @@ pub(crate) fn kafka(
     // broker's fan-out, not the producer's batching delay.
     let producer = client.producer(ProducerConfig::default().linger(Duration::ZERO))?;
     tracing::info!(consumers, "fan-out: producing");
-    paced(rate, total, |seq| {
+    let produced_in = paced(rate, total, |seq| {
         producer.send(Record::new(topic).value(format!("{} {seq}", now_us())))?;
         Ok(())
     })?;
     producer.flush()?;
     tracing::info!(consumers, "fan-out: produced");
-    Ok(gather(rx, consumers, total))
+    Ok(Fanout {
+        produced_in,
+        ..gather(rx, consumers, total)
+    })
 }
 
 /// One consumer's life: join its own group at the latest offset, say it is positioned,
@@ -237,7 +264,7 @@ fn consume(
     total: usize,
     ready: &AtomicUsize,
     horizon: Duration,
-) -> Result<Samples> {
+) -> Result<(Samples, usize)> {
     let client = Client::connect(config)?;
     let mut consumer = client.consumer(
         ConsumerConfig::group(group)
@@ -247,8 +274,11 @@ fn consume(
     let deadline = Instant::now() + horizon;
     let mut positioned = false;
     let mut lat = Samples::with_capacity(total);
+    let mut reads = 0;
     while lat.len() < total && Instant::now() < deadline {
-        for r in consumer.poll(Duration::from_millis(100))? {
+        let got = consumer.poll(Duration::from_millis(100))?;
+        reads += usize::from(!got.is_empty());
+        for r in got {
             if let Some(us) = latency_of(&r.value_str()) {
                 lat.push_us(us);
             }
@@ -262,7 +292,7 @@ fn consume(
         }
     }
     let _ = consumer.close();
-    Ok(lat)
+    Ok((lat, reads))
 }
 
 /// The same shape on Redis Streams: one `XADD` producer, N consumers each with its own
@@ -280,7 +310,7 @@ pub(crate) fn redis_fanout(
         .text()
         .context("XADD returned no id")?;
     let total = (u64::from(rate) * seconds) as usize;
-    let (tx, rx) = mpsc::channel::<Result<Samples, String>>();
+    let (tx, rx) = mpsc::channel::<Consumed>();
     let ready = Arc::new(AtomicUsize::new(0));
     let gone = Arc::new(AtomicUsize::new(0));
     for _ in 0..consumers {
@@ -298,13 +328,27 @@ pub(crate) fn redis_fanout(
     }
     drop(tx);
     wait_ready(&ready, &gone, consumers)?;
-    tracing::info!(consumers, "fan-out: producing");
-    paced(rate, total, |seq| {
-        producer.call(&["XADD", &stream, "*", "v", &format!("{} {seq}", now_us())])?;
+    // Pipelined, as our producer is: each XADD goes out on time and a second thread reads
+    // the replies. Waiting for each reply would let a saturated server slow the producer
+    // down, and the consumers would be offered less than `rate`.
+    let mut replies = producer.replies()?;
+    let acks = thread::spawn(move || -> Result<()> {
+        for _ in 0..total {
+            replies.reply().context("an XADD failed")?;
+        }
         Ok(())
+    });
+    tracing::info!(consumers, "fan-out: producing");
+    let produced_in = paced(rate, total, |seq| {
+        producer.send(&["XADD", &stream, "*", "v", &format!("{} {seq}", now_us())])
     })?;
+    acks.join()
+        .map_err(|_| anyhow::anyhow!("the XADD reply reader panicked"))??;
     tracing::info!(consumers, "fan-out: produced");
-    let f = gather(rx, consumers, total);
+    let f = Fanout {
+        produced_in,
+        ..gather(rx, consumers, total)
+    };
     let _ = producer.call(&["DEL", &stream]);
     Ok(f)
 }
@@ -315,12 +359,14 @@ fn redis_consume(
     mut last: String,
     total: usize,
     ready: &AtomicUsize,
-) -> Result<Samples> {
+) -> Result<(Samples, usize)> {
     let mut c = Resp::connect(addr)?;
     // Reading from the marker's id needs no positioning: nothing can be missed.
     ready.fetch_add(1, Ordering::SeqCst);
     let mut lat = Samples::with_capacity(total);
+    let mut reads = 0;
     while lat.len() < total {
+        reads += 1;
         let reply = c.call(&["XREAD", "BLOCK", "30000", "STREAMS", stream, &last])?;
         let entries = xread_entries(&reply);
         if entries.is_empty() {
@@ -333,5 +379,5 @@ fn redis_consume(
             last = id;
         }
     }
-    Ok(lat)
+    Ok((lat, reads))
 }

@@ -109,6 +109,13 @@ impl Resp {
 
     /// Sends one command and reads its reply; a Redis error becomes an `Err`.
     pub(crate) fn call(&mut self, args: &[&str]) -> Result<Reply> {
+        self.send(args)?;
+        self.read()
+    }
+
+    /// Sends one command without reading its reply (pipelining: the replies come back in
+    /// order, for [`Resp::reply`] or a [`Resp::replies`] reader).
+    pub(crate) fn send(&mut self, args: &[&str]) -> Result<()> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
@@ -116,7 +123,21 @@ impl Resp {
             out.extend_from_slice(b"\r\n");
         }
         self.r.get_mut().write_all(&out)?;
+        Ok(())
+    }
+
+    /// Reads the next reply of a pipelined command.
+    pub(crate) fn reply(&mut self) -> Result<Reply> {
         self.read()
+    }
+
+    /// A second handle on the same connection that reads its replies, for a thread that
+    /// drains them while this one goes on sending.
+    pub(crate) fn replies(&self) -> Result<Resp> {
+        let s = self.r.get_ref().try_clone().context("cloning the socket")?;
+        Ok(Resp {
+            r: BufReader::new(s),
+        })
     }
 
     fn line(&mut self) -> Result<String> {

@@ -255,14 +255,15 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
                     let mut p = fanout::redis_fanout(&r.addr, n, args.rate, args.fanout_seconds)?;
                     println!("  redis {}", p.line());
                     format!(
-                        "Redis Streams p50 {} p99 {}{}",
+                        "Redis Streams p50 {} p99 {}{}{}",
                         fmt_ms(p.latency.ms(0.5)),
                         fmt_ms(p.latency.ms(0.99)),
                         if p.complete == n {
                             String::new()
                         } else {
                             format!(" ({}/{n} complete)", p.complete)
-                        }
+                        },
+                        behind(&p, args.rate)
                     )
                 }
                 None => "redis-server not installed".into(),
@@ -270,10 +271,11 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
             t.add(
                 format!("W3 fan-out N={n}, {}/s: p50 / p99 (complete)", args.rate),
                 format!(
-                    "{} / {} ({}/{n})",
+                    "{} / {} ({}/{n}){}",
                     fmt_ms(ours.latency.ms(0.5)),
                     fmt_ms(ours.latency.ms(0.99)),
-                    ours.complete
+                    ours.complete,
+                    behind(&ours, args.rate)
                 ),
                 peer,
                 lim.as_ref().map_or("-".into(), |l| {
@@ -394,4 +396,15 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
         std::fs::write(out, &md).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// Says what rate a fan-out run really offered when its producer fell behind the asked
+/// one (a figure at a lower rate is not the asked workload's); empty otherwise.
+fn behind(f: &fanout::Fanout, rate: u32) -> String {
+    let offered = f.offered_rate();
+    if offered < 0.98 * f64::from(rate) {
+        format!(" at {offered:.0}/s offered")
+    } else {
+        String::new()
+    }
 }
