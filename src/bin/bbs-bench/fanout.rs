@@ -68,6 +68,17 @@ impl Fanout {
         self.messages as f64 / self.produced_in.as_secs_f64().max(1e-9)
     }
 
+    /// Says what rate the run really offered when its producer fell behind the asked one
+    /// (a figure at a lower rate is not the asked workload's); empty otherwise.
+    pub(crate) fn behind(&self, rate: u32) -> String {
+        let offered = self.offered_rate();
+        if offered < 0.98 * f64::from(rate) {
+            format!(" at {offered:.0}/s offered")
+        } else {
+            String::new()
+        }
+    }
+
     /// One summary line.
     pub(crate) fn line(&mut self) -> String {
         let mut line = format!(

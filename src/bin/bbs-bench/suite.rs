@@ -263,7 +263,7 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
                         } else {
                             format!(" ({}/{n} complete)", p.complete)
                         },
-                        behind(&p, args.rate)
+                        p.behind(args.rate)
                     )
                 }
                 None => "redis-server not installed".into(),
@@ -275,7 +275,7 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
                     fmt_ms(ours.latency.ms(0.5)),
                     fmt_ms(ours.latency.ms(0.99)),
                     ours.complete,
-                    behind(&ours, args.rate)
+                    ours.behind(args.rate)
                 ),
                 peer,
                 lim.as_ref().map_or("-".into(), |l| {
@@ -396,15 +396,4 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
         std::fs::write(out, &md).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
-}
-
-/// Says what rate a fan-out run really offered when its producer fell behind the asked
-/// one (a figure at a lower rate is not the asked workload's); empty otherwise.
-fn behind(f: &fanout::Fanout, rate: u32) -> String {
-    let offered = f.offered_rate();
-    if offered < 0.98 * f64::from(rate) {
-        format!(" at {offered:.0}/s offered")
-    } else {
-        String::new()
-    }
 }
