@@ -45,6 +45,18 @@ pub(crate) fn versions_body(up: &Upstream, error_code: ErrorCode) -> ApiVersions
     resp
 }
 
+/// Keeps only the topics a client named. Kafka answers a list of no topics with none, but
+/// not every cluster does (Tansu 0.6.0 answers it with every topic), and the front asks
+/// for no topics when it refused all the client named: what it passes on must still be
+/// only what was asked.
+fn keep_asked(topics: &mut Vec<MetadataResponseTopic>, asked: &[String]) {
+    topics.retain(|t| {
+        t.name
+            .as_ref()
+            .is_some_and(|n| asked.iter().any(|a| a.as_str() == n.0.as_str()))
+    });
+}
+
 fn denied_entry(name: &str) -> MetadataResponseTopic {
     let mut t = MetadataResponseTopic::default();
     t.name = Some(super::super::tn(name));
@@ -68,6 +80,12 @@ pub(super) async fn metadata(
         r.topics = None;
     }
     let mut denied = Vec::new();
+    // The names the client asked for (`None`: every topic).
+    let asked: Option<Vec<String>> = r.topics.as_ref().map(|list| {
+        list.iter()
+            .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+            .collect()
+    });
     if let Some(list) = r.topics.take() {
         let mut kept = Vec::new();
         for t in list {
@@ -128,6 +146,9 @@ pub(super) async fn metadata(
     if v >= 1 {
         resp.controller_id = node;
     }
+    if let Some(asked) = &asked {
+        keep_asked(&mut resp.topics, asked);
+    }
     resp.topics.retain(|t| {
         t.name
             .as_ref()
@@ -157,6 +178,25 @@ mod tests {
     use super::*;
     use crate::upstream::UpstreamConfig;
     use kafka_protocol::messages::ApiKey;
+
+    #[test]
+    fn an_answer_passes_on_only_the_topics_the_client_named() {
+        let topic = |name: &str| {
+            let mut t = MetadataResponseTopic::default();
+            t.name = Some(super::super::super::tn(name));
+            t
+        };
+        // A cluster that answered "no topics" with all of them.
+        let mut topics = vec![topic("board.NP"), topic("mail.bob"), topic("board.OS")];
+        keep_asked(&mut topics, &["board.OS".to_string()]);
+        let names: Vec<&str> = topics
+            .iter()
+            .filter_map(|t| t.name.as_ref().map(|n| n.0.as_str()))
+            .collect();
+        assert_eq!(names, ["board.OS"]);
+        keep_asked(&mut topics, &[]);
+        assert!(topics.is_empty(), "nothing asked, nothing passed on");
+    }
 
     #[test]
     fn forwarded_apis_are_advertised_at_the_versions_both_sides_speak() {
