@@ -41,6 +41,12 @@ fn start_front(dir: &std::path::Path, bootstrap: &str) -> TestServer {
 }
 
 /// A port nobody listens on now.
+/// Everything in `topic` from the beginning, read with kcat through `addr`.
+fn read_all(addr: &str, topic: &str, what: &str) -> String {
+    let args = ["-b", addr, "-C", "-t", topic, "-o", "beginning", "-e", "-q"];
+    ok(kcat(&args, None, Duration::from_secs(60)), what)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -90,24 +96,7 @@ fn a_front_creates_topics_the_cluster_does_not() {
         ),
         "kcat -P through the front",
     );
-    let read = ok(
-        kcat(
-            &[
-                "-b",
-                &front.addr,
-                "-C",
-                "-t",
-                "made.by.front",
-                "-o",
-                "beginning",
-                "-e",
-                "-q",
-            ],
-            None,
-            Duration::from_secs(60),
-        ),
-        "kcat -C through the front",
-    );
+    let read = read_all(&front.addr, "made.by.front", "kcat -C through the front");
     assert_eq!(read, "one\ntwo\n");
     // kafka-python's producer (Metadata v4+ asking for creation) to another new topic,
     // read back.
@@ -186,24 +175,7 @@ fn a_front_finds_a_broker_that_came_back_elsewhere_in_its_list() {
     upstream.kill9();
     upstream.spawn(Some(elsewhere));
     ok(produce(b"after\n"), "kcat -P after the move");
-    let read = ok(
-        kcat(
-            &[
-                "-b",
-                &front.addr,
-                "-C",
-                "-t",
-                "moves",
-                "-o",
-                "beginning",
-                "-e",
-                "-q",
-            ],
-            None,
-            Duration::from_secs(60),
-        ),
-        "kcat -C after the move",
-    );
+    let read = read_all(&front.addr, "moves", "kcat -C after the move");
     assert_eq!(read, "before\nafter\n");
     assert!(
         front.wait_for_log(
