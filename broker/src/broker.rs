@@ -41,8 +41,9 @@ pub struct Session {
     /// How many requests the connection has read so far: a held fetch answers early when
     /// a later request arrives behind it (see [`RequestCount`]).
     pub requests: Arc<RequestCount>,
-    /// Front mode: this client's own connections to the upstream cluster.
-    pub links: Arc<crate::upstream::Links>,
+    /// Front mode: this client's own connections to the upstream cluster, made on first
+    /// use (a single server's connections never hold any).
+    links: std::sync::OnceLock<Arc<crate::upstream::Links>>,
 }
 
 /// The requests one connection has read, and a wake-up for each new one.
@@ -78,6 +79,11 @@ impl RequestCount {
 }
 
 impl Session {
+    /// Front mode: this client's own connections to the upstream cluster.
+    pub fn links(&self) -> &Arc<crate::upstream::Links> {
+        self.links.get_or_init(Arc::default)
+    }
+
     /// A fresh, anonymous session for a client at `peer`.
     pub fn new(peer: SocketAddr) -> Self {
         Session {
@@ -88,7 +94,7 @@ impl Session {
             close: false,
             ip_slot: None,
             requests: Arc::default(),
-            links: Arc::default(),
+            links: std::sync::OnceLock::new(),
         }
     }
 }

@@ -45,7 +45,7 @@ pub(super) async fn init_producer_id(
         }
     }
     let conn = session
-        .links
+        .links()
         .main(up, up.any_node(), &session.client_id)
         .await?;
     let answer = conn
@@ -122,7 +122,7 @@ pub(super) async fn create_topics(
         CreateTopicsResponse::default()
     } else {
         let conn = session
-            .links
+            .links()
             .main(up, up.any_node(), &session.client_id)
             .await?;
         let answer = conn.send(ApiKey::CreateTopics, req.version, &r)?;
@@ -182,7 +182,7 @@ pub(super) async fn delete_topics(
         DeleteTopicsResponse::default()
     } else {
         let conn = session
-            .links
+            .links()
             .main(up, up.any_node(), &session.client_id)
             .await?;
         let answer = conn.send(ApiKey::DeleteTopics, req.version, &r)?;

@@ -83,7 +83,10 @@ pub(super) async fn produce(
     );
     let mut answers: Vec<Answer> = Vec::new();
     for (leader, sub) in &split {
-        let conn = session.links.main(up, *leader, &session.client_id).await?;
+        let conn = session
+            .links()
+            .main(up, *leader, &session.client_id)
+            .await?;
         let mut body = bytes::BytesMut::new();
         kafka_protocol::protocol::Encodable::encode(sub, &mut body, req.version)
             .map_err(|e| Error::Encode(format!("Produce: {e}")))?;
@@ -211,10 +214,10 @@ pub(super) async fn fetch(
     let places = route(up, &wanted, &|_| false).await?;
     let split = split_fetch(&r, &places, r.max_wait_ms);
     let client_id = session.client_id.clone();
-    let mut pending = send_fetches(up, &session.links, &client_id, req.version, &split).await?;
+    let mut pending = send_fetches(up, session.links(), &client_id, req.version, &split).await?;
     let info = ReqInfo::of(req);
     let up = Arc::clone(up);
-    let links = Arc::clone(&session.links);
+    let links = Arc::clone(session.links());
     let requests = Arc::clone(&session.requests);
     let seq = requests.count();
     Ok(Reply::Later(Box::pin(async move {

@@ -31,7 +31,7 @@ pub(super) async fn list_groups(
     let r: ListGroupsRequest = decode_body(req)?;
     let mut resp = ListGroupsResponse::default();
     for node in up.node_ids() {
-        let conn = session.links.main(up, node, &session.client_id).await?;
+        let conn = session.links().main(up, node, &session.client_id).await?;
         let part: ListGroupsResponse = conn.call(ApiKey::ListGroups, req.version, &r).await?;
         if part.error_code != 0 && resp.error_code == 0 {
             resp.error_code = part.error_code;
@@ -64,7 +64,7 @@ where
         Err(Error::Refused { code, .. }) => return Ok(Err(code)),
         Err(e) => return Err(e),
     };
-    let conn = session.links.main(up, node, &session.client_id).await?;
+    let conn = session.links().main(up, node, &session.client_id).await?;
     let answer = conn.send(req.api_key, req.version, one)?;
     Ok(Ok(decode(req.api_key, req.version, answer.await)?))
 }

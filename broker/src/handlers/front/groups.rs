@@ -67,7 +67,7 @@ async fn pass_through<Resp: Default + Encodable + Decodable + 'static>(
         Err(Error::Refused { code, .. }) => return refuse(req, code, set),
         Err(e) => return Err(e),
     };
-    let conn = session.links.main(up, node, &session.client_id).await?;
+    let conn = session.links().main(up, node, &session.client_id).await?;
     let answer = conn
         .send_raw(req.api_key, req.version, &req.body, true)?
         .ok_or_else(|| Error::Upstream("no answer expected".into()))?;
@@ -190,7 +190,7 @@ pub(super) async fn offset_commit(
     }
     let answer = match up.coordinator(&group).await {
         Ok(node) => {
-            let conn = session.links.main(up, node, &session.client_id).await?;
+            let conn = session.links().main(up, node, &session.client_id).await?;
             Ok(conn.send(ApiKey::OffsetCommit, req.version, &r)?)
         }
         Err(Error::Refused { code, .. }) => Err(code),
@@ -253,7 +253,7 @@ pub(super) async fn offset_fetch(
         Err(Error::Refused { code, .. }) => return refuse_fetch(code),
         Err(e) => return Err(e),
     };
-    let conn = session.links.main(up, node, &session.client_id).await?;
+    let conn = session.links().main(up, node, &session.client_id).await?;
     let answer = conn.send(ApiKey::OffsetFetch, req.version, &r)?;
     let (info, up) = (ReqInfo::of(req), Arc::clone(up));
     let broker = Arc::clone(broker);

@@ -51,7 +51,10 @@ pub(super) async fn list_offsets(
     let split = split::by_leader(&r, &places, |r| &mut r.topics, |t| &mut t.partitions);
     let mut answers = Vec::new();
     for (leader, sub) in &split {
-        let conn = session.links.main(up, *leader, &session.client_id).await?;
+        let conn = session
+            .links()
+            .main(up, *leader, &session.client_id)
+            .await?;
         answers.push(conn.send(ApiKey::ListOffsets, req.version, sub)?);
     }
     let info = ReqInfo::of(req);
@@ -110,7 +113,10 @@ pub(super) async fn offset_for_leader_epoch(
     let split = split::by_leader(&r, &places, |r| &mut r.topics, |t| &mut t.partitions);
     let mut answers = Vec::new();
     for (leader, sub) in &split {
-        let conn = session.links.main(up, *leader, &session.client_id).await?;
+        let conn = session
+            .links()
+            .main(up, *leader, &session.client_id)
+            .await?;
         answers.push(conn.send(ApiKey::OffsetForLeaderEpoch, req.version, sub)?);
     }
     let info = ReqInfo::of(req);
