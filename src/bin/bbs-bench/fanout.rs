@@ -2,7 +2,7 @@
 //! its own poll-loop thread (the BBS's shape: every client session is a group). Reports how
 //! many messages each consumer got and the produce-to-poll latency p50/p99/max over all
 //! deliveries. Runs against any Kafka-compatible broker; the suite also runs the same shape
-//! on Redis Streams ([`redis_fanout`]: `XREAD BLOCK`, one connection and thread per
+//! on Redis Streams ([`crate::redis::fanout`]: `XREAD BLOCK`, one connection and thread per
 //! consumer) as the peer.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use client::{Client, ClientConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerConfig, Record};
 
-use crate::redis::{xread_entries, Resp};
-use crate::stats::Samples;
+use crate::fanout_procs;
+use crate::stats::{fmt_ms, Samples};
 
 /// Options of `bbs-bench fanout`.
 #[derive(clap::Args, Debug)]
@@ -38,6 +38,10 @@ pub(crate) struct FanoutArgs {
     /// The topic (one partition; created when missing).
     #[arg(long, default_value = "bbs-fanout")]
     topic: String,
+    /// Consumers per bench process; the rest run in helper processes (default: as many
+    /// as the open-file limit fits, four descriptors each).
+    #[arg(long)]
+    per_process: Option<usize>,
 }
 
 /// What one fan-out run saw.
@@ -66,6 +70,33 @@ impl Fanout {
     /// Messages per second the producer actually sent.
     pub(crate) fn offered_rate(&self) -> f64 {
         self.messages as f64 / self.produced_in.as_secs_f64().max(1e-9)
+    }
+
+    /// The suite's W3 cell for bbs: `p50 / p99 (complete/consumers)`.
+    pub(crate) fn cell(&mut self, rate: u32) -> String {
+        format!(
+            "{} / {} ({}/{}){}",
+            fmt_ms(self.latency.ms(0.5)),
+            fmt_ms(self.latency.ms(0.99)),
+            self.complete,
+            self.consumers,
+            self.behind(rate)
+        )
+    }
+
+    /// The suite's W3 cell for the Redis peer.
+    pub(crate) fn peer_cell(&mut self, rate: u32) -> String {
+        let missed = if self.complete == self.consumers {
+            String::new()
+        } else {
+            format!(" ({}/{} complete)", self.complete, self.consumers)
+        };
+        format!(
+            "Redis Streams p50 {} p99 {}{missed}{}",
+            fmt_ms(self.latency.ms(0.5)),
+            fmt_ms(self.latency.ms(0.99)),
+            self.behind(rate)
+        )
     }
 
     /// Says what rate the run really offered when its producer fell behind the asked one
@@ -105,14 +136,14 @@ impl Fanout {
     }
 }
 
-fn now_us() -> u64 {
+pub(crate) fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Latency of a message whose payload starts with its send time in µs.
-fn latency_of(payload: &str) -> Option<u64> {
+pub(crate) fn latency_of(payload: &str) -> Option<u64> {
     let sent = payload.split(' ').next()?.parse::<u64>().ok()?;
     Some(now_us().saturating_sub(sent))
 }
@@ -120,8 +151,15 @@ fn latency_of(payload: &str) -> Option<u64> {
 /// Runs the fan-out and prints one summary line; fails when a message was not delivered.
 pub(crate) fn run(args: FanoutArgs) -> Result<()> {
     let mut f = match (&args.bootstrap, &args.redis) {
-        (_, Some(addr)) => redis_fanout(addr, args.consumers, args.rate, args.seconds)?,
-        (Some(b), None) => kafka(b, &args.topic, args.consumers, args.rate, args.seconds)?,
+        (_, Some(addr)) => crate::redis::fanout(addr, args.consumers, args.rate, args.seconds)?,
+        (Some(b), None) => kafka(
+            b,
+            &args.topic,
+            args.consumers,
+            args.rate,
+            args.seconds,
+            args.per_process,
+        )?,
         (None, None) => bail!("give --bootstrap or --redis"),
     };
     println!("fanout rate={}/s {}", args.rate, f.line());
@@ -135,7 +173,11 @@ pub(crate) fn run(args: FanoutArgs) -> Result<()> {
 }
 
 /// Paces `total` sends at `rate` per second; returns how long sending them took.
-fn paced(rate: u32, total: usize, mut send: impl FnMut(usize) -> Result<()>) -> Result<Duration> {
+pub(crate) fn paced(
+    rate: u32,
+    total: usize,
+    mut send: impl FnMut(usize) -> Result<()>,
+) -> Result<Duration> {
     let period = Duration::from_secs(1) / rate.max(1);
     let t0 = Instant::now();
     for seq in 0..total {
@@ -151,7 +193,7 @@ fn paced(rate: u32, total: usize, mut send: impl FnMut(usize) -> Result<()>) -> 
 }
 
 /// Gathers the consumers' results.
-fn gather(rx: mpsc::Receiver<Consumed>, consumers: usize, total: usize) -> Fanout {
+pub(crate) fn gather(rx: mpsc::Receiver<Consumed>, consumers: usize, total: usize) -> Fanout {
     let mut f = Fanout {
         consumers,
         messages: total,
@@ -177,11 +219,11 @@ fn gather(rx: mpsc::Receiver<Consumed>, consumers: usize, total: usize) -> Fanou
 
 /// What one consumer reports: its latencies and how many reads brought them, or why it
 /// failed.
-type Consumed = Result<(Samples, usize), String>;
+pub(crate) type Consumed = Result<(Samples, usize), String>;
 
 /// Runs one consumer on its own small-stack thread; its result goes to `tx`, and a
 /// consumer that failed counts as `gone` so the producer does not wait for it.
-fn spawn_consumer(
+pub(crate) fn spawn_consumer(
     tx: mpsc::Sender<Consumed>,
     gone: Arc<AtomicUsize>,
     body: impl FnOnce() -> Result<(Samples, usize)> + Send + 'static,
@@ -200,7 +242,7 @@ fn spawn_consumer(
 }
 
 /// Waits until `ready` consumers (or every consumer that has not failed) are positioned.
-fn wait_ready(ready: &AtomicUsize, gone: &AtomicUsize, consumers: usize) -> Result<()> {
+pub(crate) fn wait_ready(ready: &AtomicUsize, gone: &AtomicUsize, consumers: usize) -> Result<()> {
     let start = Instant::now();
     while ready.load(Ordering::SeqCst) + gone.load(Ordering::SeqCst) < consumers {
         if start.elapsed() > Duration::from_secs(300) {
@@ -221,6 +263,7 @@ pub(crate) fn kafka(
     consumers: usize,
     rate: u32,
     seconds: u64,
+    per_process: Option<usize>,
 ) -> Result<Fanout> {
     let config = ClientConfig::new(bootstrap).client_id("bbs-bench");
     let client = Client::connect(config.clone()).context("connecting")?;
@@ -230,26 +273,39 @@ pub(crate) fn kafka(
         Err(e) => return Err(e).context("creating the topic"),
     }
     let total = (u64::from(rate) * seconds) as usize;
+    let run_id = std::process::id();
+    // Consumers beyond this process's open-file limit run in helper processes.
+    let per_proc = per_process.unwrap_or_else(fanout_procs::per_process).max(1);
+    let own = consumers.min(per_proc);
+    let run = fanout_procs::Run {
+        bootstrap,
+        topic,
+        consumers,
+        total,
+        run_id,
+        seconds,
+    };
+    let mut parts = fanout_procs::spawn(&run, own, per_proc)?;
     let ready = Arc::new(AtomicUsize::new(0));
     let gone = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel::<Consumed>();
-    let run_id = std::process::id();
-    let horizon = Duration::from_secs(seconds + 60);
-    for i in 0..consumers {
-        let (config, topic, ready, gone, tx) = (
-            config.clone(),
-            topic.to_string(),
-            ready.clone(),
-            gone.clone(),
-            tx.clone(),
-        );
-        let group = format!("bbs-fanout-{run_id}-{i}-{consumers}");
-        spawn_consumer(tx, gone, move || {
-            consume(config, &topic, &group, total, &ready, horizon)
-        })?;
+    let crowd = Crowd {
+        config,
+        topic: topic.to_string(),
+        run_id,
+        consumers,
+        total,
+        horizon: Duration::from_secs(seconds + 60),
+        ready: ready.clone(),
+        gone: gone.clone(),
+        tx,
+    };
+    for i in 0..own {
+        crowd.spawn(i)?;
     }
-    drop(tx);
-    wait_ready(&ready, &gone, consumers)?;
+    drop(crowd);
+    wait_ready(&ready, &gone, own)?;
+    parts.wait_ready()?;
     // No linger: each message goes out at once, as Redis's XADD does; the figure is the
     // broker's fan-out, not the producer's batching delay.
     let producer = client.producer(ProducerConfig::default().linger(Duration::ZERO))?;
@@ -260,10 +316,43 @@ pub(crate) fn kafka(
     })?;
     producer.flush()?;
     tracing::info!(consumers, "fan-out: produced");
-    Ok(Fanout {
+    let mut f = Fanout {
         produced_in,
-        ..gather(rx, consumers, total)
-    })
+        ..gather(rx, own, total)
+    };
+    parts.gather_into(&mut f)?;
+    Ok(f)
+}
+
+/// What every consumer of one Kafka fan-out run shares.
+pub(crate) struct Crowd {
+    pub config: ClientConfig,
+    pub topic: String,
+    pub run_id: u32,
+    /// Consumers in the whole run (part of every group's name).
+    pub consumers: usize,
+    pub total: usize,
+    pub horizon: Duration,
+    pub ready: Arc<AtomicUsize>,
+    pub gone: Arc<AtomicUsize>,
+    pub tx: mpsc::Sender<Consumed>,
+}
+
+impl Crowd {
+    /// Starts consumer `i` in its own group on its own thread.
+    pub(crate) fn spawn(&self, i: usize) -> Result<()> {
+        let (config, topic, ready, total, horizon) = (
+            self.config.clone(),
+            self.topic.clone(),
+            self.ready.clone(),
+            self.total,
+            self.horizon,
+        );
+        let group = format!("bbs-fanout-{}-{i}-{}", self.run_id, self.consumers);
+        spawn_consumer(self.tx.clone(), self.gone.clone(), move || {
+            consume(config, &topic, &group, total, &ready, horizon)
+        })
+    }
 }
 
 /// One consumer's life: join its own group at the latest offset, say it is positioned,
@@ -303,92 +392,5 @@ fn consume(
         }
     }
     let _ = consumer.close();
-    Ok((lat, reads))
-}
-
-/// The same shape on Redis Streams: one `XADD` producer, N consumers each with its own
-/// connection and thread in `XREAD BLOCK` from a marker entry written before they start.
-pub(crate) fn redis_fanout(
-    addr: &str,
-    consumers: usize,
-    rate: u32,
-    seconds: u64,
-) -> Result<Fanout> {
-    let stream = format!("bbs-fanout-{}-{consumers}", std::process::id());
-    let mut producer = Resp::connect(addr)?;
-    let marker = producer
-        .call(&["XADD", &stream, "*", "m", "start"])?
-        .text()
-        .context("XADD returned no id")?;
-    let total = (u64::from(rate) * seconds) as usize;
-    let (tx, rx) = mpsc::channel::<Consumed>();
-    let ready = Arc::new(AtomicUsize::new(0));
-    let gone = Arc::new(AtomicUsize::new(0));
-    for _ in 0..consumers {
-        let (addr, stream, marker, tx, ready, gone) = (
-            addr.to_string(),
-            stream.clone(),
-            marker.clone(),
-            tx.clone(),
-            ready.clone(),
-            gone.clone(),
-        );
-        spawn_consumer(tx, gone, move || {
-            redis_consume(&addr, &stream, marker, total, &ready)
-        })?;
-    }
-    drop(tx);
-    wait_ready(&ready, &gone, consumers)?;
-    // Pipelined, as our producer is: each XADD goes out on time and a second thread reads
-    // the replies. Waiting for each reply would let a saturated server slow the producer
-    // down, and the consumers would be offered less than `rate`.
-    let mut replies = producer.replies()?;
-    let acks = thread::spawn(move || -> Result<()> {
-        for _ in 0..total {
-            replies.reply().context("an XADD failed")?;
-        }
-        Ok(())
-    });
-    tracing::info!(consumers, "fan-out: producing");
-    let produced_in = paced(rate, total, |seq| {
-        producer.send(&["XADD", &stream, "*", "v", &format!("{} {seq}", now_us())])
-    })?;
-    acks.join()
-        .map_err(|_| anyhow::anyhow!("the XADD reply reader panicked"))??;
-    tracing::info!(consumers, "fan-out: produced");
-    let f = Fanout {
-        produced_in,
-        ..gather(rx, consumers, total)
-    };
-    let _ = producer.call(&["DEL", &stream]);
-    Ok(f)
-}
-
-fn redis_consume(
-    addr: &str,
-    stream: &str,
-    mut last: String,
-    total: usize,
-    ready: &AtomicUsize,
-) -> Result<(Samples, usize)> {
-    let mut c = Resp::connect(addr)?;
-    // Reading from the marker's id needs no positioning: nothing can be missed.
-    ready.fetch_add(1, Ordering::SeqCst);
-    let mut lat = Samples::with_capacity(total);
-    let mut reads = 0;
-    while lat.len() < total {
-        reads += 1;
-        let reply = c.call(&["XREAD", "BLOCK", "30000", "STREAMS", stream, &last])?;
-        let entries = xread_entries(&reply);
-        if entries.is_empty() {
-            bail!("no message for 30 s after {} of {total}", lat.len());
-        }
-        for (id, fields) in entries {
-            if let Some(us) = fields.get(1).and_then(|v| latency_of(v)) {
-                lat.push_us(us);
-            }
-            last = id;
-        }
-    }
     Ok((lat, reads))
 }

@@ -18,6 +18,7 @@ mod class_faults;
 mod class_session;
 mod class_verify;
 mod fanout;
+mod fanout_procs;
 mod idle;
 mod interop;
 mod limits;
@@ -52,6 +53,9 @@ enum Command {
     Interop(interop::InteropArgs),
     /// Fan-out latency: one producer, N consumers each in its own group.
     Fanout(fanout::FanoutArgs),
+    /// A share of a fan-out run's consumers in a helper process (started by `fanout`).
+    #[command(hide = true)]
+    FanoutPart(fanout_procs::PartArgs),
     /// A recording proxy: forwards Kafka frames and writes them to a capture file.
     Capture(capture::CaptureArgs),
     /// Every performance workload (W1-W8) with peers and machine limits, as one table.
@@ -75,6 +79,7 @@ fn main() {
     let result = match cli.command {
         Command::Interop(a) => interop::run(a),
         Command::Fanout(a) => fanout::run(a),
+        Command::FanoutPart(a) => fanout_procs::run_part(a),
         Command::Capture(a) => capture::run(a),
         Command::Suite(a) => suite::run(a),
         Command::Class(a) => class::run(a),

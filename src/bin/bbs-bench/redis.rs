@@ -1,13 +1,21 @@
-//! The fan-out peer: a private `redis-server` (no persistence, loopback only) and a minimal
-//! RESP client, enough for Redis Streams fan-out (`XADD` and `XREAD BLOCK`, one connection
-//! and one thread per consumer) and for idle connections.
+//! The fan-out peer: a private `redis-server` (no persistence, loopback only), a minimal
+//! RESP client, and W3's shape on Redis Streams ([`fanout`]: pipelined `XADD`, one
+//! connection and one thread per consumer in `XREAD BLOCK`); W4 uses its idle connections.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+
+use crate::fanout::{
+    gather, latency_of, now_us, paced, spawn_consumer, wait_ready, Consumed, Fanout,
+};
+use crate::stats::Samples;
 
 /// A `redis-server` this run owns.
 pub(crate) struct Redis {
@@ -205,4 +213,86 @@ pub(crate) fn xread_entries(reply: &Reply) -> Vec<(String, Vec<String>)> {
         }
     }
     out
+}
+
+/// The same shape on Redis Streams: one `XADD` producer, N consumers each with its own
+/// connection and thread in `XREAD BLOCK` from a marker entry written before they start.
+pub(crate) fn fanout(addr: &str, consumers: usize, rate: u32, seconds: u64) -> Result<Fanout> {
+    let stream = format!("bbs-fanout-{}-{consumers}", std::process::id());
+    let mut producer = Resp::connect(addr)?;
+    let marker = producer
+        .call(&["XADD", &stream, "*", "m", "start"])?
+        .text()
+        .context("XADD returned no id")?;
+    let total = (u64::from(rate) * seconds) as usize;
+    let (tx, rx) = mpsc::channel::<Consumed>();
+    let ready = Arc::new(AtomicUsize::new(0));
+    let gone = Arc::new(AtomicUsize::new(0));
+    for _ in 0..consumers {
+        let (addr, stream, marker, tx, ready, gone) = (
+            addr.to_string(),
+            stream.clone(),
+            marker.clone(),
+            tx.clone(),
+            ready.clone(),
+            gone.clone(),
+        );
+        spawn_consumer(tx, gone, move || {
+            consume(&addr, &stream, marker, total, &ready)
+        })?;
+    }
+    drop(tx);
+    wait_ready(&ready, &gone, consumers)?;
+    // Pipelined, as our producer is: each XADD goes out on time and a second thread reads
+    // the replies. Waiting for each reply would let a saturated server slow the producer
+    // down, and the consumers would be offered less than `rate`.
+    let mut replies = producer.replies()?;
+    let acks = thread::spawn(move || -> Result<()> {
+        for _ in 0..total {
+            replies.reply().context("an XADD failed")?;
+        }
+        Ok(())
+    });
+    tracing::info!(consumers, "fan-out: producing");
+    let produced_in = paced(rate, total, |seq| {
+        producer.send(&["XADD", &stream, "*", "v", &format!("{} {seq}", now_us())])
+    })?;
+    acks.join()
+        .map_err(|_| anyhow::anyhow!("the XADD reply reader panicked"))??;
+    tracing::info!(consumers, "fan-out: produced");
+    let f = Fanout {
+        produced_in,
+        ..gather(rx, consumers, total)
+    };
+    let _ = producer.call(&["DEL", &stream]);
+    Ok(f)
+}
+
+fn consume(
+    addr: &str,
+    stream: &str,
+    mut last: String,
+    total: usize,
+    ready: &AtomicUsize,
+) -> Result<(Samples, usize)> {
+    let mut c = Resp::connect(addr)?;
+    // Reading from the marker's id needs no positioning: nothing can be missed.
+    ready.fetch_add(1, Ordering::SeqCst);
+    let mut lat = Samples::with_capacity(total);
+    let mut reads = 0;
+    while lat.len() < total {
+        reads += 1;
+        let reply = c.call(&["XREAD", "BLOCK", "30000", "STREAMS", stream, &last])?;
+        let entries = xread_entries(&reply);
+        if entries.is_empty() {
+            bail!("no message for 30 s after {} of {total}", lat.len());
+        }
+        for (id, fields) in entries {
+            if let Some(us) = fields.get(1).and_then(|v| latency_of(v)) {
+                lat.push_us(us);
+            }
+            last = id;
+        }
+    }
+    Ok((lat, reads))
 }

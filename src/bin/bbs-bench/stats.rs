@@ -22,6 +22,11 @@ impl Samples {
         self.0.push(us);
     }
 
+    /// The samples in microseconds, in no particular order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.iter().copied()
+    }
+
     /// Adds every sample of `other`.
     pub(crate) fn extend(&mut self, other: Samples) {
         self.0.extend(other.0);

@@ -42,6 +42,9 @@ pub(crate) struct SuiteArgs {
     /// W3 seconds of producing per consumer count.
     #[arg(long, default_value_t = 10)]
     fanout_seconds: u64,
+    /// W3 consumers per bench process (default: as many as its open-file limit fits).
+    #[arg(long)]
+    fanout_per_process: Option<usize>,
     /// W4 idle connections.
     #[arg(long, default_value_t = 10_000)]
     idle: usize,
@@ -83,6 +86,8 @@ impl SuiteArgs {
         self.runs = 1;
         self.fanout = vec![5];
         self.fanout_seconds = self.fanout_seconds.min(2);
+        // Three processes for five consumers: the helper processes get run too.
+        self.fanout_per_process = Some(2);
         self.rate = self.rate.min(50);
         self.idle = self.idle.min(100);
         self.commands = self.commands.min(3);
@@ -246,37 +251,27 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
                 args.rate, args.fanout_seconds
             );
             let s = fresh(&format!("w3-{n}"))?;
-            let mut ours =
-                fanout::kafka(&s.addr, "bench-fanout", n, args.rate, args.fanout_seconds)?;
+            let mut ours = fanout::kafka(
+                &s.addr,
+                "bench-fanout",
+                n,
+                args.rate,
+                args.fanout_seconds,
+                args.fanout_per_process,
+            )?;
             println!("  bbs   {}", ours.line());
             drop(s);
             let peer = match &redis {
                 Some(r) => {
-                    let mut p = fanout::redis_fanout(&r.addr, n, args.rate, args.fanout_seconds)?;
+                    let mut p = crate::redis::fanout(&r.addr, n, args.rate, args.fanout_seconds)?;
                     println!("  redis {}", p.line());
-                    format!(
-                        "Redis Streams p50 {} p99 {}{}{}",
-                        fmt_ms(p.latency.ms(0.5)),
-                        fmt_ms(p.latency.ms(0.99)),
-                        if p.complete == n {
-                            String::new()
-                        } else {
-                            format!(" ({}/{n} complete)", p.complete)
-                        },
-                        p.behind(args.rate)
-                    )
+                    p.peer_cell(args.rate)
                 }
                 None => "redis-server not installed".into(),
             };
             t.add(
                 format!("W3 fan-out N={n}, {}/s: p50 / p99 (complete)", args.rate),
-                format!(
-                    "{} / {} ({}/{n}){}",
-                    fmt_ms(ours.latency.ms(0.5)),
-                    fmt_ms(ours.latency.ms(0.99)),
-                    ours.complete,
-                    ours.behind(args.rate)
-                ),
+                ours.cell(args.rate),
                 peer,
                 lim.as_ref().map_or("-".into(), |l| {
                     format!("TCP RTT p99 {}", fmt_ms(l.tcp_rtt_p99_ms))
