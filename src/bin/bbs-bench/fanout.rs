@@ -39,7 +39,7 @@ pub(crate) struct FanoutArgs {
     #[arg(long, default_value = "bbs-fanout")]
     topic: String,
     /// Consumers per bench process; the rest run in helper processes (default: as many
-    /// as the open-file limit fits, four descriptors each).
+    /// as the open-file limit fits, five descriptors each).
     #[arg(long)]
     per_process: Option<usize>,
 }

@@ -1,6 +1,7 @@
-//! Fan-out consumers beyond one process's open-file limit. A `Client` holds four
-//! descriptors (its two sockets, its network thread's epoll and waker), so at 5,000
-//! consumers one bench process would need 20,000 of them; where the limit is lower, the
+//! Fan-out consumers beyond one process's open-file limit. A consumer's `Client` holds
+//! five descriptors (its two sockets, its network thread's epoll and the duplicate its
+//! registry holds, the waker's eventfd: counted in /proc at 100 consumers), so at 5,000
+//! consumers one bench process would need 25,000 of them; where the limit is lower, the
 //! fan-out run hosts the consumers that fit itself and starts helper processes
 //! (`bbs-bench fanout-part`, hidden) for the rest. Each helper starts its share, says
 //! `ready` once every one of them is positioned, and after the run writes its results to
@@ -20,7 +21,7 @@ use crate::class_faults::raise_nofile;
 use crate::fanout::{self, Fanout};
 
 /// Descriptors one consumer's `Client` holds.
-const FDS_PER_CONSUMER: u64 = 4;
+const FDS_PER_CONSUMER: u64 = 5;
 /// Descriptors kept free for everything else in the process.
 const SPARE_FDS: u64 = 512;
 
