@@ -494,6 +494,51 @@ fn accounts_registered_through_one_front_log_in_through_the_other() {
     );
 }
 
+/// A Metadata request through a front that names only a refused topic (the fronts' shared
+/// accounts) gets that topic's refusal and nothing else, from an anonymous client and from
+/// another logged-in user alike, however the cluster answers the front's own request for
+/// no topics (Kafka: none; Tansu: every topic); the accounts are untouched: the topic
+/// holds as many records upstream, and alice still logs in through both fronts.
+#[test]
+fn metadata_through_a_front_names_only_the_topic_asked_for() {
+    let c = cluster();
+    ok(
+        python(
+            "auth_register.py",
+            &[&c.b.addr, "mallory", "mallory-pw-9"],
+            Duration::from_secs(60),
+        ),
+        "auth_register.py",
+    );
+    // Topics a curious client could otherwise see listed.
+    kcat_as_alice(&c.a.addr, &["-P", "-t", "marks", "-p", "0"], Some(b"a\n"));
+    c.upstream.tool(&["write", "mail.alice"], b"letter\n");
+    let accounts = c.upstream.count("bbs-front-credentials");
+    for (user, password) in [("-", "-"), ("mallory", "mallory-pw-9")] {
+        for front in [&c.a.addr, &c.b.addr] {
+            let out = ok(
+                python(
+                    "front_metadata.py",
+                    &[front, user, password, "bbs-front-credentials"],
+                    Duration::from_secs(60),
+                ),
+                "front_metadata.py",
+            );
+            assert_eq!(
+                out.trim(),
+                "topic=bbs-front-credentials error=TOPIC_AUTHORIZATION_FAILED",
+                "{user} through {front}"
+            );
+        }
+    }
+    assert_eq!(c.upstream.count("bbs-front-credentials"), accounts);
+    assert_eq!(c.upstream.count("mail.alice"), 1);
+    for front in [&c.a.addr, &c.b.addr] {
+        let listing = kcat_as_alice(front, &["-L"], None);
+        assert!(listing.contains("marks"), "{listing}");
+    }
+}
+
 /// Another logged-in user attacks through the front what a single server keeps the
 /// victim's: writing to the victim's mailbox and committing in the victim's read-mark
 /// group are refused, and the victim's committed offset and mailbox (read upstream
