@@ -209,7 +209,9 @@ impl Drop for TestServer {
     }
 }
 
-fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+/// Runs `cmd` with `stdin` (or none), draining its output; kills it and fails the test
+/// after `timeout`.
+pub(crate) fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {

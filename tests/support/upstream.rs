@@ -14,7 +14,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{self, ok, TestServer};
@@ -24,23 +24,13 @@ pub(crate) const SVC_PASSWORD: &str = "svc-secret-1";
 
 /// `bbs-server --data-dir DATA users add NAME` (server stopped) with the password on stdin.
 pub(crate) fn add_user(data: &Path, name: &str, password: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bbs-server"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["users", "add", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn users add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("password");
-    let out = child.wait_with_output().expect("users add");
-    ok(out, "users add");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bbs-server"));
+    cmd.arg("--data-dir").arg(data).args(["users", "add", name]);
+    let stdin = format!("{password}\n");
+    ok(
+        common::run(cmd, Some(stdin.as_bytes()), Duration::from_secs(60)),
+        "users add",
+    );
 }
 
 /// The fronts' upstream: our own `--plain` or an external cluster (see the module docs).
@@ -121,23 +111,14 @@ impl Upstream {
             .config
             .as_ref()
             .map_or("-", |p| p.to_str().expect("utf8"));
-        let mut child = Command::new(common::test_home().join("venv/bin/python"))
-            .arg(common::repo().join("tests/interop/upstream_tool.py"))
+        let mut cmd = Command::new(common::test_home().join("venv/bin/python"));
+        cmd.arg(common::repo().join("tests/interop/upstream_tool.py"))
             .args([config, self.addr.as_str()])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn upstream_tool.py");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("upstream_tool.py");
-        ok(out, &format!("upstream_tool.py {args:?}"))
+            .args(args);
+        ok(
+            common::run(cmd, Some(stdin), Duration::from_secs(120)),
+            &format!("upstream_tool.py {args:?}"),
+        )
     }
 
     /// How many records partition 0 of `topic` holds upstream.

@@ -286,25 +286,7 @@ pub(crate) fn kafka(
         seconds,
     };
     let mut parts = fanout_procs::spawn(&run, own, per_proc)?;
-    let ready = Arc::new(AtomicUsize::new(0));
-    let gone = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel::<Consumed>();
-    let crowd = Crowd {
-        config,
-        topic: topic.to_string(),
-        run_id,
-        consumers,
-        total,
-        horizon: Duration::from_secs(seconds + 60),
-        ready: ready.clone(),
-        gone: gone.clone(),
-        tx,
-    };
-    for i in 0..own {
-        crowd.spawn(i)?;
-    }
-    drop(crowd);
-    wait_ready(&ready, &gone, own)?;
+    let rx = start_consumers(&run, config, 0..own)?;
     parts.wait_ready()?;
     // No linger: each message goes out at once, as Redis's XADD does; the figure is the
     // broker's fan-out, not the producer's batching delay.
@@ -324,35 +306,28 @@ pub(crate) fn kafka(
     Ok(f)
 }
 
-/// What every consumer of one Kafka fan-out run shares.
-pub(crate) struct Crowd {
-    pub config: ClientConfig,
-    pub topic: String,
-    pub run_id: u32,
-    /// Consumers in the whole run (part of every group's name).
-    pub consumers: usize,
-    pub total: usize,
-    pub horizon: Duration,
-    pub ready: Arc<AtomicUsize>,
-    pub gone: Arc<AtomicUsize>,
-    pub tx: mpsc::Sender<Consumed>,
-}
-
-impl Crowd {
-    /// Starts consumer `i` in its own group on its own thread.
-    pub(crate) fn spawn(&self, i: usize) -> Result<()> {
-        let (config, topic, ready, total, horizon) = (
-            self.config.clone(),
-            self.topic.clone(),
-            self.ready.clone(),
-            self.total,
-            self.horizon,
-        );
-        let group = format!("bbs-fanout-{}-{i}-{}", self.run_id, self.consumers);
-        spawn_consumer(self.tx.clone(), self.gone.clone(), move || {
+/// Starts consumers `which` of `run`, each in its own group on its own thread, and waits
+/// until every one that did not fail is positioned; their results come on the receiver.
+pub(crate) fn start_consumers(
+    run: &fanout_procs::Run,
+    config: ClientConfig,
+    which: std::ops::Range<usize>,
+) -> Result<mpsc::Receiver<Consumed>> {
+    let ready = Arc::new(AtomicUsize::new(0));
+    let gone = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<Consumed>();
+    let (total, horizon) = (run.total, Duration::from_secs(run.seconds + 60));
+    let count = which.len();
+    for i in which {
+        let (config, topic, ready) = (config.clone(), run.topic.to_string(), ready.clone());
+        let group = format!("bbs-fanout-{}-{i}-{}", run.run_id, run.consumers);
+        spawn_consumer(tx.clone(), gone.clone(), move || {
             consume(config, &topic, &group, total, &ready, horizon)
-        })
+        })?;
     }
+    drop(tx);
+    wait_ready(&ready, &gone, count)?;
+    Ok(rx)
 }
 
 /// One consumer's life: join its own group at the latest offset, say it is positioned,

@@ -10,9 +10,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::atomic::AtomicUsize;
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use client::ClientConfig;
@@ -164,25 +161,16 @@ impl Parts {
 /// `bbs-bench fanout-part`: one helper's share of a fan-out run.
 pub(crate) fn run_part(a: PartArgs) -> Result<()> {
     raise_nofile();
-    let ready = Arc::new(AtomicUsize::new(0));
-    let gone = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel();
-    let crowd = fanout::Crowd {
-        config: ClientConfig::new(&a.bootstrap).client_id("bbs-bench"),
-        topic: a.topic.clone(),
-        run_id: a.run_id,
+    let run = Run {
+        bootstrap: &a.bootstrap,
+        topic: &a.topic,
         consumers: a.consumers,
         total: a.total,
-        horizon: Duration::from_secs(a.seconds + 60),
-        ready: ready.clone(),
-        gone: gone.clone(),
-        tx,
+        run_id: a.run_id,
+        seconds: a.seconds,
     };
-    for i in a.first..a.first + a.count {
-        crowd.spawn(i)?;
-    }
-    drop(crowd);
-    fanout::wait_ready(&ready, &gone, a.count)?;
+    let config = ClientConfig::new(&a.bootstrap).client_id("bbs-bench");
+    let rx = fanout::start_consumers(&run, config, a.first..a.first + a.count)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "ready")?;
     stdout.flush()?;
