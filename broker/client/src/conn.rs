@@ -68,8 +68,8 @@ struct Waiter {
 
 /// State shared by the connection handle and the network thread.
 pub(crate) struct Shared {
-    /// `host:port`, for errors and logs.
-    addr: String,
+    /// `host:port`, for errors and logs (shared with the callbacks that report them).
+    addr: Arc<str>,
     /// The socket (non-blocking).
     pub(crate) stream: TcpStream,
     /// Serializes writes so that frames never interleave; holds what waits to be written.
@@ -100,7 +100,7 @@ impl Shared {
         let waiters: Vec<Waiter> = self.pending.lock().drain().map(|(_, w)| w).collect();
         for w in waiters {
             w.reply.deliver(Err(Error::Connection {
-                addr: self.addr.clone(),
+                addr: self.addr.to_string(),
                 reason: reason.clone(),
             }));
         }
@@ -113,7 +113,7 @@ impl Shared {
             .clone()
             .unwrap_or_else(|| "connection closed".into());
         Error::Connection {
-            addr: self.addr.clone(),
+            addr: self.addr.to_string(),
             reason,
         }
     }
@@ -196,7 +196,7 @@ impl Connection {
             .set_nonblocking(true)
             .map_err(|e| conn_err(format!("non-blocking socket: {e}")))?;
         let shared = Arc::new(Shared {
-            addr: addr.to_string(),
+            addr: Arc::from(addr),
             stream,
             writer: Mutex::new(Writer {
                 buf: BytesMut::new(),
@@ -258,6 +258,11 @@ impl Connection {
     /// `host:port` of the broker.
     pub fn addr(&self) -> &str {
         &self.shared.addr
+    }
+
+    /// `host:port` of the broker, for a callback to name in its errors without copying it.
+    pub(crate) fn addr_shared(&self) -> Arc<str> {
+        Arc::clone(&self.shared.addr)
     }
 
     /// The broker's node id (-1 for a bootstrap connection).
@@ -344,17 +349,11 @@ impl Connection {
         }
     }
 
-    /// Sends `req` at `version`; `callback` gets the response body (or the failure) on the
-    /// network thread. Returns an error (and drops the callback) if the send itself fails.
-    pub fn send<Req: Encodable>(
-        &self,
-        api: ApiKey,
-        version: i16,
-        req: &Req,
-        callback: Callback,
-    ) -> Result<()> {
-        self.write(api, version, req, Some(ReplyTo::Callback(callback)))
-            .map(|_| ())
+    /// Sends `req` at `version`; `callback` gets the response body or the failure on the
+    /// network thread (or, when the send itself fails, on this one before `send` returns):
+    /// it is called exactly once, so callers report failures in one place.
+    pub fn send<Req: Encodable>(&self, api: ApiKey, version: i16, req: &Req, callback: Callback) {
+        let _ = self.write(api, version, req, Some(ReplyTo::Callback(callback)));
     }
 
     /// Sends a request that gets no response (Produce with acks=0).
@@ -367,7 +366,9 @@ impl Connection {
         decode_body(&self.shared.addr, api, version, body)
     }
 
-    /// Encodes and writes one request frame, registering its waiter first.
+    /// Encodes and writes one request frame, registering its waiter first. A failure
+    /// reaches the waiter too (a socket failure through [`Shared::fail`], a dead connection
+    /// or an unencodable request here).
     fn write<Req: Encodable>(
         &self,
         api: ApiKey,
@@ -376,20 +377,30 @@ impl Connection {
         reply: Option<ReplyTo>,
     ) -> Result<i32> {
         if !self.is_alive() {
+            if let Some(reply) = reply {
+                reply.deliver(Err(self.shared.error()));
+            }
             return Err(self.shared.error());
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
         let mut w = self.shared.writer.lock();
         let w = &mut *w;
         w.buf.clear();
-        wire::header::put_request(
+        let encoded = wire::header::put_request(
             &mut w.buf,
             api,
             version,
             id,
             Some(self.client_id.clone()),
             req,
-        )?;
+        );
+        if let Err(e) = encoded {
+            let err = Error::from(e);
+            if let Some(reply) = reply {
+                reply.deliver(Err(Error::Encode(err.to_string())));
+            }
+            return Err(err);
+        }
         if let Some(reply) = reply {
             self.shared.pending.lock().insert(
                 id,

@@ -99,7 +99,14 @@ pub struct Net {
 }
 
 /// What a pumped poller's waiters take turns with (holding it is being the one who polls).
-struct Pump;
+#[derive(Default)]
+struct Pump {
+    /// The sockets of the round being polled (kept, empty, between rounds).
+    conns: Vec<(Token, Arc<Shared>)>,
+}
+
+/// How many descriptors a pumped poller polls without allocating.
+const STACK_FDS: usize = 4;
 
 impl std::fmt::Debug for Net {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,7 +147,7 @@ impl Net {
             inner: shared(None),
             thread_id: None,
             thread: Mutex::new(None),
-            pumped: Some(Mutex::new(Pump)),
+            pumped: Some(Mutex::new(Pump::default())),
         })
     }
 
@@ -321,6 +328,10 @@ impl Pump {
     /// One round of a pumped poller: waits up to `timeout` (less when a timer is due) for
     /// its sockets, reads or flushes the ready ones, forgets dead ones, runs due timers.
     /// False when there was nothing to poll (no socket, or stopped).
+    ///
+    /// This runs once per fetch answer of every consumer, so it allocates nothing: the
+    /// socket list is kept between rounds and a poller's few descriptors (its sockets to
+    /// one or two brokers and the bell) are polled from an array on the stack.
     fn run(&mut self, net: &Inner, timeout: Duration) -> bool {
         if net.stop.load(Ordering::SeqCst) {
             return false;
@@ -329,45 +340,49 @@ impl Pump {
             Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
             None => timeout,
         };
-        let conns: Vec<(Token, Arc<Shared>)> = net
-            .socks
-            .lock()
-            .iter()
-            .map(|(t, c)| (*t, Arc::clone(c)))
-            .collect();
+        let mut conns = std::mem::take(&mut self.conns);
+        conns.extend(net.socks.lock().iter().map(|(t, c)| (*t, Arc::clone(c))));
         if conns.is_empty() {
+            self.conns = conns;
             run_timers(net);
             return false;
         }
-        let mut fds: Vec<PollFd<'_>> = conns
-            .iter()
-            .map(|(_, c)| {
-                let mut want = PollFlags::IN;
-                if c.has_queued() {
-                    want |= PollFlags::OUT;
-                }
-                PollFd::new(&c.stream, want)
-            })
-            .collect();
-        if let Some(bell) = net.bell.get() {
-            fds.push(PollFd::new(bell, PollFlags::IN));
-        }
+        let bell = net.bell.get();
+        let want = |c: &Shared| {
+            if c.has_queued() {
+                PollFlags::IN | PollFlags::OUT
+            } else {
+                PollFlags::IN
+            }
+        };
         let ts = Timespec::try_from(timeout).ok();
-        match rustix::event::poll(&mut fds, ts.as_ref()) {
+        let count = conns.len() + usize::from(bell.is_some());
+        let first = PollFd::new(&conns[0].1.stream, want(&conns[0].1));
+        let mut stack: [PollFd<'_>; STACK_FDS] = std::array::from_fn(|_| first.clone());
+        let mut heap = Vec::new();
+        let fds: &mut [PollFd<'_>] = if count <= STACK_FDS {
+            &mut stack[..count]
+        } else {
+            heap.resize(count, first);
+            &mut heap
+        };
+        for (slot, (_, c)) in fds.iter_mut().zip(&conns) {
+            *slot = PollFd::new(&c.stream, want(c));
+        }
+        if let Some(bell) = bell {
+            fds[conns.len()] = PollFd::new(bell, PollFlags::IN);
+        }
+        match rustix::event::poll(fds, ts.as_ref()) {
             Ok(_) => {
-                let ready: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
-                drop(fds);
-                if let Some(bell) = net.bell.get() {
-                    if ready
-                        .get(conns.len())
-                        .is_some_and(|r| r.contains(PollFlags::IN))
-                    {
+                if let Some(bell) = bell {
+                    if fds[conns.len()].revents().contains(PollFlags::IN) {
                         // Reset the counter; the waiter looks at its channel next.
                         let mut count = [0u8; 8];
                         let _ = rustix::io::read(bell, &mut count);
                     }
                 }
-                for ((token, conn), got) in conns.iter().zip(ready) {
+                for ((token, conn), fd) in conns.iter().zip(fds.iter()) {
+                    let got = fd.revents();
                     if got.contains(PollFlags::OUT) {
                         conn.flush_queued(|_| {});
                     }
@@ -386,6 +401,8 @@ impl Pump {
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => tracing::error!(error = %e, "network poll failed"),
         }
+        conns.clear();
+        self.conns = conns;
         run_timers(net);
         true
     }
@@ -453,6 +470,9 @@ fn run_timers(net: &Inner) {
     let now = Instant::now();
     let due: Vec<Timer> = {
         let mut timers = net.timers.lock();
+        if !timers.iter().any(|t| t.at <= now) {
+            return; // the usual case: nothing to take apart
+        }
         let (due, later) = std::mem::take(&mut *timers)
             .into_iter()
             .partition(|t| t.at <= now);

@@ -88,6 +88,11 @@ impl Pool {
             .cloned()
     }
 
+    /// True when there is a live connection to `addr` (never connects).
+    pub fn has_live(&self, addr: &str) -> bool {
+        self.conns.lock().get(addr).is_some_and(|c| c.is_alive())
+    }
+
     /// A live connection to node `id` at `addr`, opened (respecting backoff) if needed.
     pub fn get(&self, id: i32, addr: &str) -> Result<Arc<Connection>> {
         if let Some(c) = self.conns.lock().get(addr) {

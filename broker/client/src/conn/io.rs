@@ -141,7 +141,7 @@ impl Shared {
             }
             Err(e) => {
                 let err = Error::BadResponse {
-                    addr: self.addr.clone(),
+                    addr: self.addr.to_string(),
                     reason: format!("{:?} response header: {e}", waiter.api),
                 };
                 waiter.reply.deliver(Err(err));

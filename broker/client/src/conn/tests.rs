@@ -104,8 +104,7 @@ fn answers_out_of_call_order_reach_their_callers() {
                     decode_body("fake", ApiKey::ApiVersions, 3, body).expect("decode");
                 tx.send((n, r.throttle_time_ms)).expect("report");
             }),
-        )
-        .expect("send");
+        );
     }
     let got: Vec<(i32, i32)> = (0..2)
         .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("callback"))
@@ -144,16 +143,14 @@ fn a_held_request_on_the_consumer_connection_does_not_delay_the_shared_one() {
     assert_eq!(net.sockets(), 2, "one network thread reads both");
 
     let (held_tx, held_rx) = mpsc::channel();
-    member_conn
-        .send(
-            ApiKey::JoinGroup,
-            7,
-            &JoinGroupRequest::default(),
-            Box::new(move |r| {
-                let _ = held_tx.send(r.is_ok());
-            }),
-        )
-        .expect("send join");
+    member_conn.send(
+        ApiKey::JoinGroup,
+        7,
+        &JoinGroupRequest::default(),
+        Box::new(move |r| {
+            let _ = held_tx.send(r.is_ok());
+        }),
+    );
     let (_, hb): (i16, HeartbeatResponse) = shared_conn
         .request(ApiKey::Heartbeat, &HeartbeatRequest::default())
         .expect("heartbeat answered while the join is held");
@@ -192,8 +189,7 @@ fn a_pumped_connection_is_read_by_the_thread_that_waits() {
         Box::new(move |r| {
             let _ = tx.send((std::thread::current().id(), r.is_ok()));
         }),
-    )
-    .expect("send");
+    );
     // Nobody pumps, so nobody reads: the answer waits in the socket.
     std::thread::sleep(Duration::from_millis(200));
     assert!(rx.try_recv().is_err(), "answer read without a waiter");
@@ -259,5 +255,64 @@ fn an_answer_followed_by_the_brokers_close_is_read_and_the_close_noticed() {
             let _ = net.wait_for(&rx, std::time::Instant::now() + Duration::from_millis(20));
         }
         assert!(!conn.is_alive(), "the broker's close was noticed");
+    }
+}
+
+#[test]
+fn a_send_that_cannot_go_out_tells_its_callback() {
+    let addr = heartbeat_broker();
+    let pool = Pool::new(config(&addr), Net::start().expect("thread"));
+    let conn = pool.get(0, &addr).expect("connect");
+    conn.close();
+    let (tx, rx) = mpsc::channel();
+    conn.send(
+        ApiKey::Heartbeat,
+        4,
+        &HeartbeatRequest::default(),
+        Box::new(move |r| {
+            let _ = tx.send(r.is_err());
+        }),
+    );
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)),
+        Ok(true),
+        "the callback heard the failure (it is not dropped unheard)"
+    );
+}
+
+#[test]
+fn a_pumped_poller_with_more_sockets_than_fit_on_its_stack_reads_them_all() {
+    // Five brokers behind one pumped poller (and a bell): six descriptors per poll, more
+    // than the poller's stack array holds, so the poll list is built on the heap.
+    let net = Net::pumped();
+    net.add_bell().expect("bell");
+    let addrs: Vec<String> = (0..5).map(|_| heartbeat_broker()).collect();
+    let pool = Pool::new(config(&addrs[0]), net.clone());
+    let conns: Vec<_> = (0..5)
+        .map(|i| pool.get(i, &addrs[i as usize]).expect("connect"))
+        .collect();
+    assert_eq!(net.sockets(), 5);
+    for round in 0..3 {
+        let (tx, rx) = mpsc::channel();
+        for (i, conn) in conns.iter().enumerate() {
+            let tx = tx.clone();
+            conn.send(
+                ApiKey::Heartbeat,
+                4,
+                &HeartbeatRequest::default(),
+                Box::new(move |r| {
+                    let _ = tx.send((i, r.is_ok()));
+                }),
+            );
+        }
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while got.len() < conns.len() {
+            let (i, ok) = net.wait_for(&rx, deadline).expect("every broker answers");
+            assert!(ok, "round {round}: broker {i} answered with an error");
+            got.push(i);
+        }
+        got.sort_unstable();
+        assert_eq!(got, vec![0, 1, 2, 3, 4], "round {round}");
     }
 }

@@ -1,7 +1,10 @@
 //! Fetching: builds one Fetch request per leader for the partitions that are ready, sends it
-//! without waiting, and decodes the response in a callback run by whoever reads the
-//! consumer's connection: its poll thread, which pumps its own poller while it waits (see
-//! `net`). Finished fetches arrive on a channel the consumer drains in `poll`.
+//! without waiting (on the connection that leader's last fetch used, while it lives), and
+//! decodes the response in a callback run by whoever reads the consumer's connection: its
+//! poll thread, which pumps its own poller while it waits (see `net`). Finished fetches
+//! arrive on a channel the consumer drains in `poll`. This runs once per answer of every
+//! consumer, so the path copies little: no address strings, no second list of what was
+//! asked.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -12,7 +15,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
 
-use super::TopicPartition;
+use super::{ClusterView, Consumer, TopicPartition};
 use crate::conn::{decode_body, Connection};
 use crate::error::{Error, Result};
 use crate::records::{decode_batches, ConsumerRecord};
@@ -77,6 +80,61 @@ impl FetchDone {
     }
 }
 
+/// Partitions with more buffered records than this are not fetched again yet.
+const PREFETCH_LIMIT: usize = 20_000;
+
+impl Consumer {
+    /// Sends a fetch to every leader that has ready partitions and no fetch in flight.
+    pub(super) fn send_fetches(&mut self) {
+        let view = self.cluster.view();
+        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        for (tp, p) in &self.parts {
+            if p.position.is_none() || p.paused || p.inflight || p.buffer.len() > PREFETCH_LIMIT {
+                continue;
+            }
+            match view.leader(&tp.topic, tp.partition) {
+                Some(l) if !self.inflight_leaders.contains(&l) => by_leader
+                    .entry(l)
+                    .or_default()
+                    .push((tp.clone(), p.fetch_offset)),
+                Some(_) => {}
+                None => self.cluster.invalidate(),
+            }
+        }
+        for (leader, parts) in by_leader {
+            let conn = match self.fetch_conn(&view, leader) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(leader, error = %e, "no connection for fetch");
+                    continue;
+                }
+            };
+            for (tp, _) in &parts {
+                if let Some(p) = self.parts.get_mut(tp) {
+                    p.inflight = true;
+                }
+            }
+            self.inflight_leaders.insert(leader);
+            send_fetch(&conn, leader, parts, &self.config.fetch, self.tx.clone());
+        }
+    }
+
+    /// The connection for fetches from `leader`: the last one while it is alive and the
+    /// metadata still has the leader at its address, else the pool's.
+    fn fetch_conn(&mut self, view: &ClusterView, leader: i32) -> Result<Arc<Connection>> {
+        let at = view.brokers.get(&leader);
+        if let Some((_, c)) = self.fetch_conns.iter().find(|(id, _)| *id == leader) {
+            if c.is_alive() && at.is_some_and(|a| a == c.addr()) {
+                return Ok(Arc::clone(c));
+            }
+        }
+        let conn = self.cluster.conn_in(&self.pool, leader)?;
+        self.fetch_conns.retain(|(id, _)| *id != leader);
+        self.fetch_conns.push((leader, Arc::clone(&conn)));
+        Ok(conn)
+    }
+}
+
 /// Sends a Fetch for `parts` to `conn`; the outcome goes to `tx`.
 pub fn send_fetch(
     conn: &Arc<Connection>,
@@ -118,30 +176,20 @@ pub fn send_fetch(
             ft
         })
         .collect();
-    let addr = conn.addr().to_string();
-    let asked = parts.clone();
-    let cb_tx = tx.clone();
-    let sent = conn.send(
+    let addr = conn.addr_shared();
+    conn.send(
         ApiKey::Fetch,
         version,
         &req,
         Box::new(move |res| {
-            let result = res.and_then(|body| parse(&addr, version, body, &asked));
-            let _ = cb_tx.send(FetchDone {
+            let result = res.and_then(|body| parse(&addr, version, body, &parts));
+            let _ = tx.send(FetchDone {
                 leader,
-                asked,
+                asked: parts,
                 result,
             });
         }),
     );
-    if let Err(e) = sent {
-        // The callback may already have reported the failure; a second report is harmless.
-        let _ = tx.send(FetchDone {
-            leader,
-            asked: parts,
-            result: Err(e),
-        });
-    }
 }
 
 /// Decodes a Fetch response into per-partition results.

@@ -188,14 +188,16 @@ impl Group {
     /// connection to the coordinator (finding it again if it moved or the connection
     /// dropped), which the network thread cannot open itself.
     pub fn keep_alive(&self) {
-        let node = {
+        let live = {
             let s = self.state.0.lock();
             if !s.stable || s.rejoin_needed {
                 return;
             }
-            s.coordinator.clone()
+            // Every poll asks, so this copies nothing.
+            s.coordinator
+                .as_ref()
+                .is_some_and(|(_, addr)| self.cluster.pool().has_live(addr))
         };
-        let live = node.is_some_and(|(_, addr)| self.cluster.pool().live(&addr).is_some());
         if !live {
             if let Err(e) = self.coordinator() {
                 tracing::debug!(group = %self.group_id, error = %e, "no coordinator for heartbeats");
@@ -496,8 +498,8 @@ fn heartbeat(
     state.0.lock().heartbeat_sent = Some(Instant::now());
     let weak = Arc::downgrade(&state);
     let group_name = group.to_string();
-    let addr = conn.addr().to_string();
-    let sent = conn.send(
+    let addr = conn.addr_shared();
+    conn.send(
         ApiKey::Heartbeat,
         version,
         &req,
@@ -511,9 +513,6 @@ fn heartbeat(
             settle(&mut state.0.lock(), &group_name, generation, code);
         }),
     );
-    if let Err(e) = sent {
-        settle(&mut state.0.lock(), group, generation, Err(e));
-    }
     Some(())
 }
 

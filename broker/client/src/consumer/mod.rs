@@ -145,6 +145,10 @@ pub struct Consumer {
     pool: Arc<Pool>,
     /// Leaders with a fetch in flight.
     inflight_leaders: HashSet<i32>,
+    /// The connection each leader's fetches went out on last, reused while it lives and
+    /// the metadata still puts that leader at its address (a fetch per poll need not look
+    /// it up in the pool).
+    fetch_conns: Vec<(i32, Arc<crate::conn::Connection>)>,
     /// Finished fetches arrive here.
     rx: mpsc::Receiver<FetchDone>,
     /// Given to fetch callbacks.
@@ -226,6 +230,7 @@ impl Consumer {
             resolved_from: None,
             parts: BTreeMap::new(),
             inflight_leaders: HashSet::new(),
+            fetch_conns: Vec::new(),
             rx,
             tx,
             listener: None,

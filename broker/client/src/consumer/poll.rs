@@ -1,12 +1,11 @@
 //! The consumer's poll loop: group upkeep, pattern resolution, positions, fetching and
 //! handing out records. Split from `mod.rs`, which holds the types and the simple calls.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wire::ErrorCode;
 
-use super::fetcher::{self, FetchDone};
+use super::fetcher::FetchDone;
 use super::{offsets, ClusterView, Consumer, OffsetReset, PartState, Subscription, TopicPartition};
 use crate::error::{Error, Result};
 use crate::records::ConsumerRecord;
@@ -14,9 +13,6 @@ use crate::records::ConsumerRecord;
 /// Unusable fetch answers in a row (for one partition, or whole responses) before `poll`
 /// returns an error instead of retrying.
 const UNUSABLE_LIMIT: u32 = 3;
-
-/// Partitions with more buffered records than this are not fetched again yet.
-const PREFETCH_LIMIT: usize = 20_000;
 
 /// Longest wait in `poll` between two rounds of group upkeep (metadata age, rejoins,
 /// the coordinator's connection, auto-commit)...
@@ -273,41 +269,6 @@ impl Consumer {
         }
     }
 
-    /// Sends a fetch to every leader that has ready partitions and no fetch in flight.
-    fn send_fetches(&mut self) {
-        let view = self.cluster.view();
-        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
-        for (tp, p) in &self.parts {
-            if p.position.is_none() || p.paused || p.inflight || p.buffer.len() > PREFETCH_LIMIT {
-                continue;
-            }
-            match view.leader(&tp.topic, tp.partition) {
-                Some(l) if !self.inflight_leaders.contains(&l) => by_leader
-                    .entry(l)
-                    .or_default()
-                    .push((tp.clone(), p.fetch_offset)),
-                Some(_) => {}
-                None => self.cluster.invalidate(),
-            }
-        }
-        for (leader, parts) in by_leader {
-            let conn = match self.cluster.conn_in(&self.pool, leader) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::debug!(leader, error = %e, "no connection for fetch");
-                    continue;
-                }
-            };
-            for (tp, _) in &parts {
-                if let Some(p) = self.parts.get_mut(tp) {
-                    p.inflight = true;
-                }
-            }
-            self.inflight_leaders.insert(leader);
-            fetcher::send_fetch(&conn, leader, parts, &self.config.fetch, self.tx.clone());
-        }
-    }
-
     /// Applies finished fetches, waiting up to `wait` for the first one. The consumer's
     /// connections are read here, by this thread, while it waits (a pumped poller); with
     /// no wait, only what was already read is applied.
@@ -399,33 +360,38 @@ impl Consumer {
         Ok(())
     }
 
-    /// Takes up to `max_poll_records` buffered records, fairly across partitions.
+    /// Takes up to `max_poll_records` buffered records, fairly across partitions: each
+    /// call starts at the next partition that has records.
     fn take_records(&mut self) -> Vec<ConsumerRecord> {
         let max = self.config.max_poll_records;
-        let mut out = Vec::new();
-        let keys: Vec<TopicPartition> = self
-            .parts
-            .iter()
-            .filter(|(_, p)| !p.paused && !p.buffer.is_empty())
-            .map(|(tp, _)| tp.clone())
-            .collect();
-        if keys.is_empty() {
-            return out;
+        let ready = |p: &PartState| !p.paused && !p.buffer.is_empty();
+        let count = self.parts.values().filter(|p| ready(p)).count();
+        if count == 0 {
+            return Vec::new();
         }
-        let start = self.rr_cursor % keys.len();
+        let start = self.rr_cursor % count;
         self.rr_cursor = self.rr_cursor.wrapping_add(1);
-        for i in 0..keys.len() {
-            let tp = &keys[(start + i) % keys.len()];
-            let Some(p) = self.parts.get_mut(tp) else {
-                continue;
-            };
-            while out.len() < max {
-                let Some(r) = p.buffer.pop_front() else { break };
-                p.position = Some(r.offset + 1);
-                out.push(r);
-            }
-            if out.len() >= max {
-                break;
+        let mut out = Vec::new();
+        // The ready partitions from `start` on, then the ones before it.
+        for pass in [start..count, 0..start] {
+            let mut ready_index = 0;
+            for p in self.parts.values_mut() {
+                if !ready(p) {
+                    continue;
+                }
+                let this = ready_index;
+                ready_index += 1;
+                if !pass.contains(&this) {
+                    continue;
+                }
+                while out.len() < max {
+                    let Some(r) = p.buffer.pop_front() else { break };
+                    p.position = Some(r.offset + 1);
+                    out.push(r);
+                }
+                if out.len() >= max {
+                    return out;
+                }
             }
         }
         out

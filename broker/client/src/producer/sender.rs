@@ -15,7 +15,6 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
 };
-use parking_lot::Mutex;
 
 use super::accumulator::{Accumulator, Batch};
 use super::{Acks, Shared};
@@ -209,25 +208,14 @@ fn send(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) {
         shared.space.notify_all();
         return;
     }
-    let slot = Arc::new(Mutex::new(Some(batches)));
-    let cb_slot = slot.clone();
     let cb_shared = shared.clone();
-    let addr = conn.addr().to_string();
-    let sent = conn.send(
+    let addr = conn.addr_shared();
+    conn.send(
         ApiKey::Produce,
         version,
         &req,
-        Box::new(move |res| {
-            if let Some(batches) = cb_slot.lock().take() {
-                on_response(&cb_shared, &addr, version, batches, res);
-            }
-        }),
+        Box::new(move |res| on_response(&cb_shared, &addr, version, batches, res)),
     );
-    if let Err(e) = sent {
-        if let Some(batches) = slot.lock().take() {
-            on_response(shared, conn.addr(), version, batches, Err(e));
-        }
-    }
 }
 
 /// Builds the Produce request for `batches` (one per partition).
