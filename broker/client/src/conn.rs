@@ -14,7 +14,7 @@
 //! connection as its [`sasl::Channel`]) before anyone can use it.
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
@@ -84,6 +84,9 @@ pub(crate) struct Shared {
     dead: AtomicBool,
     /// Why the connection died.
     failure: Mutex<Option<String>>,
+    /// The socket's receive timeout as last set, in milliseconds (`u64::MAX`: never set),
+    /// so that [`Shared::read_blocking`] sets it only when it changes.
+    recv_timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -192,9 +195,11 @@ impl Connection {
         }
         let stream = stream.ok_or(last)?;
         let _ = stream.set_nodelay(true);
+        // Reads and writes never block (they ask not to); a pumped poller's waiter sleeps
+        // in `recv` itself, which needs a blocking socket (see `net`).
         stream
-            .set_nonblocking(true)
-            .map_err(|e| conn_err(format!("non-blocking socket: {e}")))?;
+            .set_nonblocking(!net.is_pumped())
+            .map_err(|e| conn_err(format!("socket mode: {e}")))?;
         let shared = Arc::new(Shared {
             addr: Arc::from(addr),
             stream,
@@ -207,6 +212,7 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             dead: AtomicBool::new(false),
             failure: Mutex::new(None),
+            recv_timeout_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
         });
         let token = net.add(shared.clone())?;
         let conn = Arc::new(Connection {
@@ -415,7 +421,7 @@ impl Connection {
         if w.queued.is_empty() {
             // Nothing waits before this frame: write what the socket takes now.
             while written < w.buf.len() {
-                match (&self.shared.stream).write(&w.buf[written..]) {
+                match self.shared.send_now(&w.buf[written..]) {
                     Ok(0) => {
                         self.shared.fail("write failed: socket closed".into());
                         return Err(self.shared.error());

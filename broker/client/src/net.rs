@@ -12,7 +12,8 @@
 //!
 //! A *pumped* poller ([`Net::pumped`]) has no thread: whoever waits for one of its
 //! connections' answers polls their sockets itself ([`Net::wait_for`], `poll(2)` on the
-//! few sockets, so it holds no descriptor of its own). A consumer's own connections use
+//! few sockets, so it holds no descriptor of its own; with one socket, nothing to write
+//! and no bell, a blocking `recv` on it instead: `pump`). A consumer's own connections use
 //! one, so that its poll-loop thread, which is going to wait for the fetch anyway, is the
 //! thread the kernel wakes when the answer arrives: one wake-up per fetch answer instead of
 //! two (the network thread's, then the hand-off to the poll thread), which is what fan-out
@@ -34,10 +35,13 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
-use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::conn::Shared;
 use crate::error::{Error, Result};
+
+mod pump;
+
+use pump::Pump;
 
 /// The waker's token; sockets get tokens from 1 up.
 const WAKE: Token = Token(0);
@@ -97,16 +101,6 @@ pub struct Net {
     /// A pumped poller's poll, run by the waiting thread (`None` when a thread runs it).
     pumped: Option<Mutex<Pump>>,
 }
-
-/// What a pumped poller's waiters take turns with (holding it is being the one who polls).
-#[derive(Default)]
-struct Pump {
-    /// The sockets of the round being polled (kept, empty, between rounds).
-    conns: Vec<(Token, Arc<Shared>)>,
-}
-
-/// How many descriptors a pumped poller polls without allocating.
-const STACK_FDS: usize = 4;
 
 impl std::fmt::Debug for Net {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -322,90 +316,6 @@ fn run(mut poll: Poll, inner: Weak<Inner>) {
         net.timers.lock().clear();
     }
     tracing::debug!("network thread stopped");
-}
-
-impl Pump {
-    /// One round of a pumped poller: waits up to `timeout` (less when a timer is due) for
-    /// its sockets, reads or flushes the ready ones, forgets dead ones, runs due timers.
-    /// False when there was nothing to poll (no socket, or stopped).
-    ///
-    /// This runs once per fetch answer of every consumer, so it allocates nothing: the
-    /// socket list is kept between rounds and a poller's few descriptors (its sockets to
-    /// one or two brokers and the bell) are polled from an array on the stack.
-    fn run(&mut self, net: &Inner, timeout: Duration) -> bool {
-        if net.stop.load(Ordering::SeqCst) {
-            return false;
-        }
-        let timeout = match next_timer(net) {
-            Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
-            None => timeout,
-        };
-        let mut conns = std::mem::take(&mut self.conns);
-        conns.extend(net.socks.lock().iter().map(|(t, c)| (*t, Arc::clone(c))));
-        if conns.is_empty() {
-            self.conns = conns;
-            run_timers(net);
-            return false;
-        }
-        let bell = net.bell.get();
-        let want = |c: &Shared| {
-            if c.has_queued() {
-                PollFlags::IN | PollFlags::OUT
-            } else {
-                PollFlags::IN
-            }
-        };
-        let ts = Timespec::try_from(timeout).ok();
-        let count = conns.len() + usize::from(bell.is_some());
-        let first = PollFd::new(&conns[0].1.stream, want(&conns[0].1));
-        let mut stack: [PollFd<'_>; STACK_FDS] = std::array::from_fn(|_| first.clone());
-        let mut heap = Vec::new();
-        let fds: &mut [PollFd<'_>] = if count <= STACK_FDS {
-            &mut stack[..count]
-        } else {
-            heap.resize(count, first);
-            &mut heap
-        };
-        for (slot, (_, c)) in fds.iter_mut().zip(&conns) {
-            *slot = PollFd::new(&c.stream, want(c));
-        }
-        if let Some(bell) = bell {
-            fds[conns.len()] = PollFd::new(bell, PollFlags::IN);
-        }
-        match rustix::event::poll(fds, ts.as_ref()) {
-            Ok(_) => {
-                if let Some(bell) = bell {
-                    if fds[conns.len()].revents().contains(PollFlags::IN) {
-                        // Reset the counter; the waiter looks at its channel next.
-                        let mut count = [0u8; 8];
-                        let _ = rustix::io::read(bell, &mut count);
-                    }
-                }
-                for ((token, conn), fd) in conns.iter().zip(fds.iter()) {
-                    let got = fd.revents();
-                    if got.contains(PollFlags::OUT) {
-                        conn.flush_queued(|_| {});
-                    }
-                    let closing = got.intersects(PollFlags::HUP | PollFlags::ERR);
-                    if closing || got.contains(PollFlags::IN) {
-                        conn.read_ready(closing);
-                    }
-                    if got.contains(PollFlags::NVAL) {
-                        conn.fail("poller: invalid socket".into());
-                    }
-                    if !conn.is_alive() {
-                        net.socks.lock().remove(token);
-                    }
-                }
-            }
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => tracing::error!(error = %e, "network poll failed"),
-        }
-        conns.clear();
-        self.conns = conns;
-        run_timers(net);
-        true
-    }
 }
 
 /// The state a poller's handles share.

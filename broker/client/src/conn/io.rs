@@ -1,9 +1,16 @@
 //! The network thread's side of a connection: finishing queued writes when the socket
 //! takes more, and reading response frames and routing each to its waiter by correlation id
 //! (answers may come in any order; nothing here assumes the broker's).
+//!
+//! Every read and write here and in `conn` asks not to block, whatever the socket's mode:
+//! a pumped poller's sockets are left blocking so that its waiter can sleep in `recv`
+//! itself ([`Shared::read_blocking`], see `net`).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rustix::net::{RecvFlags, SendFlags};
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -28,7 +35,7 @@ impl Shared {
     pub(crate) fn flush_queued(&self, rearm: impl FnOnce(bool)) {
         let mut w = self.writer.lock();
         while !w.queued.is_empty() {
-            match (&self.stream).write(&w.queued) {
+            match self.send_now(&w.queued) {
                 Ok(0) => return self.fail("write failed: socket closed".into()),
                 Ok(n) => w.queued.advance(n),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -52,11 +59,79 @@ impl Shared {
         }
     }
 
+    /// Writes what the socket takes now, without blocking.
+    pub(crate) fn send_now(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        rustix::net::send(
+            &self.stream,
+            bytes,
+            SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+        )
+        .map_err(std::io::Error::from)
+    }
+
+    /// Reads what the socket holds now, without blocking.
+    fn recv_now(&self, chunk: &mut [u8]) -> std::io::Result<usize> {
+        rustix::net::recv(&self.stream, chunk, RecvFlags::DONTWAIT)
+            .map(|(n, _)| n)
+            .map_err(std::io::Error::from)
+    }
+
+    /// For a pumped poller with this one socket to watch: sleeps in `recv` until bytes
+    /// arrive or about `wait` passes (the socket's receive timeout, which counts in the
+    /// kernel's ticks, so callers leave a few milliseconds of slack), then reads and routes
+    /// like [`Shared::read_ready`]. One system call where `poll` then `recv` were two; the
+    /// socket must be in blocking mode. Fails the connection on EOF or error.
+    pub(crate) fn read_blocking(&self, wait: Duration) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        if self.recv_timeout_ms.swap(ms, Ordering::Relaxed) != ms {
+            let set = rustix::net::sockopt::set_socket_timeout(
+                &self.stream,
+                rustix::net::sockopt::Timeout::Recv,
+                Some(wait),
+            );
+            if let Err(e) = set {
+                self.recv_timeout_ms.store(u64::MAX, Ordering::Relaxed);
+                return self.fail(format!("setting the receive timeout: {e}"));
+            }
+        }
+        let result = self.read_frames_with(|this, buf, chunk| {
+            let first = loop {
+                match rustix::net::recv(&this.stream, &mut *chunk, RecvFlags::empty()) {
+                    Ok((n, _)) => break n,
+                    Err(rustix::io::Errno::INTR) => continue,
+                    // The timeout passed with nothing to read.
+                    Err(rustix::io::Errno::AGAIN) => return Ok(()),
+                    Err(e) => return Err(format!("read failed: {e}")),
+                }
+            };
+            if first == 0 {
+                return Err("read failed: connection closed by the broker".into());
+            }
+            buf.extend_from_slice(&chunk[..first]);
+            if first < chunk.len() {
+                return Ok(()); // the socket's queue is empty
+            }
+            this.fill(buf, chunk, false)
+        });
+        if let Err(reason) = result {
+            tracing::debug!(addr = %self.addr, %reason, "connection closed");
+            self.fail(reason);
+        }
+    }
+
     fn read_frames(&self, closing: bool) -> std::result::Result<(), String> {
+        self.read_frames_with(|this, buf, chunk| this.fill(buf, chunk, closing))
+    }
+
+    /// Reads with `read` into the connection's buffer, then cuts and routes the frames.
+    fn read_frames_with(
+        &self,
+        read: impl FnOnce(&Self, &mut BytesMut, &mut [u8]) -> std::result::Result<(), String>,
+    ) -> std::result::Result<(), String> {
         let mut frames = Vec::new();
         let result = {
             let mut buf = self.rbuf.lock();
-            let r = CHUNK.with(|chunk| self.fill(&mut buf, &mut chunk.borrow_mut(), closing));
+            let r = CHUNK.with(|chunk| read(self, &mut buf, &mut chunk.borrow_mut()));
             // Complete frames are delivered even when the socket then failed.
             while let Some(f) = self.cut_frame(&mut buf)? {
                 frames.push(f);
@@ -83,7 +158,7 @@ impl Shared {
         closing: bool,
     ) -> std::result::Result<(), String> {
         loop {
-            match (&self.stream).read(chunk) {
+            match self.recv_now(chunk) {
                 Ok(0) => return Err("read failed: connection closed by the broker".into()),
                 Ok(n) => {
                     buf.extend_from_slice(&chunk[..n]);

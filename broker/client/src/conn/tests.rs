@@ -316,3 +316,80 @@ fn a_pumped_poller_with_more_sockets_than_fit_on_its_stack_reads_them_all() {
         assert_eq!(got, vec![0, 1, 2, 3, 4], "round {round}");
     }
 }
+
+#[test]
+fn a_waiter_asleep_in_recv_times_out_keeps_the_connection_and_gets_a_late_answer() {
+    // One socket, no bell: the waiter sleeps in `recv` (see `net::pump`). The broker
+    // answers 400 ms late, after a first wait of 150 ms has ended empty-handed.
+    let addr = fake_broker(|mut s| {
+        while let Some(req) = read_req(&mut s) {
+            std::thread::sleep(Duration::from_millis(400));
+            let frame =
+                wire::header::response(req.id, ApiKey::Heartbeat, 4, &HeartbeatResponse::default());
+            if s.write_all(&frame.expect("encode")).is_err() {
+                return;
+            }
+        }
+    });
+    let net = Net::pumped();
+    let pool = Pool::new(config(&addr), net.clone());
+    let conn = pool.get(0, &addr).expect("connect");
+    let (tx, rx) = mpsc::channel();
+    conn.send(
+        ApiKey::Heartbeat,
+        4,
+        &HeartbeatRequest::default(),
+        Box::new(move |r| {
+            let _ = tx.send(r.is_ok());
+        }),
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        net.wait_for(&rx, started + Duration::from_millis(150)),
+        None
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_millis(350),
+        "the wait ended near its deadline, not at the answer ({waited:?})"
+    );
+    assert!(conn.is_alive(), "a receive timeout is not a failure");
+    let got = net.wait_for(&rx, std::time::Instant::now() + Duration::from_secs(10));
+    assert_eq!(
+        got,
+        Some(true),
+        "the late answer arrived on the same connection"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "and was read when it came, not at the end of the wait"
+    );
+}
+
+#[test]
+fn a_broker_that_hangs_up_wakes_a_waiter_asleep_in_recv() {
+    let addr = fake_broker(|mut s| {
+        let _ = read_req(&mut s); // then close without answering
+    });
+    let net = Net::pumped();
+    let pool = Pool::new(config(&addr), net.clone());
+    let conn = pool.get(0, &addr).expect("connect");
+    let (tx, rx) = mpsc::channel();
+    conn.send(
+        ApiKey::Heartbeat,
+        4,
+        &HeartbeatRequest::default(),
+        Box::new(move |r| {
+            let _ = tx.send(r.is_err());
+        }),
+    );
+    let started = std::time::Instant::now();
+    let got = net.wait_for(&rx, started + Duration::from_secs(20));
+    assert_eq!(got, Some(true), "the waiter heard of the failure");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "at the close, not at the end of its wait ({:?})",
+        started.elapsed()
+    );
+    assert!(!conn.is_alive());
+}

@@ -1,0 +1,161 @@
+//! A pumped poller's round ([`super::Net::pumped`]): the waiting thread polls the poller's
+//! few sockets itself, reads or flushes the ready ones and runs the due timers. It runs
+//! once per answer of every consumer, so it allocates nothing, and when there is only one
+//! socket to watch (a consumer's connection to its broker), nothing to write and no bell,
+//! it sleeps in `recv` on that socket instead of in `poll(2)`: one system call per answer
+//! instead of two (`poll`, then `recv`), as a client that blocks in `read` makes.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::Token;
+use rustix::event::{PollFd, PollFlags, Timespec};
+
+use super::{next_timer, run_timers, Inner};
+use crate::conn::Shared;
+
+/// What a pumped poller's waiters take turns with (holding it is being the one who polls).
+#[derive(Default)]
+pub(super) struct Pump {
+    /// The sockets of the round being polled (kept, empty, between rounds).
+    conns: Vec<(Token, Arc<Shared>)>,
+}
+
+/// A blocking `recv`'s timeout is a whole number of these (see [`blocking_wait`])...
+const BLOCK_STEP: Duration = Duration::from_millis(25);
+/// ...after leaving this much for the kernel's rounding up to its clock tick.
+const TICK_SLACK: Duration = Duration::from_millis(5);
+
+/// How many descriptors a pumped poller polls without allocating.
+const STACK_FDS: usize = 4;
+
+impl Pump {
+    /// One round of a pumped poller: waits up to `timeout` (less when a timer is due) for
+    /// its sockets, reads or flushes the ready ones, forgets dead ones, runs due timers.
+    /// False when there was nothing to poll (no socket, or stopped).
+    ///
+    /// This runs once per fetch answer of every consumer, so it allocates nothing: the
+    /// socket list is kept between rounds and a poller's few descriptors (its sockets to
+    /// one or two brokers and the bell) are polled from an array on the stack.
+    pub(super) fn run(&mut self, net: &Inner, timeout: Duration) -> bool {
+        if net.stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        let timeout = match next_timer(net) {
+            Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
+            None => timeout,
+        };
+        let mut conns = std::mem::take(&mut self.conns);
+        conns.extend(net.socks.lock().iter().map(|(t, c)| (*t, Arc::clone(c))));
+        if conns.is_empty() {
+            self.conns = conns;
+            run_timers(net);
+            return false;
+        }
+        let bell = net.bell.get();
+        if let (None, [(token, conn)]) = (bell, conns.as_slice()) {
+            if let Some(wait) = blocking_wait(timeout).filter(|_| !conn.has_queued()) {
+                // One socket, nothing to write, no bell: sleep in `recv` on it.
+                conn.read_blocking(wait);
+                if !conn.is_alive() {
+                    net.socks.lock().remove(token);
+                }
+                conns.clear();
+                self.conns = conns;
+                run_timers(net);
+                return true;
+            }
+        }
+        let want = |c: &Shared| {
+            if c.has_queued() {
+                PollFlags::IN | PollFlags::OUT
+            } else {
+                PollFlags::IN
+            }
+        };
+        let ts = Timespec::try_from(timeout).ok();
+        let count = conns.len() + usize::from(bell.is_some());
+        let first = PollFd::new(&conns[0].1.stream, want(&conns[0].1));
+        let mut stack: [PollFd<'_>; STACK_FDS] = std::array::from_fn(|_| first.clone());
+        let mut heap = Vec::new();
+        let fds: &mut [PollFd<'_>] = if count <= STACK_FDS {
+            &mut stack[..count]
+        } else {
+            heap.resize(count, first);
+            &mut heap
+        };
+        for (slot, (_, c)) in fds.iter_mut().zip(&conns) {
+            *slot = PollFd::new(&c.stream, want(c));
+        }
+        if let Some(bell) = bell {
+            fds[conns.len()] = PollFd::new(bell, PollFlags::IN);
+        }
+        match rustix::event::poll(fds, ts.as_ref()) {
+            Ok(_) => {
+                if let Some(bell) = bell {
+                    if fds[conns.len()].revents().contains(PollFlags::IN) {
+                        // Reset the counter; the waiter looks at its channel next.
+                        let mut count = [0u8; 8];
+                        let _ = rustix::io::read(bell, &mut count);
+                    }
+                }
+                for ((token, conn), fd) in conns.iter().zip(fds.iter()) {
+                    let got = fd.revents();
+                    if got.contains(PollFlags::OUT) {
+                        conn.flush_queued(|_| {});
+                    }
+                    let closing = got.intersects(PollFlags::HUP | PollFlags::ERR);
+                    if closing || got.contains(PollFlags::IN) {
+                        conn.read_ready(closing);
+                    }
+                    if got.contains(PollFlags::NVAL) {
+                        conn.fail("poller: invalid socket".into());
+                    }
+                    if !conn.is_alive() {
+                        net.socks.lock().remove(token);
+                    }
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => tracing::error!(error = %e, "network poll failed"),
+        }
+        conns.clear();
+        self.conns = conns;
+        run_timers(net);
+        true
+    }
+}
+
+/// How long a pumped poller's waiter may sleep in `recv` instead of `poll(2)`, given how
+/// long it may wait: whole [`BLOCK_STEP`]s after leaving [`TICK_SLACK`], so that the
+/// socket's receive timeout (rounded to the kernel's ticks) ends before the wait should and
+/// is set again only when the step changes; `None` when the wait is too short for that
+/// (the rest is waited with `poll(2)`, which is precise).
+fn blocking_wait(timeout: Duration) -> Option<Duration> {
+    let steps = timeout.saturating_sub(TICK_SLACK).as_millis() / BLOCK_STEP.as_millis();
+    let steps = u32::try_from(steps).ok().filter(|s| *s > 0)?;
+    Some(BLOCK_STEP * steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blocking_wait_ends_before_the_wait_should_and_changes_in_steps() {
+        let ms = Duration::from_millis;
+        assert_eq!(blocking_wait(ms(100)), Some(ms(75)));
+        assert_eq!(blocking_wait(ms(99)), Some(ms(75)));
+        assert_eq!(blocking_wait(ms(80)), Some(ms(75)));
+        assert_eq!(blocking_wait(ms(79)), Some(ms(50)));
+        assert_eq!(blocking_wait(ms(30)), Some(ms(25)));
+        // Too short to leave the kernel its tick: `poll(2)` waits it out.
+        assert_eq!(blocking_wait(ms(29)), None);
+        assert_eq!(blocking_wait(Duration::ZERO), None);
+        assert_eq!(
+            blocking_wait(Duration::from_secs(3600)),
+            Some(ms(3_599_975))
+        );
+    }
+}
