@@ -114,18 +114,23 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
             )
         })
         .collect();
-    // The partitions this fetch reads: only their growth wakes it.
-    let watched: Vec<Arc<Partition>> = r
+    // The partitions this fetch reads and where: only their growth wakes it.
+    let watched: Vec<(Arc<Partition>, i64)> = r
         .topics
         .iter()
         .zip(&allowed)
         .filter(|(_, ok)| **ok)
         .flat_map(|(t, _)| {
-            t.partitions
-                .iter()
-                .filter_map(|p| broker.logs.partition(t.topic.0.as_str(), p.partition))
+            t.partitions.iter().filter_map(|p| {
+                let part = broker.logs.partition(t.topic.0.as_str(), p.partition)?;
+                Some((part, p.fetch_offset))
+            })
         })
         .collect();
+    // Every partition asked for is readable and exists (else the answer has errors to
+    // say at once).
+    let asked: usize = r.topics.iter().map(|t| t.partitions.len()).sum();
+    let plain = watched.len() == asked;
     let broker = Arc::clone(broker);
     // A request read after this one ends the wait (RequestCount's doc says why).
     let requests = Arc::clone(&session.requests);
@@ -135,7 +140,10 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
             + Duration::from_millis(r.max_wait_ms.clamp(0, MAX_WAIT_MS) as u64);
         let min_bytes = r.min_bytes.max(1) as usize;
         loop {
-            let mut waits: Vec<_> = watched.iter().map(|p| Box::pin(p.data_arrived())).collect();
+            let mut waits: Vec<_> = watched
+                .iter()
+                .map(|(p, _)| Box::pin(p.data_arrived()))
+                .collect();
             for w in &mut waits {
                 w.as_mut().enable();
             }
@@ -151,25 +159,23 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
                     std::task::Poll::Pending
                 }
             });
-            let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
-            if total >= min_bytes || errors || queued || tokio::time::Instant::now() >= deadline {
-                return protocol::encode_response(
-                    req.header.correlation_id,
-                    req.api_key,
-                    req.version,
-                    &resp,
-                )
-                .map(Some);
+            let answer = |resp: &FetchResponse| {
+                protocol::encode_response(req.header.correlation_id, req.api_key, req.version, resp)
+                    .map(Some)
+            };
+            let now = tokio::time::Instant::now();
+            // At the end of every partition asked for there is nothing to build yet (the
+            // check comes after the waits were enabled, so data arriving since wakes them).
+            let at_ends = plain && watched.iter().all(|(p, at)| p.high_watermark() == *at);
+            if !at_ends || queued || now >= deadline {
+                let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
+                if total >= min_bytes || errors || queued || now >= deadline {
+                    return answer(&resp);
+                }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let (resp, _, _) = fill(&broker, &r, req.version, &allowed);
-                return protocol::encode_response(
-                    req.header.correlation_id,
-                    req.api_key,
-                    req.version,
-                    &resp,
-                )
-                .map(Some);
+                return answer(&resp);
             }
         }
     })))
