@@ -8,8 +8,9 @@
 //! An idle connection holds no buffers: the read buffer is released whenever it is empty
 //! and the next read first waits for the socket to become readable; it grows with the
 //! bytes that actually arrive (so a declared-but-unsent big frame costs nothing). The
-//! writer gathers only replies already queued behind each other. Handler futures are boxed
-//! so the connection task itself stays small.
+//! writer gathers only replies already queued behind each other. Requests whose handlers
+//! never wait (fetches, heartbeats, commits) are handled directly; the others' futures
+//! are boxed so the connection task itself stays small.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -148,7 +149,11 @@ pub(super) async fn serve(
                 Ok(Parsed::Request(req)) => {
                     let api = req.api_key;
                     session.requests.arrived();
-                    match Box::pin(handlers::handle(&broker, &mut session, req)).await {
+                    let handled = match handlers::handle_at_once(&broker, &mut session, req) {
+                        Ok(done) => done,
+                        Err(req) => Box::pin(handlers::handle(&broker, &mut session, req)).await,
+                    };
+                    match handled {
                         Ok(reply) => reply,
                         Err(e) => {
                             tracing::warn!(%peer, ?api, error = %e, "closing connection: request failed");
