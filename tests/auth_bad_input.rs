@@ -109,6 +109,14 @@ fn bad_sasl_input_gets_errors_and_closes() {
         (vec![ErrorCode::NONE], true),
         "a second handshake mid-exchange closes the connection"
     );
+    // Requests answered without waiting (`handle_at_once`) get the same check: a
+    // heartbeat in the middle of the exchange closes the connection unanswered.
+    let heartbeat_v0 = frame(12, 0, &[0, 1, b'g', 0, 0, 0, 1, 0, 1, b'm']);
+    assert_eq!(
+        exchange(a, &[handshake("SCRAM-SHA-256"), heartbeat_v0]),
+        (vec![ErrorCode::NONE], true),
+        "a heartbeat mid-exchange closes the connection"
+    );
     let metadata_v1 = frame(3, 1, &(-1i32).to_be_bytes());
     assert_eq!(
         exchange(a, &[handshake("SCRAM-SHA-256"), metadata_v1.clone()]),
