@@ -1,8 +1,6 @@
 //! API version negotiation: the versions this client can speak for each API, intersected
 //! with what a broker advertised in ApiVersions. Pure data, no I/O.
 
-use std::collections::HashMap;
-
 use kafka_protocol::messages::ApiKey;
 
 use crate::error::{Error, Result};
@@ -39,19 +37,36 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
 /// What one broker advertised: its `(min, max)` per API key.
 #[derive(Debug, Clone, Default)]
 pub struct Versions {
-    /// The broker's ranges, by raw API key.
-    ranges: HashMap<i16, (i16, i16)>,
+    /// The broker's ranges, indexed by API key (every request asks, so no hashing).
+    ranges: Vec<Option<(i16, i16)>>,
 }
+
+/// API keys above this are not ones the client speaks, whatever a broker advertises.
+const MAX_KEY: i16 = 1024;
 
 impl Versions {
     /// Builds from the `(key, min, max)` triples of an ApiVersions response.
     pub fn from_ranges(ranges: impl IntoIterator<Item = (i16, i16, i16)>) -> Self {
-        Versions {
-            ranges: ranges
-                .into_iter()
-                .map(|(k, lo, hi)| (k, (lo, hi)))
-                .collect(),
+        let mut v = Versions::default();
+        for (key, lo, hi) in ranges {
+            let Ok(i) = usize::try_from(key) else {
+                continue;
+            };
+            if key > MAX_KEY {
+                continue;
+            }
+            if v.ranges.len() <= i {
+                v.ranges.resize(i + 1, None);
+            }
+            v.ranges[i] = Some((lo, hi));
         }
+        v
+    }
+
+    /// The broker's range for `api`, if it advertised one.
+    fn range(&self, api: ApiKey) -> Option<(i16, i16)> {
+        let i = usize::try_from(api as i16).ok()?;
+        self.ranges.get(i).copied().flatten()
     }
 
     /// The highest version of `api` both sides speak, or an [`Error::Unsupported`].
@@ -64,7 +79,7 @@ impl Versions {
                 api: format!("{api:?}"),
                 detail: "the client does not implement it".into(),
             })?;
-        let Some(&(lo, hi)) = self.ranges.get(&(api as i16)) else {
+        let Some((lo, hi)) = self.range(api) else {
             return Err(Error::Unsupported {
                 api: format!("{api:?}"),
                 detail: "not advertised in ApiVersions".into(),
@@ -82,7 +97,7 @@ impl Versions {
 
     /// True when the broker advertised `api` at all.
     pub fn has(&self, api: ApiKey) -> bool {
-        self.ranges.contains_key(&(api as i16))
+        self.range(api).is_some()
     }
 }
 
@@ -104,6 +119,15 @@ mod tests {
             v.pick(ApiKey::JoinGroup),
             Err(Error::Unsupported { .. })
         ));
+    }
+
+    #[test]
+    fn keys_no_client_speaks_are_ignored() {
+        let v = Versions::from_ranges([(-1, 0, 3), (i16::MAX, 0, 1), (1, 4, 12)]);
+        assert_eq!(v.pick(ApiKey::Fetch).ok(), Some(12));
+        assert!(v.has(ApiKey::Fetch));
+        assert!(!v.has(ApiKey::Produce));
+        assert!(v.ranges.len() <= 2, "no table sized by a broker's made-up key");
     }
 
     #[test]

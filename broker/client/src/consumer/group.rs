@@ -46,6 +46,10 @@ pub struct GroupConfig {
     pub assignors: Vec<Assignor>,
 }
 
+/// How often a consumer's `poll` looks at the known coordinator's connection (a lost one
+/// is also noticed by the next heartbeat, which forgets the coordinator).
+const COORDINATOR_CHECK: Duration = Duration::from_millis(100);
+
 /// Membership state shared with the heartbeat task.
 #[derive(Debug, Default)]
 struct State {
@@ -63,6 +67,8 @@ struct State {
     closed: bool,
     /// When the heartbeat in flight was sent (one at a time).
     heartbeat_sent: Option<Instant>,
+    /// When `keep_alive` last looked at the known coordinator's connection.
+    coordinator_checked: Option<Instant>,
     /// Tells the consumer's `poll` that a heartbeat's answer needs it.
     nudge: Nudge,
 }
@@ -189,14 +195,26 @@ impl Group {
     /// dropped), which the network thread cannot open itself.
     pub fn keep_alive(&self) {
         let live = {
-            let s = self.state.0.lock();
+            let mut s = self.state.0.lock();
             if !s.stable || s.rejoin_needed {
                 return;
             }
-            // Every poll asks, so this copies nothing.
-            s.coordinator
-                .as_ref()
-                .is_some_and(|(_, addr)| self.cluster.pool().has_live(addr))
+            match &s.coordinator {
+                // Forgotten (a heartbeat failed): found again at once.
+                None => false,
+                Some((_, addr)) => {
+                    // Every poll asks; the connection is looked at every so often.
+                    let now = Instant::now();
+                    if s.coordinator_checked
+                        .is_some_and(|at| now.duration_since(at) < COORDINATOR_CHECK)
+                    {
+                        return;
+                    }
+                    let live = self.cluster.pool().has_live(addr);
+                    s.coordinator_checked = Some(now);
+                    live
+                }
+            }
         };
         if !live {
             if let Err(e) = self.coordinator() {
