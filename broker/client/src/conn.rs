@@ -1,9 +1,9 @@
 //! One TCP connection to one broker: correlation ids and pipelining (framing and headers
 //! are the wire crate's).
 //!
-//! Requests are written by the calling thread under a lock (what the non-blocking socket
-//! does not take at once is queued, and the client's network thread, [`crate::net`],
-//! finishes the write). That thread also reads the response frames of the client's
+//! Requests are written by the calling thread under a lock (`io`; what the socket does not
+//! take at once is queued, and the client's network thread, [`crate::net`], finishes the
+//! write). That thread also reads the response frames of the client's
 //! connections (a consumer's own are read by its poll thread instead, see
 //! [`Net::pumped`]) and hands each to whoever waits for its correlation id: a blocked caller
 //! ([`Connection::call`]) or a callback ([`Connection::send`], used by the producer, the
@@ -14,7 +14,6 @@
 //! connection as its [`sasl::Channel`]) before anyone can use it.
 
 use std::collections::HashMap;
-use std::io::ErrorKind;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
@@ -370,82 +369,6 @@ impl Connection {
     /// Decodes a response body, turning decode failures into [`Error::BadResponse`].
     pub fn decode<Resp: Decodable>(&self, api: ApiKey, version: i16, body: Bytes) -> Result<Resp> {
         decode_body(&self.shared.addr, api, version, body)
-    }
-
-    /// Encodes and writes one request frame, registering its waiter first. A failure
-    /// reaches the waiter too (a socket failure through [`Shared::fail`], a dead connection
-    /// or an unencodable request here).
-    fn write<Req: Encodable>(
-        &self,
-        api: ApiKey,
-        version: i16,
-        req: &Req,
-        reply: Option<ReplyTo>,
-    ) -> Result<i32> {
-        if !self.is_alive() {
-            if let Some(reply) = reply {
-                reply.deliver(Err(self.shared.error()));
-            }
-            return Err(self.shared.error());
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let mut w = self.shared.writer.lock();
-        let w = &mut *w;
-        w.buf.clear();
-        let encoded = wire::header::put_request(
-            &mut w.buf,
-            api,
-            version,
-            id,
-            Some(self.client_id.clone()),
-            req,
-        );
-        if let Err(e) = encoded {
-            let err = Error::from(e);
-            if let Some(reply) = reply {
-                reply.deliver(Err(Error::Encode(err.to_string())));
-            }
-            return Err(err);
-        }
-        if let Some(reply) = reply {
-            self.shared.pending.lock().insert(
-                id,
-                Waiter {
-                    api,
-                    version,
-                    reply,
-                },
-            );
-        }
-        let mut written = 0;
-        if w.queued.is_empty() {
-            // Nothing waits before this frame: write what the socket takes now.
-            while written < w.buf.len() {
-                match self.shared.send_now(&w.buf[written..]) {
-                    Ok(0) => {
-                        self.shared.fail("write failed: socket closed".into());
-                        return Err(self.shared.error());
-                    }
-                    Ok(n) => written += n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        self.shared.fail(format!("write failed: {e}"));
-                        return Err(self.shared.error());
-                    }
-                }
-            }
-        }
-        if written < w.buf.len() {
-            let rest = w.buf.split_off(written);
-            w.queued.unsplit(rest);
-            self.net.want_write(&self.shared, self.token);
-        }
-        // Don't keep a huge buffer around after one big produce request.
-        if w.buf.capacity() > 4 << 20 {
-            w.buf = BytesMut::new();
-        }
-        Ok(id)
     }
 
     /// Closes the socket; waiters get a connection error.

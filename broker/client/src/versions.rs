@@ -127,7 +127,10 @@ mod tests {
         assert_eq!(v.pick(ApiKey::Fetch).ok(), Some(12));
         assert!(v.has(ApiKey::Fetch));
         assert!(!v.has(ApiKey::Produce));
-        assert!(v.ranges.len() <= 2, "no table sized by a broker's made-up key");
+        assert!(
+            v.ranges.len() <= 2,
+            "no table sized by a broker's made-up key"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The network thread's side of a connection: finishing queued writes when the socket
-//! takes more, and reading response frames and routing each to its waiter by correlation id
-//! (answers may come in any order; nothing here assumes the broker's).
+//! A connection's socket I/O: writing a request (its waiter registered first), finishing
+//! queued writes when the socket takes more, and reading response frames and routing each
+//! to its waiter by correlation id (answers may come in any order; nothing here assumes
+//! the broker's).
 //!
 //! Every read and write here and in `conn` asks not to block, whatever the socket's mode:
 //! a pumped poller's sockets are left blocking so that its waiter can sleep in `recv`
@@ -14,8 +15,11 @@ use rustix::net::{RecvFlags, SendFlags};
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::Shared;
-use crate::error::Error;
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::Encodable;
+
+use super::{Connection, ReplyTo, Shared, Waiter};
+use crate::error::{Error, Result};
 
 thread_local! {
     /// Where a reading thread's `recv`s land before joining a connection's buffer: zeroed
@@ -223,5 +227,83 @@ impl Shared {
                 Err("undecodable response header".into())
             }
         }
+    }
+}
+
+impl Connection {
+    /// Encodes and writes one request frame, registering its waiter first. A failure
+    /// reaches the waiter too (a socket failure through [`Shared::fail`], a dead connection
+    /// or an unencodable request here).
+    pub(super) fn write<Req: Encodable>(
+        &self,
+        api: ApiKey,
+        version: i16,
+        req: &Req,
+        reply: Option<ReplyTo>,
+    ) -> Result<i32> {
+        if !self.is_alive() {
+            if let Some(reply) = reply {
+                reply.deliver(Err(self.shared.error()));
+            }
+            return Err(self.shared.error());
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        let mut w = self.shared.writer.lock();
+        let w = &mut *w;
+        w.buf.clear();
+        let encoded = wire::header::put_request(
+            &mut w.buf,
+            api,
+            version,
+            id,
+            Some(self.client_id.clone()),
+            req,
+        );
+        if let Err(e) = encoded {
+            let err = Error::from(e);
+            if let Some(reply) = reply {
+                reply.deliver(Err(Error::Encode(err.to_string())));
+            }
+            return Err(err);
+        }
+        if let Some(reply) = reply {
+            self.shared.pending.lock().insert(
+                id,
+                Waiter {
+                    api,
+                    version,
+                    reply,
+                },
+            );
+        }
+        let mut written = 0;
+        if w.queued.is_empty() {
+            // Nothing waits before this frame: write what the socket takes now.
+            while written < w.buf.len() {
+                match self.shared.send_now(&w.buf[written..]) {
+                    Ok(0) => {
+                        self.shared.fail("write failed: socket closed".into());
+                        return Err(self.shared.error());
+                    }
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.shared.fail(format!("write failed: {e}"));
+                        return Err(self.shared.error());
+                    }
+                }
+            }
+        }
+        if written < w.buf.len() {
+            let rest = w.buf.split_off(written);
+            w.queued.unsplit(rest);
+            self.net.want_write(&self.shared, self.token);
+        }
+        // Don't keep a huge buffer around after one big produce request.
+        if w.buf.capacity() > 4 << 20 {
+            w.buf = BytesMut::new();
+        }
+        Ok(id)
     }
 }
