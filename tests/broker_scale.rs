@@ -10,9 +10,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use common::raw::{fetch_answer, fetch_request};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -21,34 +19,6 @@ fn produce(addr: &str, topic: &str, lines: &[u8]) {
         kcat(&["-b", addr, "-P", "-t", topic, "-p", "0"], Some(lines), T),
         "produce",
     );
-}
-
-/// A Fetch v4 of `topic` partition 0 from `offset`, waiting up to `max_wait_ms`.
-fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) -> Vec<u8> {
-    let mut fetch = FetchRequest::default();
-    fetch.replica_id = kafka_protocol::messages::BrokerId(-1);
-    fetch.max_wait_ms = max_wait_ms;
-    fetch.min_bytes = 1;
-    fetch.max_bytes = 1 << 20;
-    let mut ft = FetchTopic::default();
-    ft.topic = TopicName(StrBytes::from_static_str(topic));
-    let mut fp = FetchPartition::default();
-    fp.partition = 0;
-    fp.fetch_offset = offset;
-    fp.partition_max_bytes = 1 << 20;
-    ft.partitions = vec![fp];
-    fetch.topics = vec![ft];
-    raw::encode_with(ApiKey::Fetch, 4, 7, Some("scale-test"), &fetch)
-}
-
-/// Reads a Fetch response: (error code, bytes of records) of its one partition.
-fn fetch_answer(c: &mut TcpStream) -> (i16, usize) {
-    let body = read_frame(c).expect("fetch answered");
-    let (_, resp): (_, FetchResponse) =
-        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 4)
-            .expect("fetch response");
-    let p = &resp.responses[0].partitions[0];
-    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
 }
 
 #[test]

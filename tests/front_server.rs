@@ -17,6 +17,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::raw::{fetch_answer, fetch_request};
 use common::{kcat, ok, python};
 use fronts::{Fronts, Setup};
 
@@ -49,6 +50,18 @@ fn sasl_args(addr: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// Registers `user` through the front at `addr` (kafka-python); what the script printed.
+fn register(addr: &str, user: &str, password: &str) -> String {
+    ok(
+        python(
+            "auth_register.py",
+            &[addr, user, password],
+            Duration::from_secs(60),
+        ),
+        "auth_register.py",
+    )
 }
 
 fn kcat_as_alice(addr: &str, args: &[&str], stdin: Option<&[u8]>) -> String {
@@ -241,38 +254,6 @@ fn acknowledged_records_survive_a_front_killed_mid_run() {
     );
 }
 
-/// A Fetch v4 of `topic` partition 0 from `offset`, waiting up to `max_wait_ms`.
-fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) -> Vec<u8> {
-    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-    use kafka_protocol::messages::{ApiKey, FetchRequest, TopicName};
-    use kafka_protocol::protocol::StrBytes;
-    let mut fetch = FetchRequest::default();
-    fetch.replica_id = kafka_protocol::messages::BrokerId(-1);
-    fetch.max_wait_ms = max_wait_ms;
-    fetch.min_bytes = 1;
-    fetch.max_bytes = 1 << 20;
-    let mut ft = FetchTopic::default();
-    ft.topic = TopicName(StrBytes::from_static_str(topic));
-    let mut fp = FetchPartition::default();
-    fp.partition = 0;
-    fp.fetch_offset = offset;
-    fp.partition_max_bytes = 1 << 20;
-    ft.partitions = vec![fp];
-    fetch.topics = vec![ft];
-    common::raw::encode_with(ApiKey::Fetch, 4, 7, Some("front-test"), &fetch)
-}
-
-/// (error code, bytes of records) of a Fetch answer's one partition.
-fn fetch_answer(c: &mut std::net::TcpStream) -> (i16, usize) {
-    use kafka_protocol::messages::{ApiKey, FetchResponse};
-    let body = common::read_frame(c).expect("fetch answered");
-    let (_, resp): (_, FetchResponse) =
-        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 4)
-            .expect("fetch response");
-    let p = &resp.responses[0].partitions[0];
-    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
-}
-
 /// As on a single server (tests/broker_scale.rs), a request pipelined behind a fetch the
 /// cluster holds is not kept waiting for the fetch's max_wait: the front answers the held
 /// fetch at once with an immediate fetch of the same partition, then the request behind.
@@ -443,14 +424,7 @@ fn groups_are_listed_described_and_deleted_through_the_front() {
 #[test]
 fn accounts_registered_through_one_front_log_in_through_the_other() {
     let c = cluster();
-    let out = ok(
-        python(
-            "auth_register.py",
-            &[&c.b.addr, "carol", "carol-pw-3"],
-            Duration::from_secs(60),
-        ),
-        "auth_register.py",
-    );
+    let out = register(&c.b.addr, "carol", "carol-pw-3");
     assert!(out.contains("first: None"), "{out}");
     let carol = |addr: &str| {
         kcat(
@@ -502,14 +476,7 @@ fn accounts_registered_through_one_front_log_in_through_the_other() {
 #[test]
 fn metadata_through_a_front_names_only_the_topic_asked_for() {
     let c = cluster();
-    ok(
-        python(
-            "auth_register.py",
-            &[&c.b.addr, "mallory", "mallory-pw-9"],
-            Duration::from_secs(60),
-        ),
-        "auth_register.py",
-    );
+    register(&c.b.addr, "mallory", "mallory-pw-9");
     // Topics a curious client could otherwise see listed.
     kcat_as_alice(&c.a.addr, &["-P", "-t", "marks", "-p", "0"], Some(b"a\n"));
     c.upstream.tool(&["write", "mail.alice"], b"letter\n");
@@ -546,14 +513,7 @@ fn metadata_through_a_front_names_only_the_topic_asked_for() {
 #[test]
 fn another_user_cannot_write_a_mailbox_or_move_read_marks_through_the_front() {
     let c = cluster();
-    ok(
-        python(
-            "auth_register.py",
-            &[&c.b.addr, "mallory", "mallory-pw-9"],
-            Duration::from_secs(60),
-        ),
-        "auth_register.py",
-    );
+    register(&c.b.addr, "mallory", "mallory-pw-9");
     kcat_as_alice(
         &c.a.addr,
         &["-P", "-t", "marks", "-p", "0"],

@@ -5,7 +5,10 @@
 //! client id and the body (a kafka-protocol message, or hand-made bytes to attack the
 //! decoder). Built on the wire crate's header and frame functions, like the server.
 
-use kafka_protocol::messages::{ApiKey, RequestHeader};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FetchRequest, FetchResponse, RequestHeader, TopicName,
+};
 use kafka_protocol::protocol::{Encodable, Request, StrBytes};
 
 /// The correlation id [`encode`] uses.
@@ -72,4 +75,32 @@ pub(crate) fn response(correlation_id: i32, body: &[u8]) -> Vec<u8> {
 pub(crate) fn refix_len(frame: &mut [u8]) {
     let len = (frame.len() - 4) as u32;
     frame[..4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// A Fetch v4 of `topic` partition 0 from `offset`, waiting up to `max_wait_ms`.
+pub(crate) fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) -> Vec<u8> {
+    let mut fetch = FetchRequest::default();
+    fetch.replica_id = BrokerId(-1);
+    fetch.max_wait_ms = max_wait_ms;
+    fetch.min_bytes = 1;
+    fetch.max_bytes = 1 << 20;
+    let mut ft = FetchTopic::default();
+    ft.topic = TopicName(StrBytes::from_static_str(topic));
+    let mut fp = FetchPartition::default();
+    fp.partition = 0;
+    fp.fetch_offset = offset;
+    fp.partition_max_bytes = 1 << 20;
+    ft.partitions = vec![fp];
+    fetch.topics = vec![ft];
+    encode_with(ApiKey::Fetch, 4, CORRELATION_ID, Some(CLIENT_ID), &fetch)
+}
+
+/// Reads the answer to a [`fetch_request`]: (error code, bytes of records) of its one partition.
+pub(crate) fn fetch_answer(c: &mut impl std::io::Read) -> (i16, usize) {
+    let body = super::read_frame(c).expect("fetch answered");
+    let (_, resp): (_, FetchResponse) =
+        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 4)
+            .expect("fetch response");
+    let p = &resp.responses[0].partitions[0];
+    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
 }
