@@ -1,13 +1,15 @@
 //! Rules 1 and 2 of the security model, attacked for real: against the real `bbs-server`
 //! (with the BBS installed), bob or an anonymous client uses confluent-kafka and
 //! kafka-python (`tests/interop/authz_attacks.py`) on alice's board, the directories, new
-//! BBS topics, alice's ordinary topic and alice's own groups. Each attack must be refused
+//! BBS topics, alice's ordinary topic and alice's own groups; bob (kcat) and an anonymous
+//! connection (a raw Fetch) read alice's mailbox. Each attack must be refused
 //! with the right Kafka error code and message, and alice then reads her state back
 //! (records, settings, read marks) to prove nothing changed. Positive checks: alice
 //! manages and deletes her own ordinary topic; the online list shows names only.
 mod common;
 use common::*;
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -310,4 +312,91 @@ fn members_hosts_are_shown_only_to_their_principal_and_online_shows_names() {
     for m in members {
         m.join().expect("member thread");
     }
+}
+
+/// kcat's output (both streams) reading all of `topic` from the start, as `who`
+/// (`("-", "")`: anonymous).
+fn kcat_read(addr: &str, who: (&str, &str), topic: &str) -> (bool, String) {
+    let mut args = vec!["-b", addr, "-C", "-t", topic, "-o", "beginning", "-e", "-q"];
+    let user = format!("sasl.username={}", who.0);
+    let password = format!("sasl.password={}", who.1);
+    if who.0 != "-" {
+        args.extend([
+            "-X",
+            "security.protocol=SASL_PLAINTEXT",
+            "-X",
+            "sasl.mechanisms=SCRAM-SHA-256",
+            "-X",
+            &user,
+            "-X",
+            &password,
+        ]);
+    }
+    let out = kcat(&args, None, Duration::from_secs(60));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Fetches are answered on the connection's direct path (`handlers::handle_at_once`);
+/// its authorization must hold there. bob has a letter delivered to alice; then `read`
+/// tries alice's mailbox (it must get nothing), and alice reads her one letter back.
+fn mailbox_read_is_refused(read: impl FnOnce(&str) -> String) {
+    let w = world();
+    let bob = Client::connect(ClientConfig::new(&w.server.addr).sasl_scram("bob", "bpw"))
+        .expect("bob client");
+    bob.producer(ProducerConfig::default())
+        .expect("producer")
+        .send(
+            Record::new("mail.alice")
+                .value(b"the secret exam answers".to_vec())
+                .header("bbs.kind", b"mail".to_vec())
+                .header("bbs.author", b"bob".to_vec())
+                .header("bbs.subject", b"private".to_vec()),
+        )
+        .and_then(|h| h.wait())
+        .expect("bob's letter to alice");
+    let got = read(&w.server.addr);
+    assert!(!got.contains("secret exam"), "{got}");
+    let (ok, text) = kcat_read(&w.server.addr, ("alice", "apw"), "mail.alice");
+    assert!(ok, "alice reads her mailbox: {text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("the secret exam answers"))
+            .count(),
+        1,
+        "alice's mailbox holds her one letter: {text}"
+    );
+}
+
+/// bob with kcat (a real client, logged in).
+#[test]
+fn bob_cannot_read_alices_mailbox() {
+    mailbox_read_is_refused(|addr| {
+        let (read, text) = kcat_read(addr, ("bob", "bpw"), "mail.alice");
+        assert!(!read, "bob read alice's mailbox: {text}");
+        assert!(
+            text.to_lowercase().contains("authorization failed"),
+            "{text}"
+        );
+        text
+    });
+}
+
+/// An anonymous connection sends the Fetch itself (kcat would stop at the metadata).
+#[test]
+fn anonymous_cannot_read_alices_mailbox() {
+    mailbox_read_is_refused(|addr| {
+        let mut c = std::net::TcpStream::connect(addr).expect("connect");
+        c.set_read_timeout(Some(T)).expect("timeout");
+        c.write_all(&raw::fetch_request("mail.alice", 0, 100))
+            .expect("send fetch");
+        let (code, bytes) = raw::fetch_answer(&mut c);
+        assert_eq!(code, 29, "TOPIC_AUTHORIZATION_FAILED");
+        assert_eq!(bytes, 0, "no records");
+        format!("code {code}, {bytes} bytes")
+    });
 }
