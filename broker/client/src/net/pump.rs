@@ -54,76 +54,89 @@ impl Pump {
             return false;
         }
         let bell = net.bell.get();
-        if let (None, [(token, conn)]) = (bell, conns.as_slice()) {
-            if let Some(wait) = blocking_wait(timeout).filter(|_| !conn.has_queued()) {
-                // One socket, nothing to write, no bell: sleep in `recv` on it.
+        // One socket, nothing to write, no bell: sleep in `recv` on it.
+        let in_recv = match (bell, conns.as_slice()) {
+            (None, [(token, conn)]) if !conn.has_queued() => {
+                blocking_wait(timeout).map(|wait| (token, conn, wait))
+            }
+            _ => None,
+        };
+        match in_recv {
+            Some((token, conn, wait)) => {
                 conn.read_blocking(wait);
                 if !conn.is_alive() {
                     net.socks.lock().remove(token);
                 }
-                conns.clear();
-                self.conns = conns;
-                run_timers(net);
-                return true;
             }
-        }
-        let want = |c: &Shared| {
-            if c.has_queued() {
-                PollFlags::IN | PollFlags::OUT
-            } else {
-                PollFlags::IN
-            }
-        };
-        let ts = Timespec::try_from(timeout).ok();
-        let count = conns.len() + usize::from(bell.is_some());
-        let first = PollFd::new(&conns[0].1.stream, want(&conns[0].1));
-        let mut stack: [PollFd<'_>; STACK_FDS] = std::array::from_fn(|_| first.clone());
-        let mut heap = Vec::new();
-        let fds: &mut [PollFd<'_>] = if count <= STACK_FDS {
-            &mut stack[..count]
-        } else {
-            heap.resize(count, first);
-            &mut heap
-        };
-        for (slot, (_, c)) in fds.iter_mut().zip(&conns) {
-            *slot = PollFd::new(&c.stream, want(c));
-        }
-        if let Some(bell) = bell {
-            fds[conns.len()] = PollFd::new(bell, PollFlags::IN);
-        }
-        match rustix::event::poll(fds, ts.as_ref()) {
-            Ok(_) => {
-                if let Some(bell) = bell {
-                    if fds[conns.len()].revents().contains(PollFlags::IN) {
-                        // Reset the counter; the waiter looks at its channel next.
-                        let mut count = [0u8; 8];
-                        let _ = rustix::io::read(bell, &mut count);
-                    }
-                }
-                for ((token, conn), fd) in conns.iter().zip(fds.iter()) {
-                    let got = fd.revents();
-                    if got.contains(PollFlags::OUT) {
-                        conn.flush_queued(|_| {});
-                    }
-                    let closing = got.intersects(PollFlags::HUP | PollFlags::ERR);
-                    if closing || got.contains(PollFlags::IN) {
-                        conn.read_ready(closing);
-                    }
-                    if got.contains(PollFlags::NVAL) {
-                        conn.fail("poller: invalid socket".into());
-                    }
-                    if !conn.is_alive() {
-                        net.socks.lock().remove(token);
-                    }
-                }
-            }
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => tracing::error!(error = %e, "network poll failed"),
+            None => poll_sockets(net, &conns, bell, timeout),
         }
         conns.clear();
         self.conns = conns;
         run_timers(net);
         true
+    }
+}
+
+/// Polls `conns` (and the bell) up to `timeout` with `poll(2)`, from an array on the stack
+/// when they fit, and reads or flushes the ready ones; forgets dead ones.
+fn poll_sockets(
+    net: &Inner,
+    conns: &[(Token, Arc<Shared>)],
+    bell: Option<&std::os::fd::OwnedFd>,
+    timeout: Duration,
+) {
+    let want = |c: &Shared| {
+        if c.has_queued() {
+            PollFlags::IN | PollFlags::OUT
+        } else {
+            PollFlags::IN
+        }
+    };
+    let ts = Timespec::try_from(timeout).ok();
+    let count = conns.len() + usize::from(bell.is_some());
+    let first = PollFd::new(&conns[0].1.stream, want(&conns[0].1));
+    let mut stack: [PollFd<'_>; STACK_FDS] = std::array::from_fn(|_| first.clone());
+    let mut heap = Vec::new();
+    let fds: &mut [PollFd<'_>] = if count <= STACK_FDS {
+        &mut stack[..count]
+    } else {
+        heap.resize(count, first);
+        &mut heap
+    };
+    for (slot, (_, c)) in fds.iter_mut().zip(conns) {
+        *slot = PollFd::new(&c.stream, want(c));
+    }
+    if let Some(bell) = bell {
+        fds[conns.len()] = PollFd::new(bell, PollFlags::IN);
+    }
+    match rustix::event::poll(fds, ts.as_ref()) {
+        Ok(_) => {
+            if let Some(bell) = bell {
+                if fds[conns.len()].revents().contains(PollFlags::IN) {
+                    // Reset the counter; the waiter looks at its channel next.
+                    let mut count = [0u8; 8];
+                    let _ = rustix::io::read(bell, &mut count);
+                }
+            }
+            for ((token, conn), fd) in conns.iter().zip(fds.iter()) {
+                let got = fd.revents();
+                if got.contains(PollFlags::OUT) {
+                    conn.flush_queued(|_| {});
+                }
+                let closing = got.intersects(PollFlags::HUP | PollFlags::ERR);
+                if closing || got.contains(PollFlags::IN) {
+                    conn.read_ready(closing);
+                }
+                if got.contains(PollFlags::NVAL) {
+                    conn.fail("poller: invalid socket".into());
+                }
+                if !conn.is_alive() {
+                    net.socks.lock().remove(token);
+                }
+            }
+        }
+        Err(rustix::io::Errno::INTR) => {}
+        Err(e) => tracing::error!(error = %e, "network poll failed"),
     }
 }
 
