@@ -211,6 +211,33 @@ fn idle_connections_are_closed() {
     assert!(works(&s.addr));
 }
 
+/// A connection that keeps sending is not idle, however long it lives: the idle timeout
+/// counts from its last bytes (the server's timer for it fires at the first deadline and
+/// moves on), while a silent one beside it is closed.
+#[test]
+fn a_busy_connection_outlives_the_idle_timeout() {
+    let (_dir, cfg) = config("[broker]\nidle_timeout_secs = 1\n");
+    let s = TestServer::start(&["--config", &cfg]);
+    let mut busy = connect(&s.addr);
+    let mut silent = connect(&s.addr);
+    assert!(api_versions_on(&mut silent, 1));
+    let start = Instant::now();
+    let mut id = 1;
+    while start.elapsed() < Duration::from_millis(3500) {
+        assert!(
+            api_versions_on(&mut busy, id),
+            "a busy connection was closed after {:?}",
+            start.elapsed()
+        );
+        id += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(1)),
+        "the silent connection is still open"
+    );
+}
+
 #[test]
 fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     let mut s = TestServer::start(&[]);

@@ -2,7 +2,10 @@
 //! reads (appends to another topic leave it waiting until max_wait; an append to its own
 //! topic answers it at once), and a server started with a low soft open-file limit raises
 //! it to fit `max_connections` and says so in one INFO line; a request pipelined behind a
-//! held Fetch on the same connection ends the fetch's wait.
+//! held Fetch on the same connection ends the fetch's wait; held fetches one after another
+//! on one connection each answer at their own max_wait (the connection's one timer moves
+//! for each); a client that pipelines more big fetches than the server queues and reads
+//! them late gets every answer, in order.
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader, Write};
@@ -10,7 +13,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::raw::{fetch_answer, fetch_request};
+use common::raw::{fetch_answer, fetch_answer_with, fetch_request, fetch_request_with};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -93,6 +96,111 @@ fn a_request_behind_a_held_fetch_ends_the_wait() {
         "the request behind the held fetch waited for its max_wait ({:?})",
         started.elapsed()
     );
+}
+
+/// Sends a fetch of `topic` at `offset` waiting up to `max_wait_ms` and returns its answer
+/// (error code, bytes) and how long it took; `meanwhile` runs after the send.
+fn held_fetch(
+    c: &mut TcpStream,
+    topic: &'static str,
+    offset: i64,
+    max_wait_ms: i32,
+    meanwhile: impl FnOnce(),
+) -> ((i16, usize), Duration) {
+    let started = Instant::now();
+    c.write_all(&fetch_request(topic, offset, max_wait_ms))
+        .expect("send fetch");
+    meanwhile();
+    let answer = fetch_answer(c);
+    (answer, started.elapsed())
+}
+
+/// Held fetches one after another on one connection each answer at their own max_wait:
+/// the connection's one timer for them moves earlier for a shorter wait, and when it
+/// fires for an earlier fetch's deadline it moves on to the one now held, without
+/// answering it early. A timer left where it was answers too late (or never).
+#[test]
+fn held_fetches_one_after_another_answer_at_their_own_max_wait() {
+    let s = TestServer::start(&[]);
+    produce(&s.addr, "scale-w", b"w0\n");
+    let mut c = TcpStream::connect(&s.addr).expect("connect");
+    c.set_read_timeout(Some(T)).expect("timeout");
+    let ms = Duration::from_millis;
+
+    // A long wait, answered by data: the timer stays at its deadline, 5 s on.
+    let (answer, took) = held_fetch(&mut c, "scale-w", 1, 5000, || {
+        produce(&s.addr, "scale-w", b"w1\n")
+    });
+    assert!(answer.1 > 0 && took < ms(4500), "{answer:?} after {took:?}");
+    // A shorter one: the timer moves earlier.
+    let (answer, took) = held_fetch(&mut c, "scale-w", 2, 500, || {});
+    assert_eq!(answer, (0, 0));
+    assert!(
+        took >= ms(450) && took < ms(3000),
+        "a 500 ms wait answered after {took:?}"
+    );
+    // A longer one after the timer fired.
+    let (answer, took) = held_fetch(&mut c, "scale-w", 2, 1500, || {});
+    assert_eq!(answer, (0, 0));
+    assert!(
+        took >= ms(1450) && took < ms(4500),
+        "a 1.5 s wait answered after {took:?}"
+    );
+    // A short wait answered by data leaves the timer at its deadline; the longer wait
+    // after it sees the timer fire early, and still answers at its own deadline.
+    let (answer, took) = held_fetch(&mut c, "scale-w", 2, 2000, || {
+        produce(&s.addr, "scale-w", b"w2\n")
+    });
+    assert!(answer.1 > 0 && took < ms(2000), "{answer:?} after {took:?}");
+    let (answer, took) = held_fetch(&mut c, "scale-w", 3, 3500, || {});
+    assert_eq!(answer, (0, 0));
+    assert!(
+        took >= ms(3450) && took < ms(6500),
+        "a 3.5 s wait answered after {took:?}"
+    );
+}
+
+/// A client pipelines more fetches of a big record than the server queues for one
+/// connection, reads nothing for a while (the socket fills, the server stops reading),
+/// then reads: every answer arrives, whole, in request order. A client that hangs up
+/// with answers unread leaves the server serving others.
+#[test]
+fn a_slow_reader_gets_every_pipelined_answer_in_order() {
+    let s = TestServer::start(&[]);
+    let big = vec![b'x'; 400_000];
+    let mut line = big.clone();
+    line.push(b'\n');
+    produce(&s.addr, "scale-big", &line);
+    const FETCHES: i32 = 300;
+    let pipelined: Vec<u8> = (0..FETCHES)
+        .flat_map(|id| fetch_request_with("scale-big", 0, 0, id))
+        .collect();
+
+    let mut c = TcpStream::connect(&s.addr).expect("connect");
+    c.set_read_timeout(Some(T)).expect("timeout");
+    c.write_all(&pipelined).expect("send fetches");
+    std::thread::sleep(Duration::from_secs(1));
+    for want in 0..FETCHES {
+        let (id, code, bytes) = fetch_answer_with(&mut c);
+        assert_eq!(
+            (id, code),
+            (want, 0),
+            "answer {want} out of order or failed"
+        );
+        assert!(bytes > big.len(), "answer {want} holds {bytes} bytes");
+    }
+
+    // Hanging up with every answer unread harms no one else.
+    let mut rude = TcpStream::connect(&s.addr).expect("connect");
+    rude.write_all(&pipelined).expect("send fetches");
+    std::thread::sleep(Duration::from_millis(300));
+    drop(rude);
+    let mut c = TcpStream::connect(&s.addr).expect("connect");
+    c.set_read_timeout(Some(T)).expect("timeout");
+    c.write_all(&fetch_request("scale-big", 0, 0))
+        .expect("send fetch");
+    let (code, bytes) = fetch_answer(&mut c);
+    assert!(code == 0 && bytes > big.len(), "({code}, {bytes})");
 }
 
 fn hard_nofile_limit() -> u64 {

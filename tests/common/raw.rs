@@ -79,6 +79,16 @@ pub(crate) fn refix_len(frame: &mut [u8]) {
 
 /// A Fetch v4 of `topic` partition 0 from `offset`, waiting up to `max_wait_ms`.
 pub(crate) fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) -> Vec<u8> {
+    fetch_request_with(topic, offset, max_wait_ms, CORRELATION_ID)
+}
+
+/// [`fetch_request`] with the caller's correlation id.
+pub(crate) fn fetch_request_with(
+    topic: &'static str,
+    offset: i64,
+    max_wait_ms: i32,
+    correlation_id: i32,
+) -> Vec<u8> {
     let mut fetch = FetchRequest::default();
     fetch.replica_id = BrokerId(-1);
     fetch.max_wait_ms = max_wait_ms;
@@ -92,15 +102,26 @@ pub(crate) fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) 
     fp.partition_max_bytes = 1 << 20;
     ft.partitions = vec![fp];
     fetch.topics = vec![ft];
-    encode_with(ApiKey::Fetch, 4, CORRELATION_ID, Some(CLIENT_ID), &fetch)
+    encode_with(ApiKey::Fetch, 4, correlation_id, Some(CLIENT_ID), &fetch)
 }
 
 /// Reads the answer to a [`fetch_request`]: (error code, bytes of records) of its one partition.
 pub(crate) fn fetch_answer(c: &mut impl std::io::Read) -> (i16, usize) {
+    let (_, code, bytes) = fetch_answer_with(c);
+    (code, bytes)
+}
+
+/// [`fetch_answer`] with the answer's correlation id first.
+pub(crate) fn fetch_answer_with(c: &mut impl std::io::Read) -> (i32, i16, usize) {
     let body = super::read_frame(c).expect("fetch answered");
+    let correlation_id = i32::from_be_bytes(body[..4].try_into().expect("a correlation id"));
     let (_, resp): (_, FetchResponse) =
         wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 4)
             .expect("fetch response");
     let p = &resp.responses[0].partitions[0];
-    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
+    (
+        correlation_id,
+        p.error_code,
+        p.records.as_ref().map_or(0, |r| r.len()),
+    )
 }

@@ -135,50 +135,56 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
     // A request read after this one ends the wait (RequestCount's doc says why).
     let requests = Arc::clone(&session.requests);
     let seq = requests.count();
-    Ok(Reply::Later(Box::pin(async move {
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_millis(r.max_wait_ms.clamp(0, MAX_WAIT_MS) as u64);
-        let min_bytes = r.min_bytes.max(1) as usize;
-        loop {
-            let mut waits: Vec<_> = watched
-                .iter()
-                .map(|(p, _)| Box::pin(p.data_arrived()))
-                .collect();
-            for w in &mut waits {
-                w.as_mut().enable();
-            }
-            let mut behind = Box::pin(requests.next());
-            behind.as_mut().enable();
-            let queued = requests.count() > seq;
-            let notified = std::future::poll_fn(|cx| {
-                if behind.as_mut().poll(cx).is_ready()
-                    || waits.iter_mut().any(|w| w.as_mut().poll(cx).is_ready())
-                {
-                    std::task::Poll::Ready(())
-                } else {
-                    std::task::Poll::Pending
+    // No timer of its own: the connection polls a held reply at its deadline.
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(r.max_wait_ms.clamp(0, MAX_WAIT_MS) as u64);
+    Ok(Reply::Held(
+        Box::pin(async move {
+            let min_bytes = r.min_bytes.max(1) as usize;
+            loop {
+                let mut waits: Vec<_> = watched
+                    .iter()
+                    .map(|(p, _)| Box::pin(p.data_arrived()))
+                    .collect();
+                for w in &mut waits {
+                    w.as_mut().enable();
                 }
-            });
-            let answer = |resp: &FetchResponse| {
-                protocol::encode_response(req.header.correlation_id, req.api_key, req.version, resp)
-                    .map(Some)
-            };
-            let now = tokio::time::Instant::now();
-            // At the end of every partition asked for there is nothing to build yet (the
-            // check comes after the waits were enabled, so data arriving since wakes them).
-            let at_ends = plain && watched.iter().all(|(p, at)| p.high_watermark() == *at);
-            if !at_ends || queued || now >= deadline {
-                let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
-                if total >= min_bytes || errors || queued || now >= deadline {
-                    return answer(&resp);
+                let mut behind = Box::pin(requests.next());
+                behind.as_mut().enable();
+                let queued = requests.count() > seq;
+                let now = tokio::time::Instant::now();
+                // At the end of every partition asked for there is nothing to build yet
+                // (the check comes after the waits were enabled, so data arriving since
+                // wakes them).
+                let at_ends = plain && watched.iter().all(|(p, at)| p.high_watermark() == *at);
+                if !at_ends || queued || now >= deadline {
+                    let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
+                    if total >= min_bytes || errors || queued || now >= deadline {
+                        return protocol::encode_response(
+                            req.header.correlation_id,
+                            req.api_key,
+                            req.version,
+                            &resp,
+                        )
+                        .map(Some);
+                    }
                 }
+                // Data, a request behind this one, or a poll at or after the deadline.
+                std::future::poll_fn(|cx| {
+                    if behind.as_mut().poll(cx).is_ready()
+                        || waits.iter_mut().any(|w| w.as_mut().poll(cx).is_ready())
+                        || tokio::time::Instant::now() >= deadline
+                    {
+                        std::task::Poll::Ready(())
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let (resp, _, _) = fill(&broker, &r, req.version, &allowed);
-                return answer(&resp);
-            }
-        }
-    })))
+        }),
+        deadline,
+    ))
 }
 
 pub(super) fn list_offsets(

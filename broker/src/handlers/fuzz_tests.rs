@@ -134,6 +134,21 @@ async fn run(key: ApiKey, version: i16, body: Vec<u8>) -> Outcome {
         Err(_) => return Outcome::Closed,
         Ok(Reply::Nothing) => return Outcome::Silent,
         Ok(Reply::Now(frame)) => frame,
+        Ok(Reply::Held(mut fut, at)) => {
+            // As a connection does: polled again at its deadline, it answers.
+            let held = async {
+                tokio::select! {
+                    answer = &mut fut => answer,
+                    () = tokio::time::sleep_until(at) => fut.await,
+                }
+            };
+            match tokio::time::timeout(Duration::from_millis(50), held).await {
+                Err(_) => return Outcome::Silent,
+                Ok(Err(_)) => return Outcome::Closed,
+                Ok(Ok(None)) => return Outcome::Silent,
+                Ok(Ok(Some(frame))) => frame,
+            }
+        }
         Ok(Reply::Later(fut)) => match tokio::time::timeout(Duration::from_millis(50), fut).await {
             Err(_) => return Outcome::Silent,
             Ok(Err(_)) => return Outcome::Closed,

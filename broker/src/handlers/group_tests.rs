@@ -46,7 +46,9 @@ async fn call<Q: Encodable, R: Decodable>(b: &Arc<Broker>, key: ApiKey, v: i16, 
     session.principal = crate::auth::Principal::User("unit".into());
     let frame = match handle(b, &mut session, req).await.expect("handled") {
         Reply::Now(f) => f,
-        Reply::Later(fut) => fut.await.expect("answered").expect("a response"),
+        Reply::Later(fut) | Reply::Held(fut, _) => {
+            fut.await.expect("answered").expect("a response")
+        }
         Reply::Nothing => panic!("no response"),
     };
     let mut body: Bytes = frame.slice(4..);

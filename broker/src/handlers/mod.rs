@@ -45,6 +45,12 @@ pub enum Reply {
     Now(Bytes),
     /// The frame this future produces, in order.
     Later(Pending),
+    /// The frame this future produces, in order, as soon as what it waits for happens (a
+    /// held fetch's data) and at the latest when polled at or after the deadline: it sets
+    /// no timer of its own, the connection polls it then. One timer per connection, moved
+    /// lazily, serves all its held fetches, where a timer each cost two trips through the
+    /// runtime's shared timer wheel (and often a wake-up of its driver) per fetch.
+    Held(Pending, tokio::time::Instant),
     /// No response (acks=0 produce).
     Nothing,
 }

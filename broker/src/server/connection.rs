@@ -1,34 +1,39 @@
-//! One client connection: a reader that parses frames and runs handlers in request order,
-//! and a writer that sends responses in that same order as they complete. Requests are
-//! pipelined: while one produce waits for its fsync, later ones are already appended, so
-//! one fsync serves them all. Reads have deadlines: a first complete request soon after
-//! connecting, each request complete soon after its first bytes, SASL finished soon after
-//! it starts, and the idle timeout otherwise.
+//! One client connection, served by one task: it parses frames and runs handlers in
+//! request order, queues their replies and writes them in that same order as they
+//! complete ([`Replies`]). Requests are pipelined: while one produce waits for its fsync,
+//! later ones are already appended, so one fsync serves them all; a held fetch is polled
+//! by this task, so the append that answers it wakes the connection, which writes at once.
+//! Reads have deadlines: a first complete request soon after connecting, each request
+//! complete soon after its first bytes, SASL finished soon after it starts, and the idle
+//! timeout otherwise.
 //!
 //! An idle connection holds no buffers: the read buffer is released whenever it is empty
 //! and the next read first waits for the socket to become readable; it grows with the
-//! bytes that actually arrive (so a declared-but-unsent big frame costs nothing). The
-//! writer gathers only replies already queued behind each other. Requests whose handlers
-//! never wait (fetches, heartbeats, commits) are handled directly; the others' futures
-//! are boxed so the connection task itself stays small.
+//! bytes that actually arrive (so a declared-but-unsent big frame costs nothing).
+//! Requests whose handlers never wait (fetches, heartbeats, commits) are handled directly;
+//! the others' futures are boxed so the connection task itself stays small.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::future::Future;
+use std::task::Poll;
+
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::ReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, mpsc};
-
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::limits::{IpSlot, Limits};
+use super::replies::{Failure, Replies};
 use crate::auth::SaslStage;
 use crate::broker::{Broker, Session};
 use crate::handlers::{self, Reply};
 use crate::protocol::{self, frame, Parsed};
 
-/// Requests a connection may have in flight before the reader waits for the writer.
+/// Replies a connection may have queued before it stops reading requests.
 const IN_FLIGHT: usize = 256;
 /// How long a connection whose login failed waits for the client to hang up after the
 /// (possibly delayed) error response, before closing it.
@@ -37,8 +42,6 @@ const LINGER: std::time::Duration = std::time::Duration::from_secs(7);
 /// comes from the allocator's fast per-thread cache, and a long-polling Fetch (whose frame
 /// shares the buffer until it is answered) pins no more than this.
 const READ_CHUNK: usize = 512;
-/// Most bytes of queued replies gathered into one write.
-const WRITE_BATCH: usize = 64 * 1024;
 
 /// Which deadline the next read is waiting against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,9 @@ impl Deadline {
 /// When the connection's clocks started: the times the deadlines count from.
 struct Clocks {
     accepted: Instant,
+    /// When bytes last arrived (or the connection was accepted): the idle time counts
+    /// from here.
+    active: Instant,
     /// Whether a complete request has arrived yet.
     served: bool,
     /// When the first bytes of the request still incomplete in the buffer arrived.
@@ -82,10 +88,10 @@ struct Clocks {
 
 impl Clocks {
     /// The earliest deadline for the next read, and which one it is.
-    fn next(&self, broker: &Broker, now: Instant) -> (Instant, Deadline) {
+    fn next(&self, broker: &Broker) -> (Instant, Deadline) {
         let c = &broker.config;
         let secs = std::time::Duration::from_secs;
-        let mut best = (now + c.idle_timeout(), Deadline::Idle);
+        let mut best = (self.active + c.idle_timeout(), Deadline::Idle);
         let mut consider = |at: Instant, why: Deadline| {
             if at < best.0 {
                 best = (at, why);
@@ -112,27 +118,37 @@ impl Clocks {
 pub(super) async fn serve(
     broker: Arc<Broker>,
     limits: Arc<Limits>,
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     ip_slot: IpSlot,
     mut shutdown: broadcast::Receiver<()>,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, wr) = stream.into_split();
-    let (tx, rx) = mpsc::channel::<Reply>(IN_FLIGHT);
-    let writer = tokio::spawn(write_loop(wr, rx, peer));
+    // The halves only borrow the stream: replies are written through `wr`'s socket
+    // beside the reads of `rd`, in this one task.
+    let (mut rd, mut wr) = stream.split();
+    let mut replies = Replies::default();
     let mut session = Session::new(peer);
     session.ip_slot = Some(ip_slot);
     let mut buf = BytesMut::new();
     let limit = broker.config.max_request_bytes;
+    let accepted = Instant::now();
     let mut clocks = Clocks {
-        accepted: Instant::now(),
+        accepted,
+        active: accepted,
         served: false,
         frame_started: None,
         sasl_started: None,
     };
+    // Set when the replies cannot be written any more.
+    let mut failed = false;
+    let (first, _) = clocks.next(&broker);
+    // The read deadline's timer, moved lazily: only an earlier deadline moves it at once;
+    // when it fires before the deadline now in force it is moved on.
+    let mut read_timer = std::pin::pin!(tokio::time::sleep_until(first));
+    let mut stop = std::pin::pin!(shutdown.recv());
     'conn: loop {
-        loop {
+        while replies.len() < IN_FLIGHT {
             let frame = match frame::take_frame(&mut buf, limit) {
                 Ok(Some(f)) => {
                     clocks.served = true;
@@ -151,7 +167,18 @@ pub(super) async fn serve(
                     session.requests.arrived();
                     let handled = match handlers::handle_at_once(&broker, &mut session, req) {
                         Ok(done) => done,
-                        Err(req) => Box::pin(handlers::handle(&broker, &mut session, req)).await,
+                        Err(req) => {
+                            // Earlier replies keep going out while this one is handled.
+                            let handling = Box::pin(handlers::handle(&broker, &mut session, req));
+                            tokio::select! {
+                                biased;
+                                handled = handling => handled,
+                                Err(f) = drive(&mut replies, wr.as_ref(), 0) => {
+                                    failed = report(peer, f);
+                                    break 'conn;
+                                }
+                            }
+                        }
                     };
                     match handled {
                         Ok(reply) => reply,
@@ -179,9 +206,7 @@ pub(super) async fn serve(
                     break 'conn;
                 }
             };
-            if tx.send(reply).await.is_err() {
-                break 'conn;
-            }
+            replies.push(reply);
             if matches!(
                 session.sasl,
                 SaslStage::Chosen(_) | SaslStage::ScramFinal(_)
@@ -193,51 +218,67 @@ pub(super) async fn serve(
             if session.close {
                 tracing::info!(%peer, "closing connection after a failed login");
                 // Some clients (kafka-python) drop data that arrives together with the
-                // FIN, so keep the socket open until the client hangs up, for a while.
-                let linger = async {
-                    let mut sink = [0u8; 512];
-                    while let Ok(n) = rd.read(&mut sink).await {
-                        if n == 0 {
-                            break;
-                        }
+                // FIN, so keep the socket open until the client hangs up, for a while,
+                // writing the (possibly delayed) answer meanwhile.
+                let lingered = tokio::time::timeout(LINGER, async {
+                    tokio::select! {
+                        biased;
+                        Err(f) = drive(&mut replies, wr.as_ref(), 0) => Some(f),
+                        () = discard_until_eof(&mut rd) => None,
                     }
-                };
-                let _ = tokio::time::timeout(LINGER, linger).await;
+                })
+                .await;
+                if let Ok(Some(f)) = lingered {
+                    failed = report(peer, f);
+                }
                 break 'conn;
             }
         }
-        let now = Instant::now();
-        if buf.is_empty() {
-            clocks.frame_started = None;
-        } else {
-            clocks.frame_started.get_or_insert(now);
-        }
-        let (deadline, why) = clocks.next(&broker, now);
         let idle = buf.is_empty();
         if idle {
+            clocks.frame_started = None;
             // Nothing pending: hold no buffer while waiting.
             buf = BytesMut::new();
+        } else {
+            clocks.frame_started.get_or_insert(clocks.active);
         }
+        let (deadline, why) = clocks.next(&broker);
+        if read_timer.is_elapsed() || read_timer.deadline() > deadline {
+            read_timer.as_mut().reset(deadline);
+        }
+        // With IN_FLIGHT replies queued, read nothing until one is written.
+        let full = replies.len() >= IN_FLIGHT;
         let read = async {
             if idle {
-                rd.readable().await?;
+                rd.as_ref().readable().await?;
             }
             grow(&mut buf);
             rd.read_buf(&mut buf).await
         };
         tokio::select! {
-            read = tokio::time::timeout_at(deadline, read) => match read {
-                Ok(Ok(0)) => break,
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
+            biased;
+            drove = drive(&mut replies, wr.as_ref(), if full { IN_FLIGHT } else { 0 }) => {
+                if let Err(f) = drove {
+                    failed = report(peer, f);
+                    break;
+                }
+            }
+            read = read, if !full => match read {
+                Ok(0) => break,
+                Ok(_) => clocks.active = Instant::now(),
+                Err(e) => {
                     tracing::debug!(%peer, error = %e, "read failed");
                     break;
                 }
-                Err(_) if why == Deadline::Idle => {
+            },
+            () = &mut read_timer, if !full => match why {
+                // It fired for a deadline no longer in force: moved on, next turn.
+                _ if Instant::now() < deadline => {}
+                Deadline::Idle => {
                     tracing::info!(%peer, "closing idle connection");
                     break;
                 }
-                Err(_) => {
+                _ => {
                     let reason = why.reason();
                     tracing::debug!(%peer, reason, "closing connection: deadline passed");
                     if let Some(left_out) = limits.deadline[why.throttle()].hit() {
@@ -246,13 +287,56 @@ pub(super) async fn serve(
                     break;
                 }
             },
-            _ = shutdown.recv() => break,
+            _ = &mut stop => break,
         }
     }
-    // Let the writer finish what was already accepted, then close.
-    drop(tx);
-    let _ = writer.await;
+    // Write what was already accepted, then close.
+    if !failed {
+        match drive(&mut replies, wr.as_ref(), 1).await {
+            Ok(()) => {
+                let _ = wr.shutdown().await;
+            }
+            Err(f) => {
+                report(peer, f);
+            }
+        }
+    }
     tracing::debug!(%peer, "connection closed");
+}
+
+/// Writes `replies` until fewer than `below` are left (never, for 0), or until they
+/// cannot go on.
+fn drive<'a>(
+    replies: &'a mut Replies,
+    stream: &'a TcpStream,
+    below: usize,
+) -> impl Future<Output = Result<(), Failure>> + 'a {
+    std::future::poll_fn(move |cx| match replies.poll_flush(cx, stream) {
+        Poll::Ready(Err(f)) => Poll::Ready(Err(f)),
+        _ if replies.len() < below => Poll::Ready(Ok(())),
+        _ => Poll::Pending,
+    })
+}
+
+/// Logs why the replies stopped; true, for the caller's `failed`.
+fn report(peer: SocketAddr, failure: Failure) -> bool {
+    match failure {
+        Failure::Write(e) => tracing::debug!(%peer, error = %e, "write failed"),
+        Failure::Response(e) => {
+            tracing::warn!(%peer, error = %e, "closing connection: response failed")
+        }
+    }
+    true
+}
+
+/// Reads and drops whatever the client still sends, until it hangs up (or fails).
+async fn discard_until_eof(rd: &mut ReadHalf<'_>) {
+    let mut sink = [0u8; 512];
+    while let Ok(n) = rd.read(&mut sink).await {
+        if n == 0 {
+            return;
+        }
+    }
 }
 
 /// Makes room for the next read: at least [`READ_CHUNK`], and as much again as is already
@@ -262,46 +346,4 @@ fn grow(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < room {
         buf.reserve(room);
     }
-}
-
-async fn write_loop(
-    mut wr: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::Receiver<Reply>,
-    peer: SocketAddr,
-) {
-    // Replies queued behind each other are gathered into one write; the buffer exists only
-    // while there is such a backlog, so an idle connection holds none.
-    let mut out: Vec<u8> = Vec::new();
-    while let Some(reply) = rx.recv().await {
-        let bytes = match reply {
-            Reply::Now(b) => Some(b),
-            Reply::Nothing => None,
-            Reply::Later(fut) => match fut.await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(%peer, error = %e, "closing connection: response failed");
-                    return;
-                }
-            },
-        };
-        if let Some(b) = bytes {
-            if out.is_empty() && rx.is_empty() {
-                if wr.write_all(&b).await.is_err() {
-                    return;
-                }
-            } else {
-                out.extend_from_slice(&b);
-            }
-        }
-        if !out.is_empty() && (rx.is_empty() || out.len() >= WRITE_BATCH) {
-            let gathered = std::mem::take(&mut out);
-            if wr.write_all(&gathered).await.is_err() {
-                return;
-            }
-        }
-    }
-    if !out.is_empty() {
-        let _ = wr.write_all(&out).await;
-    }
-    let _ = wr.shutdown().await;
 }

@@ -6,6 +6,7 @@
 mod connection;
 mod handle;
 pub mod limits;
+mod replies;
 
 pub use handle::Handle;
 
