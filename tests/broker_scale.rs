@@ -203,6 +203,55 @@ fn a_slow_reader_gets_every_pipelined_answer_in_order() {
     assert!(code == 0 && bytes > big.len(), "({code}, {bytes})");
 }
 
+/// The server's resident memory in KB.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+/// A client that pipelines hundreds of fetches of a big record and never reads cannot make
+/// the server hold their answers: it computes answers only as fast as the socket takes
+/// them (a few at a time), so its memory stays flat while the client's queue is full, and
+/// other clients are served meanwhile. Holding every queued answer would cost the server
+/// 256 x 900 KB.
+#[test]
+fn a_client_that_never_reads_cannot_make_the_server_hold_its_answers() {
+    let s = TestServer::start(&[]);
+    let mut line = vec![b'y'; 900_000];
+    line.push(b'\n');
+    produce(&s.addr, "scale-hoard", &line);
+    let pid = s.pid().expect("server pid");
+    let before = rss_kb(pid);
+    let pipelined: Vec<u8> = (0..400)
+        .flat_map(|id| fetch_request_with("scale-hoard", 0, 0, id))
+        .collect();
+    let mut hoarders = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(&s.addr).expect("connect");
+        c.write_all(&pipelined).expect("send fetches");
+        hoarders.push(c);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let grown = rss_kb(pid).saturating_sub(before);
+    assert!(
+        grown < 100_000,
+        "the server grew by {grown} KB holding answers nobody reads"
+    );
+    // Someone else is served meanwhile.
+    let mut c = TcpStream::connect(&s.addr).expect("connect");
+    c.set_read_timeout(Some(T)).expect("timeout");
+    c.write_all(&fetch_request("scale-hoard", 0, 0))
+        .expect("send fetch");
+    let (code, bytes) = fetch_answer(&mut c);
+    assert!(code == 0 && bytes > 900_000, "({code}, {bytes})");
+    drop(hoarders);
+}
+
 fn hard_nofile_limit() -> u64 {
     rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .maximum

@@ -27,6 +27,11 @@ use crate::handlers::Reply;
 
 /// Most frames gathered into one vectored write.
 const MAX_SLICES: usize = 64;
+/// Bytes of finished replies held before more are computed: answers are made only as
+/// fast as the socket takes them, so a client that pipelines big fetches and never reads
+/// holds one or two answers in the server, not its whole queue of them. (One reply may
+/// exceed it: a big fetch answer goes out whole.)
+const READY_BYTES: usize = 256 * 1024;
 
 /// Why a connection's replies cannot go on.
 #[derive(Debug)]
@@ -45,6 +50,8 @@ pub(super) struct Replies {
     /// Encoded frames ready to go, in request order (the front one may be partly
     /// written: its written bytes were advanced past).
     ready: VecDeque<Bytes>,
+    /// Bytes in `ready`.
+    ready_bytes: usize,
     /// Wakes the connection at the deadline of the held reply at the front (or earlier).
     timer: Option<Pin<Box<Sleep>>>,
 }
@@ -107,7 +114,10 @@ impl Replies {
     /// Moves the leading finished replies to `ready`; true when one is still being
     /// computed.
     fn collect(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
-        while let Some(front) = self.waiting.front_mut() {
+        while self.ready_bytes < READY_BYTES {
+            let Some(front) = self.waiting.front_mut() else {
+                break;
+            };
             let frame = match front {
                 Reply::Now(bytes) => Some(std::mem::take(bytes)),
                 Reply::Nothing => None,
@@ -124,6 +134,7 @@ impl Replies {
             };
             self.waiting.pop_front();
             if let Some(frame) = frame.filter(|f| !f.is_empty()) {
+                self.ready_bytes += frame.len();
                 self.ready.push_back(frame);
             }
         }
@@ -132,6 +143,7 @@ impl Replies {
 
     /// Drops `n` written bytes from the front of `ready`.
     fn advance(&mut self, mut n: usize) {
+        self.ready_bytes = self.ready_bytes.saturating_sub(n);
         while n > 0 {
             let Some(front) = self.ready.front_mut() else {
                 return;
