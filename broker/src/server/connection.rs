@@ -207,6 +207,15 @@ pub(super) async fn serve(
                 }
             };
             replies.push(reply);
+            // With more requests buffered, answers already finished (a produce whose fsync
+            // is done) go out now, not after all of them were handled: a pipelining
+            // producer's window moves while this task works through its later requests.
+            if !buf.is_empty() {
+                if let Err(f) = flush_now(&mut replies, wr.as_ref()).await {
+                    failed = report(peer, f);
+                    break 'conn;
+                }
+            }
             if matches!(
                 session.sasl,
                 SaslStage::Chosen(_) | SaslStage::ScramFinal(_)
@@ -316,6 +325,15 @@ fn drive<'a>(
         _ if replies.len() < below => Poll::Ready(Ok(())),
         _ => Poll::Pending,
     })
+}
+
+/// Writes what is finished without waiting for anything.
+async fn flush_now(replies: &mut Replies, stream: &TcpStream) -> Result<(), Failure> {
+    std::future::poll_fn(|cx| match replies.poll_flush(cx, stream) {
+        Poll::Ready(Err(f)) => Poll::Ready(Err(f)),
+        _ => Poll::Ready(Ok(())),
+    })
+    .await
 }
 
 /// Logs why the replies stopped; true, for the caller's `failed`.
