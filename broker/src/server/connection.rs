@@ -13,10 +13,9 @@
 //! Requests whose handlers never wait (fetches, heartbeats, commits) are handled directly;
 //! the others' futures are boxed so the connection task itself stays small.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-use std::future::Future;
 use std::task::Poll;
 
 use bytes::BytesMut;
@@ -27,7 +26,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::limits::{IpSlot, Limits};
-use super::replies::{Failure, Replies};
+use super::replies::{move_lazily, Failure, Replies};
 use crate::auth::SaslStage;
 use crate::broker::{Broker, Session};
 use crate::handlers::{self, Reply};
@@ -211,7 +210,7 @@ pub(super) async fn serve(
             // is done) go out now, not after all of them were handled: a pipelining
             // producer's window moves while this task works through its later requests.
             if !buf.is_empty() {
-                if let Err(f) = flush_now(&mut replies, wr.as_ref()).await {
+                if let Err(f) = drive(&mut replies, wr.as_ref(), usize::MAX).await {
                     failed = report(peer, f);
                     break 'conn;
                 }
@@ -252,9 +251,7 @@ pub(super) async fn serve(
             clocks.frame_started.get_or_insert(clocks.active);
         }
         let (deadline, why) = clocks.next(&broker);
-        if read_timer.is_elapsed() || read_timer.deadline() > deadline {
-            read_timer.as_mut().reset(deadline);
-        }
+        move_lazily(read_timer.as_mut(), deadline);
         // With IN_FLIGHT replies queued, read nothing until one is written.
         let full = replies.len() >= IN_FLIGHT;
         let read = async {
@@ -313,8 +310,8 @@ pub(super) async fn serve(
     tracing::debug!(%peer, "connection closed");
 }
 
-/// Writes `replies` until fewer than `below` are left (never, for 0), or until they
-/// cannot go on.
+/// Writes `replies` until fewer than `below` are left (never, for 0; at once, after
+/// writing what is finished, for `usize::MAX`), or until they cannot go on.
 fn drive<'a>(
     replies: &'a mut Replies,
     stream: &'a TcpStream,
@@ -325,15 +322,6 @@ fn drive<'a>(
         _ if replies.len() < below => Poll::Ready(Ok(())),
         _ => Poll::Pending,
     })
-}
-
-/// Writes what is finished without waiting for anything.
-async fn flush_now(replies: &mut Replies, stream: &TcpStream) -> Result<(), Failure> {
-    std::future::poll_fn(|cx| match replies.poll_flush(cx, stream) {
-        Poll::Ready(Err(f)) => Poll::Ready(Err(f)),
-        _ => Poll::Ready(Ok(())),
-    })
-    .await
 }
 
 /// Logs why the replies stopped; true, for the caller's `failed`.

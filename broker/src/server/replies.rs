@@ -173,12 +173,20 @@ fn poll_held(
             return Poll::Ready(answer);
         }
         let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        if timer.is_elapsed() || timer.deadline() > at {
-            timer.as_mut().reset(at);
-        }
+        move_lazily(timer.as_mut(), at);
         if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
     }
     Poll::Pending
+}
+
+/// Makes `timer` fire at `at` or before, moving it only when it must: when it already
+/// fired, or when `at` is earlier. A later deadline leaves it where it is (its owner moves
+/// it on when it fires early), which spares a trip through the runtime's timer wheel for
+/// each of a stream of ever later deadlines.
+pub(super) fn move_lazily(timer: Pin<&mut Sleep>, at: Instant) {
+    if timer.is_elapsed() || timer.deadline() > at {
+        timer.reset(at);
+    }
 }
