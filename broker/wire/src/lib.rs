@@ -5,6 +5,8 @@
 //! - [`frame`]: the 4-byte length prefix around every request and response, with a limit.
 //! - [`header`]: request and response headers (flexible or not, per kafka-protocol's
 //!   header versions) around an encoded body.
+//! - [`fetch`]: the consumer's Fetch (versions 4 to 12), encoded and read by hand: the
+//!   one request every consumer sends once per answer.
 //! - [`batch`]: v2 record-batch headers: size, validation, CRC, the fields a broker owns.
 //! - [`codes`]: [`ErrorCode`], the typed Kafka error code, with names and groups.
 //! - [`proxy`]: the token of the in-process `BBS-PROXY` mechanism (both sides build or
@@ -12,6 +14,7 @@
 
 pub mod batch;
 pub mod codes;
+pub mod fetch;
 pub mod frame;
 pub mod header;
 pub mod proxy;
