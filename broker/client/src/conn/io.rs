@@ -16,7 +16,7 @@ use rustix::net::{RecvFlags, SendFlags};
 use bytes::{Buf, Bytes, BytesMut};
 
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::Encodable;
+use kafka_protocol::protocol::{Encodable, StrBytes};
 
 use super::{Connection, ReplyTo, Shared, Waiter};
 use crate::error::{Error, Result};
@@ -127,28 +127,31 @@ impl Shared {
         self.read_frames_with(|this, buf, chunk| this.fill(buf, chunk, closing))
     }
 
-    /// Reads with `read` into the connection's buffer, then cuts and routes the frames.
+    /// Reads with `read` into the connection's buffer, then cuts and routes the frames one
+    /// at a time (the buffer is not locked while a frame's waiter runs).
     fn read_frames_with(
         &self,
         read: impl FnOnce(&Self, &mut BytesMut, &mut [u8]) -> std::result::Result<(), String>,
     ) -> std::result::Result<(), String> {
-        let mut frames = Vec::new();
         let result = {
             let mut buf = self.rbuf.lock();
-            let r = CHUNK.with(|chunk| read(self, &mut buf, &mut chunk.borrow_mut()));
-            // Complete frames are delivered even when the socket then failed.
-            while let Some(f) = self.cut_frame(&mut buf)? {
-                frames.push(f);
-            }
-            if buf.is_empty() && buf.capacity() > 1 << 20 {
-                *buf = BytesMut::new();
-            }
-            r
+            CHUNK.with(|chunk| read(self, &mut buf, &mut chunk.borrow_mut()))
         };
-        for frame in frames {
-            self.deliver(frame)?;
+        // Complete frames are delivered even when the socket then failed.
+        loop {
+            let frame = {
+                let mut buf = self.rbuf.lock();
+                let frame = self.cut_frame(&mut buf)?;
+                if frame.is_none() && buf.is_empty() && buf.capacity() > 1 << 20 {
+                    *buf = BytesMut::new();
+                }
+                frame
+            };
+            match frame {
+                Some(frame) => self.deliver(frame)?,
+                None => return result,
+            }
         }
-        result
     }
 
     /// Reads until the socket has nothing more (edge-triggered readiness). A read that
@@ -213,7 +216,7 @@ impl Shared {
             tracing::debug!(addr = %self.addr, id, "response for an abandoned request");
             return Ok(());
         };
-        match wire::header::decode_response_header(&mut frame, waiter.api, waiter.version) {
+        match wire::header::skip_response_header(&mut frame, waiter.api, waiter.version) {
             Ok(_) => {
                 waiter.reply.deliver(Ok(frame));
                 Ok(())
@@ -241,24 +244,34 @@ impl Connection {
         req: &Req,
         reply: Option<ReplyTo>,
     ) -> Result<i32> {
+        self.write_with(api, version, |buf, id, client_id| {
+            let encoded =
+                wire::header::put_request(buf, api, version, id, Some(client_id.clone()), req);
+            (encoded, reply)
+        })
+    }
+
+    /// Like [`Connection::write`], with the whole frame (length prefix, header, body)
+    /// appended to the buffer by `encode`, given the correlation id and the client id;
+    /// `encode` also gives who gets the answer (so that it may move into the callback what
+    /// it encoded from).
+    pub(super) fn write_with(
+        &self,
+        api: ApiKey,
+        version: i16,
+        encode: impl FnOnce(&mut BytesMut, i32, &StrBytes) -> (wire::Result<()>, Option<ReplyTo>),
+    ) -> Result<i32> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        let mut w = self.shared.writer.lock();
+        let w = &mut *w;
+        w.buf.clear();
+        let (encoded, reply) = encode(&mut w.buf, id, &self.client_id);
         if !self.is_alive() {
             if let Some(reply) = reply {
                 reply.deliver(Err(self.shared.error()));
             }
             return Err(self.shared.error());
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let mut w = self.shared.writer.lock();
-        let w = &mut *w;
-        w.buf.clear();
-        let encoded = wire::header::put_request(
-            &mut w.buf,
-            api,
-            version,
-            id,
-            Some(self.client_id.clone()),
-            req,
-        );
         if let Err(e) = encoded {
             let err = Error::from(e);
             if let Some(reply) = reply {

@@ -1,25 +1,23 @@
 //! Fetching: builds one Fetch request per leader for the partitions that are ready, sends it
 //! without waiting (on the connection that leader's last fetch used, while it lives), and
-//! decodes the response in a callback run by whoever reads the consumer's connection: its
+//! reads the response (both with `wire::fetch`, the Fetch's own codec) in a callback run by whoever reads the consumer's connection: its
 //! poll thread, which pumps its own poller while it waits (see `net`). Finished fetches
 //! arrive on a channel the consumer drains in `poll`. This runs once per answer of every
 //! consumer, so the path copies little: no address strings, no second list of what was
 //! asked.
 
-use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::Arc;
 use wire::ErrorCode;
 
-use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::ApiKey;
+use wire::fetch::{self, FetchParams, FetchPart};
 
-use super::{ClusterView, Consumer, TopicPartition};
-use crate::conn::{decode_body, Connection};
+use super::{ClusterView, Consumer, PartState, TopicPartition};
+use crate::conn::Connection;
 use crate::error::{Error, Result};
 use crate::records::{decode_batches, ConsumerRecord};
-use crate::util::tn;
 
 /// Fetch sizes and waits.
 #[derive(Debug, Clone)]
@@ -86,17 +84,28 @@ const PREFETCH_LIMIT: usize = 20_000;
 impl Consumer {
     /// Sends a fetch to every leader that has ready partitions and no fetch in flight.
     pub(super) fn send_fetches(&mut self) {
+        let ready = |p: &PartState| {
+            p.position.is_some() && !p.paused && !p.inflight && p.buffer.len() <= PREFETCH_LIMIT
+        };
+        // The usual call, a poll that waits while its fetch is in flight, ends here.
+        if !self.parts.values().any(ready) {
+            return;
+        }
         let view = self.cluster.view();
-        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        // By leader, in the order first met (a consumer has one or a few leaders).
+        let mut by_leader: Vec<(i32, Vec<(TopicPartition, i64)>)> = Vec::new();
         for (tp, p) in &self.parts {
-            if p.position.is_none() || p.paused || p.inflight || p.buffer.len() > PREFETCH_LIMIT {
+            if !ready(p) {
                 continue;
             }
             match view.leader(&tp.topic, tp.partition) {
-                Some(l) if !self.inflight_leaders.contains(&l) => by_leader
-                    .entry(l)
-                    .or_default()
-                    .push((tp.clone(), p.fetch_offset)),
+                Some(l) if !self.inflight_leaders.contains(&l) => {
+                    let ask = (tp.clone(), p.fetch_offset);
+                    match by_leader.iter_mut().find(|(id, _)| *id == l) {
+                        Some((_, parts)) => parts.push(ask),
+                        None => by_leader.push((l, vec![ask])),
+                    }
+                }
                 Some(_) => {}
                 None => self.cluster.invalidate(),
             }
@@ -135,7 +144,8 @@ impl Consumer {
     }
 }
 
-/// Sends a Fetch for `parts` to `conn`; the outcome goes to `tx`.
+/// Sends a Fetch for `parts` to `conn`; the outcome goes to `tx`. Partitions of one topic
+/// should follow each other (they then share one topic entry in the request).
 pub fn send_fetch(
     conn: &Arc<Connection>,
     leader: i32,
@@ -154,93 +164,89 @@ pub fn send_fetch(
             return;
         }
     };
-    let mut by_topic: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
-    for (tp, offset) in &parts {
-        let mut p = FetchPartition::default();
-        p.partition = tp.partition;
-        p.fetch_offset = *offset;
-        p.partition_max_bytes = config.partition_max_bytes;
-        by_topic.entry(tp.topic.as_str()).or_default().push(p);
-    }
-    let mut req = FetchRequest::default();
-    req.replica_id = BrokerId(-1);
-    req.max_wait_ms = config.max_wait_ms;
-    req.min_bytes = config.min_bytes;
-    req.max_bytes = config.max_bytes;
-    req.topics = by_topic
-        .into_iter()
-        .map(|(t, ps)| {
-            let mut ft = FetchTopic::default();
-            ft.topic = tn(t);
-            ft.partitions = ps;
-            ft
-        })
-        .collect();
+    let params = FetchParams {
+        max_wait_ms: config.max_wait_ms,
+        min_bytes: config.min_bytes,
+        max_bytes: config.max_bytes,
+        isolation_level: 0,
+    };
+    let partition_max_bytes = config.partition_max_bytes;
+    let encode = |parts: &Vec<(TopicPartition, i64)>, buf: &mut BytesMut, id, client_id: &str| {
+        let wanted: Vec<FetchPart<'_>> = parts
+            .iter()
+            .map(|(tp, offset)| FetchPart {
+                topic: &tp.topic,
+                partition: tp.partition,
+                offset: *offset,
+                max_bytes: partition_max_bytes,
+            })
+            .collect();
+        fetch::put_request(buf, version, id, client_id, &params, &wanted)
+    };
     let addr = conn.addr_shared();
-    conn.send(
-        ApiKey::Fetch,
-        version,
-        &req,
-        Box::new(move |res| {
-            let result = res.and_then(|body| parse(&addr, version, body, &parts));
-            let _ = tx.send(FetchDone {
-                leader,
-                asked: parts,
-                result,
-            });
-        }),
-    );
+    let reply = move |asked: Vec<(TopicPartition, i64)>, res: Result<Bytes>| {
+        let result = res.and_then(|body| parse(&addr, version, &body, &asked));
+        let _ = tx.send(FetchDone {
+            leader,
+            asked,
+            result,
+        });
+    };
+    conn.send_encoded(ApiKey::Fetch, version, parts, encode, reply);
 }
 
-/// Decodes a Fetch response into per-partition results.
+/// Decodes a Fetch response into per-partition results, one per partition asked for.
 fn parse(
     addr: &str,
     version: i16,
-    body: Bytes,
+    body: &Bytes,
     asked: &[(TopicPartition, i64)],
 ) -> Result<Vec<PartitionFetch>> {
-    let resp: FetchResponse = decode_body(addr, ApiKey::Fetch, version, body)?;
-    if resp.error_code != 0 {
-        return Err(Error::kafka(resp.error_code, Some("fetch".into())));
-    }
-    let mut out: Vec<PartitionFetch> = Vec::new();
-    for t in resp.responses {
-        let topic = t.topic.0.to_string();
-        for p in t.partitions {
-            let tp = TopicPartition::new(&topic, p.partition_index);
-            let Some(requested) = asked.iter().find(|(a, _)| *a == tp).map(|(_, o)| *o) else {
-                continue;
-            };
-            let mut records = Vec::new();
-            let mut next_offset = requested;
-            let mut decode_error = None;
-            let mut unusable = None;
-            if p.error_code == 0 {
-                if let Some(data) = p.records {
-                    let len = data.len();
-                    match decode_batches(&topic, p.partition_index, data, requested, &mut records) {
-                        Ok(n) => next_offset = n.max(requested),
-                        Err(e) => decode_error = Some(e.to_string()),
-                    }
-                    if len > 0 && next_offset == requested && decode_error.is_none() {
-                        unusable = Some(format!(
-                            "{len} bytes of records at offset {requested} hold no whole \
-                             batch (a batch larger than the fetch size, or bad framing)"
-                        ));
-                    }
+    let mut out: Vec<PartitionFetch> = Vec::with_capacity(asked.len());
+    let top = fetch::read_response(body, version, |p| {
+        let Some((tp, requested)) = asked
+            .iter()
+            .find(|(a, _)| a.partition == p.partition && a.topic == p.topic)
+        else {
+            return;
+        };
+        let requested = *requested;
+        let mut records = Vec::new();
+        let mut next_offset = requested;
+        let mut decode_error = None;
+        let mut unusable = None;
+        if p.error_code == 0 {
+            if let Some(data) = p.records {
+                let len = data.len();
+                match decode_batches(p.topic, p.partition, data, requested, &mut records) {
+                    Ok(n) => next_offset = n.max(requested),
+                    Err(e) => decode_error = Some(e.to_string()),
+                }
+                if len > 0 && next_offset == requested && decode_error.is_none() {
+                    unusable = Some(format!(
+                        "{len} bytes of records at offset {requested} hold no whole batch (a \
+                         batch larger than the fetch size, or bad framing)"
+                    ));
                 }
             }
-            out.push(PartitionFetch {
-                tp,
-                requested,
-                error: p.error_code.into(),
-                high_watermark: p.high_watermark,
-                records,
-                next_offset,
-                decode_error,
-                unusable,
-            });
         }
+        out.push(PartitionFetch {
+            tp: tp.clone(),
+            requested,
+            error: p.error_code.into(),
+            high_watermark: p.high_watermark,
+            records,
+            next_offset,
+            decode_error,
+            unusable,
+        });
+    })
+    .map_err(|e| Error::BadResponse {
+        addr: addr.to_string(),
+        reason: format!("Fetch v{version}: {e}"),
+    })?;
+    if top != 0 {
+        return Err(Error::kafka(top, Some("fetch".into())));
     }
     for (tp, requested) in asked {
         if !out.iter().any(|r| r.tp == *tp) {
@@ -263,8 +269,10 @@ fn parse(
 mod tests {
     use super::*;
     use crate::records::{BatchBuilder, Compression};
+    use crate::util::tn;
     use bytes::BytesMut;
     use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+    use kafka_protocol::messages::FetchResponse;
     use kafka_protocol::protocol::Encodable;
 
     fn body(partitions: Vec<PartitionData>) -> Bytes {
@@ -291,7 +299,7 @@ mod tests {
         p.records = Some(batch());
         p.high_watermark = 2;
         let asked = vec![(TopicPartition::new("t", 0), 0)];
-        let out = parse("b", 12, body(vec![p]), &asked).expect("parse");
+        let out = parse("b", 12, &body(vec![p]), &asked).expect("parse");
         assert_eq!(out[0].records.len(), 2);
         assert_eq!(out[0].next_offset, 2);
         assert!(out[0].unusable.is_none());
@@ -305,7 +313,7 @@ mod tests {
             (TopicPartition::new("t", 0), 0),
             (TopicPartition::new("t", 1), 5),
         ];
-        let out = parse("b", 12, body(vec![p]), &asked).expect("parse");
+        let out = parse("b", 12, &body(vec![p]), &asked).expect("parse");
         let cut = out.iter().find(|r| r.tp.partition == 0).expect("p0");
         assert!(cut.records.is_empty());
         assert!(cut
