@@ -141,7 +141,8 @@ impl Broker {
         config.validate()?;
         crate::record::bounded::set_server_cap(config.max_uncompressed_batch_bytes);
         let lock = DirLock::acquire(data_dir)?;
-        let flusher = Flusher::start(config.flush_policy()?);
+        let flusher = Flusher::start(config.flush_policy()?)
+            .map_err(|e| crate::Error::io("starting the flusher thread", e))?;
         let (logs, repairs) = LogManager::open(data_dir, config.topic_config()?, flusher.clone())?;
         logs.tail_budget.set_limits(
             config.tail_cache_partition_bytes,

@@ -161,7 +161,7 @@ mod tests {
     #[tokio::test]
     async fn owners_survive_a_reopen_and_ids_are_not_reused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let flusher = Flusher::start(FlushPolicy::Always);
+        let flusher = Flusher::start(FlushPolicy::Always).expect("flusher");
         let alice = Owner::User("alice".into());
         let anon = Owner::Anonymous([127, 0, 0, 2].into());
         let (a, b) = {

@@ -371,8 +371,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let keys = ScramKeys::from_password(b"correct horse", 4096).expect("keys");
         {
-            let s = CredentialStore::open(dir.path(), Flusher::start(FlushPolicy::Always))
-                .expect("open");
+            let s = CredentialStore::open(
+                dir.path(),
+                Flusher::start(FlushPolicy::Always).expect("flusher"),
+            )
+            .expect("open");
             s.create("alice", keys.clone()).await.expect("create");
             let dup = s.create("alice", keys.clone()).await;
             assert!(matches!(
@@ -391,8 +394,11 @@ mod tests {
             s.remove("carol").await.expect("remove");
             assert!(s.remove("carol").await.is_err());
         }
-        let s =
-            CredentialStore::open(dir.path(), Flusher::start(FlushPolicy::Always)).expect("reopen");
+        let s = CredentialStore::open(
+            dir.path(),
+            Flusher::start(FlushPolicy::Always).expect("flusher"),
+        )
+        .expect("reopen");
         let names: Vec<_> = s.list().into_iter().map(|(n, a)| (n, a.disabled)).collect();
         assert_eq!(
             names,
@@ -419,8 +425,11 @@ mod tests {
             other => panic!("expected a refusal, got {other:?}"),
         };
         {
-            let s = CredentialStore::open(dir.path(), Flusher::start(FlushPolicy::Always))
-                .expect("open");
+            let s = CredentialStore::open(
+                dir.path(),
+                Flusher::start(FlushPolicy::Always).expect("flusher"),
+            )
+            .expect("open");
             s.create("alice", keys.clone()).await.expect("alice");
             let (c, m) = code(s.create("Alice", keys.clone()).await);
             assert_eq!(c, ErrorCode::DUPLICATE_RESOURCE);
@@ -430,8 +439,11 @@ mod tests {
             assert_eq!(c, ErrorCode::DUPLICATE_RESOURCE);
             assert!(m.contains("not given out again"), "{m}");
         }
-        let s =
-            CredentialStore::open(dir.path(), Flusher::start(FlushPolicy::Always)).expect("reopen");
+        let s = CredentialStore::open(
+            dir.path(),
+            Flusher::start(FlushPolicy::Always).expect("flusher"),
+        )
+        .expect("reopen");
         assert!(s.get("alice").is_none());
         let (_, m) = code(s.create("аlice", keys.clone()).await);
         assert!(m.contains("retired user name alice"), "{m}");

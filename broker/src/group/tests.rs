@@ -550,7 +550,7 @@ fn offsets_and_group_metadata_survive_a_reopen() {
         .build()
         .expect("rt");
     let member = rt.block_on(async {
-        let flusher = crate::log::Flusher::start(crate::log::FlushPolicy::Always);
+        let flusher = crate::log::Flusher::start(crate::log::FlushPolicy::Always).expect("flusher");
         let c = GroupCoordinator::open(GroupConfig::default(), dir.path(), flusher).expect("open");
         let (a, gen) = stable_single(&c, "g").await;
         let who = Committer {
@@ -582,7 +582,7 @@ fn offsets_and_group_metadata_survive_a_reopen() {
         .build()
         .expect("rt");
     rt.block_on(async {
-        let flusher = crate::log::Flusher::start(crate::log::FlushPolicy::Always);
+        let flusher = crate::log::Flusher::start(crate::log::FlushPolicy::Always).expect("flusher");
         let c =
             GroupCoordinator::open(GroupConfig::default(), dir.path(), flusher).expect("reopen");
         let got = c.fetch("g", Some(vec![("t".into(), 3)]));
@@ -626,7 +626,7 @@ fn reopen(dir: &std::path::Path) -> (tokio::runtime::Runtime, Arc<GroupCoordinat
         .build()
         .expect("rt");
     let c = rt.block_on(async {
-        let flusher = crate::log::Flusher::start(crate::log::FlushPolicy::Always);
+        let flusher = crate::log::Flusher::start(crate::log::FlushPolicy::Always).expect("flusher");
         GroupCoordinator::open(GroupConfig::default(), dir, flusher).expect("open")
     });
     (rt, c)

@@ -1,14 +1,22 @@
-//! Group commit: one task fsyncs dirty partitions and then advances their high watermarks.
-//! Every batch appended while one round of fsyncs runs is covered by the next round, so the
-//! number of fsyncs grows with time spent syncing, not with the number of produce requests.
+//! Group commit: one thread fsyncs dirty partitions and then advances their high
+//! watermarks. Every batch appended while one round of fsyncs runs is covered by the next
+//! round, so the number of fsyncs grows with time spent syncing, not with the number of
+//! produce requests.
+//!
+//! The thread is the server's own, not a task: a record becomes visible to fetches (and its
+//! produce is answered) when its fsync is done, and a task would wait twice in the
+//! runtime's queue on that path (to start the round, then to hear that the blocking fsync
+//! finished), behind every connection woken meanwhile. With a thousand consumers woken by
+//! each append that was most of the fan-out latency (see docs/performance.md). The thread
+//! is woken by a channel, fsyncs, and moves the high watermarks itself, which wakes the
+//! waiting fetches and produces directly.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, Notify};
-use tokio::task::JoinHandle;
 
 use super::partition::Partition;
 
@@ -22,56 +30,67 @@ pub enum FlushPolicy {
     Interval(u64),
 }
 
-/// Handle for marking partitions dirty; the task behind it does the syncing.
+/// What the thread is asked.
+enum Ask {
+    /// Sync this partition soon.
+    Dirty(Arc<Partition>),
+    /// One last round over what is marked, then stop.
+    Stop,
+}
+
+/// Handle for marking partitions dirty; the thread behind it does the syncing.
 #[derive(Clone)]
 pub struct Flusher {
-    tx: mpsc::UnboundedSender<Arc<Partition>>,
+    tx: mpsc::Sender<Ask>,
     /// Number of fsyncs done, for the benchmark and metrics.
     pub fsyncs: Arc<AtomicU64>,
     /// The policy in force.
     pub policy: FlushPolicy,
-    /// Asks the task to stop (the server's [`crate::server::Handle`] does, at shutdown).
-    stopper: Arc<Notify>,
-    /// The task, taken and awaited by [`Flusher::stop`].
-    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// The thread, taken and joined by [`Flusher::stop`].
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl Flusher {
-    /// Starts the flush task on the current runtime.
-    pub fn start(policy: FlushPolicy) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
+    /// Starts the flush thread.
+    pub fn start(policy: FlushPolicy) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
         let fsyncs = Arc::new(AtomicU64::new(0));
-        let stopper = Arc::new(Notify::new());
-        let task = tokio::spawn(run(rx, Arc::clone(&fsyncs), policy, Arc::clone(&stopper)));
-        Flusher {
+        let counter = Arc::clone(&fsyncs);
+        let thread = std::thread::Builder::new()
+            .name("bbs-flusher".into())
+            .spawn(move || run(&rx, &counter, policy))?;
+        Ok(Flusher {
             tx,
             fsyncs,
             policy,
-            stopper,
-            task: Arc::new(Mutex::new(Some(task))),
-        }
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
     }
 
-    /// Stops the task after one last round over what is marked, and waits for it. Marks
+    /// Stops the thread after one last round over what is marked, and waits for it. Marks
     /// after this are ignored: the caller fsyncs the partitions once nothing appends.
     pub async fn stop(&self) {
-        self.stopper.notify_one();
-        let task = self.task.lock().take();
-        if let Some(task) = task {
-            if let Err(e) = task.await {
-                tracing::error!(error = %e, "the flusher ended abnormally");
+        let _ = self.tx.send(Ask::Stop);
+        let thread = self.thread.lock().take();
+        if let Some(thread) = thread {
+            match tokio::task::spawn_blocking(move || thread.join()).await {
+                Ok(Ok(())) => {}
+                _ => tracing::error!("the flusher ended abnormally"),
             }
         }
     }
 
-    /// Whether the task is still running.
+    /// Whether the thread is still running.
     pub fn is_running(&self) -> bool {
-        self.task.lock().as_ref().is_some_and(|t| !t.is_finished())
+        self.thread
+            .lock()
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
     }
 
     /// Asks for `partition` to be synced soon.
     pub fn mark_dirty(&self, partition: &Arc<Partition>) {
-        let _ = self.tx.send(Arc::clone(partition));
+        let _ = self.tx.send(Ask::Dirty(Arc::clone(partition)));
     }
 
     /// Whether produces are acknowledged before their fsync.
@@ -80,63 +99,46 @@ impl Flusher {
     }
 }
 
-async fn run(
-    mut rx: mpsc::UnboundedReceiver<Arc<Partition>>,
-    fsyncs: Arc<AtomicU64>,
-    policy: FlushPolicy,
-    stopper: Arc<Notify>,
-) {
+/// The thread: waits for a dirty partition (under `Interval`, then for the interval too),
+/// takes every other mark queued meanwhile, syncs each partition once, advances the high
+/// watermarks; until asked to stop or every handle is gone.
+fn run(rx: &mpsc::Receiver<Ask>, fsyncs: &AtomicU64, policy: FlushPolicy) {
     let mut dirty: Vec<Arc<Partition>> = Vec::new();
     loop {
-        // Asked to stop: one last round over whatever is marked, then return.
-        let mut stopping = tokio::select! {
-            p = rx.recv() => match p {
-                Some(p) => {
-                    dirty.push(p);
-                    false
-                }
-                None => return,
-            },
-            _ = stopper.notified() => true,
+        let mut stopping = match rx.recv() {
+            Ok(Ask::Dirty(p)) => {
+                dirty.push(p);
+                false
+            }
+            Ok(Ask::Stop) => true,
+            Err(_) => return, // every handle dropped
         };
         if let (FlushPolicy::Interval(ms), false) = (policy, stopping) {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
-                _ = stopper.notified() => stopping = true,
+            let until = Instant::now() + Duration::from_millis(ms);
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                match rx.recv_timeout(left) {
+                    Ok(Ask::Dirty(p)) => dirty.push(p),
+                    Ok(Ask::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        stopping = true;
+                        break;
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                }
             }
         }
-        while let Ok(p) = rx.try_recv() {
-            dirty.push(p);
+        while let Ok(ask) = rx.try_recv() {
+            match ask {
+                Ask::Dirty(p) => dirty.push(p),
+                Ask::Stop => stopping = true,
+            }
         }
         dirty.sort_by_key(|p| Arc::as_ptr(p) as usize);
         dirty.dedup_by(|a, b| Arc::ptr_eq(a, b));
-        let targets: Vec<_> = dirty
-            .drain(..)
-            .filter_map(|p| p.flush_target().map(|(file, end)| (p, file, end)))
-            .collect();
-        if targets.is_empty() {
-            if stopping {
-                return;
-            }
-            continue;
-        }
-        let synced = tokio::task::spawn_blocking(move || {
-            targets
-                .into_iter()
-                .map(|(p, file, end)| {
-                    let ok = file.sync_data();
-                    (p, end, ok)
-                })
-                .collect::<Vec<_>>()
-        })
-        .await;
-        let Ok(synced) = synced else {
-            if stopping {
-                return;
-            }
-            continue;
-        };
-        for (p, end, ok) in synced {
+        for p in dirty.drain(..) {
+            let Some((file, end)) = p.flush_target() else {
+                continue;
+            };
+            let ok = file.sync_data();
             fsyncs.fetch_add(1, Ordering::Relaxed);
             match ok {
                 Ok(()) => p.synced(end),
@@ -155,11 +157,49 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::tail::TailBudget;
+    use crate::log::topic_config::TopicConfig;
+
+    /// A record becomes visible (and its produce answerable) while every worker of the
+    /// runtime is busy: the fsync and the high watermark's move must not wait for a worker.
+    /// Here the runtime's one thread is blocked for the whole wait; a flusher that is a task
+    /// on it never runs, and the watermark never moves.
+    #[test]
+    fn a_record_becomes_visible_while_the_runtime_is_busy() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let budget = Arc::new(TailBudget::new(1 << 20, 1 << 20));
+        let (p, _) = Partition::open(dir.path(), "t", 0, budget).expect("open");
+        let p = Arc::new(p);
+        let batch = crate::record::encode_simple(&[(None, Some(bytes::Bytes::from("x")))], 1)
+            .expect("encode");
+        rt.block_on(async {
+            let flusher = Flusher::start(FlushPolicy::Always).expect("flusher");
+            let appended = p
+                .append(&batch, &TopicConfig::default(), false)
+                .expect("append");
+            flusher.mark_dirty(&p);
+            // Block this, the runtime's only, thread until the record is visible.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while p.high_watermark() < appended.end_offset && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(
+                p.high_watermark(),
+                appended.end_offset,
+                "never became visible"
+            );
+            assert_eq!(flusher.fsyncs.load(Ordering::Relaxed), 1);
+            flusher.stop().await;
+        });
+    }
 
     #[tokio::test]
     async fn stop_ends_the_task_under_either_policy() {
         for policy in [FlushPolicy::Always, FlushPolicy::Interval(3_600_000)] {
-            let f = Flusher::start(policy);
+            let f = Flusher::start(policy).expect("starts");
             assert!(f.is_running());
             tokio::time::timeout(Duration::from_secs(10), f.stop())
                 .await

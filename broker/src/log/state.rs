@@ -158,7 +158,7 @@ mod tests {
     async fn state_writes_are_durable_at_once_even_with_interval_flushing() {
         let dir = tempfile::tempdir().expect("tempdir");
         // An hour-long interval: a put that waited for the flusher would never finish.
-        let flusher = Flusher::start(FlushPolicy::Interval(3_600_000));
+        let flusher = Flusher::start(FlushPolicy::Interval(3_600_000)).expect("flusher");
         let log = StateLog::open(dir.path(), "__test", flusher.clone()).expect("open");
         let key = "k".to_string();
         let put = log.put(&key, Some(&7u32));

@@ -100,9 +100,10 @@ fn read_password(name: &str) -> Result<String> {
 async fn open(dir: &Path) -> Result<(Backend, Option<DirLock>)> {
     match DirLock::acquire(dir) {
         Ok(lock) => {
-            let store =
-                CredentialStore::open(&dir.join("internal"), Flusher::start(FlushPolicy::Always))
-                    .context("opening the credential log")?;
+            let flusher =
+                Flusher::start(FlushPolicy::Always).context("starting the flusher thread")?;
+            let store = CredentialStore::open(&dir.join("internal"), flusher)
+                .context("opening the credential log")?;
             Ok((Backend::Local(Box::new(store)), Some(lock)))
         }
         Err(broker::Error::Locked(_)) => {

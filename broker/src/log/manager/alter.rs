@@ -117,7 +117,7 @@ mod tests {
     use crate::log::{FlushPolicy, Flusher};
 
     fn open(dir: &std::path::Path) -> LogManager {
-        let flusher = Flusher::start(FlushPolicy::Always);
+        let flusher = Flusher::start(FlushPolicy::Always).expect("flusher");
         LogManager::open(dir, TopicConfig::default(), flusher)
             .expect("open")
             .0
