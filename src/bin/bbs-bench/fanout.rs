@@ -42,6 +42,11 @@ pub(crate) struct FanoutArgs {
     /// as the open-file limit fits, five descriptors each).
     #[arg(long)]
     per_process: Option<usize>,
+    /// Bare consumers instead of our client's: one blocking socket and a Fetch loop
+    /// each, no group (the broker's share of the latency alone, as the Redis peer's
+    /// consumers are bare).
+    #[arg(long, conflicts_with = "redis")]
+    raw: bool,
 }
 
 /// What one fan-out run saw.
@@ -152,6 +157,9 @@ pub(crate) fn latency_of(payload: &str) -> Option<u64> {
 pub(crate) fn run(args: FanoutArgs) -> Result<()> {
     let mut f = match (&args.bootstrap, &args.redis) {
         (_, Some(addr)) => crate::redis::fanout(addr, args.consumers, args.rate, args.seconds)?,
+        (Some(b), None) if args.raw => {
+            crate::rawfan::run(b, &args.topic, args.consumers, args.rate, args.seconds)?
+        }
         (Some(b), None) => kafka(
             b,
             &args.topic,

@@ -25,6 +25,7 @@ mod limits;
 mod login;
 mod login_seed;
 mod procs;
+mod rawfan;
 mod rawkafka;
 mod redis;
 mod restart;

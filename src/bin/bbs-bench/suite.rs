@@ -277,6 +277,19 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
                     format!("TCP RTT p99 {}", fmt_ms(l.tcp_rtt_p99_ms))
                 }),
             );
+            // The same shape with bare consumers, as the Redis peer's are: the broker's
+            // share of the latency without our client's.
+            let s = fresh(&format!("w3-raw-{n}"))?;
+            let mut bare =
+                crate::rawfan::run(&s.addr, "bench-fanout", n, args.rate, args.fanout_seconds)?;
+            println!("  bare  {}", bare.line());
+            drop(s);
+            t.add(
+                format!("W3 fan-out N={n}, bare Fetch consumers: p50 / p99 (complete)"),
+                bare.cell(args.rate),
+                "-".into(),
+                "-".into(),
+            );
         }
     }
     if args.wants("w4") {
