@@ -330,8 +330,7 @@ pub(crate) fn append(logs: &LogManager, topic: &str, records: &[WireRecord]) -> 
             .map(|w| crate::to_policy(w.clone(), now))
             .collect();
         let bytes = broker_policy::encode(&recs, &[]).map_err(|e| e.to_string())?;
-        log.append(&bytes, &cfg, logs.flusher.relaxed())
-            .map_err(|r| r.message)?;
+        log.append(&bytes, &cfg).map_err(|r| r.message)?;
         logs.flusher.mark_dirty(&log);
     }
     Ok(())

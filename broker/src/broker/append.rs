@@ -45,9 +45,7 @@ impl Broker {
         let out = {
             let _serial = self.auth.policy_lock.lock();
             let (bytes, written) = check()?;
-            let appended = log
-                .append(&bytes, cfg, self.logs.flusher.relaxed())
-                .map_err(rejected)?;
+            let appended = log.append(&bytes, cfg).map_err(rejected)?;
             if !appended.duplicate {
                 policy.appended(&log.topic, log.index, appended.base_offset, &written);
             }

@@ -181,7 +181,7 @@ pub(super) async fn produce(
                     .filter(|p| p.applies_to(&name));
                 let Some(policy) = policy else {
                     let appended = log
-                        .append(records, &cfg, relaxed)
+                        .append(records, &cfg)
                         .map_err(|rej| (rej.code, Some(rej.message)))?;
                     broker.logs.flusher.mark_dirty(&log);
                     return Ok((log, appended, failures));

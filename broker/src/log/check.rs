@@ -197,8 +197,7 @@ mod tests {
         for i in 0..3 {
             let batch = record::encode_simple(&[(None, Some(Bytes::from(format!("v{i}"))))], 1)
                 .expect("encode");
-            p.append(&batch, &TopicConfig::default(), true)
-                .expect("append");
+            p.append(&batch, &TopicConfig::default()).expect("append");
         }
         drop(p);
         let seg = dir.join(segment::file_name(0));

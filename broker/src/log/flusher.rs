@@ -160,12 +160,12 @@ mod tests {
     use crate::log::tail::TailBudget;
     use crate::log::topic_config::TopicConfig;
 
-    /// A record becomes visible (and its produce answerable) while every worker of the
-    /// runtime is busy: the fsync and the high watermark's move must not wait for a worker.
+    /// A record becomes durable (and its produce answerable) while every worker of the
+    /// runtime is busy: the fsync and the synced offset's move must not wait for a worker.
     /// Here the runtime's one thread is blocked for the whole wait; a flusher that is a task
-    /// on it never runs, and the watermark never moves.
+    /// on it never runs, and the synced offset never moves.
     #[test]
-    fn a_record_becomes_visible_while_the_runtime_is_busy() {
+    fn a_record_becomes_durable_while_the_runtime_is_busy() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
@@ -177,20 +177,15 @@ mod tests {
             .expect("encode");
         rt.block_on(async {
             let flusher = Flusher::start(FlushPolicy::Always).expect("flusher");
-            let appended = p
-                .append(&batch, &TopicConfig::default(), false)
-                .expect("append");
+            let appended = p.append(&batch, &TopicConfig::default()).expect("append");
             flusher.mark_dirty(&p);
-            // Block this, the runtime's only, thread until the record is visible.
+            // Block this, the runtime's only, thread until the record is synced.
+            let synced = || p.watch_durable().borrow().synced;
             let deadline = Instant::now() + Duration::from_secs(20);
-            while p.high_watermark() < appended.end_offset && Instant::now() < deadline {
+            while synced() < appended.end_offset && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            assert_eq!(
-                p.high_watermark(),
-                appended.end_offset,
-                "never became visible"
-            );
+            assert_eq!(synced(), appended.end_offset, "never became durable");
             assert_eq!(flusher.fsyncs.load(Ordering::Relaxed), 1);
             flusher.stop().await;
         });

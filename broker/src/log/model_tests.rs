@@ -171,7 +171,7 @@ fn run(ops: Vec<Op>) {
                         },
                     })
                     .collect();
-                let a = p.append(&encode(&recs, gzip), &cfg, true).expect("append");
+                let a = p.append(&encode(&recs, gzip), &cfg).expect("append");
                 assert_eq!(a.base_offset, next);
                 assert_eq!(a.end_offset, next + recs.len() as i64);
                 for r in recs {
@@ -290,8 +290,7 @@ fn damaged_open(batches: Vec<u8>, cut: u16, flips: Vec<(u16, u8)>, garbage: Vec<
                 value: Some(Bytes::from(format!("value {i}.{j}"))),
             })
             .collect();
-        p.append(&encode(&recs, i % 3 == 0), &cfg, true)
-            .expect("append");
+        p.append(&encode(&recs, i % 3 == 0), &cfg).expect("append");
         ends.push(p.log_end());
     }
     drop(p);
@@ -333,7 +332,6 @@ fn damaged_open(batches: Vec<u8>, cut: u16, flips: Vec<(u16, u8)>, garbage: Vec<
                 false,
             ),
             &cfg,
-            true,
         )
         .expect("append after recovery");
     assert_eq!(a.base_offset, end);

@@ -56,11 +56,16 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// The durable state that waiting producers and fetchers watch.
+/// What waiting producers watch: how far the log is visible and how far it is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Durable {
-    /// High watermark: every offset below it is durable and visible.
+    /// High watermark: every offset below it is visible to fetches. As in Kafka, the log
+    /// end: a batch is visible once written to the segment file (where a `kill -9` of the
+    /// server cannot take it), before its fsync.
     pub hw: i64,
+    /// Every offset below it is fsynced: a produce is answered when its batch is below it
+    /// (under `flush = "always"`).
+    pub synced: i64,
     /// Incremented each time a failed flush cut the log back.
     pub failures: u64,
 }
@@ -85,8 +90,8 @@ pub struct Partition {
     dir: PathBuf,
     state: Mutex<State>,
     durable: watch::Sender<Durable>,
-    /// Offset below which data has been fsynced (differs from the high watermark only under
-    /// a relaxed flush policy).
+    /// Offset below which data has been fsynced (what the flusher reads without waking
+    /// anyone; [`Durable::synced`] is the same for waiters).
     synced: AtomicI64,
     /// Woken whenever this partition's high watermark moves (fetch long polls wait on
     /// the partitions they read, so an append wakes only those).

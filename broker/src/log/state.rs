@@ -79,7 +79,7 @@ impl StateLog {
         let failures = self.partition.failures();
         let appended = self
             .partition
-            .append(&batch, &self.config, false)
+            .append(&batch, &self.config)
             .map_err(|r| Error::io("writing state record", std::io::Error::other(r.message)))?;
         if self.flusher.relaxed() {
             // Broker state is always durable before it is acted on, whatever the flush

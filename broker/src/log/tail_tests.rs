@@ -135,17 +135,17 @@ fn partition_serves_the_tail_from_cache_and_clears_it_on_truncation_and_delete()
     let p = partition(dir.path(), Arc::clone(&budget));
     let cfg = TopicConfig::default();
     let first = batch(2, 10);
-    p.append(&first, &cfg, false).expect("append");
+    p.append(&first, &cfg).expect("append");
     p.synced(p.log_end());
     assert_eq!(p.tail_cache_bytes(), first.len());
     let cached = p.read(0, 1 << 20).expect("read");
     assert_eq!(cached.len(), first.len());
     // An append that is not yet durable, then a failed flush cuts it off.
-    p.append(&batch(1, 10), &cfg, false).expect("append");
+    p.append(&batch(1, 10), &cfg).expect("append");
     p.flush_failed();
     assert_eq!(p.tail_cache_bytes(), 0, "truncation clears the cache");
     assert_eq!(p.read(0, 1 << 20).expect("read"), cached, "the disk agrees");
-    p.append(&batch(1, 10), &cfg, true).expect("append");
+    p.append(&batch(1, 10), &cfg).expect("append");
     assert!(p.tail_cache_bytes() > 0);
     p.delete_records_before(1).expect("delete");
     assert_eq!(p.tail_cache_bytes(), 0, "DeleteRecords clears the cache");
@@ -159,7 +159,7 @@ fn compaction_clears_the_cache_and_reads_match_the_disk() {
     let p = partition(dir.path(), Arc::clone(&budget));
     let cfg = TopicConfig::default();
     for _ in 0..3 {
-        p.append(&batch(1, 10), &cfg, true).expect("append");
+        p.append(&batch(1, 10), &cfg).expect("append");
     }
     let cached = p.read(0, 1 << 20).expect("read");
     p.compact(&cfg, crate::now_ms()).expect("compact");
@@ -184,17 +184,17 @@ fn an_append_wakes_only_the_fetches_of_its_own_partition() {
     let mut cx = Context::from_waker(Waker::noop());
     let mut waiting_on_a = std::pin::pin!(a.data_arrived());
     waiting_on_a.as_mut().enable();
-    b.append(&batch(1, 10), &cfg, true).expect("append to b");
+    b.append(&batch(1, 10), &cfg).expect("append to b");
     assert!(
         waiting_on_a.as_mut().poll(&mut cx).is_pending(),
         "an append to another partition woke the waiter"
     );
-    // Appended but not yet durable (a `flush = "always"` partition before its fsync):
-    // nothing is visible, so nothing wakes.
-    a.append(&batch(1, 10), &cfg, false).expect("append to a");
-    assert!(waiting_on_a.as_mut().poll(&mut cx).is_pending());
-    a.synced(a.log_end());
+    // Its own partition's append wakes it at once, before any fsync: the record is
+    // visible when written (a `flush = "always"` produce is answered after the fsync).
+    a.append(&batch(1, 10), &cfg).expect("append to a");
     assert_eq!(waiting_on_a.as_mut().poll(&mut cx), Poll::Ready(()));
+    assert_eq!(a.high_watermark(), a.log_end());
+    assert_eq!(a.watch_durable().borrow().synced, 0, "not synced yet");
 }
 
 #[test]
@@ -204,15 +204,44 @@ fn compaction_is_due_again_only_when_half_the_log_is_new() {
     let cfg = TopicConfig::default();
     assert!(!p.compaction_due(), "an empty log");
     for _ in 0..10 {
-        p.append(&batch(1, 10), &cfg, true).expect("append");
+        p.append(&batch(1, 10), &cfg).expect("append");
     }
     assert!(p.compaction_due(), "never compacted");
     p.compact(&cfg, crate::now_ms()).expect("compact");
     assert!(!p.compaction_due(), "nothing new");
     for _ in 0..9 {
-        p.append(&batch(1, 10), &cfg, true).expect("append");
+        p.append(&batch(1, 10), &cfg).expect("append");
     }
     assert!(!p.compaction_due(), "9 new of 19");
-    p.append(&batch(1, 10), &cfg, true).expect("append");
+    p.append(&batch(1, 10), &cfg).expect("append");
     assert!(p.compaction_due(), "10 new of 20");
+}
+
+#[test]
+fn a_produce_waits_for_the_fsync_that_visibility_does_not() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = partition(dir.path(), Arc::new(TailBudget::default()));
+    let cfg = TopicConfig::default();
+    let failures = p.failures();
+    let appended = p.append(&batch(2, 10), &cfg).expect("append");
+    // Fetches see it at once...
+    assert_eq!(p.read(0, 1 << 20).map(|b| b.is_empty()), Ok(false));
+    // ...its produce is not answered until the flusher says it is on disk.
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut durable = std::pin::pin!(p.wait_durable(appended.end_offset, failures));
+    assert!(durable.as_mut().poll(&mut cx).is_pending());
+    p.synced(appended.end_offset - 1);
+    assert!(durable.as_mut().poll(&mut cx).is_pending(), "half synced");
+    p.synced(appended.end_offset);
+    assert_eq!(durable.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    // A failed flush of a later append fails its produce and takes it back from fetches.
+    let failures = p.failures();
+    let later = p.append(&batch(1, 10), &cfg).expect("append");
+    let mut failed = std::pin::pin!(p.wait_durable(later.end_offset, failures));
+    assert!(failed.as_mut().poll(&mut cx).is_pending());
+    p.flush_failed();
+    assert!(matches!(failed.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert_eq!(p.high_watermark(), appended.end_offset);
 }

@@ -161,9 +161,7 @@ mod tests {
             1,
         )
         .expect("batch");
-        let appended = p
-            .append(&batch, &TopicConfig::default(), true)
-            .expect("append");
+        let appended = p.append(&batch, &TopicConfig::default()).expect("append");
         p.advance(appended.end_offset);
         assert!(p.delete_records_before(9).is_err(), "past the end");
         assert_eq!(p.delete_records_before(3).expect("delete"), 3);

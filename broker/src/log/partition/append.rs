@@ -1,7 +1,9 @@
 //! Appending to a partition: validating a produce's batches (size, CRC, producer
 //! sequences), assigning offsets, rolling segments, and the durability bookkeeping the
-//! flusher drives (fsync targets, high-watermark advance, cutting back after a failed
-//! flush, waiting until an append is durable).
+//! flusher drives (fsync targets, the synced offset, cutting back after a failed flush,
+//! waiting until an append is durable). An appended batch is visible to fetches at once
+//! (the high watermark is the log end, as in Kafka); its produce is answered once it is
+//! synced (see `handlers::produce`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,14 +20,9 @@ use crate::record::{self, BatchHeader};
 use wire::ErrorCode;
 
 impl Partition {
-    /// Validates and appends a produce's record set. Nothing is written unless every batch
-    /// is valid. With `durable_now` the high watermark moves at once (relaxed flushing).
-    pub fn append(
-        &self,
-        records: &[u8],
-        cfg: &TopicConfig,
-        durable_now: bool,
-    ) -> Result<Appended, Rejected> {
+    /// Validates and appends a produce's record set, and makes it visible. Nothing is
+    /// written unless every batch is valid.
+    pub fn append(&self, records: &[u8], cfg: &TopicConfig) -> Result<Appended, Rejected> {
         let batches = record::split_batches(records)
             .map_err(|e| Rejected::new(ErrorCode::CORRUPT_MESSAGE, e.to_string()))?;
         if batches.is_empty() {
@@ -144,9 +141,7 @@ impl Partition {
         st.tail.push(&data.freeze(), &placed);
         st.next_offset = offset;
         drop(st);
-        if durable_now {
-            self.advance(offset);
-        }
+        self.advance(offset);
         Ok(Appended {
             base_offset,
             end_offset: offset,
@@ -182,9 +177,15 @@ impl Partition {
             .map(|s| (Arc::clone(&s.file), end))
     }
 
-    /// Records that everything below `offset` is on disk, and makes it visible.
+    /// Records that everything below `offset` is on disk (waking the producers waiting
+    /// for it), and makes it visible if it was not yet.
     pub fn synced(&self, offset: i64) {
         self.synced.fetch_max(offset, Ordering::AcqRel);
+        self.durable.send_if_modified(|d| {
+            let moved = offset > d.synced;
+            d.synced = d.synced.max(offset);
+            moved
+        });
         self.advance(offset);
     }
 
@@ -222,6 +223,7 @@ impl Partition {
         self.durable.send_modify(|d| {
             d.failures += 1;
             d.hw = d.hw.min(hw);
+            d.synced = d.synced.min(hw);
         });
     }
 
@@ -233,11 +235,11 @@ impl Partition {
     ) -> Result<(), Rejected> {
         let mut rx = self.durable.subscribe();
         let result = rx
-            .wait_for(|d| d.hw >= end_offset || d.failures != failures_before)
+            .wait_for(|d| d.synced >= end_offset || d.failures != failures_before)
             .await
             .map(|d| *d);
         match result {
-            Ok(d) if d.hw >= end_offset => Ok(()),
+            Ok(d) if d.synced >= end_offset => Ok(()),
             _ => Err(Rejected::new(
                 ErrorCode::KAFKA_STORAGE_ERROR,
                 "flush to disk failed",

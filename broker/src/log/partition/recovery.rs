@@ -93,6 +93,7 @@ impl Partition {
             .max(log_start::stored(dir).min(next_offset));
         let (durable, _) = watch::channel(Durable {
             hw: next_offset,
+            synced: next_offset,
             failures: 0,
         });
         Ok((
