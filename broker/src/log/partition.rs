@@ -11,7 +11,7 @@ mod recovery;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
@@ -56,13 +56,9 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// What waiting producers watch: how far the log is visible and how far it is on disk.
+/// What waiting producers watch: how far the log is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Durable {
-    /// High watermark: every offset below it is visible to fetches. As in Kafka, the log
-    /// end: a batch is visible once written to the segment file (where a `kill -9` of the
-    /// server cannot take it), before its fsync.
-    pub hw: i64,
     /// Every offset below it is fsynced: a produce is answered when its batch is below it
     /// (under `flush = "always"`).
     pub synced: i64,
@@ -89,6 +85,11 @@ pub struct Partition {
     pub index: i32,
     dir: PathBuf,
     state: Mutex<State>,
+    /// High watermark: every offset below it is visible to fetches. As in Kafka, the log
+    /// end: a batch is visible once written to the segment file (where a `kill -9` of the
+    /// server cannot take it), before its fsync. Not in the `durable` watch, whose
+    /// waiters (producers) only care about the fsync.
+    hw: AtomicI64,
     durable: watch::Sender<Durable>,
     /// Offset below which data has been fsynced (what the flusher reads without waking
     /// anyone; [`Durable::synced`] is the same for waiters).
@@ -110,7 +111,7 @@ impl Partition {
 
     /// The high watermark (next offset visible to consumers).
     pub fn high_watermark(&self) -> i64 {
-        self.durable.borrow().hw
+        self.hw.load(Ordering::Acquire)
     }
 
     /// The first offset still in the log.

@@ -140,8 +140,10 @@ impl Partition {
             .collect();
         st.tail.push(&data.freeze(), &placed);
         st.next_offset = offset;
-        drop(st);
+        // Visible under the lock, so a failed flush's cut-back (also under it) cannot be
+        // undone by an append that wrote before it.
         self.advance(offset);
+        drop(st);
         Ok(Appended {
             base_offset,
             end_offset: offset,
@@ -189,17 +191,9 @@ impl Partition {
         self.advance(offset);
     }
 
-    /// Makes everything below `offset` visible and wakes waiters.
+    /// Makes everything below `offset` visible and wakes the fetches waiting on it.
     pub fn advance(&self, offset: i64) {
-        let moved = self.durable.send_if_modified(|d| {
-            if offset > d.hw {
-                d.hw = offset;
-                true
-            } else {
-                false
-            }
-        });
-        if moved {
+        if self.hw.fetch_max(offset, Ordering::AcqRel) < offset {
             self.arrived.notify_waiters();
         }
     }
@@ -219,10 +213,10 @@ impl Partition {
         st.next_offset = hw;
         st.producers.clear();
         st.tail.clear();
+        self.hw.fetch_min(hw, Ordering::AcqRel);
         drop(st);
         self.durable.send_modify(|d| {
             d.failures += 1;
-            d.hw = d.hw.min(hw);
             d.synced = d.synced.min(hw);
         });
     }

@@ -92,7 +92,6 @@ impl Partition {
             .unwrap_or(0)
             .max(log_start::stored(dir).min(next_offset));
         let (durable, _) = watch::channel(Durable {
-            hw: next_offset,
             synced: next_offset,
             failures: 0,
         });
@@ -109,6 +108,7 @@ impl Partition {
                     tail: TailCache::new(budget),
                     cleaned_upto: 0,
                 }),
+                hw: AtomicI64::new(next_offset),
                 durable,
                 synced: AtomicI64::new(next_offset),
                 arrived: Notify::new(),
