@@ -5,7 +5,8 @@
 //! held Fetch on the same connection ends the fetch's wait; held fetches one after another
 //! on one connection each answer at their own max_wait (the connection's one timer moves
 //! for each); a client that pipelines more big fetches than the server queues and reads
-//! them late gets every answer, in order.
+//! them late gets every answer, in order; the listening socket's backlog holds a whole
+//! class connecting at once.
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader, Write};
@@ -323,4 +324,29 @@ fn a_low_soft_open_file_limit_is_raised_at_start() {
         "{raised} (expected new={expected})"
     );
     assert_eq!(soft_now, Some(expected), "the process's soft limit");
+}
+
+/// The listening socket's backlog (what `ss` shows as Send-Q for a listener) fits a class
+/// of thousands starting together: the runtime's default of 1024 let a 5,000-consumer
+/// start drop SYNs until some clients gave up ("connection timed out").
+#[test]
+fn the_listen_backlog_holds_a_class_connecting_at_once() {
+    let s = TestServer::start(&[]);
+    let port = s.addr.rsplit(':').next().expect("port");
+    let out = Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let backlog: u32 = text
+        .split_whitespace()
+        .nth(2)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_else(|| panic!("no listener on {port} in ss output: {text:?}"));
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(4096);
+    assert_eq!(backlog, somaxconn.min(4096), "listen backlog");
+    assert!(backlog > 1024, "the default backlog: {backlog}");
 }

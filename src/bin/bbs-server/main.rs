@@ -177,9 +177,8 @@ fn main() -> Result<()> {
             return users::run(&dir, action).await;
         }
         nofile::ensure(cfg.max_connections);
-        let listener = tokio::net::TcpListener::bind(cfg.listen)
-            .await
-            .with_context(|| format!("listening on {}", cfg.listen))?;
+        let listener =
+            net::listen(cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
         let local = listener.local_addr()?;
         // With port 0 the advertised address must be the port we actually got.
         let mut cfg = cfg;

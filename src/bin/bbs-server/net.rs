@@ -2,7 +2,8 @@
 //! interface (`--listen 0.0.0.0:9092`) and no `--advertise` was given. Advertising
 //! 0.0.0.0 would send every client's second connection (after Metadata) to itself, so
 //! the server picks the host's primary address, the one its default route leaves from,
-//! or refuses to start with a message saying to pass `--advertise`.
+//! or refuses to start with a message saying to pass `--advertise`. Also the listening
+//! socket itself, with a backlog for a whole class connecting at once.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 
@@ -34,4 +35,23 @@ pub(crate) fn primary_address(unspecified: IpAddr) -> Result<IpAddr> {
              students connect to"
         ),
     }
+}
+
+/// Connections the kernel may hold for the server to accept (it caps this at
+/// `net.core.somaxconn`, 4096 on current kernels). The runtime's default, 1024, let a class
+/// of thousands starting together overflow it: the SYNs past it were dropped, and clients
+/// whose retransmitted SYNs were dropped too gave up with "connection timed out".
+const BACKLOG: u32 = 4096;
+
+/// Listens on `addr` (address reuse on, as the standard library's `bind` does) with
+/// [`BACKLOG`].
+pub(crate) fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
