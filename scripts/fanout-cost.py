@@ -5,7 +5,10 @@ of the server and of the bench process (all its consumer threads) per delivered 
 On a shared machine these are steadier than latencies. CPU comes from /proc/PID/stat,
 context switches from the sum over /proc/PID/task/*/status.
 
-    scripts/fanout-cost.py bbs|redis N [BIN_DIR] [SECONDS]
+    scripts/fanout-cost.py bbs|raw|redis N [BIN_DIR] [SECONDS]
+
+`raw` runs bare Fetch consumers (`bbs-bench fanout --raw`) against bbs-server. FLUSH=interval
+starts bbs-server with that flush policy.
 
 BIN_DIR holds bbs-server and bbs-bench (default target/release). PERF=server|bench also
 records a `perf record -g` profile of that process for 6 s of the run (PERF_OUT, default
@@ -54,10 +57,11 @@ def snapshot(pid):
 tmp = tempfile.mkdtemp(prefix='fanout-cost-')
 port = free_port()
 addr = f'127.0.0.1:{port}'
-if kind == 'bbs':
+if kind in ('bbs', 'raw'):
     cfg = os.path.join(tmp, 'server.toml')
     with open(cfg, 'w') as f:
-        f.write('[broker]\nmax_connections = 20000\n\n'
+        flush = f'flush = "{os.environ["FLUSH"]}"\n' if os.environ.get('FLUSH') else ''
+        f.write('[broker]\nmax_connections = 20000\n' + flush + '\n'
                 '[broker.max_connections_per_ip_overrides]\n"127.0.0.1" = 20000\n')
     server = subprocess.Popen([f'{bindir}/bbs-server', '--listen', addr, '--data-dir',
                                os.path.join(tmp, 'data'), '--config', cfg],
@@ -76,7 +80,7 @@ for _ in range(200):
     except OSError:
         time.sleep(0.05)
 bench = subprocess.Popen([f'{bindir}/bbs-bench', 'fanout', *target, '--consumers', str(n),
-                          '--seconds', secs],
+                          '--seconds', secs] + (['--raw'] if kind == 'raw' else []),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=dict(os.environ, RUST_LOG='info'))
 start = end = None
@@ -110,3 +114,9 @@ print(f'{kind} N={n} p50={m.group(3)}ms p99={m.group(4)}ms delivered={delivered}
       f'context switches; bench {b_cpu / delivered * 1e6:.1f} us CPU, {b_cs / delivered:.2f} '
       f'context switches (window {window:.1f} s, server {s_cpu / window:.0%} of a core, '
       f'bench {b_cpu / window:.0%})')
+# A saturated run batches (several deliveries per read): per round trip is what one
+# fetch answer costs each side.
+per_read = float(re.search(r'per-read=([\d.]+)', out).group(1))
+trips = delivered / max(per_read, 1e-9)
+print(f'per round trip ({per_read} deliveries per read): server {s_cpu / trips * 1e6:.1f} us CPU, '
+      f'bench {b_cpu / trips * 1e6:.1f} us CPU')

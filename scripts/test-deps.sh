@@ -7,10 +7,10 @@ set -euo pipefail
 home="${BBS_TEST_HOME:-$HOME/.cache/bbs-test}"
 mkdir -p "$home"
 
-if ! command -v kcat >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1 || ! command -v nc >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then
+if ! command -v kcat >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1 || ! command -v nc >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq kcat tmux netcat-openbsd redis-server >/dev/null
+  apt-get install -y -qq kcat tmux netcat-openbsd redis-server iproute2 >/dev/null
 fi
 
 if [ ! -x "$home/venv/bin/python" ]; then
