@@ -275,11 +275,7 @@ pub(crate) fn kafka(
 ) -> Result<Fanout> {
     let config = ClientConfig::new(bootstrap).client_id("bbs-bench");
     let client = Client::connect(config.clone()).context("connecting")?;
-    match client.admin().create_topics(&[NewTopic::new(topic, 1)]) {
-        Ok(()) => {}
-        Err(e) if e.kafka_code() == Some(client::ErrorCode::TOPIC_ALREADY_EXISTS) => {}
-        Err(e) => return Err(e).context("creating the topic"),
-    }
+    ensure_topic(&client, topic)?;
     let total = (u64::from(rate) * seconds) as usize;
     let run_id = std::process::id();
     // Consumers beyond this process's open-file limit run in helper processes.
@@ -296,8 +292,34 @@ pub(crate) fn kafka(
     let mut parts = fanout_procs::spawn(&run, own, per_proc)?;
     let rx = start_consumers(&run, config, 0..own)?;
     parts.wait_ready()?;
-    // No linger: each message goes out at once, as Redis's XADD does; the figure is the
-    // broker's fan-out, not the producer's batching delay.
+    let produced_in = produce(&client, topic, rate, total, consumers)?;
+    let mut f = Fanout {
+        produced_in,
+        ..gather(rx, own, total)
+    };
+    parts.gather_into(&mut f)?;
+    Ok(f)
+}
+
+/// Creates the one-partition `topic` unless it exists.
+pub(crate) fn ensure_topic(client: &Client, topic: &str) -> Result<()> {
+    match client.admin().create_topics(&[NewTopic::new(topic, 1)]) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kafka_code() == Some(client::ErrorCode::TOPIC_ALREADY_EXISTS) => Ok(()),
+        Err(e) => Err(e).context("creating the topic"),
+    }
+}
+
+/// Produces `total` messages stamped with their send time to `topic` at `rate`; returns
+/// how long sending took. No linger: each message goes out at once, as Redis's XADD does;
+/// the figure is the broker's fan-out, not the producer's batching delay.
+pub(crate) fn produce(
+    client: &Client,
+    topic: &str,
+    rate: u32,
+    total: usize,
+    consumers: usize,
+) -> Result<Duration> {
     let producer = client.producer(ProducerConfig::default().linger(Duration::ZERO))?;
     tracing::info!(consumers, "fan-out: producing");
     let produced_in = paced(rate, total, |seq| {
@@ -306,12 +328,7 @@ pub(crate) fn kafka(
     })?;
     producer.flush()?;
     tracing::info!(consumers, "fan-out: produced");
-    let mut f = Fanout {
-        produced_in,
-        ..gather(rx, own, total)
-    };
-    parts.gather_into(&mut f)?;
-    Ok(f)
+    Ok(produced_in)
 }
 
 /// Starts consumers `which` of `run`, each in its own group on its own thread, and waits

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use bytes::{Bytes, BytesMut};
-use client::{Client, ClientConfig, NewTopic, ProducerConfig, Record, TopicPartition};
+use client::{Client, ClientConfig, TopicPartition};
 use kafka_protocol::messages::ApiKey;
 use wire::fetch::{FetchParams, FetchPart};
 
 use crate::fanout::Fanout;
-use crate::fanout::{gather, latency_of, now_us, paced, spawn_consumer, wait_ready, Consumed};
+use crate::fanout::{gather, latency_of, spawn_consumer, wait_ready, Consumed};
 use crate::stats::Samples;
 
 /// The Fetch version the bare consumers speak (the newest with topic names).
@@ -33,11 +33,7 @@ pub(crate) fn run(
 ) -> Result<Fanout> {
     let client = Client::connect(ClientConfig::new(bootstrap).client_id("bbs-bench"))
         .context("connecting")?;
-    match client.admin().create_topics(&[NewTopic::new(topic, 1)]) {
-        Ok(()) => {}
-        Err(e) if e.kafka_code() == Some(client::ErrorCode::TOPIC_ALREADY_EXISTS) => {}
-        Err(e) => return Err(e).context("creating the topic"),
-    }
+    crate::fanout::ensure_topic(&client, topic)?;
     let tp = TopicPartition::new(topic, 0);
     let start = client
         .admin()
@@ -58,14 +54,7 @@ pub(crate) fn run(
     }
     drop(tx);
     wait_ready(&ready, &gone, consumers)?;
-    let producer = client.producer(ProducerConfig::default().linger(Duration::ZERO))?;
-    tracing::info!(consumers, "fan-out: producing");
-    let produced_in = paced(rate, total, |seq| {
-        producer.send(Record::new(topic).value(format!("{} {seq}", now_us())))?;
-        Ok(())
-    })?;
-    producer.flush()?;
-    tracing::info!(consumers, "fan-out: produced");
+    let produced_in = crate::fanout::produce(&client, topic, rate, total, consumers)?;
     Ok(Fanout {
         produced_in,
         ..gather(rx, consumers, total)
