@@ -277,7 +277,7 @@ fn dispatch(
         let Some((api, version, tx)) = waiting.remove(&id) else {
             return Err(Error::Upstream(format!("answer to unknown request {id}")));
         };
-        wire::header::decode_response_header(&mut frame, api, version)?;
+        wire::header::skip_response_header(&mut frame, api, version)?;
         let _ = tx.send(Ok(frame));
     }
     Ok(())
