@@ -407,14 +407,37 @@ impl Group {
         let conn = self.coordinator()?;
         let r = offsets::commit(&conn, &self.group_id, generation, &member, offsets);
         if let Err(e) = &r {
-            match e.kafka_code() {
-                Some(c) if c.is_coordinator_moved() => self.forget_coordinator(),
-                Some(c) if c.is_rejoin() => self.request_rejoin(),
-                _ if e.is_retriable() => self.forget_coordinator(),
-                _ => {}
-            }
+            self.commit_failed(e);
         }
         r
+    }
+
+    /// Sends the commit of `offsets` without waiting (auto-commit); `done` gets the
+    /// outcome on the network thread, and the consumer hands a failure to
+    /// [`Group::commit_failed`].
+    pub fn commit_async(
+        &self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        done: impl FnOnce(Result<()>) + Send + 'static,
+    ) {
+        let (generation, member) = self.generation();
+        match self.coordinator() {
+            Ok(conn) => {
+                offsets::commit_async(&conn, &self.group_id, generation, &member, offsets, done)
+            }
+            Err(e) => done(Err(e)),
+        }
+    }
+
+    /// What a failed commit says about the membership: the coordinator moved or is gone
+    /// (found again), or the generation is over (rejoin).
+    pub fn commit_failed(&self, e: &Error) {
+        match e.kafka_code() {
+            Some(c) if c.is_coordinator_moved() => self.forget_coordinator(),
+            Some(c) if c.is_rejoin() => self.request_rejoin(),
+            _ if e.is_retriable() => self.forget_coordinator(),
+            _ => {}
+        }
     }
 
     /// The group's committed offsets for `partitions`.

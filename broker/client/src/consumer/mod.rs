@@ -25,6 +25,7 @@
 //! ```
 
 pub mod assignor;
+mod autocommit;
 mod config;
 pub mod fetcher;
 pub mod group;
@@ -157,6 +158,8 @@ pub struct Consumer {
     listener: Option<Box<dyn RebalanceListener>>,
     /// Next auto-commit.
     next_auto_commit: Instant,
+    /// The auto-commit in flight.
+    autocommit: autocommit::AutoCommit,
     /// Positions last committed (to skip empty commits).
     committed: HashMap<TopicPartition, i64>,
     /// Where the last returned records came from, for fairness.
@@ -222,6 +225,7 @@ impl Consumer {
         }
         let mut c = Consumer {
             next_auto_commit: Instant::now() + config.auto_commit_interval,
+            autocommit: autocommit::AutoCommit::new(),
             pool,
             cluster,
             pattern,
@@ -362,6 +366,8 @@ impl Consumer {
         if offsets.is_empty() {
             return Ok(());
         }
+        // After the auto-commit in flight, never before it.
+        self.finish_auto_commit(self.cluster.config.request_timeout);
         let group_id = self
             .config
             .group_id
@@ -412,12 +418,8 @@ impl Consumer {
 
     /// Commits positions that moved since the last commit.
     fn commit_changed(&mut self) -> Result<()> {
-        let changed: BTreeMap<TopicPartition, i64> = self
-            .parts
-            .iter()
-            .filter_map(|(tp, p)| p.position.map(|o| (tp.clone(), o)))
-            .filter(|(tp, o)| self.committed.get(tp) != Some(o))
-            .collect();
+        self.finish_auto_commit(self.cluster.config.request_timeout);
+        let changed = self.changed_positions();
         self.commit_offsets(changed)
     }
 }

@@ -21,7 +21,7 @@ use kafka_protocol::messages::{
 
 use super::TopicPartition;
 use crate::cluster::Cluster;
-use crate::conn::Connection;
+use crate::conn::{decode_body, Connection};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::util::{sb, tn};
@@ -99,6 +99,49 @@ pub fn commit_with_metadata(
     member_id: &str,
     offsets: &BTreeMap<TopicPartition, (i64, String)>,
 ) -> Result<()> {
+    let req = commit_request(group, generation, member_id, offsets);
+    let (_, resp): (_, OffsetCommitResponse) = conn.request(ApiKey::OffsetCommit, &req)?;
+    commit_outcome(&resp)
+}
+
+/// Sends the commit of `offsets` without waiting: `done` gets the outcome, on the thread
+/// that reads `conn` (it must not block), or on this one when the send fails.
+pub fn commit_async(
+    conn: &Connection,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    offsets: &BTreeMap<TopicPartition, i64>,
+    done: impl FnOnce(Result<()>) + Send + 'static,
+) {
+    let version = match conn.version(ApiKey::OffsetCommit) {
+        Ok(v) => v,
+        Err(e) => return done(Err(e)),
+    };
+    let with_meta: BTreeMap<TopicPartition, (i64, String)> = offsets
+        .iter()
+        .map(|(tp, off)| (tp.clone(), (*off, String::new())))
+        .collect();
+    let req = commit_request(group, generation, member_id, &with_meta);
+    let addr = conn.addr_shared();
+    let callback = move |res: Result<bytes::Bytes>| {
+        let outcome = res
+            .and_then(|body| {
+                decode_body::<OffsetCommitResponse>(&addr, ApiKey::OffsetCommit, version, body)
+            })
+            .and_then(|resp| commit_outcome(&resp));
+        done(outcome);
+    };
+    conn.send(ApiKey::OffsetCommit, version, &req, Box::new(callback));
+}
+
+/// The OffsetCommit request for `offsets`, grouped by topic.
+fn commit_request(
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    offsets: &BTreeMap<TopicPartition, (i64, String)>,
+) -> OffsetCommitRequest {
     let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
     for (tp, (off, meta)) in offsets {
         let mut p = OffsetCommitRequestPartition::default();
@@ -120,7 +163,11 @@ pub fn commit_with_metadata(
             rt
         })
         .collect();
-    let (_, resp): (_, OffsetCommitResponse) = conn.request(ApiKey::OffsetCommit, &req)?;
+    req
+}
+
+/// The first partition error of an OffsetCommit answer.
+fn commit_outcome(resp: &OffsetCommitResponse) -> Result<()> {
     for t in &resp.topics {
         for p in &t.partitions {
             if p.error_code != 0 {

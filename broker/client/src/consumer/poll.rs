@@ -98,15 +98,7 @@ impl Consumer {
             self.resolved_from = Some(view);
         }
         self.update_positions()?;
-        if self.config.auto_commit
-            && self.config.group_id.is_some()
-            && Instant::now() >= self.next_auto_commit
-        {
-            self.next_auto_commit = Instant::now() + self.config.auto_commit_interval;
-            if let Err(e) = self.commit_changed() {
-                tracing::warn!(error = %e, "auto-commit failed");
-            }
-        }
+        self.auto_commit();
         Ok(())
     }
 
