@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use wire::ErrorCode;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -21,7 +21,7 @@ use super::config::ClientConfig;
 use super::conn::Connection;
 use super::net::Net;
 use super::pool::Pool;
-use super::util::tn;
+use super::util::{jittered, tn};
 use crate::error::{Error, Result};
 
 /// One partition as the last metadata saw it.
@@ -95,7 +95,7 @@ pub struct Cluster {
     /// Reads every connection of this cluster's pools; runs its timers.
     net: Arc<Net>,
     /// Serializes refreshes so that a burst of errors causes one Metadata request.
-    refresh_lock: Mutex<Option<Instant>>,
+    refresh_lock: Mutex<Option<(Instant, Duration)>>,
     /// Set by anyone who saw a sign that the view is stale.
     stale: AtomicBool,
     /// Set when a topic is wanted that the last answer did not cover: the next
@@ -209,10 +209,10 @@ impl Cluster {
         let due = match last {
             None => true,
             Some(_) if self.grown.load(Ordering::SeqCst) => true,
-            Some(at) => {
+            Some((at, max_age)) => {
                 let age = at.elapsed();
                 (self.stale.load(Ordering::SeqCst) && age >= self.config.metadata_refresh_backoff)
-                    || age >= self.config.metadata_max_age
+                    || age >= max_age
             }
         };
         if due {
@@ -238,7 +238,8 @@ impl Cluster {
             Some(topics.iter().map(|t| topic_entry(t)).collect())
         };
         self.stale.store(false, Ordering::SeqCst);
-        *guard = Some(Instant::now());
+        // Clients started together refresh at different times (`util::jittered`).
+        *guard = Some((Instant::now(), jittered(self.config.metadata_max_age)));
         let auto_create = self.auto_create.load(Ordering::SeqCst);
         let result = self.with_any_conn(|conn| {
             let version = conn.version(ApiKey::Metadata)?;

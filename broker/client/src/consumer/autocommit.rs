@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::{Consumer, TopicPartition};
 use crate::error::Result;
+use crate::util::jittered;
 
 /// Which auto-commit it was, what it sent and how it ended.
 type Outcome = (u64, BTreeMap<TopicPartition, i64>, Result<()>);
@@ -54,7 +55,7 @@ impl Consumer {
         if self.autocommit.sent.is_some() || now < self.next_auto_commit {
             return;
         }
-        self.next_auto_commit = now + self.config.auto_commit_interval;
+        self.next_auto_commit = now + jittered(self.config.auto_commit_interval);
         let changed = self.changed_positions();
         if changed.is_empty() {
             return;

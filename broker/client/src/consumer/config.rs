@@ -60,7 +60,7 @@ pub struct ConsumerConfig {
     pub(crate) subscription: Subscription,
     /// Commit positions every `auto_commit_interval`, on rebalance and on close.
     pub auto_commit: bool,
-    /// Auto-commit period.
+    /// Longest auto-commit period (each is 0-25% shorter, see `util::jittered`).
     pub auto_commit_interval: Duration,
     /// Where to start without a committed offset.
     pub offset_reset: OffsetReset,
@@ -99,7 +99,7 @@ impl ConsumerConfig {
             group: GroupConfig {
                 session_timeout: Duration::from_secs(10),
                 rebalance_timeout: Duration::from_secs(10),
-                heartbeat_interval: Duration::from_secs(1),
+                heartbeat_interval: Duration::from_secs(3),
                 assignors: vec![Assignor::Range, Assignor::RoundRobin],
             },
         }

@@ -31,7 +31,7 @@ use crate::cluster::Cluster;
 use crate::conn::{decode_body, Connection};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
-use crate::util::sb;
+use crate::util::{jittered, sb};
 
 /// Timing and strategy settings of a group member.
 #[derive(Debug, Clone)]
@@ -40,7 +40,8 @@ pub struct GroupConfig {
     pub session_timeout: Duration,
     /// How long the coordinator waits for members to rejoin during a rebalance.
     pub rebalance_timeout: Duration,
-    /// Time between heartbeats.
+    /// Longest time between heartbeats (each is 0-25% sooner, see `util::jittered`);
+    /// 3 s by default, the Java client's, a third of the default session timeout.
     pub heartbeat_interval: Duration,
     /// Strategies offered, in order of preference.
     pub assignors: Vec<Assignor>,
@@ -124,10 +125,10 @@ impl Group {
         let hb_group = group_id.to_string();
         let interval = config.heartbeat_interval;
         cluster.net().schedule(
-            interval,
+            jittered(interval),
             Box::new(move || {
                 heartbeat(&hb_cluster, &hb_group, &hb_state)?;
-                Some(interval)
+                Some(jittered(interval))
             }),
         );
         Ok(Group {

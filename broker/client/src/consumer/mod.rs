@@ -224,7 +224,7 @@ impl Consumer {
             }));
         }
         let mut c = Consumer {
-            next_auto_commit: Instant::now() + config.auto_commit_interval,
+            next_auto_commit: Instant::now() + crate::util::jittered(config.auto_commit_interval),
             autocommit: autocommit::AutoCommit::new(),
             pool,
             cluster,
