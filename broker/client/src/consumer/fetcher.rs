@@ -92,13 +92,26 @@ impl Consumer {
             return;
         }
         let view = self.cluster.view();
+        let same_view = self
+            .leaders_from
+            .as_ref()
+            .is_some_and(|v| Arc::ptr_eq(v, &view));
+        if !same_view {
+            for p in self.parts.values_mut() {
+                p.leader = None;
+            }
+            self.leaders_from = Some(Arc::clone(&view));
+        }
         // By leader, in the order first met (a consumer has one or a few leaders).
         let mut by_leader: Vec<(i32, Vec<(TopicPartition, i64)>)> = Vec::new();
-        for (tp, p) in &self.parts {
+        for (tp, p) in self.parts.iter_mut() {
             if !ready(p) {
                 continue;
             }
-            match view.leader(&tp.topic, tp.partition) {
+            let leader = *p
+                .leader
+                .get_or_insert_with(|| view.leader(&tp.topic, tp.partition));
+            match leader {
                 Some(l) if !self.inflight_leaders.contains(&l) => {
                     let ask = (tp.clone(), p.fetch_offset);
                     match by_leader.iter_mut().find(|(id, _)| *id == l) {
@@ -111,7 +124,7 @@ impl Consumer {
             }
         }
         for (leader, parts) in by_leader {
-            let conn = match self.fetch_conn(&view, leader) {
+            let conn = match self.fetch_conn(&view, same_view, leader) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!(leader, error = %e, "no connection for fetch");
@@ -123,17 +136,23 @@ impl Consumer {
                     p.inflight = true;
                 }
             }
-            self.inflight_leaders.insert(leader);
+            self.inflight_leaders.push(leader);
             send_fetch(&conn, leader, parts, &self.config.fetch, self.tx.clone());
         }
     }
 
     /// The connection for fetches from `leader`: the last one while it is alive and the
-    /// metadata still has the leader at its address, else the pool's.
-    fn fetch_conn(&mut self, view: &ClusterView, leader: i32) -> Result<Arc<Connection>> {
-        let at = view.brokers.get(&leader);
+    /// metadata still has the leader at its address (looked at again only when the
+    /// metadata snapshot is not the one of the last fetch), else the pool's.
+    fn fetch_conn(
+        &mut self,
+        view: &ClusterView,
+        same_view: bool,
+        leader: i32,
+    ) -> Result<Arc<Connection>> {
         if let Some((_, c)) = self.fetch_conns.iter().find(|(id, _)| *id == leader) {
-            if c.is_alive() && at.is_some_and(|a| a == c.addr()) {
+            let here = || view.brokers.get(&leader).is_some_and(|a| a == c.addr());
+            if c.is_alive() && (same_view || here()) {
                 return Ok(Arc::clone(c));
             }
         }

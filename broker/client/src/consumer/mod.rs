@@ -105,6 +105,8 @@ struct PartState {
     high_watermark: i64,
     /// Answers in a row that could not be used (see `PartitionFetch::unusable`).
     unusable: u32,
+    /// Its leader in `Consumer::leaders_from` (`None`: not looked up there yet).
+    leader: Option<Option<i32>>,
 }
 
 /// A pattern subscription's test of a topic name.
@@ -144,8 +146,12 @@ pub struct Consumer {
     /// This consumer's own connections for fetches and the group's join, sync and leave
     /// (see `pool`).
     pool: Arc<Pool>,
-    /// Leaders with a fetch in flight.
-    inflight_leaders: HashSet<i32>,
+    /// Leaders with a fetch in flight (a consumer has one or a few).
+    inflight_leaders: Vec<i32>,
+    /// The metadata snapshot the partitions' leaders were looked up in (and the fetch
+    /// connections' addresses checked against): a fetch per answer need not hash topic
+    /// names and compare addresses while the snapshot is the same.
+    leaders_from: Option<Arc<ClusterView>>,
     /// The connection each leader's fetches went out on last, reused while it lives and
     /// the metadata still puts that leader at its address (a fetch per poll need not look
     /// it up in the pool).
@@ -233,7 +239,8 @@ impl Consumer {
             topics: Vec::new(),
             resolved_from: None,
             parts: BTreeMap::new(),
-            inflight_leaders: HashSet::new(),
+            inflight_leaders: Vec::new(),
+            leaders_from: None,
             fetch_conns: Vec::new(),
             rx,
             tx,

@@ -279,9 +279,10 @@ impl Consumer {
     }
 
     fn apply_fetch(&mut self, done: FetchDone) -> Result<()> {
-        if !self.inflight_leaders.remove(&done.leader) {
+        let Some(at) = self.inflight_leaders.iter().position(|l| *l == done.leader) else {
             return Ok(()); // a duplicate failure report
-        }
+        };
+        self.inflight_leaders.swap_remove(at);
         for (tp, _) in &done.asked {
             if let Some(p) = self.parts.get_mut(tp) {
                 p.inflight = false;
