@@ -229,9 +229,32 @@ pub(crate) fn gather(rx: mpsc::Receiver<Consumed>, consumers: usize, total: usiz
 /// failed.
 pub(crate) type Consumed = Result<(Samples, usize), String>;
 
+/// Starts the consumers `which`, each on its own thread running the body `make(i, ready)`
+/// returns (the body counts itself in `ready` once positioned), and waits until every one
+/// that did not fail is positioned; their results come on the receiver. Shared by our
+/// client's, the bare and the Redis consumers.
+pub(crate) fn start_all<B>(
+    which: std::ops::Range<usize>,
+    mut make: impl FnMut(usize, Arc<AtomicUsize>) -> B,
+) -> Result<mpsc::Receiver<Consumed>>
+where
+    B: FnOnce() -> Result<(Samples, usize)> + Send + 'static,
+{
+    let ready = Arc::new(AtomicUsize::new(0));
+    let gone = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<Consumed>();
+    let count = which.len();
+    for i in which {
+        spawn_consumer(tx.clone(), gone.clone(), make(i, ready.clone()))?;
+    }
+    drop(tx);
+    wait_ready(&ready, &gone, count)?;
+    Ok(rx)
+}
+
 /// Runs one consumer on its own small-stack thread; its result goes to `tx`, and a
 /// consumer that failed counts as `gone` so the producer does not wait for it.
-pub(crate) fn spawn_consumer(
+fn spawn_consumer(
     tx: mpsc::Sender<Consumed>,
     gone: Arc<AtomicUsize>,
     body: impl FnOnce() -> Result<(Samples, usize)> + Send + 'static,
@@ -250,7 +273,7 @@ pub(crate) fn spawn_consumer(
 }
 
 /// Waits until `ready` consumers (or every consumer that has not failed) are positioned.
-pub(crate) fn wait_ready(ready: &AtomicUsize, gone: &AtomicUsize, consumers: usize) -> Result<()> {
+fn wait_ready(ready: &AtomicUsize, gone: &AtomicUsize, consumers: usize) -> Result<()> {
     let start = Instant::now();
     while ready.load(Ordering::SeqCst) + gone.load(Ordering::SeqCst) < consumers {
         if start.elapsed() > Duration::from_secs(300) {
@@ -338,21 +361,12 @@ pub(crate) fn start_consumers(
     config: ClientConfig,
     which: std::ops::Range<usize>,
 ) -> Result<mpsc::Receiver<Consumed>> {
-    let ready = Arc::new(AtomicUsize::new(0));
-    let gone = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel::<Consumed>();
     let (total, horizon) = (run.total, Duration::from_secs(run.seconds + 60));
-    let count = which.len();
-    for i in which {
-        let (config, topic, ready) = (config.clone(), run.topic.to_string(), ready.clone());
+    start_all(which, |i, ready| {
+        let (config, topic) = (config.clone(), run.topic.to_string());
         let group = format!("bbs-fanout-{}-{i}-{}", run.run_id, run.consumers);
-        spawn_consumer(tx.clone(), gone.clone(), move || {
-            consume(config, &topic, &group, total, &ready, horizon)
-        })?;
-    }
-    drop(tx);
-    wait_ready(&ready, &gone, count)?;
-    Ok(rx)
+        move || consume(config, &topic, &group, total, &ready, horizon)
+    })
 }
 
 /// One consumer's life: join its own group at the latest offset, say it is positioned,

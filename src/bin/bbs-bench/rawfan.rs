@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -17,7 +17,7 @@ use kafka_protocol::messages::ApiKey;
 use wire::fetch::{FetchParams, FetchPart};
 
 use crate::fanout::Fanout;
-use crate::fanout::{gather, latency_of, spawn_consumer, wait_ready, Consumed};
+use crate::fanout::{gather, latency_of, start_all};
 use crate::stats::Samples;
 
 /// The Fetch version the bare consumers speak (the newest with topic names).
@@ -43,17 +43,10 @@ pub(crate) fn run(
         .copied()
         .context("no end offset for the partition")?;
     let total = (u64::from(rate) * seconds) as usize;
-    let (tx, rx) = mpsc::channel::<Consumed>();
-    let ready = Arc::new(AtomicUsize::new(0));
-    let gone = Arc::new(AtomicUsize::new(0));
-    for _ in 0..consumers {
-        let (addr, topic, ready) = (bootstrap.to_string(), topic.to_string(), ready.clone());
-        spawn_consumer(tx.clone(), gone.clone(), move || {
-            consume(&addr, &topic, start, total, &ready)
-        })?;
-    }
-    drop(tx);
-    wait_ready(&ready, &gone, consumers)?;
+    let rx = start_all(0..consumers, |_, ready| {
+        let (addr, topic) = (bootstrap.to_string(), topic.to_string());
+        move || consume(&addr, &topic, start, total, &ready)
+    })?;
     let produced_in = crate::fanout::produce(&client, topic, rate, total, consumers)?;
     Ok(Fanout {
         produced_in,

@@ -6,15 +6,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::fanout::{
-    gather, latency_of, now_us, paced, spawn_consumer, wait_ready, Consumed, Fanout,
-};
+use crate::fanout::{gather, latency_of, now_us, paced, start_all, Fanout};
 use crate::stats::Samples;
 
 /// A `redis-server` this run owns.
@@ -225,24 +223,10 @@ pub(crate) fn fanout(addr: &str, consumers: usize, rate: u32, seconds: u64) -> R
         .text()
         .context("XADD returned no id")?;
     let total = (u64::from(rate) * seconds) as usize;
-    let (tx, rx) = mpsc::channel::<Consumed>();
-    let ready = Arc::new(AtomicUsize::new(0));
-    let gone = Arc::new(AtomicUsize::new(0));
-    for _ in 0..consumers {
-        let (addr, stream, marker, tx, ready, gone) = (
-            addr.to_string(),
-            stream.clone(),
-            marker.clone(),
-            tx.clone(),
-            ready.clone(),
-            gone.clone(),
-        );
-        spawn_consumer(tx, gone, move || {
-            consume(&addr, &stream, marker, total, &ready)
-        })?;
-    }
-    drop(tx);
-    wait_ready(&ready, &gone, consumers)?;
+    let rx = start_all(0..consumers, |_, ready| {
+        let (addr, stream, marker) = (addr.to_string(), stream.clone(), marker.clone());
+        move || consume(&addr, &stream, marker, total, &ready)
+    })?;
     // Pipelined, as our producer is: each XADD goes out on time and a second thread reads
     // the replies. Waiting for each reply would let a saturated server slow the producer
     // down, and the consumers would be offered less than `rate`.

@@ -84,11 +84,23 @@ pub fn commit(
     member_id: &str,
     offsets: &BTreeMap<TopicPartition, i64>,
 ) -> Result<()> {
-    let with_meta: BTreeMap<TopicPartition, (i64, String)> = offsets
+    commit_with_metadata(
+        conn,
+        group,
+        generation,
+        member_id,
+        &without_metadata(offsets),
+    )
+}
+
+/// `offsets` with an empty metadata string each.
+fn without_metadata(
+    offsets: &BTreeMap<TopicPartition, i64>,
+) -> BTreeMap<TopicPartition, (i64, String)> {
+    offsets
         .iter()
         .map(|(tp, off)| (tp.clone(), (*off, String::new())))
-        .collect();
-    commit_with_metadata(conn, group, generation, member_id, &with_meta)
+        .collect()
 }
 
 /// Like [`commit`], with each offset's metadata string (what a client keeps beside it).
@@ -118,11 +130,7 @@ pub fn commit_async(
         Ok(v) => v,
         Err(e) => return done(Err(e)),
     };
-    let with_meta: BTreeMap<TopicPartition, (i64, String)> = offsets
-        .iter()
-        .map(|(tp, off)| (tp.clone(), (*off, String::new())))
-        .collect();
-    let req = commit_request(group, generation, member_id, &with_meta);
+    let req = commit_request(group, generation, member_id, &without_metadata(offsets));
     let addr = conn.addr_shared();
     let callback = move |res: Result<bytes::Bytes>| {
         let outcome = res
