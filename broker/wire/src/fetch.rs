@@ -58,163 +58,182 @@ pub fn put_request(
     params: &FetchParams,
     parts: &[FetchPart<'_>],
 ) -> Result<()> {
+    put_request_with(
+        out,
+        version,
+        correlation_id,
+        client_id,
+        params,
+        parts,
+        |p| *p,
+    )
+}
+
+/// [`put_request`] for partitions kept in the caller's own form, each seen through `part`
+/// (a consumer need not build a second list per fetch).
+pub fn put_request_with<T>(
+    out: &mut BytesMut,
+    version: i16,
+    correlation_id: i32,
+    client_id: &str,
+    params: &FetchParams,
+    parts: &[T],
+    part: impl Fn(&T) -> FetchPart<'_>,
+) -> Result<()> {
     if !(MIN_VERSION..=MAX_VERSION).contains(&version) {
         return Err(Error::Encode(format!(
             "Fetch v{version} is not handled here"
         )));
     }
     let flexible = version >= FLEXIBLE;
-    let topics = runs(parts);
-    // Fixed-size stretches are laid out in arrays and appended whole: one capacity check
-    // each instead of one per field.
+    let topics = parts.chunk_by(|a, b| part(a).topic == part(b).topic);
     let start = out.len();
-    let mut head = Fixed::default();
-    head.i32(0); // the length, filled in at the end
-                 // Request header v1, or v2 (v1 and tagged fields) for flexible versions; the client
-                 // id stays a classic nullable string in both.
-    head.i16(API_KEY);
-    head.i16(version);
-    head.i32(correlation_id);
-    out.put_slice(head.bytes());
-    put_string(out, client_id, false)?;
-    let mut body = Fixed::default();
+    let mut w = Staged::new(out);
+    w.i32(0); // the length, filled in at the end
+              // Request header v1, or v2 (v1 and tagged fields) for flexible versions; the client id
+              // stays a classic nullable string in both.
+    w.i16(API_KEY);
+    w.i16(version);
+    w.i32(correlation_id);
+    w.string(client_id, false)?;
     if flexible {
-        body.u8(0);
+        w.u8(0);
     }
-    body.i32(-1); // replica id: a consumer
-    body.i32(params.max_wait_ms);
-    body.i32(params.min_bytes);
-    body.i32(params.max_bytes);
-    body.u8(params.isolation_level as u8);
+    w.i32(-1); // replica id: a consumer
+    w.i32(params.max_wait_ms);
+    w.i32(params.min_bytes);
+    w.i32(params.max_bytes);
+    w.u8(params.isolation_level as u8);
     if version >= 7 {
-        body.i32(0); // session id: none
-        body.i32(-1); // session epoch: a full fetch
+        w.i32(0); // session id: none
+        w.i32(-1); // session epoch: a full fetch
     }
-    out.put_slice(body.bytes());
-    put_len(out, topics.clone().count(), flexible)?;
+    w.len(topics.clone().count(), flexible)?;
     for run in topics {
-        put_string(out, run[0].topic, flexible)?;
-        put_len(out, run.len(), flexible)?;
-        for p in run {
-            let mut f = Fixed::default();
-            f.i32(p.partition);
+        w.string(part(&run[0]).topic, flexible)?;
+        w.len(run.len(), flexible)?;
+        for p in run.iter().map(&part) {
+            w.i32(p.partition);
             if version >= 9 {
-                f.i32(-1); // current leader epoch: unknown
+                w.i32(-1); // current leader epoch: unknown
             }
-            f.i64(p.offset);
+            w.i64(p.offset);
             if version >= 12 {
-                f.i32(-1); // last fetched epoch: unknown
+                w.i32(-1); // last fetched epoch: unknown
             }
             if version >= 5 {
-                f.i64(-1); // log start offset: a consumer has none
+                w.i64(-1); // log start offset: a consumer has none
             }
-            f.i32(p.max_bytes);
+            w.i32(p.max_bytes);
             if flexible {
-                f.u8(0);
+                w.u8(0);
             }
-            out.put_slice(f.bytes());
         }
         if flexible {
-            out.put_u8(0);
+            w.u8(0);
         }
     }
-    let mut tail = Fixed::default();
     if version >= 7 {
         // Forgotten topics: none (an empty array, compact or not).
         if flexible {
-            tail.u8(1);
+            w.u8(1);
         } else {
-            tail.i32(0);
+            w.i32(0);
         }
     }
     if version >= 11 {
         // Rack id: empty.
         if flexible {
-            tail.u8(1);
+            w.u8(1);
         } else {
-            tail.i16(0);
+            w.i16(0);
         }
     }
     if flexible {
-        tail.u8(0);
+        w.u8(0);
     }
-    out.put_slice(tail.bytes());
+    w.flush();
     let len = u32::try_from(out.len() - start - 4)
         .map_err(|_| Error::Encode("Fetch request over 4 GiB".into()))?;
     out[start..start + 4].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }
 
-/// Up to 40 bytes of fixed-size fields (the most any stretch here has: a v12 partition
-/// takes 33), written big-endian in order.
-struct Fixed {
-    buf: [u8; 40],
+/// Bytes on their way to `out`, gathered on the stack first: a request of a few
+/// partitions reaches the buffer in one copy, not one capacity check and copy per field.
+struct Staged<'o> {
+    out: &'o mut BytesMut,
+    buf: [u8; 256],
     len: usize,
 }
 
-impl Default for Fixed {
-    fn default() -> Self {
-        Fixed {
-            buf: [0; 40],
+impl<'o> Staged<'o> {
+    fn new(out: &'o mut BytesMut) -> Self {
+        Staged {
+            out,
+            buf: [0; 256],
             len: 0,
         }
     }
-}
-
-impl Fixed {
-    fn put<const N: usize>(&mut self, bytes: [u8; N]) {
-        self.buf[self.len..self.len + N].copy_from_slice(&bytes);
-        self.len += N;
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.flush();
+            if bytes.len() > self.buf.len() {
+                self.out.put_slice(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
     }
+    fn flush(&mut self) {
+        self.out.put_slice(&self.buf[..self.len]);
+        self.len = 0;
+    }
+    #[inline(always)]
     fn u8(&mut self, v: u8) {
-        self.put([v]);
+        self.put(&[v]);
     }
+    #[inline(always)]
     fn i16(&mut self, v: i16) {
-        self.put(v.to_be_bytes());
+        self.put(&v.to_be_bytes());
     }
+    #[inline(always)]
     fn i32(&mut self, v: i32) {
-        self.put(v.to_be_bytes());
+        self.put(&v.to_be_bytes());
     }
+    #[inline(always)]
     fn i64(&mut self, v: i64) {
-        self.put(v.to_be_bytes());
+        self.put(&v.to_be_bytes());
     }
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+    fn uvarint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.u8((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.u8(v as u8);
     }
-}
-
-/// The runs of `parts` that share a topic.
-fn runs<'p, 'a>(parts: &'p [FetchPart<'a>]) -> impl Iterator<Item = &'p [FetchPart<'a>]> + Clone {
-    parts.chunk_by(|a, b| a.topic == b.topic)
-}
-
-fn put_len(out: &mut BytesMut, n: usize, flexible: bool) -> Result<()> {
-    if flexible {
-        put_uvarint(out, n as u64 + 1);
-    } else {
-        let n = i32::try_from(n).map_err(|_| Error::Encode("array too long".into()))?;
-        out.put_i32(n);
+    /// An array's length, compact (`n + 1` as a varint) or classic.
+    fn len(&mut self, n: usize, flexible: bool) -> Result<()> {
+        if flexible {
+            self.uvarint(n as u64 + 1);
+        } else {
+            let n = i32::try_from(n).map_err(|_| Error::Encode("array too long".into()))?;
+            self.i32(n);
+        }
+        Ok(())
     }
-    Ok(())
-}
-
-fn put_string(out: &mut BytesMut, s: &str, compact: bool) -> Result<()> {
-    if compact {
-        put_uvarint(out, s.len() as u64 + 1);
-    } else {
-        let n = i16::try_from(s.len()).map_err(|_| Error::Encode("string too long".into()))?;
-        out.put_i16(n);
+    fn string(&mut self, s: &str, compact: bool) -> Result<()> {
+        if compact {
+            self.uvarint(s.len() as u64 + 1);
+        } else {
+            let n = i16::try_from(s.len()).map_err(|_| Error::Encode("string too long".into()))?;
+            self.i16(n);
+        }
+        self.put(s.as_bytes());
+        Ok(())
     }
-    out.put_slice(s.as_bytes());
-    Ok(())
-}
-
-fn put_uvarint(out: &mut BytesMut, mut v: u64) {
-    while v >= 0x80 {
-        out.put_u8((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.put_u8(v as u8);
 }
 
 /// One partition of a Fetch response.
@@ -305,6 +324,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .at
@@ -316,28 +336,34 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     fn skip(&mut self, n: usize) -> Result<()> {
         self.take(n).map(|_| ())
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut a = [0; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
 
+    #[inline]
     fn i16(&mut self) -> Result<i16> {
         self.array().map(i16::from_be_bytes)
     }
 
+    #[inline]
     fn i32(&mut self) -> Result<i32> {
         self.array().map(i32::from_be_bytes)
     }
 
+    #[inline]
     fn i64(&mut self) -> Result<i64> {
         self.array().map(i64::from_be_bytes)
     }
 
+    #[inline]
     fn uvarint(&mut self) -> Result<u64> {
         crate::header::uvarint(self.buf, &mut self.at)
     }
@@ -391,6 +417,11 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_tags(&mut self) -> Result<()> {
+        // Almost always none: a single zero byte.
+        if self.buf.get(self.at) == Some(&0) {
+            self.at += 1;
+            return Ok(());
+        }
         let len = crate::header::tagged_fields_len(&self.buf[self.at..])?;
         self.skip(len)
     }

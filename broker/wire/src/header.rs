@@ -131,7 +131,19 @@ pub(crate) fn tagged_fields_len(bytes: &[u8]) -> Result<usize> {
 }
 
 /// An unsigned varint at `bytes[*at..]`; moves `at` past it.
+#[inline]
 pub(crate) fn uvarint(bytes: &[u8], at: &mut usize) -> Result<u64> {
+    // Most are one byte: a length or count under 128.
+    if let Some(&b) = bytes.get(*at) {
+        if b & 0x80 == 0 {
+            *at += 1;
+            return Ok(u64::from(b));
+        }
+    }
+    uvarint_long(bytes, at)
+}
+
+fn uvarint_long(bytes: &[u8], at: &mut usize) -> Result<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let b = *bytes

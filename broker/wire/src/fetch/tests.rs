@@ -25,7 +25,7 @@ fn generated(
     req.min_bytes = params.min_bytes;
     req.max_bytes = params.max_bytes;
     req.isolation_level = params.isolation_level;
-    for run in runs(parts) {
+    for run in parts.chunk_by(|a, b| a.topic == b.topic) {
         let mut t = FetchTopic::default();
         t.topic = name(run[0].topic);
         for p in run {
@@ -51,7 +51,12 @@ fn generated(
 }
 
 fn topic() -> impl Strategy<Value = String> {
-    prop_oneof![Just("bbs.board".to_string()), "[a-z.é]{0,12}"]
+    // Some longer than the encoder's staging buffer (256 bytes).
+    prop_oneof![
+        Just("bbs.board".to_string()),
+        "[a-z.é]{0,12}",
+        "[a-z]{250,300}"
+    ]
 }
 
 fn params() -> impl Strategy<Value = FetchParams> {
@@ -70,16 +75,19 @@ proptest! {
         id in any::<i32>(),
         client in "[a-z-]{0,10}",
         params in params(),
-        parts in proptest::collection::vec((topic(), any::<i32>(), any::<i64>(), any::<i32>()), 0..6),
+        parts in proptest::collection::vec((topic(), any::<i32>(), any::<i64>(), any::<i32>()), 0..12),
+        before in proptest::collection::vec(any::<u8>(), 0..3),
     ) {
         let parts: Vec<FetchPart<'_>> = parts
             .iter()
             .map(|(t, p, o, m)| FetchPart { topic: t, partition: *p, offset: *o, max_bytes: *m })
             .collect();
-        let mut ours = BytesMut::new();
+        // Appended after what the buffer already holds.
+        let mut ours = BytesMut::from(&before[..]);
         put_request(&mut ours, version, id, &client, &params, &parts).expect("encodes");
         let theirs = generated(version, id, &client, &params, &parts);
-        prop_assert_eq!(&ours[..], &theirs[..]);
+        prop_assert_eq!(&ours[..before.len()], &before[..]);
+        prop_assert_eq!(&ours[before.len()..], &theirs[..]);
     }
 
     #[test]
