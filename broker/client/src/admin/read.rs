@@ -9,7 +9,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::Admin;
-use crate::consumer::fetcher::{send_fetch, FetchConfig, PartitionFetch};
+use crate::consumer::answer::PartitionFetch;
+use crate::consumer::fetcher::{send_fetch, FetchConfig};
 use crate::consumer::TopicPartition;
 use crate::error::{Error, Result};
 use crate::records::ConsumerRecord;
@@ -76,7 +77,7 @@ impl Admin {
             let done = rx
                 .recv_timeout(wait)
                 .map_err(|_| Error::Timeout("reading records".into()))?;
-            for p in done.result? {
+            for p in done.partitions()? {
                 out.insert(p.tp.clone(), outcome(p)?);
             }
         }

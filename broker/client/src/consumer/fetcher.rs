@@ -1,14 +1,14 @@
-//! Fetching: builds one Fetch request per leader for the partitions that are ready, sends it
-//! without waiting (on the connection that leader's last fetch used, while it lives), and
-//! reads the response (both with `wire::fetch`, the Fetch's own codec) in a callback run by whoever reads the consumer's connection: its
-//! poll thread, which pumps its own poller while it waits (see `net`). Finished fetches
-//! arrive on a channel the consumer drains in `poll`. This runs once per answer of every
-//! consumer, so the path copies little: no address strings, no second list of what was
-//! asked.
+//! Fetching: builds one Fetch request per leader for the partitions that are ready and
+//! sends it without waiting (on the connection that leader's last fetch used, while it
+//! lives; encoded with `wire::fetch`, the Fetch's own codec). Whoever reads the consumer's
+//! connection (its poll thread, which pumps its own poller while it waits, see `net`)
+//! passes the answer's bytes on a channel the consumer drains in `poll`, where `answer`
+//! reads them. This runs once per answer of every consumer, so the path allocates little:
+//! the list of what was asked comes back with the answer and is refilled in place by the
+//! next fetch to that leader, and the encoder reads it as it is.
 
 use std::sync::mpsc;
 use std::sync::Arc;
-use wire::ErrorCode;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
@@ -16,8 +16,8 @@ use wire::fetch::{self, FetchParams, FetchPart};
 
 use super::{ClusterView, Consumer, PartState, TopicPartition};
 use crate::conn::Connection;
-use crate::error::{Error, Result};
-use crate::records::{decode_batches, ConsumerRecord};
+use crate::error::Result;
+use crate::records::ConsumerRecord;
 
 /// Fetch sizes and waits.
 #[derive(Debug, Clone)]
@@ -32,38 +32,22 @@ pub struct FetchConfig {
     pub partition_max_bytes: i32,
 }
 
-/// One partition's part of a finished fetch.
-#[derive(Debug)]
-pub struct PartitionFetch {
-    /// Which partition.
-    pub tp: TopicPartition,
-    /// The offset that was requested (to drop answers made stale by a seek).
-    pub requested: i64,
-    /// Kafka error code for the partition.
-    pub error: ErrorCode,
-    /// High watermark.
-    pub high_watermark: i64,
-    /// Records at or after `requested`.
-    pub records: Vec<ConsumerRecord>,
-    /// Where to fetch next.
-    pub next_offset: i64,
-    /// A decode failure (corrupt batch), if any.
-    pub decode_error: Option<String>,
-    /// Why an answer without an error code cannot be used (the partition is missing from
-    /// the response, or its bytes hold no whole batch), so the consumer can say so instead
-    /// of fetching the same offset for ever.
-    pub unusable: Option<String>,
-}
+/// A partition and the offset a fetch asked for.
+pub type Ask = (TopicPartition, i64);
 
-/// A finished (or failed) fetch from one broker.
+/// A finished (or failed) fetch from one broker, not yet read (see `answer`).
 #[derive(Debug)]
 pub struct FetchDone {
     /// The leader it went to.
     pub leader: i32,
     /// The partitions and offsets it asked for.
-    pub asked: Vec<(TopicPartition, i64)>,
-    /// Partition results, or why the whole request failed.
-    pub result: Result<Vec<PartitionFetch>>,
+    pub asked: Vec<Ask>,
+    /// The Fetch version it was sent at.
+    pub version: i16,
+    /// The broker's address, for errors.
+    pub addr: Arc<str>,
+    /// The response body, or why the request failed.
+    pub result: Result<Bytes>,
 }
 
 impl FetchDone {
@@ -73,8 +57,63 @@ impl FetchDone {
         FetchDone {
             leader: i32::MIN,
             asked: Vec::new(),
-            result: Ok(Vec::new()),
+            version: 0,
+            addr: Arc::from(""),
+            result: Ok(Bytes::new()),
         }
+    }
+}
+
+/// What the fetch path keeps between fetches so that the steady state allocates little:
+/// each leader's last list of what was asked (back with its answer; the next fetch to that
+/// leader overwrites it in place, partition names included), and the lists an answer is
+/// read into.
+#[derive(Default)]
+pub(super) struct Reuse {
+    /// Lists of what was asked, by leader, back from answered fetches.
+    spare: Vec<(i32, Vec<Ask>)>,
+    /// The lists being filled, by leader, and how much of each is filled.
+    sending: Vec<(i32, Vec<Ask>, usize)>,
+    /// An answer's partitions (see `answer::read`).
+    pub(super) answers: Vec<super::answer::PartAnswer>,
+    /// An answer's records.
+    pub(super) records: Vec<ConsumerRecord>,
+}
+
+impl Reuse {
+    /// Keeps `asked`, the list a fetch to `leader` asked with, for the next one.
+    pub(super) fn give_back(&mut self, leader: i32, asked: Vec<Ask>) {
+        if asked.capacity() == 0 {
+            return;
+        }
+        if let Some(at) = self.spare.iter().position(|(id, _)| *id == leader) {
+            self.spare[at].1 = asked;
+        } else if self.spare.len() < 8 {
+            // A consumer has one or a few leaders; more are not worth keeping lists for.
+            self.spare.push((leader, asked));
+        }
+    }
+
+    /// The list to fill for `leader`: its last one if kept, else a new one.
+    fn take_for(&mut self, leader: i32) -> Vec<Ask> {
+        match self.spare.iter().position(|(id, _)| *id == leader) {
+            Some(at) => self.spare.swap_remove(at).1,
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Puts `tp` at `offset` at place `at` of `list` (at most its length), reusing the name
+/// already there when it is the same partition.
+fn put_ask(list: &mut Vec<Ask>, at: usize, tp: &TopicPartition, offset: i64) {
+    match list.get_mut(at) {
+        Some(slot) => {
+            if slot.0 != *tp {
+                slot.0.clone_from(tp);
+            }
+            slot.1 = offset;
+        }
+        None => list.push((tp.clone(), offset)),
     }
 }
 
@@ -103,7 +142,7 @@ impl Consumer {
             self.leaders_from = Some(Arc::clone(&view));
         }
         // By leader, in the order first met (a consumer has one or a few leaders).
-        let mut by_leader: Vec<(i32, Vec<(TopicPartition, i64)>)> = Vec::new();
+        let mut sending = std::mem::take(&mut self.reuse.sending);
         for (tp, p) in self.parts.iter_mut() {
             if !ready(p) {
                 continue;
@@ -113,32 +152,41 @@ impl Consumer {
                 .get_or_insert_with(|| view.leader(&tp.topic, tp.partition));
             match leader {
                 Some(l) if !self.inflight_leaders.contains(&l) => {
-                    let ask = (tp.clone(), p.fetch_offset);
-                    match by_leader.iter_mut().find(|(id, _)| *id == l) {
-                        Some((_, parts)) => parts.push(ask),
-                        None => by_leader.push((l, vec![ask])),
-                    }
+                    let at = match sending.iter().position(|(id, _, _)| *id == l) {
+                        Some(at) => at,
+                        None => {
+                            sending.push((l, self.reuse.take_for(l), 0));
+                            sending.len() - 1
+                        }
+                    };
+                    let (_, list, filled) = &mut sending[at];
+                    put_ask(list, *filled, tp, p.fetch_offset);
+                    *filled += 1;
+                    p.inflight = true;
                 }
                 Some(_) => {}
                 None => self.cluster.invalidate(),
             }
         }
-        for (leader, parts) in by_leader {
+        for (leader, mut asked, filled) in sending.drain(..) {
+            asked.truncate(filled);
             let conn = match self.fetch_conn(&view, same_view, leader) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!(leader, error = %e, "no connection for fetch");
+                    for (tp, _) in &asked {
+                        if let Some(p) = self.parts.get_mut(tp) {
+                            p.inflight = false;
+                        }
+                    }
+                    self.reuse.give_back(leader, asked);
                     continue;
                 }
             };
-            for (tp, _) in &parts {
-                if let Some(p) = self.parts.get_mut(tp) {
-                    p.inflight = true;
-                }
-            }
             self.inflight_leaders.push(leader);
-            send_fetch(&conn, leader, parts, &self.config.fetch, self.tx.clone());
+            send_fetch(&conn, leader, asked, &self.config.fetch, self.tx.clone());
         }
+        self.reuse.sending = sending;
     }
 
     /// The connection for fetches from `leader`: the last one while it is alive and the
@@ -163,21 +211,24 @@ impl Consumer {
     }
 }
 
-/// Sends a Fetch for `parts` to `conn`; the outcome goes to `tx`. Partitions of one topic
-/// should follow each other (they then share one topic entry in the request).
+/// Sends a Fetch for `parts` to `conn`; the answer goes to `tx` unread. Partitions of
+/// one topic should follow each other (they then share one topic entry in the request).
 pub fn send_fetch(
     conn: &Arc<Connection>,
     leader: i32,
-    parts: Vec<(TopicPartition, i64)>,
+    parts: Vec<Ask>,
     config: &FetchConfig,
     tx: mpsc::Sender<FetchDone>,
 ) {
+    let addr = conn.addr_shared();
     let version = match conn.version(ApiKey::Fetch) {
         Ok(v) => v,
         Err(e) => {
             let _ = tx.send(FetchDone {
                 leader,
                 asked: parts,
+                version: 0,
+                addr,
                 result: Err(e),
             });
             return;
@@ -189,161 +240,31 @@ pub fn send_fetch(
         max_bytes: config.max_bytes,
         isolation_level: 0,
     };
-    let partition_max_bytes = config.partition_max_bytes;
-    let encode = |parts: &Vec<(TopicPartition, i64)>, buf: &mut BytesMut, id, client_id: &str| {
-        let wanted: Vec<FetchPart<'_>> = parts
-            .iter()
-            .map(|(tp, offset)| FetchPart {
+    let max_bytes = config.partition_max_bytes;
+    let encode = |parts: &Vec<Ask>, buf: &mut BytesMut, id, client_id: &str| {
+        fetch::put_request_with(
+            buf,
+            version,
+            id,
+            client_id,
+            &params,
+            parts,
+            |(tp, offset)| FetchPart {
                 topic: &tp.topic,
                 partition: tp.partition,
                 offset: *offset,
-                max_bytes: partition_max_bytes,
-            })
-            .collect();
-        fetch::put_request(buf, version, id, client_id, &params, &wanted)
+                max_bytes,
+            },
+        )
     };
-    let addr = conn.addr_shared();
-    let reply = move |asked: Vec<(TopicPartition, i64)>, res: Result<Bytes>| {
-        let result = res.and_then(|body| parse(&addr, version, &body, &asked));
+    let reply = move |asked: Vec<Ask>, result: Result<Bytes>| {
         let _ = tx.send(FetchDone {
             leader,
             asked,
+            version,
+            addr,
             result,
         });
     };
     conn.send_encoded(ApiKey::Fetch, version, parts, encode, reply);
-}
-
-/// Decodes a Fetch response into per-partition results, one per partition asked for.
-fn parse(
-    addr: &str,
-    version: i16,
-    body: &Bytes,
-    asked: &[(TopicPartition, i64)],
-) -> Result<Vec<PartitionFetch>> {
-    let mut out: Vec<PartitionFetch> = Vec::with_capacity(asked.len());
-    let top = fetch::read_response(body, version, |p| {
-        let Some((tp, requested)) = asked
-            .iter()
-            .find(|(a, _)| a.partition == p.partition && a.topic == p.topic)
-        else {
-            return;
-        };
-        let requested = *requested;
-        let mut records = Vec::new();
-        let mut next_offset = requested;
-        let mut decode_error = None;
-        let mut unusable = None;
-        if p.error_code == 0 {
-            if let Some(data) = p.records {
-                let len = data.len();
-                match decode_batches(p.topic, p.partition, data, requested, &mut records) {
-                    Ok(n) => next_offset = n.max(requested),
-                    Err(e) => decode_error = Some(e.to_string()),
-                }
-                if len > 0 && next_offset == requested && decode_error.is_none() {
-                    unusable = Some(format!(
-                        "{len} bytes of records at offset {requested} hold no whole batch (a \
-                         batch larger than the fetch size, or bad framing)"
-                    ));
-                }
-            }
-        }
-        out.push(PartitionFetch {
-            tp: tp.clone(),
-            requested,
-            error: p.error_code.into(),
-            high_watermark: p.high_watermark,
-            records,
-            next_offset,
-            decode_error,
-            unusable,
-        });
-    })
-    .map_err(|e| Error::BadResponse {
-        addr: addr.to_string(),
-        reason: format!("Fetch v{version}: {e}"),
-    })?;
-    if top != 0 {
-        return Err(Error::kafka(top, Some("fetch".into())));
-    }
-    for (tp, requested) in asked {
-        if !out.iter().any(|r| r.tp == *tp) {
-            out.push(PartitionFetch {
-                tp: tp.clone(),
-                requested: *requested,
-                error: ErrorCode::NONE,
-                high_watermark: -1,
-                records: Vec::new(),
-                next_offset: *requested,
-                decode_error: None,
-                unusable: Some("the broker's fetch response left this partition out".into()),
-            });
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::records::{BatchBuilder, Compression};
-    use crate::util::tn;
-    use bytes::BytesMut;
-    use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-    use kafka_protocol::messages::FetchResponse;
-    use kafka_protocol::protocol::Encodable;
-
-    fn body(partitions: Vec<PartitionData>) -> Bytes {
-        let mut t = FetchableTopicResponse::default();
-        t.topic = tn("t");
-        t.partitions = partitions;
-        let mut resp = FetchResponse::default();
-        resp.responses = vec![t];
-        let mut out = BytesMut::new();
-        resp.encode(&mut out, 12).expect("encode");
-        out.freeze()
-    }
-
-    fn batch() -> Bytes {
-        let mut b = BatchBuilder::new(256);
-        b.append(1, None, Some(b"one"), &[]);
-        b.append(2, None, Some(b"two"), &[]);
-        b.seal(-1, -1, -1, Compression::None).expect("seal")
-    }
-
-    #[test]
-    fn whole_batches_are_usable() {
-        let mut p = PartitionData::default();
-        p.records = Some(batch());
-        p.high_watermark = 2;
-        let asked = vec![(TopicPartition::new("t", 0), 0)];
-        let out = parse("b", 12, &body(vec![p]), &asked).expect("parse");
-        assert_eq!(out[0].records.len(), 2);
-        assert_eq!(out[0].next_offset, 2);
-        assert!(out[0].unusable.is_none());
-    }
-
-    #[test]
-    fn a_partition_left_out_or_a_partial_batch_is_reported() {
-        let mut p = PartitionData::default();
-        p.records = Some(batch().slice(..40)); // cut inside the first batch
-        let asked = vec![
-            (TopicPartition::new("t", 0), 0),
-            (TopicPartition::new("t", 1), 5),
-        ];
-        let out = parse("b", 12, &body(vec![p]), &asked).expect("parse");
-        let cut = out.iter().find(|r| r.tp.partition == 0).expect("p0");
-        assert!(cut.records.is_empty());
-        assert!(cut
-            .unusable
-            .as_deref()
-            .is_some_and(|r| r.contains("no whole batch")));
-        let missing = out.iter().find(|r| r.tp.partition == 1).expect("p1");
-        assert_eq!(missing.next_offset, 5);
-        assert!(missing
-            .unusable
-            .as_deref()
-            .is_some_and(|r| r.contains("left this partition out")));
-    }
 }

@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+pub mod answer;
 pub mod assignor;
 mod autocommit;
 mod config;
@@ -103,7 +104,7 @@ struct PartState {
     inflight: bool,
     /// Last high watermark seen (for lag).
     high_watermark: i64,
-    /// Answers in a row that could not be used (see `PartitionFetch::unusable`).
+    /// Answers in a row that could not be used (see `answer::PartAnswer::unusable`).
     unusable: u32,
     /// Its leader in `Consumer::leaders_from` (`None`: not looked up there yet).
     leader: Option<Option<i32>>,
@@ -160,6 +161,8 @@ pub struct Consumer {
     rx: mpsc::Receiver<FetchDone>,
     /// Given to fetch callbacks.
     tx: mpsc::Sender<FetchDone>,
+    /// Lists the fetch path keeps between fetches.
+    reuse: fetcher::Reuse,
     /// Rebalance callbacks.
     listener: Option<Box<dyn RebalanceListener>>,
     /// Next auto-commit.
@@ -244,6 +247,7 @@ impl Consumer {
             fetch_conns: Vec::new(),
             rx,
             tx,
+            reuse: fetcher::Reuse::default(),
             listener: None,
             committed: HashMap::new(),
             rr_cursor: 0,

@@ -5,14 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wire::ErrorCode;
 
-use super::fetcher::FetchDone;
 use super::{offsets, ClusterView, Consumer, OffsetReset, PartState, Subscription, TopicPartition};
 use crate::error::{Error, Result};
 use crate::records::ConsumerRecord;
-
-/// Unusable fetch answers in a row (for one partition, or whole responses) before `poll`
-/// returns an error instead of retrying.
-const UNUSABLE_LIMIT: u32 = 3;
 
 /// Longest wait in `poll` between two rounds of group upkeep (metadata age, rejoins,
 /// the coordinator's connection, auto-commit)...
@@ -228,7 +223,7 @@ impl Consumer {
     }
 
     /// Applies the reset policy to `parts`.
-    fn reset_positions(&mut self, parts: &[TopicPartition]) -> Result<()> {
+    pub(super) fn reset_positions(&mut self, parts: &[TopicPartition]) -> Result<()> {
         if parts.is_empty() {
             return Ok(());
         }
@@ -274,81 +269,6 @@ impl Consumer {
         self.apply_fetch(first)?;
         while let Ok(done) = self.rx.try_recv() {
             self.apply_fetch(done)?;
-        }
-        Ok(())
-    }
-
-    fn apply_fetch(&mut self, done: FetchDone) -> Result<()> {
-        let Some(at) = self.inflight_leaders.iter().position(|l| *l == done.leader) else {
-            return Ok(()); // a duplicate failure report
-        };
-        self.inflight_leaders.swap_remove(at);
-        for (tp, _) in &done.asked {
-            if let Some(p) = self.parts.get_mut(tp) {
-                p.inflight = false;
-            }
-        }
-        let results = match done.result {
-            Ok(r) => {
-                self.bad_responses = 0;
-                r
-            }
-            Err(e @ Error::BadResponse { .. }) => {
-                // Not a lost connection: the broker answers, and we cannot read it. Say so,
-                // and give up after a few in a row rather than fetch nothing for ever.
-                self.bad_responses += 1;
-                tracing::warn!(leader = done.leader, error = %e, "unusable fetch response");
-                if self.bad_responses >= UNUSABLE_LIMIT {
-                    return Err(e);
-                }
-                self.cluster.invalidate();
-                return Ok(());
-            }
-            Err(e) => {
-                tracing::debug!(leader = done.leader, error = %e, "fetch failed");
-                self.cluster.invalidate();
-                return Ok(());
-            }
-        };
-        let mut out_of_range = Vec::new();
-        for r in results {
-            let Some(p) = self.parts.get_mut(&r.tp) else {
-                continue;
-            };
-            if p.fetch_offset != r.requested || p.position.is_none() {
-                continue; // made stale by a seek or reset
-            }
-            match r.error {
-                ErrorCode::NONE if r.unusable.is_some() => {
-                    p.unusable += 1;
-                    let reason = r.unusable.unwrap_or_default();
-                    if p.unusable == 1 {
-                        tracing::warn!(tp = %r.tp, leader = done.leader, %reason, "unusable fetch answer");
-                    }
-                    if p.unusable >= UNUSABLE_LIMIT {
-                        return Err(Error::BadResponse {
-                            addr: format!("node {}", done.leader),
-                            reason: format!("fetch of {}: {reason}", r.tp),
-                        });
-                    }
-                }
-                ErrorCode::NONE => {
-                    p.high_watermark = r.high_watermark;
-                    p.unusable = 0;
-                    if let Some(e) = r.decode_error {
-                        return Err(Error::CorruptBatch(format!("{}: {e}", r.tp)));
-                    }
-                    p.fetch_offset = r.next_offset;
-                    p.buffer.extend(r.records);
-                }
-                ErrorCode::OFFSET_OUT_OF_RANGE => out_of_range.push(r.tp),
-                code if code.is_stale_metadata() => self.cluster.invalidate(),
-                code => tracing::warn!(tp = %r.tp, code = code.code(), "fetch error"),
-            }
-        }
-        if !out_of_range.is_empty() {
-            tracing::info!(?out_of_range, "offset out of range: resetting");
-            self.reset_positions(&out_of_range)?;
         }
         Ok(())
     }
