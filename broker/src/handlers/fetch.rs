@@ -4,9 +4,11 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::fetch::ServedPartition;
 use wire::ErrorCode;
 
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use bytes::Bytes;
+
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
@@ -14,8 +16,8 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
 use kafka_protocol::messages::{
-    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
-    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
+    FetchRequest, ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
 };
 
 use super::{respond, Reply};
@@ -23,19 +25,20 @@ use crate::auth::{Operation, Resource};
 use crate::broker::{Broker, Session};
 use crate::error::Result;
 use crate::log::Partition;
-use crate::protocol::{self, decode_body, Request};
+use crate::protocol::{decode_body, Request};
 
 /// Longest long poll we honour.
 const MAX_WAIT_MS: i32 = 30_000;
 
+/// The answer's partitions, their record bytes and whether any has an error;
 /// `allowed[i]` says whether the session may use `r.topics[i]`.
 fn fill(
     broker: &Broker,
     r: &FetchRequest,
     version: i16,
     allowed: &[bool],
-) -> (FetchResponse, usize, bool) {
-    let mut resp = FetchResponse::default();
+) -> (Vec<ServedPartition>, usize, bool) {
+    let mut out = Vec::with_capacity(r.topics.iter().map(|t| t.partitions.len()).sum());
     let mut remaining = if r.max_bytes > 0 {
         r.max_bytes as usize
     } else {
@@ -47,16 +50,20 @@ fn fill(
         let name = ft.topic.0.as_str();
         let topic = broker.logs.topic(name);
         let allowed = allowed.get(ti).copied().unwrap_or(false);
-        let mut tr = FetchableTopicResponse::default();
-        tr.topic = ft.topic.clone();
         for fp in &ft.partitions {
-            let mut pd = PartitionData::default();
-            pd.partition_index = fp.partition;
+            let mut pd = ServedPartition {
+                topic: ti,
+                partition: fp.partition,
+                error_code: 0,
+                high_watermark: -1,
+                last_stable_offset: -1,
+                log_start_offset: -1,
+                records: Some(Bytes::new()),
+            };
             if !allowed {
                 pd.error_code = ErrorCode::TOPIC_AUTHORIZATION_FAILED.code();
-                pd.high_watermark = -1;
                 errors = true;
-                tr.partitions.push(pd);
+                out.push(pd);
                 continue;
             }
             let part = topic.as_ref().and_then(|t| {
@@ -67,7 +74,6 @@ fn fill(
             match part {
                 None => {
                     pd.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code();
-                    pd.high_watermark = -1;
                     errors = true;
                 }
                 Some(p) => {
@@ -94,11 +100,10 @@ fn fill(
                     }
                 }
             }
-            tr.partitions.push(pd);
+            out.push(pd);
         }
-        resp.responses.push(tr);
     }
-    (resp, total, errors)
+    (out, total, errors)
 }
 
 pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Result<Reply> {
@@ -158,15 +163,15 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
                 // wakes them).
                 let at_ends = plain && watched.iter().all(|(p, at)| p.high_watermark() == *at);
                 if !at_ends || queued || now >= deadline {
-                    let (resp, total, errors) = fill(&broker, &r, req.version, &allowed);
+                    let (parts, total, errors) = fill(&broker, &r, req.version, &allowed);
                     if total >= min_bytes || errors || queued || now >= deadline {
-                        return protocol::encode_response(
+                        let name = |i: usize| r.topics.get(i).map_or("", |t| t.topic.0.as_str());
+                        return Ok(Some(wire::fetch::encode_response(
                             req.header.correlation_id,
-                            req.api_key,
                             req.version,
-                            &resp,
-                        )
-                        .map(Some);
+                            &parts,
+                            name,
+                        )?));
                     }
                 }
                 // Data, a request behind this one, or a poll at or after the deadline.

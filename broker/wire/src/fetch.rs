@@ -13,6 +13,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::{Error, Result};
 
+mod serve;
+pub use serve::{encode_response, ServedPartition};
+
 /// Oldest version handled here (isolation level, last stable offset, aborted transactions).
 pub const MIN_VERSION: i16 = 4;
 /// Newest (the last with topic names; 13 names topics by id). 12 is flexible.
