@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use wire::fetch::ServedPartition;
+use wire::fetch::{FetchAsk, ServedPartition};
 use wire::ErrorCode;
 
 use bytes::Bytes;
@@ -16,7 +16,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
 use kafka_protocol::messages::{
-    FetchRequest, ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
+    ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse,
 };
 
@@ -31,14 +31,14 @@ use crate::protocol::{decode_body, Request};
 const MAX_WAIT_MS: i32 = 30_000;
 
 /// The answer's partitions, their record bytes and whether any has an error;
-/// `allowed[i]` says whether the session may use `r.topics[i]`.
+/// `allowed[i]` says whether the session may read `r.topics[i]`.
 fn fill(
     broker: &Broker,
-    r: &FetchRequest,
+    r: &FetchAsk,
     version: i16,
     allowed: &[bool],
 ) -> (Vec<ServedPartition>, usize, bool) {
-    let mut out = Vec::with_capacity(r.topics.iter().map(|t| t.partitions.len()).sum());
+    let mut out = Vec::with_capacity(r.partitions.len());
     let mut remaining = if r.max_bytes > 0 {
         r.max_bytes as usize
     } else {
@@ -46,96 +46,89 @@ fn fill(
     };
     let mut total = 0usize;
     let mut errors = false;
-    for (ti, ft) in r.topics.iter().enumerate() {
-        let name = ft.topic.0.as_str();
-        let topic = broker.logs.topic(name);
-        let allowed = allowed.get(ti).copied().unwrap_or(false);
-        for fp in &ft.partitions {
-            let mut pd = ServedPartition {
-                topic: ti,
-                partition: fp.partition,
-                error_code: 0,
-                high_watermark: -1,
-                last_stable_offset: -1,
-                log_start_offset: -1,
-                records: Some(Bytes::new()),
-            };
-            if !allowed {
-                pd.error_code = ErrorCode::TOPIC_AUTHORIZATION_FAILED.code();
-                errors = true;
-                out.push(pd);
-                continue;
-            }
-            let part = topic.as_ref().and_then(|t| {
-                usize::try_from(fp.partition)
-                    .ok()
-                    .and_then(|i| t.partitions.get(i))
-            });
-            match part {
-                None => {
-                    pd.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code();
-                    errors = true;
-                }
-                Some(p) => {
-                    let hw = p.high_watermark();
-                    pd.high_watermark = hw;
-                    pd.last_stable_offset = hw;
-                    if version >= 5 {
-                        pd.log_start_offset = p.log_start();
-                    }
-                    // Always allow one batch to go out, even past the limits.
-                    let limit = (fp.partition_max_bytes.max(0) as usize)
-                        .min(remaining)
-                        .max(1);
-                    match p.read(fp.fetch_offset, limit) {
-                        Ok(bytes) => {
-                            remaining = remaining.saturating_sub(bytes.len());
-                            total += bytes.len();
-                            pd.records = Some(bytes);
-                        }
-                        Err(rej) => {
-                            pd.error_code = rej.code.code();
-                            errors = true;
-                        }
-                    }
-                }
-            }
+    let mut topic = None;
+    for fp in &r.partitions {
+        let mut pd = ServedPartition {
+            topic: fp.topic,
+            partition: fp.partition,
+            error_code: 0,
+            high_watermark: -1,
+            last_stable_offset: -1,
+            log_start_offset: -1,
+            records: Some(Bytes::new()),
+        };
+        if !allowed.get(fp.topic).copied().unwrap_or(false) {
+            pd.error_code = ErrorCode::TOPIC_AUTHORIZATION_FAILED.code();
+            errors = true;
             out.push(pd);
+            continue;
         }
+        // Partitions of one topic follow each other: look the topic up once per run.
+        let log = match &topic {
+            Some((at, log)) if *at == fp.topic => log,
+            _ => {
+                let name = r.topics.get(fp.topic).map_or("", |t| t.as_str());
+                &topic.insert((fp.topic, broker.logs.topic(name))).1
+            }
+        };
+        let part = log.as_ref().and_then(|t| {
+            usize::try_from(fp.partition)
+                .ok()
+                .and_then(|i| t.partitions.get(i))
+        });
+        match part {
+            None => {
+                pd.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.code();
+                errors = true;
+            }
+            Some(p) => {
+                let hw = p.high_watermark();
+                pd.high_watermark = hw;
+                pd.last_stable_offset = hw;
+                if version >= 5 {
+                    pd.log_start_offset = p.log_start();
+                }
+                // Always allow one batch to go out, even past the limits.
+                let limit = (fp.max_bytes.max(0) as usize).min(remaining).max(1);
+                match p.read(fp.fetch_offset, limit) {
+                    Ok(bytes) => {
+                        remaining = remaining.saturating_sub(bytes.len());
+                        total += bytes.len();
+                        pd.records = Some(bytes);
+                    }
+                    Err(rej) => {
+                        pd.error_code = rej.code.code();
+                        errors = true;
+                    }
+                }
+            }
+        }
+        out.push(pd);
     }
     (out, total, errors)
 }
 
 pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Result<Reply> {
-    let r: FetchRequest = decode_body(&req)?;
+    // Read by hand (`wire::fetch`): this runs once per answer of every consumer.
+    let r = wire::fetch::read_request(&req.body, req.version)?;
     let allowed: Vec<bool> = r
         .topics
         .iter()
-        .map(|t| {
-            broker.authorize(
-                session,
-                Operation::Read,
-                Resource::Topic(t.topic.0.as_str()),
-            )
-        })
+        .map(|name| broker.authorize(session, Operation::Read, Resource::Topic(name)))
         .collect();
     // The partitions this fetch reads and where: only their growth wakes it.
     let watched: Vec<(Arc<Partition>, i64)> = r
-        .topics
+        .partitions
         .iter()
-        .zip(&allowed)
-        .filter(|(_, ok)| **ok)
-        .flat_map(|(t, _)| {
-            t.partitions.iter().filter_map(|p| {
-                let part = broker.logs.partition(t.topic.0.as_str(), p.partition)?;
-                Some((part, p.fetch_offset))
-            })
+        .filter(|p| allowed.get(p.topic).copied().unwrap_or(false))
+        .filter_map(|p| {
+            let part = broker.logs.partition(r.topics.get(p.topic)?, p.partition)?;
+            Some((part, p.fetch_offset))
         })
         .collect();
     // Every partition asked for is readable and exists (else the answer has errors to
     // say at once).
-    let asked: usize = r.topics.iter().map(|t| t.partitions.len()).sum();
-    let plain = watched.len() == asked;
+    let plain = watched.len() == r.partitions.len();
     let broker = Arc::clone(broker);
     // A request read after this one ends the wait (RequestCount's doc says why).
     let requests = Arc::clone(&session.requests);
@@ -165,7 +158,7 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
                 if !at_ends || queued || now >= deadline {
                     let (parts, total, errors) = fill(&broker, &r, req.version, &allowed);
                     if total >= min_bytes || errors || queued || now >= deadline {
-                        let name = |i: usize| r.topics.get(i).map_or("", |t| t.topic.0.as_str());
+                        let name = |i: usize| r.topics.get(i).map_or("", |t| t.as_str());
                         return Ok(Some(wire::fetch::encode_response(
                             req.header.correlation_id,
                             req.version,

@@ -9,12 +9,14 @@
 //! a slice of the frame: nothing is copied or collected. Every length is checked against
 //! what is left, so a malformed answer is an error, never a panic or a huge allocation.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::{Error, Result};
 
+mod cursor;
 mod serve;
-pub use serve::{encode_response, ServedPartition};
+use cursor::{Reader, Staged};
+pub use serve::{encode_response, read_request, FetchAsk, PartitionAsk, ServedPartition};
 
 /// Oldest version handled here (isolation level, last stable offset, aborted transactions).
 pub const MIN_VERSION: i16 = 4;
@@ -162,83 +164,6 @@ pub fn put_request_with<T>(
     Ok(())
 }
 
-/// Bytes on their way to `out`, gathered on the stack first: a request of a few
-/// partitions reaches the buffer in one copy, not one capacity check and copy per field.
-struct Staged<'o> {
-    out: &'o mut BytesMut,
-    buf: [u8; 256],
-    len: usize,
-}
-
-impl<'o> Staged<'o> {
-    fn new(out: &'o mut BytesMut) -> Self {
-        Staged {
-            out,
-            buf: [0; 256],
-            len: 0,
-        }
-    }
-    #[inline(always)]
-    fn put(&mut self, bytes: &[u8]) {
-        if self.len + bytes.len() > self.buf.len() {
-            self.flush();
-            if bytes.len() > self.buf.len() {
-                self.out.put_slice(bytes);
-                return;
-            }
-        }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-    }
-    fn flush(&mut self) {
-        self.out.put_slice(&self.buf[..self.len]);
-        self.len = 0;
-    }
-    #[inline(always)]
-    fn u8(&mut self, v: u8) {
-        self.put(&[v]);
-    }
-    #[inline(always)]
-    fn i16(&mut self, v: i16) {
-        self.put(&v.to_be_bytes());
-    }
-    #[inline(always)]
-    fn i32(&mut self, v: i32) {
-        self.put(&v.to_be_bytes());
-    }
-    #[inline(always)]
-    fn i64(&mut self, v: i64) {
-        self.put(&v.to_be_bytes());
-    }
-    fn uvarint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.u8((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.u8(v as u8);
-    }
-    /// An array's length, compact (`n + 1` as a varint) or classic.
-    fn len(&mut self, n: usize, flexible: bool) -> Result<()> {
-        if flexible {
-            self.uvarint(n as u64 + 1);
-        } else {
-            let n = i32::try_from(n).map_err(|_| Error::Encode("array too long".into()))?;
-            self.i32(n);
-        }
-        Ok(())
-    }
-    fn string(&mut self, s: &str, compact: bool) -> Result<()> {
-        if compact {
-            self.uvarint(s.len() as u64 + 1);
-        } else {
-            let n = i16::try_from(s.len()).map_err(|_| Error::Encode("string too long".into()))?;
-            self.i16(n);
-        }
-        self.put(s.as_bytes());
-        Ok(())
-    }
-}
-
 /// One partition of a Fetch response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedPartition<'a> {
@@ -318,116 +243,6 @@ pub fn read_response(
         r.skip_tags()?;
     }
     Ok(error_code)
-}
-
-/// A cursor over a response body; every read checks what is left.
-struct Reader<'a> {
-    buf: &'a Bytes,
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    #[inline]
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|end| *end <= self.buf.len())
-            .ok_or_else(|| Error::Malformed("Fetch response cut short".into()))?;
-        let bytes = &self.buf[self.at..end];
-        self.at = end;
-        Ok(bytes)
-    }
-
-    #[inline]
-    fn skip(&mut self, n: usize) -> Result<()> {
-        self.take(n).map(|_| ())
-    }
-
-    #[inline]
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let mut a = [0; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-
-    #[inline]
-    fn i16(&mut self) -> Result<i16> {
-        self.array().map(i16::from_be_bytes)
-    }
-
-    #[inline]
-    fn i32(&mut self) -> Result<i32> {
-        self.array().map(i32::from_be_bytes)
-    }
-
-    #[inline]
-    fn i64(&mut self) -> Result<i64> {
-        self.array().map(i64::from_be_bytes)
-    }
-
-    #[inline]
-    fn uvarint(&mut self) -> Result<u64> {
-        crate::header::uvarint(self.buf, &mut self.at)
-    }
-
-    /// A length (array or bytes) that may be null: `None` for null.
-    fn nullable_len(&mut self, compact: bool) -> Result<Option<usize>> {
-        let n = if compact {
-            match self.uvarint()? {
-                0 => return Ok(None),
-                n => n - 1,
-            }
-        } else {
-            match self.i32()? {
-                -1 => return Ok(None),
-                n => u64::try_from(n)
-                    .map_err(|_| Error::Malformed(format!("negative length {n}")))?,
-            }
-        };
-        // Every element takes at least a byte: a count beyond what is left is a lie.
-        let left = (self.buf.len() - self.at) as u64;
-        if n > left {
-            return Err(Error::Malformed(format!(
-                "length {n} with {left} bytes left"
-            )));
-        }
-        Ok(Some(n as usize))
-    }
-
-    fn len(&mut self, compact: bool) -> Result<usize> {
-        self.nullable_len(compact)?
-            .ok_or_else(|| Error::Malformed("null array".into()))
-    }
-
-    fn string(&mut self, compact: bool) -> Result<&'a str> {
-        let n = if compact {
-            self.len(true)?
-        } else {
-            let n = self.i16()?;
-            usize::try_from(n).map_err(|_| Error::Malformed(format!("string length {n}")))?
-        };
-        std::str::from_utf8(self.take(n)?)
-            .map_err(|_| Error::Malformed("topic name is not UTF-8".into()))
-    }
-
-    fn nullable_bytes(&mut self, compact: bool) -> Result<Option<Bytes>> {
-        let Some(n) = self.nullable_len(compact)? else {
-            return Ok(None);
-        };
-        self.take(n)?;
-        Ok(Some(self.buf.slice(self.at - n..self.at)))
-    }
-
-    fn skip_tags(&mut self) -> Result<()> {
-        // Almost always none: a single zero byte.
-        if self.buf.get(self.at) == Some(&0) {
-            self.at += 1;
-            return Ok(());
-        }
-        let len = crate::header::tagged_fields_len(&self.buf[self.at..])?;
-        self.skip(len)
-    }
 }
 
 #[cfg(test)]
