@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use client::{Client, ClientConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerConfig, Record};
 
 use crate::fanout_procs;
-use crate::stats::{fmt_ms, Samples};
+use crate::stats::{fmt_ms, median, Samples};
 
 /// Options of `bbs-bench fanout`.
 #[derive(clap::Args, Debug)]
@@ -77,33 +77,6 @@ impl Fanout {
         self.messages as f64 / self.produced_in.as_secs_f64().max(1e-9)
     }
 
-    /// The suite's W3 cell for bbs: `p50 / p99 (complete/consumers)`.
-    pub(crate) fn cell(&mut self, rate: u32) -> String {
-        format!(
-            "{} / {} ({}/{}){}",
-            fmt_ms(self.latency.ms(0.5)),
-            fmt_ms(self.latency.ms(0.99)),
-            self.complete,
-            self.consumers,
-            self.behind(rate)
-        )
-    }
-
-    /// The suite's W3 cell for the Redis peer.
-    pub(crate) fn peer_cell(&mut self, rate: u32) -> String {
-        let missed = if self.complete == self.consumers {
-            String::new()
-        } else {
-            format!(" ({}/{} complete)", self.complete, self.consumers)
-        };
-        format!(
-            "Redis Streams p50 {} p99 {}{missed}{}",
-            fmt_ms(self.latency.ms(0.5)),
-            fmt_ms(self.latency.ms(0.99)),
-            self.behind(rate)
-        )
-    }
-
     /// Says what rate the run really offered when its producer fell behind the asked one
     /// (a figure at a lower rate is not the asked workload's); empty otherwise.
     pub(crate) fn behind(&self, rate: u32) -> String {
@@ -139,6 +112,56 @@ impl Fanout {
         }
         line
     }
+}
+
+/// Median p50 and p99 over `runs`, and how many runs there were.
+fn medians(runs: &mut [Fanout]) -> (f64, f64, String) {
+    let p50 = median(runs.iter_mut().map(|r| r.latency.ms(0.5)).collect());
+    let p99 = median(runs.iter_mut().map(|r| r.latency.ms(0.99)).collect());
+    let of = if runs.len() > 1 {
+        format!(", median of {}", runs.len())
+    } else {
+        String::new()
+    };
+    (p50, p99, of)
+}
+
+/// What rate the slowest run really offered, when a producer fell behind (see
+/// [`Fanout::behind`]).
+fn behind(runs: &[Fanout], rate: u32) -> String {
+    runs.iter()
+        .map(|r| r.behind(rate))
+        .find(|b| !b.is_empty())
+        .unwrap_or_default()
+}
+
+/// The suite's W3 cell for bbs over repeated runs: `p50 / p99 (complete/consumers)`, the
+/// medians, with the fewest consumers any run completed.
+pub(crate) fn cell(runs: &mut [Fanout], rate: u32) -> String {
+    let (p50, p99, of) = medians(runs);
+    let complete = runs.iter().map(|r| r.complete).min().unwrap_or(0);
+    let consumers = runs.first().map_or(0, |r| r.consumers);
+    format!(
+        "{} / {} ({complete}/{consumers}){}{of}",
+        fmt_ms(p50),
+        fmt_ms(p99),
+        behind(runs, rate)
+    )
+}
+
+/// The suite's W3 cell for the Redis peer over repeated runs (medians).
+pub(crate) fn peer_cell(runs: &mut [Fanout], rate: u32) -> String {
+    let (p50, p99, of) = medians(runs);
+    let missed = match runs.iter().find(|r| r.complete < r.consumers) {
+        Some(r) => format!(" ({}/{} complete)", r.complete, r.consumers),
+        None => String::new(),
+    };
+    format!(
+        "Redis Streams p50 {} p99 {}{missed}{}{of}",
+        fmt_ms(p50),
+        fmt_ms(p99),
+        behind(runs, rate)
+    )
 }
 
 pub(crate) fn now_us() -> u64 {

@@ -30,7 +30,8 @@ pub(crate) struct SuiteArgs {
     /// W1/W2 records of 100 bytes.
     #[arg(long, default_value_t = 1_000_000)]
     records: usize,
-    /// Repetitions of W1/W2 (the median is reported).
+    /// Repetitions of W1/W2 and of W3's bbs and Redis runs, alternating (the median is
+    /// reported).
     #[arg(long, default_value_t = 3)]
     runs: usize,
     /// W3 consumer counts.
@@ -250,28 +251,36 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
                 "W3: fan-out to {n} consumers at {}/s for {} s",
                 args.rate, args.fanout_seconds
             );
-            let s = fresh(&format!("w3-{n}"))?;
-            let mut ours = fanout::kafka(
-                &s.addr,
-                "bench-fanout",
-                n,
-                args.rate,
-                args.fanout_seconds,
-                args.fanout_per_process,
-            )?;
-            println!("  bbs   {}", ours.line());
-            drop(s);
-            let peer = match &redis {
-                Some(r) => {
+            // Ours and the peer alternate, `runs` times each: one 10-second p99 moves by
+            // half on this machine from run to run (Redis's too), so the cells are medians.
+            let (mut ours, mut peer) = (Vec::new(), Vec::new());
+            for run in 0..args.runs.max(1) {
+                let s = fresh(&format!("w3-{n}-{run}"))?;
+                let mut f = fanout::kafka(
+                    &s.addr,
+                    "bench-fanout",
+                    n,
+                    args.rate,
+                    args.fanout_seconds,
+                    args.fanout_per_process,
+                )?;
+                println!("  bbs   {}", f.line());
+                drop(s);
+                ours.push(f);
+                if let Some(r) = &redis {
                     let mut p = crate::redis::fanout(&r.addr, n, args.rate, args.fanout_seconds)?;
                     println!("  redis {}", p.line());
-                    p.peer_cell(args.rate)
+                    peer.push(p);
                 }
-                None => "redis-server not installed".into(),
+            }
+            let peer = if redis.is_some() {
+                fanout::peer_cell(&mut peer, args.rate)
+            } else {
+                "redis-server not installed".into()
             };
             t.add(
                 format!("W3 fan-out N={n}, {}/s: p50 / p99 (complete)", args.rate),
-                ours.cell(args.rate),
+                fanout::cell(&mut ours, args.rate),
                 peer,
                 lim.as_ref().map_or("-".into(), |l| {
                     format!("TCP RTT p99 {}", fmt_ms(l.tcp_rtt_p99_ms))
@@ -286,7 +295,7 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
             drop(s);
             t.add(
                 format!("W3 fan-out N={n}, bare Fetch consumers: p50 / p99 (complete)"),
-                bare.cell(args.rate),
+                fanout::cell(std::slice::from_mut(&mut bare), args.rate),
                 "-".into(),
                 "-".into(),
             );
