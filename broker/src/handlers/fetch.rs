@@ -139,15 +139,15 @@ pub(super) fn fetch(broker: &Arc<Broker>, session: &Session, req: Request) -> Re
     Ok(Reply::Held(
         Box::pin(async move {
             let min_bytes = r.min_bytes.max(1) as usize;
+            // Kept across rounds: a held fetch waits a round or two per answer.
+            let mut waits = Vec::with_capacity(watched.len());
             loop {
-                let mut waits: Vec<_> = watched
-                    .iter()
-                    .map(|(p, _)| Box::pin(p.data_arrived()))
-                    .collect();
+                waits.clear();
+                waits.extend(watched.iter().map(|(p, _)| Box::pin(p.data_arrived())));
                 for w in &mut waits {
                     w.as_mut().enable();
                 }
-                let mut behind = Box::pin(requests.next());
+                let mut behind = std::pin::pin!(requests.next());
                 behind.as_mut().enable();
                 let queued = requests.count() > seq;
                 let now = tokio::time::Instant::now();
