@@ -390,3 +390,51 @@ fn a_broker_that_hangs_up_wakes_a_waiter_asleep_in_recv() {
     );
     assert!(!conn.is_alive());
 }
+
+#[test]
+fn answers_read_in_pieces_or_together_by_a_waiter_asleep_in_recv_all_arrive() {
+    // Three heartbeats, answered as: the first answer's head alone, then its rest, then
+    // the other two answers in one write. A read that holds a whole frame and more, one
+    // that holds part of a frame, and one that ends a frame begun earlier.
+    let addr = fake_broker(|mut s| {
+        let ids: Vec<i32> = (0..3)
+            .filter_map(|_| read_req(&mut s))
+            .map(|r| r.id)
+            .collect();
+        let frame = |id| {
+            wire::header::response(id, ApiKey::Heartbeat, 4, &HeartbeatResponse::default())
+                .expect("encode")
+        };
+        let first = frame(ids[0]);
+        let mut rest = first.slice(6..).to_vec();
+        let mut both = frame(ids[1]).to_vec();
+        both.extend_from_slice(&frame(ids[2]));
+        for piece in [first.slice(..6).to_vec(), std::mem::take(&mut rest), both] {
+            if s.write_all(&piece).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = read_req(&mut s); // hold the connection open
+    });
+    let net = Net::pumped();
+    let pool = Pool::new(config(&addr), net.clone());
+    let conn = pool.get(0, &addr).expect("connect");
+    let (tx, rx) = mpsc::channel();
+    for i in 0..3 {
+        let tx = tx.clone();
+        conn.send(
+            ApiKey::Heartbeat,
+            4,
+            &HeartbeatRequest::default(),
+            Box::new(move |r| {
+                let _ = tx.send((i, r.is_ok()));
+            }),
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut got: Vec<(i32, bool)> = (0..3).filter_map(|_| net.wait_for(&rx, deadline)).collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![(0, true), (1, true), (2, true)]);
+    assert!(conn.is_alive());
+}
