@@ -174,6 +174,18 @@ fn heartbeat_broker() -> String {
     })
 }
 
+/// Sends a heartbeat on `conn`; its callback sends `(tag, answered)` on `tx`.
+fn tagged_heartbeat<T: Send + 'static>(conn: &Connection, tag: T, tx: mpsc::Sender<(T, bool)>) {
+    conn.send(
+        ApiKey::Heartbeat,
+        4,
+        &HeartbeatRequest::default(),
+        Box::new(move |r| {
+            let _ = tx.send((tag, r.is_ok()));
+        }),
+    );
+}
+
 #[test]
 fn a_pumped_connection_is_read_by_the_thread_that_waits() {
     let addr = heartbeat_broker();
@@ -295,15 +307,7 @@ fn a_pumped_poller_with_more_sockets_than_fit_on_its_stack_reads_them_all() {
     for round in 0..3 {
         let (tx, rx) = mpsc::channel();
         for (i, conn) in conns.iter().enumerate() {
-            let tx = tx.clone();
-            conn.send(
-                ApiKey::Heartbeat,
-                4,
-                &HeartbeatRequest::default(),
-                Box::new(move |r| {
-                    let _ = tx.send((i, r.is_ok()));
-                }),
-            );
+            tagged_heartbeat(conn, i, tx.clone());
         }
         let mut got = Vec::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -422,15 +426,7 @@ fn answers_read_in_pieces_or_together_by_a_waiter_asleep_in_recv_all_arrive() {
     let conn = pool.get(0, &addr).expect("connect");
     let (tx, rx) = mpsc::channel();
     for i in 0..3 {
-        let tx = tx.clone();
-        conn.send(
-            ApiKey::Heartbeat,
-            4,
-            &HeartbeatRequest::default(),
-            Box::new(move |r| {
-                let _ = tx.send((i, r.is_ok()));
-            }),
-        );
+        tagged_heartbeat(&conn, i, tx.clone());
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut got: Vec<(i32, bool)> = (0..3).filter_map(|_| net.wait_for(&rx, deadline)).collect();
