@@ -1,3 +1,6 @@
+//! The broker's Fetch codec against kafka-protocol's: responses byte for byte, requests
+//! read as the generated decoder reads them, cut or random bytes an error, never a panic.
+
 use super::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
