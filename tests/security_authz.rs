@@ -400,3 +400,36 @@ fn anonymous_cannot_read_alices_mailbox() {
         format!("code {code}, {bytes} bytes")
     });
 }
+
+/// One Fetch that asks for alice's mailbox around a topic anonymous may read (and for the
+/// mailbox twice): the readable topic is answered, each mailbox entry refused, whatever its
+/// place in the request (the broker checks each topic of a fetch on its own).
+#[test]
+fn anonymous_cannot_read_alices_mailbox_between_readable_topics() {
+    mailbox_read_is_refused(|addr| {
+        let mut c = std::net::TcpStream::connect(addr).expect("connect");
+        c.set_read_timeout(Some(T)).expect("timeout");
+        c.write_all(&raw::fetch_request_topics(&[
+            "mail.alice",
+            NOTES,
+            "mail.alice",
+        ]))
+        .expect("send fetch");
+        let got = raw::fetch_answers_v12(&mut c);
+        let mail = |at: usize| (got[at].0.as_str(), got[at].1, got[at].2);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(
+            mail(0),
+            ("mail.alice", 29, 0),
+            "refused, no records: {got:?}"
+        );
+        assert_eq!(
+            mail(2),
+            ("mail.alice", 29, 0),
+            "refused, no records: {got:?}"
+        );
+        assert_eq!((got[1].0.as_str(), got[1].1), (NOTES, 0), "{got:?}");
+        assert!(got[1].2 > 0, "the readable topic's records came: {got:?}");
+        format!("{got:?}")
+    });
+}

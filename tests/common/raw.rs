@@ -105,6 +105,44 @@ pub(crate) fn fetch_request_with(
     encode_with(ApiKey::Fetch, 4, correlation_id, Some(CLIENT_ID), &fetch)
 }
 
+/// One Fetch v12 (flexible) of partition 0 of each of `topics`, in order (a name may
+/// repeat), from offset 0, answered at once.
+pub(crate) fn fetch_request_topics(topics: &[&'static str]) -> Vec<u8> {
+    let mut fetch = FetchRequest::default();
+    fetch.replica_id = BrokerId(-1);
+    fetch.max_bytes = 1 << 20;
+    for topic in topics {
+        let mut ft = FetchTopic::default();
+        ft.topic = TopicName(StrBytes::from_static_str(topic));
+        let mut fp = FetchPartition::default();
+        fp.partition_max_bytes = 1 << 20;
+        ft.partitions = vec![fp];
+        fetch.topics.push(ft);
+    }
+    encode_with(ApiKey::Fetch, 12, CORRELATION_ID, Some(CLIENT_ID), &fetch)
+}
+
+/// Reads the answer to a [`fetch_request_topics`]: (topic, error code, bytes of records)
+/// of every partition, in the answer's order.
+pub(crate) fn fetch_answers_v12(c: &mut impl std::io::Read) -> Vec<(String, i16, usize)> {
+    let body = super::read_frame(c).expect("fetch answered");
+    let (_, resp): (_, FetchResponse) =
+        wire::header::decode_response(bytes::Bytes::from(body), ApiKey::Fetch, 12)
+            .expect("fetch response");
+    resp.responses
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(|p| {
+                (
+                    t.topic.0.to_string(),
+                    p.error_code,
+                    p.records.as_ref().map_or(0, |r| r.len()),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Reads the answer to a [`fetch_request`]: (error code, bytes of records) of its one partition.
 pub(crate) fn fetch_answer(c: &mut impl std::io::Read) -> (i16, usize) {
     let (_, code, bytes) = fetch_answer_with(c);
