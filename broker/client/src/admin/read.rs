@@ -105,15 +105,16 @@ impl Admin {
 
 /// One partition's answer, or why it cannot be used.
 fn outcome(p: PartitionFetch) -> Result<ReadOutcome> {
-    if p.error.is_err() {
-        return Err(Error::kafka(p.error, Some(p.tp.to_string())));
+    let a = p.answer;
+    if a.error.is_err() {
+        return Err(Error::kafka(a.error, Some(p.tp.to_string())));
     }
-    if let Some(why) = p.decode_error.or(p.unusable) {
+    if let Some(why) = a.decode_error.or(a.unusable) {
         return Err(Error::InvalidState(format!("{}: {why}", p.tp)));
     }
     Ok(ReadOutcome {
         records: p.records,
-        next_offset: p.next_offset,
-        high_watermark: p.high_watermark,
+        next_offset: a.next_offset,
+        high_watermark: a.high_watermark,
     })
 }

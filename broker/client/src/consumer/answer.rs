@@ -46,20 +46,10 @@ pub struct PartAnswer {
 pub struct PartitionFetch {
     /// Which partition.
     pub tp: TopicPartition,
-    /// The offset that was requested.
-    pub requested: i64,
-    /// Kafka error code for the partition.
-    pub error: ErrorCode,
-    /// High watermark.
-    pub high_watermark: i64,
-    /// Records at or after `requested`.
+    /// Its answer.
+    pub answer: PartAnswer,
+    /// Its records (`answer.records` of them).
     pub records: Vec<ConsumerRecord>,
-    /// Where to fetch next.
-    pub next_offset: i64,
-    /// A decode failure (corrupt batch), if any.
-    pub decode_error: Option<String>,
-    /// Why the answer cannot be used (see [`PartAnswer::unusable`]).
-    pub unusable: Option<String>,
 }
 
 impl FetchDone {
@@ -78,18 +68,10 @@ impl FetchDone {
         let mut records = records.into_iter();
         Ok(answers
             .into_iter()
-            .map(|a| {
-                let (tp, requested) = &self.asked[a.asked];
-                PartitionFetch {
-                    tp: tp.clone(),
-                    requested: *requested,
-                    error: a.error,
-                    high_watermark: a.high_watermark,
-                    records: records.by_ref().take(a.records).collect(),
-                    next_offset: a.next_offset,
-                    decode_error: a.decode_error,
-                    unusable: a.unusable,
-                }
+            .map(|answer| PartitionFetch {
+                tp: self.asked[answer.asked].0.clone(),
+                records: records.by_ref().take(answer.records).collect(),
+                answer,
             })
             .collect())
     }

@@ -49,8 +49,8 @@ fn whole_batches_are_usable() {
     let asked = vec![(TopicPartition::new("t", 0), 0)];
     let out = done(asked, body(vec![p])).partitions().expect("parse");
     assert_eq!(out[0].records.len(), 2);
-    assert_eq!(out[0].next_offset, 2);
-    assert!(out[0].unusable.is_none());
+    assert_eq!(out[0].answer.next_offset, 2);
+    assert!(out[0].answer.unusable.is_none());
 }
 
 #[test]
@@ -86,12 +86,14 @@ fn a_partition_left_out_or_a_partial_batch_is_reported() {
     let cut = out.iter().find(|r| r.tp.partition == 0).expect("p0");
     assert!(cut.records.is_empty());
     assert!(cut
+        .answer
         .unusable
         .as_deref()
         .is_some_and(|r| r.contains("no whole batch")));
     let missing = out.iter().find(|r| r.tp.partition == 1).expect("p1");
-    assert_eq!(missing.next_offset, 5);
+    assert_eq!(missing.answer.next_offset, 5);
     assert!(missing
+        .answer
         .unusable
         .as_deref()
         .is_some_and(|r| r.contains("left this partition out")));
