@@ -206,8 +206,25 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
+        if std::thread::panicking() {
+            // A failing test shows what its servers logged last (libtest prints this
+            // with the failure), so a failure seen only in CI can be read there.
+            let text = self.log_text();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+            eprintln!(
+                "--- the last {} lines of {} (server {}) ---\n{}",
+                tail.len(),
+                self.log.display(),
+                self.addr,
+                tail.join("\n")
+            );
+        }
     }
 }
+
+/// How many of a server's last log lines a failing test prints.
+const LOG_TAIL: usize = 60;
 
 /// Runs `cmd` with `stdin` (or none), draining its output; kills it and fails the test
 /// after `timeout`.
