@@ -86,11 +86,10 @@ fn run(shared: &Shared, consumer: &mut client::Consumer) {
         if !p.ready && idle && grow.is_empty() {
             drop(p);
             if caught_up(shared, consumer) {
-                let state = shared.state.lock();
-                shared.views.lock().reset(None, &state);
+                shared.reset_views(None);
                 shared.progress.lock().ready = true;
                 tracing::info!(
-                    last_post_id = state.max_post_id(),
+                    last_post_id = shared.state.lock().max_post_id(),
                     "front server: the BBS is read from the cluster"
                 );
             }

@@ -188,6 +188,20 @@ pub fn error_code(code: i16) -> ErrorCode {
     ErrorCode(code)
 }
 
+/// A new instance id for this front server's entries (no randomness crate: the clock and
+/// the process id are unique enough to tell this run's entries from another front's).
+pub(crate) fn new_front_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,7 +46,7 @@ use bbs::error::{Error, Failure, Result};
 use bbs::names;
 use bbs::state::State;
 
-use crate::views::Views;
+use crate::views::{Sink, Views};
 use ledger::Entry;
 
 /// How long a client's write waits for its verdict before it is answered with a timeout
@@ -84,7 +84,8 @@ pub(crate) struct Shared {
     pub(crate) client: Client,
     /// Appends entries to the ledger (acks=all).
     ledger: Producer,
-    /// The folded BBS.
+    /// The folded BBS. Lock order: `state` before `views` (the follower folds with both
+    /// held), so whoever needs both takes `state` first ([`reset_views`]).
     pub(crate) state: Mutex<State>,
     /// The views: written only while this front is the sequencer.
     pub(crate) views: Mutex<Views>,
@@ -116,6 +117,12 @@ impl Shared {
                 w.early.insert(v.entry, v);
             }
         }
+    }
+
+    /// Starts the views over from the folded state, writing to `sink` (`None`: not
+    /// writing, another front keeps them).
+    pub(crate) fn reset_views(&self, sink: Option<Arc<dyn Sink>>) {
+        reset_views(&self.state, &self.views, sink);
     }
 
     /// Waits until the follower has folded `tp` up to `end` (or `timeout` passed).
@@ -155,7 +162,7 @@ impl FrontBbs {
                     .linger(Duration::ZERO),
             )
             .map_err(backend)?;
-        let id = format!("{:016x}", rand_u64());
+        let id = ledger::new_front_id();
         let shared = Arc::new(Shared {
             id,
             client,
@@ -235,22 +242,17 @@ impl FrontBbs {
     }
 }
 
-fn outcome(v: ledger::Verdict) -> std::result::Result<i64, (ErrorCode, String)> {
-    v.outcome.map_err(|(c, m)| (ledger::error_code(c), m))
+/// Starts `views` over from `state`, taking the locks in their order (`state`, then
+/// `views`). Taken the other way round, a sequencer stepping down while the follower
+/// folds would deadlock the two: the follower then holds `state` for good and every
+/// login (which reads it) waits on it.
+fn reset_views(state: &Mutex<State>, views: &Mutex<Views>, sink: Option<Arc<dyn Sink>>) {
+    let state = state.lock();
+    views.lock().reset(sink, &state);
 }
 
-/// A random instance id (no randomness crate: the clock and the process id are unique
-/// enough to tell this run's entries from another front's).
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
+fn outcome(v: ledger::Verdict) -> std::result::Result<i64, (ErrorCode, String)> {
+    v.outcome.map_err(|(c, m)| (ledger::error_code(c), m))
 }
 
 impl RecordPolicy for FrontBbs {
@@ -385,3 +387,6 @@ impl Drop for FrontBbs {
         self.shared.stop.store(true, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests;

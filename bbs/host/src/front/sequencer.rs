@@ -170,11 +170,9 @@ impl Sequencer<'_> {
     fn take_over(&mut self) {
         tracing::info!("front server: this server now puts the BBS's writes in order");
         self.catch_up();
-        let state = self.shared.state.lock();
         self.last_time = self.last_time.max(self.shared.progress.lock().max_time);
         let sink: Arc<dyn crate::views::Sink> = self.sink.clone();
-        self.shared.views.lock().reset(Some(sink), &state);
-        drop(state);
+        self.shared.reset_views(Some(sink));
         match repair::repair(self.shared, &self.sink) {
             Ok(0) => {}
             Ok(n) => tracing::info!(records = n, "brought the views up to date"),
@@ -187,10 +185,7 @@ impl Sequencer<'_> {
         if self.shared.leading.swap(false, Ordering::SeqCst) {
             tracing::info!("front server: another server puts the BBS's writes in order now");
         }
-        self.shared
-            .views
-            .lock()
-            .reset(None, &self.shared.state.lock());
+        self.shared.reset_views(None);
     }
 
     /// Waits until the follower has read every followed partition to its current end.
