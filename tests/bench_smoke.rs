@@ -4,6 +4,8 @@
 
 use std::process::Command;
 
+mod common;
+
 /// Runs `bbs-bench <workload> --smoke` in a fresh directory; its stdout, once it succeeded.
 fn smoke(workload: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -41,15 +43,81 @@ fn the_benchmark_suite_runs_every_workload() {
     }
     let fanout_rows: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.starts_with("| W3 fan-out"))
+        .filter(|l| l.starts_with("| W3 fan-out") && l.contains("(complete)"))
         .collect();
-    assert_eq!(fanout_rows.len(), 2, "two W3 rows in:\n{stdout}");
+    assert_eq!(fanout_rows.len(), 2, "two W3 latency rows in:\n{stdout}");
     for row in fanout_rows {
         assert!(
             row.contains("(5/5)"),
             "a fan-out consumer missed messages: {row}"
         );
     }
+    // The latency split per message: to the first consumer, then to the last; for ours
+    // and, where redis-server is installed, the peer's.
+    let split = stdout
+        .lines()
+        .find(|l| l.starts_with("| W3 fan-out N=5: to the first consumer"))
+        .unwrap_or_else(|| panic!("no split row in:\n{stdout}"));
+    let cells: Vec<&str> = split.split('|').map(str::trim).collect();
+    assert!(
+        cells[2].contains(" ms, then ") && !cells[2].contains('-'),
+        "our split is not four figures: {split}"
+    );
+}
+
+/// `bbs-bench fanout` with its consumers spread over helper processes (as runs past the
+/// open-file limit are): every message reaches every consumer, and the helpers' per-message
+/// figures reach the parent (the split to the first consumer and on to the last). No
+/// figure is asserted beyond being there.
+#[test]
+fn a_fan_out_over_helper_processes_reports_every_delivery() {
+    let server = common::TestServer::start(&[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_bbs-bench"))
+        .args(["fanout", "--bootstrap", &server.addr])
+        .args([
+            "--consumers",
+            "6",
+            "--per-process",
+            "1",
+            "--seconds",
+            "1",
+            "--rate",
+            "20",
+        ])
+        .output()
+        .expect("run bbs-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "fanout failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("delivered=120/120 complete=6/6"),
+        "a delivery is missing:\n{stdout}"
+    );
+    let field = |name: &str| -> Vec<f64> {
+        let value = stdout
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"));
+        value
+            .trim_end_matches("ms")
+            .split('/')
+            .map(|x| x.parse().unwrap_or(f64::NAN))
+            .collect()
+    };
+    for name in ["to-first=", "first-to-last="] {
+        let v = field(name);
+        assert!(
+            v.len() == 2 && v.iter().all(|x| x.is_finite() && *x >= 0.0),
+            "{name} is not two figures: {stdout}"
+        );
+    }
+    // The parent hosts one consumer and the helpers the other five: a spread of zero at
+    // every message would mean the helpers' deliveries never reached the per-message
+    // figures.
+    assert!(
+        field("first-to-last=")[1] > 0.0,
+        "the helpers' deliveries are missing from the split: {stdout}"
+    );
 }
 
 /// `bbs-bench class --smoke`: five simulated students on a fresh server for a few seconds,

@@ -1,7 +1,8 @@
 //! `bbs-bench fanout`: one producer at a fixed rate, N consumers each in its own group with
 //! its own poll-loop thread (the BBS's shape: every client session is a group). Reports how
-//! many messages each consumer got and the produce-to-poll latency p50/p99/max over all
-//! deliveries. Runs against any Kafka-compatible broker; the suite also runs the same shape
+//! many messages each consumer got, the produce-to-poll latency p50/p99/max over all
+//! deliveries, and that latency split per message into the time to its first consumer and
+//! from there to its last (see `delivered`). Runs against any Kafka-compatible broker; the suite also runs the same shape
 //! on Redis Streams ([`crate::redis::fanout`]: `XREAD BLOCK`, one connection and thread per
 //! consumer) as the peer.
 
@@ -13,8 +14,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use client::{Client, ClientConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerConfig, Record};
 
+use crate::delivered::{Delivered, PerMessage};
 use crate::fanout_procs;
-use crate::stats::{fmt_ms, median, Samples};
+use crate::stats::Samples;
 
 /// Options of `bbs-bench fanout`.
 #[derive(clap::Args, Debug)]
@@ -62,6 +64,8 @@ pub(crate) struct Fanout {
     pub first_failure: Option<String>,
     /// One latency per delivery.
     pub latency: Samples,
+    /// Each message's first and last delivery.
+    pub per_message: PerMessage,
     /// Reads that brought records (polls that returned some, `XREAD`s): deliveries per
     /// read say how much the consumers batch, i.e. how far behind the stream they run.
     pub reads: usize,
@@ -107,6 +111,14 @@ impl Fanout {
             " per-read={:.2}",
             self.latency.len() as f64 / self.reads.max(1) as f64
         );
+        let (mut first, mut spread) = self.per_message.first_and_spread();
+        line += &format!(
+            " to-first={:.2}/{:.2}ms first-to-last={:.2}/{:.2}ms",
+            first.ms(0.5),
+            first.ms(0.99),
+            spread.ms(0.5),
+            spread.ms(0.99)
+        );
         if let Some(first) = &self.first_failure {
             line += &format!(" failed={} (the first: {first})", self.failed);
         }
@@ -114,66 +126,10 @@ impl Fanout {
     }
 }
 
-/// Median p50 and p99 over `runs`, and how many runs there were.
-fn medians(runs: &mut [Fanout]) -> (f64, f64, String) {
-    let p50 = median(runs.iter_mut().map(|r| r.latency.ms(0.5)).collect());
-    let p99 = median(runs.iter_mut().map(|r| r.latency.ms(0.99)).collect());
-    let of = if runs.len() > 1 {
-        format!(", median of {}", runs.len())
-    } else {
-        String::new()
-    };
-    (p50, p99, of)
-}
-
-/// What rate the slowest run really offered, when a producer fell behind (see
-/// [`Fanout::behind`]).
-fn behind(runs: &[Fanout], rate: u32) -> String {
-    runs.iter()
-        .map(|r| r.behind(rate))
-        .find(|b| !b.is_empty())
-        .unwrap_or_default()
-}
-
-/// The suite's W3 cell for bbs over repeated runs: `p50 / p99 (complete/consumers)`, the
-/// medians, with the fewest consumers any run completed.
-pub(crate) fn cell(runs: &mut [Fanout], rate: u32) -> String {
-    let (p50, p99, of) = medians(runs);
-    let complete = runs.iter().map(|r| r.complete).min().unwrap_or(0);
-    let consumers = runs.first().map_or(0, |r| r.consumers);
-    format!(
-        "{} / {} ({complete}/{consumers}){}{of}",
-        fmt_ms(p50),
-        fmt_ms(p99),
-        behind(runs, rate)
-    )
-}
-
-/// The suite's W3 cell for the Redis peer over repeated runs (medians).
-pub(crate) fn peer_cell(runs: &mut [Fanout], rate: u32) -> String {
-    let (p50, p99, of) = medians(runs);
-    let missed = match runs.iter().find(|r| r.complete < r.consumers) {
-        Some(r) => format!(" ({}/{} complete)", r.complete, r.consumers),
-        None => String::new(),
-    };
-    format!(
-        "Redis Streams p50 {} p99 {}{missed}{}{of}",
-        fmt_ms(p50),
-        fmt_ms(p99),
-        behind(runs, rate)
-    )
-}
-
 pub(crate) fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
-}
-
-/// Latency of a message whose payload starts with its send time in µs.
-pub(crate) fn latency_of(payload: &str) -> Option<u64> {
-    let sent = payload.split(' ').next()?.parse::<u64>().ok()?;
-    Some(now_us().saturating_sub(sent))
 }
 
 /// Runs the fan-out and prints one summary line; fails when a message was not delivered.
@@ -232,11 +188,14 @@ pub(crate) fn gather(rx: mpsc::Receiver<Consumed>, consumers: usize, total: usiz
     };
     for got in rx {
         match got {
-            Ok((v, reads)) => {
-                if v.len() == total {
+            Ok((d, reads)) => {
+                if d.len() == total {
                     f.complete += 1;
                 }
-                f.latency.extend(v);
+                for (seq, us) in d.iter() {
+                    f.latency.push_us(us);
+                    f.per_message.add(seq, us);
+                }
                 f.reads += reads;
             }
             Err(e) => {
@@ -248,9 +207,9 @@ pub(crate) fn gather(rx: mpsc::Receiver<Consumed>, consumers: usize, total: usiz
     f
 }
 
-/// What one consumer reports: its latencies and how many reads brought them, or why it
+/// What one consumer reports: its deliveries and how many reads brought them, or why it
 /// failed.
-pub(crate) type Consumed = Result<(Samples, usize), String>;
+pub(crate) type Consumed = Result<(Delivered, usize), String>;
 
 /// Starts the consumers `which`, each on its own thread running the body `make(i, ready)`
 /// returns (the body counts itself in `ready` once positioned), and waits until every one
@@ -261,7 +220,7 @@ pub(crate) fn start_all<B>(
     mut make: impl FnMut(usize, Arc<AtomicUsize>) -> B,
 ) -> Result<mpsc::Receiver<Consumed>>
 where
-    B: FnOnce() -> Result<(Samples, usize)> + Send + 'static,
+    B: FnOnce() -> Result<(Delivered, usize)> + Send + 'static,
 {
     let ready = Arc::new(AtomicUsize::new(0));
     let gone = Arc::new(AtomicUsize::new(0));
@@ -280,7 +239,7 @@ where
 fn spawn_consumer(
     tx: mpsc::Sender<Consumed>,
     gone: Arc<AtomicUsize>,
-    body: impl FnOnce() -> Result<(Samples, usize)> + Send + 'static,
+    body: impl FnOnce() -> Result<(Delivered, usize)> + Send + 'static,
 ) -> Result<()> {
     thread::Builder::new()
         .stack_size(256 << 10)
@@ -401,7 +360,7 @@ fn consume(
     total: usize,
     ready: &AtomicUsize,
     horizon: Duration,
-) -> Result<(Samples, usize)> {
+) -> Result<(Delivered, usize)> {
     let client = Client::connect(config)?;
     let mut consumer = client.consumer(
         ConsumerConfig::group(group)
@@ -410,15 +369,14 @@ fn consume(
     )?;
     let deadline = Instant::now() + horizon;
     let mut positioned = false;
-    let mut lat = Samples::with_capacity(total);
+    let mut lat = Delivered::new(total);
     let mut reads = 0;
     while lat.len() < total && Instant::now() < deadline {
         let got = consumer.poll(Duration::from_millis(100))?;
         reads += usize::from(!got.is_empty());
+        let now = now_us();
         for r in got {
-            if let Some(us) = latency_of(&r.value_str()) {
-                lat.push_us(us);
-            }
+            lat.note(&r.value_str(), now);
         }
         if !positioned {
             let a = consumer.assignment();

@@ -5,7 +5,8 @@
 //! fan-out run hosts the consumers that fit itself and starts helper processes
 //! (`bbs-bench fanout-part`, hidden) for the rest. Each helper starts its share, says
 //! `ready` once every one of them is positioned, and after the run writes its results to
-//! its standard output: one `result` line, the first failure, then one latency per line.
+//! its standard output: one `result` line, the first failure, one latency per line, then
+//! one line per message with its first and last latency among the helper's consumers.
 //! The parent produces only after every helper is ready, so no consumer misses a message.
 
 use std::io::{BufRead, BufReader, Write};
@@ -133,7 +134,7 @@ impl Parts {
                 .map(str::parse)
                 .collect::<std::result::Result<_, _>>()
                 .context("a fan-out helper's result line")?;
-            let [count, complete, failed, reads, samples] = nums[..] else {
+            let [count, complete, failed, reads, samples, messages] = nums[..] else {
                 bail!("a fan-out helper's result line: {line:?}");
             };
             let mut first_failure = String::new();
@@ -143,6 +144,23 @@ impl Parts {
                 out.read_line(&mut line)?;
                 f.latency
                     .push_us(line.trim().parse().context("a helper's latency")?);
+            }
+            for _ in 0..messages {
+                line.clear();
+                out.read_line(&mut line)?;
+                let nums: Vec<u64> = line
+                    .split_whitespace()
+                    .map(str::parse)
+                    .collect::<std::result::Result<_, _>>()
+                    .context("a helper's message line")?;
+                let [seq, first, last] = nums[..] else {
+                    bail!("a helper's message line: {line:?}");
+                };
+                if seq as usize >= f.messages {
+                    bail!("a helper reported message {seq} of {}", f.messages);
+                }
+                f.per_message.add(seq as usize, first);
+                f.per_message.add(seq as usize, last);
             }
             f.consumers += count;
             f.complete += complete;
@@ -178,12 +196,13 @@ pub(crate) fn run_part(a: PartArgs) -> Result<()> {
     let mut out = std::io::BufWriter::new(stdout);
     writeln!(
         out,
-        "result {} {} {} {} {}",
+        "result {} {} {} {} {} {}",
         a.count,
         f.complete,
         f.failed,
         f.reads,
-        f.latency.len()
+        f.latency.len(),
+        f.per_message.iter().count()
     )?;
     writeln!(
         out,
@@ -195,6 +214,9 @@ pub(crate) fn run_part(a: PartArgs) -> Result<()> {
     )?;
     for us in f.latency.values() {
         writeln!(out, "{us}")?;
+    }
+    for (seq, first, last) in f.per_message.iter() {
+        writeln!(out, "{seq} {first} {last}")?;
     }
     out.flush()?;
     Ok(())

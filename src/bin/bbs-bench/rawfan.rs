@@ -16,9 +16,9 @@ use client::{Client, ClientConfig, TopicPartition};
 use kafka_protocol::messages::ApiKey;
 use wire::fetch::{FetchParams, FetchPart};
 
+use crate::delivered::Delivered;
 use crate::fanout::Fanout;
-use crate::fanout::{gather, latency_of, start_all};
-use crate::stats::Samples;
+use crate::fanout::{gather, now_us, start_all};
 
 /// The Fetch version the bare consumers speak (the newest with topic names).
 const VERSION: i16 = wire::fetch::MAX_VERSION;
@@ -61,7 +61,7 @@ fn consume(
     mut offset: i64,
     total: usize,
     ready: &AtomicUsize,
-) -> Result<(Samples, usize)> {
+) -> Result<(Delivered, usize)> {
     let mut stream = TcpStream::connect(addr).context("connecting")?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -72,7 +72,7 @@ fn consume(
         max_bytes: 50 << 20,
         isolation_level: 0,
     };
-    let mut lat = Samples::with_capacity(total);
+    let mut lat = Delivered::new(total);
     let (mut reads, mut id) = (0, 0);
     let mut out = BytesMut::new();
     while lat.len() < total {
@@ -108,10 +108,9 @@ fn consume(
         let mut records = Vec::new();
         offset = client::records::decode_batches(topic, 0, data, offset, &mut records)?;
         reads += usize::from(!records.is_empty());
+        let now = now_us();
         for r in records {
-            if let Some(us) = latency_of(&r.value_str()) {
-                lat.push_us(us);
-            }
+            lat.note(&r.value_str(), now);
         }
     }
     Ok((lat, reads))

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::fanout::{gather, latency_of, now_us, paced, start_all, Fanout};
-use crate::stats::Samples;
+use crate::delivered::Delivered;
+use crate::fanout::{gather, now_us, paced, start_all, Fanout};
 
 /// A `redis-server` this run owns.
 pub(crate) struct Redis {
@@ -258,11 +258,11 @@ fn consume(
     mut last: String,
     total: usize,
     ready: &AtomicUsize,
-) -> Result<(Samples, usize)> {
+) -> Result<(Delivered, usize)> {
     let mut c = Resp::connect(addr)?;
     // Reading from the marker's id needs no positioning: nothing can be missed.
     ready.fetch_add(1, Ordering::SeqCst);
-    let mut lat = Samples::with_capacity(total);
+    let mut lat = Delivered::new(total);
     let mut reads = 0;
     while lat.len() < total {
         reads += 1;
@@ -271,9 +271,10 @@ fn consume(
         if entries.is_empty() {
             bail!("no message for 30 s after {} of {total}", lat.len());
         }
+        let now = now_us();
         for (id, fields) in entries {
-            if let Some(us) = fields.get(1).and_then(|v| latency_of(v)) {
-                lat.push_us(us);
+            if let Some(v) = fields.get(1) {
+                lat.note(v, now);
             }
             last = id;
         }

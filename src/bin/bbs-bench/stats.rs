@@ -27,11 +27,6 @@ impl Samples {
         self.0.iter().copied()
     }
 
-    /// Adds every sample of `other`.
-    pub(crate) fn extend(&mut self, other: Samples) {
-        self.0.extend(other.0);
-    }
-
     /// How many samples.
     pub(crate) fn len(&self) -> usize {
         self.0.len()

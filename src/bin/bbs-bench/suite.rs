@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 
 use crate::procs::{sibling_binary, Server};
 use crate::stats::{fmt_ms, fmt_rate};
-use crate::{fanout, idle, limits, login, redis, restart, session, throughput, tui};
+use crate::{fanout, fanout_cells, idle, limits, login, redis, restart, session, throughput, tui};
 
 /// Options of `bbs-bench suite`.
 #[derive(clap::Args, Debug)]
@@ -273,18 +273,31 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
                     peer.push(p);
                 }
             }
+            let peer_split = if redis.is_some() {
+                format!("Redis Streams {}", fanout_cells::split_cell(&peer))
+            } else {
+                "-".into()
+            };
             let peer = if redis.is_some() {
-                fanout::peer_cell(&mut peer, args.rate)
+                fanout_cells::peer_cell(&mut peer, args.rate)
             } else {
                 "redis-server not installed".into()
             };
             t.add(
                 format!("W3 fan-out N={n}, {}/s: p50 / p99 (complete)", args.rate),
-                fanout::cell(&mut ours, args.rate),
+                fanout_cells::cell(&mut ours, args.rate),
                 peer,
                 lim.as_ref().map_or("-".into(), |l| {
                     format!("TCP RTT p99 {}", fmt_ms(l.tcp_rtt_p99_ms))
                 }),
+            );
+            // Where the latency goes: the produce path (to the first consumer) and the
+            // fan-out itself (from the first consumer to the last).
+            t.add(
+                format!("W3 fan-out N={n}: to the first consumer p50 / p99, then to the last"),
+                fanout_cells::split_cell(&ours),
+                peer_split,
+                "-".into(),
             );
             // The same shape with bare consumers, as the Redis peer's are: the broker's
             // share of the latency without our client's.
@@ -295,7 +308,7 @@ pub(crate) fn run(mut args: SuiteArgs) -> Result<()> {
             drop(s);
             t.add(
                 format!("W3 fan-out N={n}, bare Fetch consumers: p50 / p99 (complete)"),
-                fanout::cell(std::slice::from_mut(&mut bare), args.rate),
+                fanout_cells::cell(std::slice::from_mut(&mut bare), args.rate),
                 "-".into(),
                 "-".into(),
             );
