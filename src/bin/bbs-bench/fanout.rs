@@ -2,9 +2,9 @@
 //! its own poll-loop thread (the BBS's shape: every client session is a group). Reports how
 //! many messages each consumer got, the produce-to-poll latency p50/p99/max over all
 //! deliveries, and that latency split per message into the time to its first consumer and
-//! from there to its last (see `delivered`). Runs against any Kafka-compatible broker; the suite also runs the same shape
-//! on Redis Streams ([`crate::redis::fanout`]: `XREAD BLOCK`, one connection and thread per
-//! consumer) as the peer.
+//! from there to its last (see `delivered`). Runs against any Kafka-compatible broker; the
+//! suite also runs the same shape on Redis Streams ([`crate::redis::fanout`]: `XREAD
+//! BLOCK`, one connection and thread per consumer) as the peer.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
