@@ -23,7 +23,7 @@
 //! channel at least every [`PUMP_SLICE`]. One that other threads must reach at once (a
 //! feed asked to read a board again, or to stop) asks for a bell ([`Net::add_bell`]): an
 //! eventfd polled with the sockets, rung by [`Net::wake`]; its waiters then sleep until
-//! something happens instead of waking ten times a second.
+//! something happens instead of waking every second.
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -50,9 +50,11 @@ const WAKE: Token = Token(0);
 /// to pump again (the pumping thread delivers its answer meanwhile, or stops pumping).
 const HANDOFF: Duration = Duration::from_millis(1);
 
-/// Longest single `poll(2)` of a pumped poller: nothing can interrupt it, so a value sent
-/// to the waiter's channel from elsewhere ([`Net::wake`]) is seen within this.
-const PUMP_SLICE: Duration = Duration::from_millis(100);
+/// Longest single wait of a pumped poller without a bell: nothing can interrupt it, so a
+/// value sent to the waiter's channel from elsewhere ([`Net::wake`]) is seen within this.
+/// (Only a pattern subscription's news of a topic comes that way; a waiter that must be
+/// reached at once takes a bell.) Waking more often would cost every idle consumer.
+const PUMP_SLICE: Duration = Duration::from_secs(1);
 
 /// A timer task: runs on the network thread, returns when to run again (`None`: never).
 pub type Task = Box<dyn FnMut() -> Option<Duration> + Send>;

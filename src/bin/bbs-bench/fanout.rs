@@ -372,7 +372,9 @@ fn consume(
     let mut lat = Delivered::new(total);
     let mut reads = 0;
     while lat.len() < total && Instant::now() < deadline {
-        let got = consumer.poll(Duration::from_millis(100))?;
+        // Long polls, as the Redis peer's consumers block in XREAD for 30 s: a consumer
+        // waiting for a late answer does not wake to look meanwhile.
+        let got = consumer.poll(Duration::from_secs(1))?;
         reads += usize::from(!got.is_empty());
         let now = now_us();
         for r in got {

@@ -378,6 +378,52 @@ fn a_waiter_asleep_in_recv_times_out_keeps_the_connection_and_gets_a_late_answer
     );
 }
 
+/// The calling thread's context switches so far (voluntary: it blocked), from /proc.
+fn voluntary_switches() -> u64 {
+    let status = std::fs::read_to_string("/proc/thread-self/status").expect("thread status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("voluntary_ctxt_switches in /proc/thread-self/status")
+}
+
+#[test]
+fn a_waiter_asleep_in_recv_wakes_once_for_a_wait_that_ends_empty_handed() {
+    // A broker that reads the request and never answers: the waiter sleeps through the
+    // whole wait. Thousands of consumers waiting for late answers must not wake to look
+    // meanwhile (a 25 ms step of `recv` then `poll(2)` for the rest, in 100 ms slices,
+    // woke it about 20 times a second).
+    let addr = fake_broker(|mut s| {
+        let _ = read_req(&mut s);
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let (net, _pool, conn, rx) = one_pumped_heartbeat(&addr);
+    // The first round registers the socket and sets its receive timeout.
+    assert_eq!(
+        net.wait_for(&rx, std::time::Instant::now() + Duration::from_millis(20)),
+        None
+    );
+    let before = voluntary_switches();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        net.wait_for(&rx, started + Duration::from_millis(900)),
+        None
+    );
+    let waited = started.elapsed();
+    let woke = voluntary_switches() - before;
+    assert!(
+        waited >= Duration::from_millis(900),
+        "the wait lasted until its deadline ({waited:?})"
+    );
+    assert!(
+        waited < Duration::from_millis(1500),
+        "and ended near it ({waited:?})"
+    );
+    assert!(woke <= 3, "the waiter woke {woke} times in one wait");
+    assert!(conn.is_alive());
+}
+
 #[test]
 fn a_broker_that_hangs_up_wakes_a_waiter_asleep_in_recv() {
     let addr = fake_broker(|mut s| {

@@ -76,7 +76,7 @@ struct State {
 
 /// What a heartbeat's answer calls when the consumer must act on it (rejoin, find the
 /// coordinator again): a consumer whose `poll` sleeps long installs it
-/// ([`Group::set_nudge`]); others look at the state every 100 ms anyway.
+/// ([`Group::set_nudge`]); others look at the state at their next upkeep (a second).
 #[derive(Default)]
 struct Nudge(Option<Box<dyn Fn() + Send + Sync>>);
 

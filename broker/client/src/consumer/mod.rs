@@ -184,9 +184,6 @@ pub struct Consumer {
     closed: bool,
     /// Set by a [`ConsumerWaker`]: `poll` returns.
     woken: Arc<std::sync::atomic::AtomicBool>,
-    /// The poller has a bell (see [`Consumer::waker`]): `poll` need not wake on its own
-    /// every 100 ms for the group's upkeep, heartbeat answers ring it.
-    belled: bool,
 }
 
 impl Consumer {
@@ -256,7 +253,6 @@ impl Consumer {
             start_offsets: HashMap::new(),
             closed: false,
             woken: Arc::default(),
-            belled: false,
             config,
         };
         if let Subscription::Manual(ps) = c.config.subscription.clone() {

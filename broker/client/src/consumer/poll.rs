@@ -10,11 +10,12 @@ use crate::error::{Error, Result};
 use crate::records::ConsumerRecord;
 
 /// Longest wait in `poll` between two rounds of group upkeep (metadata age, rejoins,
-/// the coordinator's connection, auto-commit)...
-const UPKEEP: Duration = Duration::from_millis(100);
-/// ...and for a consumer whose poller has a bell, which a heartbeat answer that needs
-/// upkeep rings: only the timed chores (metadata age, auto-commit) remain.
-const UPKEEP_BELLED: Duration = Duration::from_secs(1);
+/// the coordinator's connection, auto-commit). A consumer whose poller has a bell hears of
+/// a rejoin at once (the heartbeat answer that asks for it rings); one without hears of it
+/// within this, as the Java consumer does at its next `poll`. The timed chores run every
+/// few seconds, so this is short enough for them, and long enough that thousands of
+/// consumers waiting for late answers do not spend the broker's CPU waking up to look.
+const UPKEEP: Duration = Duration::from_secs(1);
 
 impl Consumer {
     /// Returns the next records, waiting up to `timeout` for some to arrive (less when a
@@ -45,8 +46,7 @@ impl Consumer {
                 }
                 return Ok(out);
             }
-            let upkeep = if self.belled { UPKEEP_BELLED } else { UPKEEP };
-            self.drain_fetches((deadline - now).min(upkeep))?;
+            self.drain_fetches((deadline - now).min(UPKEEP))?;
             let out = self.take_records();
             if !out.is_empty() {
                 self.send_fetches();
@@ -284,7 +284,9 @@ impl Consumer {
         }
         let start = self.rr_cursor % count;
         self.rr_cursor = self.rr_cursor.wrapping_add(1);
-        let mut out = Vec::new();
+        // Sized once: a consumer behind the stream takes hundreds of records per call.
+        let buffered: usize = self.parts.values().map(|p| p.buffer.len()).sum();
+        let mut out = Vec::with_capacity(buffered.min(max));
         // The ready partitions from `start` on, then the ones before it.
         for pass in [start..count, 0..start] {
             let mut ready_index = 0;

@@ -4,6 +4,13 @@
 //! socket to watch (a consumer's connection to its broker), nothing to write and no bell,
 //! it sleeps in `recv` on that socket instead of in `poll(2)`: one system call per answer
 //! instead of two (`poll`, then `recv`), as a client that blocks in `read` makes.
+//!
+//! A wait that ends empty-handed wakes the thread once: the socket's receive timeout is the
+//! whole wait, in whole milliseconds (set again only when that changes, which a poll loop
+//! with one timeout seldom does), so it ends up to a clock tick after its deadline rather
+//! than a little before it with the rest polled: a second wake-up per wait. Thousands of
+//! consumers waiting for late answers (a broker starved of CPU by them) otherwise spend
+//! twice the wake-ups doing nothing, which starves the broker further.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -22,10 +29,9 @@ pub(super) struct Pump {
     conns: Vec<(Token, Arc<Shared>)>,
 }
 
-/// A blocking `recv`'s timeout is a whole number of these (see [`blocking_wait`])...
-const BLOCK_STEP: Duration = Duration::from_millis(25);
-/// ...after leaving this much for the kernel's rounding up to its clock tick.
-const TICK_SLACK: Duration = Duration::from_millis(5);
+/// Waits shorter than this are polled (`poll(2)` is precise; a receive timeout counts in
+/// the kernel's clock ticks, which would make a short wait much longer).
+const MIN_BLOCK: Duration = Duration::from_millis(10);
 
 /// How many descriptors a pumped poller polls without allocating.
 const STACK_FDS: usize = 4;
@@ -140,15 +146,15 @@ fn poll_sockets(
     }
 }
 
-/// How long a pumped poller's waiter may sleep in `recv` instead of `poll(2)`, given how
-/// long it may wait: whole [`BLOCK_STEP`]s after leaving [`TICK_SLACK`], so that the
-/// socket's receive timeout (rounded to the kernel's ticks) ends before the wait should and
-/// is set again only when the step changes; `None` when the wait is too short for that
-/// (the rest is waited with `poll(2)`, which is precise).
+/// How long a pumped poller's waiter sleeps in `recv` for a wait of `timeout`: all of it,
+/// in whole milliseconds rounded up (the kernel ends it at its next clock tick after that);
+/// `None` when the wait is too short for a receive timeout (it is polled instead).
 fn blocking_wait(timeout: Duration) -> Option<Duration> {
-    let steps = timeout.saturating_sub(TICK_SLACK).as_millis() / BLOCK_STEP.as_millis();
-    let steps = u32::try_from(steps).ok().filter(|s| *s > 0)?;
-    Some(BLOCK_STEP * steps)
+    if timeout < MIN_BLOCK {
+        return None;
+    }
+    let ms = timeout.as_nanos().div_ceil(1_000_000);
+    Some(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
 }
 
 #[cfg(test)]
@@ -156,19 +162,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_blocking_wait_ends_before_the_wait_should_and_changes_in_steps() {
+    fn a_blocking_wait_is_the_whole_wait_in_whole_milliseconds() {
         let ms = Duration::from_millis;
-        assert_eq!(blocking_wait(ms(100)), Some(ms(75)));
-        assert_eq!(blocking_wait(ms(99)), Some(ms(75)));
-        assert_eq!(blocking_wait(ms(80)), Some(ms(75)));
-        assert_eq!(blocking_wait(ms(79)), Some(ms(50)));
-        assert_eq!(blocking_wait(ms(30)), Some(ms(25)));
-        // Too short to leave the kernel its tick: `poll(2)` waits it out.
-        assert_eq!(blocking_wait(ms(29)), None);
+        assert_eq!(blocking_wait(ms(100)), Some(ms(100)));
+        // A poll loop's waits (its timeout, less what each round took) keep one value,
+        // so the socket's timeout is seldom set again.
+        assert_eq!(
+            blocking_wait(ms(99) + Duration::from_micros(990)),
+            Some(ms(100))
+        );
+        assert_eq!(
+            blocking_wait(ms(99) + Duration::from_micros(1)),
+            Some(ms(100))
+        );
+        assert_eq!(blocking_wait(ms(10)), Some(ms(10)));
+        // Too short for the kernel's ticks: `poll(2)` waits it out.
+        assert_eq!(blocking_wait(ms(9)), None);
         assert_eq!(blocking_wait(Duration::ZERO), None);
         assert_eq!(
             blocking_wait(Duration::from_secs(3600)),
-            Some(ms(3_599_975))
+            Some(Duration::from_secs(3600))
         );
     }
 }
