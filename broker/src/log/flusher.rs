@@ -1,15 +1,16 @@
-//! Group commit: one thread fsyncs dirty partitions and then advances their high
-//! watermarks. Every batch appended while one round of fsyncs runs is covered by the next
-//! round, so the number of fsyncs grows with time spent syncing, not with the number of
-//! produce requests.
+//! Group commit: one thread fsyncs dirty partitions and then moves their synced offsets.
+//! Every batch appended while one round of fsyncs runs is covered by the next round, so
+//! the number of fsyncs grows with time spent syncing, not with the number of produce
+//! requests.
 //!
-//! The thread is the server's own, not a task: a record becomes visible to fetches (and its
-//! produce is answered) when its fsync is done, and a task would wait twice in the
-//! runtime's queue on that path (to start the round, then to hear that the blocking fsync
-//! finished), behind every connection woken meanwhile. With a thousand consumers woken by
-//! each append that was most of the fan-out latency (see docs/performance.md). The thread
-//! is woken by a channel, fsyncs, and moves the high watermarks itself, which wakes the
-//! waiting fetches and produces directly.
+//! A batch is visible to fetches once written (the high watermark is the log end, as in
+//! Kafka); its produce is answered once its fsync is done. The thread is the server's own,
+//! not a task: a task would wait twice in the runtime's queue on that path (to start the
+//! round, then to hear that the blocking fsync finished), behind every connection woken
+//! meanwhile; with a thousand consumers woken by each append that was most of the fan-out
+//! latency when visibility waited for the fsync (see docs/performance.md). The thread is
+//! woken by a channel, fsyncs, and moves the synced offsets itself, which wakes the
+//! waiting produces directly.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
