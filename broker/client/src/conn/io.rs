@@ -81,8 +81,8 @@ impl Shared {
     }
 
     /// For a pumped poller with this one socket to watch: sleeps in `recv` until bytes
-    /// arrive or `wait` passes (the socket's receive timeout, which the kernel ends at its
-    /// next clock tick after `wait`; set only when it changes), then reads and routes
+    /// arrive or about `wait` passes (the socket's receive timeout, which the kernel ends
+    /// within a clock tick of `wait`; set only when it changes), then reads and routes
     /// like [`Shared::read_ready`]. One system call where `poll` then `recv` were two; the
     /// socket must be in blocking mode. Fails the connection on EOF or error.
     pub(crate) fn read_blocking(&self, wait: Duration) {

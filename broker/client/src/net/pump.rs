@@ -5,12 +5,13 @@
 //! it sleeps in `recv` on that socket instead of in `poll(2)`: one system call per answer
 //! instead of two (`poll`, then `recv`), as a client that blocks in `read` makes.
 //!
-//! A wait that ends empty-handed wakes the thread once: the socket's receive timeout is the
-//! whole wait, in whole milliseconds (set again only when that changes, which a poll loop
-//! with one timeout seldom does), so it ends up to a clock tick after its deadline rather
-//! than a little before it with the rest polled: a second wake-up per wait. Thousands of
-//! consumers waiting for late answers (a broker starved of CPU by them) otherwise spend
-//! twice the wake-ups doing nothing, which starves the broker further.
+//! A wait that ends empty-handed wakes the thread about once: the socket's receive timeout
+//! is the whole wait, in whole milliseconds (set again only when that changes, which a poll
+//! loop with one timeout seldom does). The kernel counts it in clock ticks, so it ends
+//! within a tick of the deadline; only when it ends before is the rest polled. (A timeout
+//! kept a step short of the deadline, with the rest always polled, woke the thread twice
+//! per wait.) Thousands of consumers waiting for late answers (a broker starved of CPU by
+//! them) otherwise spend their wake-ups doing nothing, which starves the broker further.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -147,8 +148,9 @@ fn poll_sockets(
 }
 
 /// How long a pumped poller's waiter sleeps in `recv` for a wait of `timeout`: all of it,
-/// in whole milliseconds rounded up (the kernel ends it at its next clock tick after that);
-/// `None` when the wait is too short for a receive timeout (it is polled instead).
+/// in whole milliseconds rounded up (the kernel ends it within a clock tick of that; the
+/// caller polls what is left if it ends early); `None` when the wait is too short for a
+/// receive timeout (it is polled instead).
 fn blocking_wait(timeout: Duration) -> Option<Duration> {
     if timeout < MIN_BLOCK {
         return None;
