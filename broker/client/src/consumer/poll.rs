@@ -278,14 +278,18 @@ impl Consumer {
     fn take_records(&mut self) -> Vec<ConsumerRecord> {
         let max = self.config.max_poll_records;
         let ready = |p: &PartState| !p.paused && !p.buffer.is_empty();
-        let count = self.parts.values().filter(|p| ready(p)).count();
+        // The ready partitions and their records, in one pass: the list is sized once (a
+        // consumer behind the stream takes hundreds of records per call).
+        let (count, buffered) = self
+            .parts
+            .values()
+            .filter(|p| ready(p))
+            .fold((0, 0), |(n, r), p| (n + 1, r + p.buffer.len()));
         if count == 0 {
             return Vec::new();
         }
         let start = self.rr_cursor % count;
         self.rr_cursor = self.rr_cursor.wrapping_add(1);
-        // Sized once: a consumer behind the stream takes hundreds of records per call.
-        let buffered: usize = self.parts.values().map(|p| p.buffer.len()).sum();
         let mut out = Vec::with_capacity(buffered.min(max));
         // The ready partitions from `start` on, then the ones before it.
         for pass in [start..count, 0..start] {
